@@ -1,0 +1,44 @@
+/**
+ * Entry point of `ggen`: runs one command, maps errors to exit codes (1 failure, 2 usage,
+ * 130 SIGINT) and exits explicitly, so no libp2p handle keeps the process alive.
+ * @module
+ */
+import { runCli, UsageError } from "./src/cli/mod.ts";
+
+function describe(err: unknown, verbose: boolean): string {
+  if (!(err instanceof Error)) return `error: ${String(err)}`;
+  let text = `error: ${err.message}`;
+  if (verbose) {
+    text += `\n${err.stack ?? ""}`;
+    let cause = err.cause;
+    for (let depth = 0; cause && depth < 8; depth++) {
+      text += `\nCaused by: ${cause instanceof Error ? cause.stack ?? cause.message : String(cause)}`;
+      cause = cause instanceof Error ? cause.cause : undefined;
+    }
+  }
+  return text;
+}
+
+if (import.meta.main) {
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSignal = () => {
+    if (interrupted) Deno.exit(130);
+    interrupted = true;
+    controller.abort(new DOMException("Interrupted", "AbortError"));
+  };
+  Deno.addSignalListener("SIGINT", onSignal);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
+  const verbose = Deno.args.includes("--verbose") || Deno.args.includes("-v");
+  let code: number;
+  try {
+    code = await runCli(Deno.args, controller.signal);
+  } catch (err) {
+    if (interrupted && !(err instanceof Error && err.name !== "AbortError")) code = 130;
+    else {
+      console.error(describe(err, verbose));
+      code = err instanceof UsageError ? 2 : 1;
+    }
+  }
+  Deno.exit(code);
+}

@@ -1,0 +1,22 @@
+/**
+ * Package archives: deterministic packing and validated unpacking.
+ *
+ * @example
+ * ```ts ignore
+ * import { packDirectory, unpackArchive } from "./mod.ts";
+ * const packed = await packDirectory("examples/rust-cli");
+ * await unpackArchive(packed.bytes, "/tmp/out");
+ * ```
+ * @module
+ */
+export { packDirectory, type PackedPackage } from "./pack.ts";
+export {
+  type ArchiveEntry,
+  type ArchiveSource,
+  checkEntryPath,
+  readArchive,
+  readManifestFromArchive,
+  unpackArchive,
+  type UnpackResult,
+} from "./unpack.ts";
+export { type ArchiveLimits, resolveLimits } from "./limits.ts";

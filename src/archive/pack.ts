@@ -1,0 +1,110 @@
+/**
+ * Deterministic packing: sorted entries, fixed mtime, uid, gid and mode bits, gzip without a
+ * timestamp. The same files always give the same bytes, so the SHA-256 is a content address.
+ * @module
+ */
+import { gzipSync } from "node:zlib";
+import { join, relative, sep as SEPARATOR } from "node:path";
+import tar from "tar-stream";
+import { MANIFEST_NAME, PACK_MTIME, PROJECT_DIR } from "../core/constants.ts";
+import { sha256Hex } from "../core/digest.ts";
+import { ValidationError } from "../core/errors.ts";
+import { type Manifest, parseManifest } from "../core/manifest.ts";
+
+/** Names never packed: VCS data, installs, build output */
+const IGNORED = new Set([".git", PROJECT_DIR, "node_modules", ".DS_Store", "ggen.lock"]);
+
+/** A packed package */
+export interface PackedPackage {
+  manifest: Manifest;
+  bytes: Uint8Array;
+  sha256: string;
+  size: number;
+}
+
+interface FileEntry {
+  path: string;
+  kind: "file" | "directory";
+  executable: boolean;
+  abs: string;
+}
+
+async function walk(root: string, dir: string, out: FileEntry[]): Promise<void> {
+  for await (const entry of Deno.readDir(dir)) {
+    if (IGNORED.has(entry.name) || entry.name.endsWith(".tar.gz")) continue;
+    const abs = join(dir, entry.name);
+    const path = relative(root, abs).split(SEPARATOR).join("/");
+    if (entry.isSymlink) {
+      throw new ValidationError(`Cannot pack "${path}": symbolic links are not allowed in packages`);
+    }
+    if (entry.isDirectory) {
+      out.push({ path, kind: "directory", executable: false, abs });
+      await walk(root, abs, out);
+    } else if (entry.isFile) {
+      const info = await Deno.stat(abs);
+      out.push({ path, kind: "file", executable: ((info.mode ?? 0) & 0o111) !== 0, abs });
+    } else {
+      throw new ValidationError(`Cannot pack "${path}": only regular files and directories are allowed`);
+    }
+  }
+}
+
+/** Turn a tar-stream pack into one buffer */
+async function collect(pack: tar.Pack): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Pack the package directory `dir` (which must hold a valid `ggen.toml`).
+ * @throws {ValidationError} for an invalid manifest or a file type packages may not hold
+ */
+export async function packDirectory(dir: string): Promise<PackedPackage> {
+  let source: string;
+  try {
+    source = await Deno.readTextFile(join(dir, MANIFEST_NAME));
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new ValidationError(`Cannot pack "${dir}": no ${MANIFEST_NAME} found`);
+    }
+    throw err;
+  }
+  const manifest = parseManifest(source);
+  const entries: FileEntry[] = [];
+  await walk(dir, dir, entries);
+  entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const pack = tar.pack();
+  const done = collect(pack);
+  for (const e of entries) {
+    const header = {
+      name: e.path,
+      mtime: PACK_MTIME,
+      uid: 0,
+      gid: 0,
+      uname: "",
+      gname: "",
+    };
+    if (e.kind === "directory") {
+      pack.entry({ ...header, type: "directory", mode: 0o755 });
+    } else {
+      const body = await Deno.readFile(e.abs);
+      await new Promise<void>((resolve, reject) =>
+        pack.entry({ ...header, type: "file", mode: e.executable ? 0o755 : 0o644, size: body.byteLength }, body, (
+          err,
+        ) => err ? reject(err) : resolve())
+      );
+    }
+  }
+  pack.finalize();
+  const tarBytes = await done;
+  // node:zlib writes a zero mtime and a fixed OS byte, so the gzip wrapper is deterministic too
+  const bytes = new Uint8Array(gzipSync(tarBytes, { level: 9 }));
+  return { manifest, bytes, sha256: sha256Hex(bytes), size: bytes.byteLength };
+}

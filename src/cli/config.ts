@@ -1,0 +1,254 @@
+/**
+ * Configuration: flag > `GGEN_*` environment > `$GGEN_HOME/config.toml` > defaults. The only
+ * file that reads `Deno.env` or the config file. Every key is checked; errors name the key.
+ * @module
+ */
+import { join } from "node:path";
+import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { DEFAULT_CENTRAL_URL } from "../core/constants.ts";
+import { ConfigError } from "../core/errors.ts";
+import type { LogLevel } from "../core/logger.ts";
+import { writeFileAtomic } from "../store/mod.ts";
+
+/** Registry modes */
+export type RegistryMode = "central" | "p2p" | "hybrid";
+
+/** A bootstrap peer */
+export interface BootstrapPeer {
+  peer_id?: string;
+  address: string;
+}
+
+/** The fully resolved configuration */
+export interface Config {
+  home: string;
+  configFile: string;
+  logLevel: LogLevel;
+  registry: {
+    mode: RegistryMode;
+    centralUrl: string;
+    token?: string;
+  };
+  p2p: {
+    enabled: boolean;
+    listenAddrs: string[];
+    bootstrap: BootstrapPeer[];
+    mdns: boolean;
+    maxConnections: number;
+    dhtReplicationFactor: number;
+    requestTimeoutSecs: number;
+  };
+}
+
+/** Flags that override configuration */
+export interface ConfigFlags {
+  registry?: string;
+  verbose?: boolean;
+  p2p?: boolean;
+  central?: boolean;
+  listen?: string[];
+  bootstrap?: string[];
+  mdns?: boolean;
+}
+
+/** The schema: every key the file may hold, with its type and check */
+const KEYS: Record<
+  string,
+  { type: "string" | "boolean" | "number" | "string[]"; check?: (v: unknown) => string | undefined }
+> = {
+  "registry.mode": {
+    type: "string",
+    check: (v) => ["central", "p2p", "hybrid"].includes(String(v)) ? undefined : 'must be "central", "p2p" or "hybrid"',
+  },
+  "registry.central_url": {
+    type: "string",
+    check: (v) => {
+      try {
+        const u = new URL(String(v));
+        return u.protocol === "http:" || u.protocol === "https:" ? undefined : "must be an http(s) URL";
+      } catch {
+        return "must be a URL";
+      }
+    },
+  },
+  "registry.token": { type: "string" },
+  "registry.public_key": { type: "string" },
+  "registry.p2p.enabled": { type: "boolean" },
+  "registry.p2p.mdns": { type: "boolean" },
+  "registry.p2p.listen_addrs": {
+    type: "string[]",
+    check: (v) =>
+      (v as string[]).every((a) => a.startsWith("/")) ? undefined : "must be multiaddrs like /ip4/0.0.0.0/tcp/4001",
+  },
+  "registry.p2p.tuning.max_connections": { type: "number", check: (v) => positiveInt(v, 10_000) },
+  "registry.p2p.tuning.dht_replication_factor": { type: "number", check: (v) => positiveInt(v, 100) },
+  "registry.p2p.tuning.request_timeout_secs": { type: "number", check: (v) => positiveInt(v, 3600) },
+};
+
+function positiveInt(v: unknown, max: number): string | undefined {
+  return Number.isInteger(v) && (v as number) > 0 && (v as number) <= max
+    ? undefined
+    : `must be an integer from 1 to ${max}`;
+}
+
+function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(obj)) {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (key === "registry.p2p.bootstrap") out[key] = v;
+    else if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) {
+      Object.assign(out, flatten(v as Record<string, unknown>, key));
+    } else out[key] = v;
+  }
+  return out;
+}
+
+function checkValue(file: string, key: string, value: unknown): void {
+  const spec = KEYS[key];
+  if (!spec) throw new ConfigError(`Invalid config "${file}": unknown key "${key}"`);
+  const typeOk = spec.type === "string[]"
+    ? Array.isArray(value) && value.every((x) => typeof x === "string")
+    : (typeof value as string) === spec.type;
+  if (!typeOk) throw new ConfigError(`Invalid config "${file}": key "${key}" must be a ${spec.type}`);
+  const problem = spec.check?.(value);
+  if (problem) throw new ConfigError(`Invalid config "${file}": key "${key}" ${problem}`);
+}
+
+function checkBootstrap(file: string, value: unknown): BootstrapPeer[] {
+  if (!Array.isArray(value)) {
+    throw new ConfigError(`Invalid config "${file}": [[registry.p2p.bootstrap]] must be an array of tables`);
+  }
+  return value.map((entry, i) => {
+    const e = entry as Record<string, unknown>;
+    if (typeof e.address !== "string" || !e.address.startsWith("/")) {
+      throw new ConfigError(`Invalid config "${file}": key "registry.p2p.bootstrap[${i}].address" must be a multiaddr`);
+    }
+    if (e.peer_id !== undefined && typeof e.peer_id !== "string") {
+      throw new ConfigError(`Invalid config "${file}": key "registry.p2p.bootstrap[${i}].peer_id" must be a string`);
+    }
+    return { address: e.address, ...(e.peer_id ? { peer_id: e.peer_id as string } : {}) };
+  });
+}
+
+/** Read and validate the config file; an absent file is empty */
+export async function readConfigFile(file: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return {};
+    throw err;
+  }
+  let data: Record<string, unknown>;
+  try {
+    data = parseToml(text) as Record<string, unknown>;
+  } catch (err) {
+    throw new ConfigError(`Invalid config "${file}": ${(err as Error).message}`);
+  }
+  const flat = flatten(data);
+  for (const [key, value] of Object.entries(flat)) {
+    if (key === "registry.p2p.bootstrap") checkBootstrap(file, value);
+    else checkValue(file, key, value);
+  }
+  return flat;
+}
+
+/** The default GGEN_HOME */
+export function defaultHome(): string {
+  const env = Deno.env.get("GGEN_HOME");
+  if (env) return env;
+  const home = Deno.env.get("HOME") ?? Deno.env.get("USERPROFILE") ?? ".";
+  return join(home, ".ggen");
+}
+
+function splitList(v: string | undefined): string[] | undefined {
+  return v ? v.split(",").map((s) => s.trim()).filter(Boolean) : undefined;
+}
+
+/** Resolve the whole configuration */
+export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Config>> {
+  const home = defaultHome();
+  const configFile = join(home, "config.toml");
+  const file = await readConfigFile(configFile);
+  const env = (k: string) => Deno.env.get(k) || undefined;
+  const mode = (flags.p2p ? "p2p" : flags.central ? "central" : undefined) ??
+    (env("GGEN_MODE") as RegistryMode | undefined) ?? (file["registry.mode"] as RegistryMode | undefined) ?? "hybrid";
+  if (!["central", "p2p", "hybrid"].includes(mode)) {
+    throw new ConfigError(`Invalid GGEN_MODE "${mode}": must be "central", "p2p" or "hybrid"`);
+  }
+  const centralUrl = flags.registry ?? env("GGEN_REGISTRY") ?? (file["registry.central_url"] as string | undefined) ??
+    DEFAULT_CENTRAL_URL;
+  try {
+    new URL(centralUrl);
+  } catch {
+    throw new ConfigError(`Invalid registry URL "${centralUrl}": must be an http(s) URL`);
+  }
+  const token = env("GGEN_TOKEN") ?? (file["registry.token"] as string | undefined);
+  const bootstrap: BootstrapPeer[] = flags.bootstrap?.length
+    ? flags.bootstrap.map((address) => ({ address }))
+    : splitList(env("GGEN_BOOTSTRAP"))?.map((address) => ({ address })) ??
+      (file["registry.p2p.bootstrap"] ? checkBootstrap(configFile, file["registry.p2p.bootstrap"]) : []);
+  const logEnv = env("GGEN_LOG");
+  const config: Config = {
+    home,
+    configFile,
+    logLevel: flags.verbose
+      ? "debug"
+      : (logEnv === "debug" || logEnv === "warn" || logEnv === "error" ? logEnv : "info"),
+    registry: { mode, centralUrl, ...(token ? { token } : {}) },
+    p2p: {
+      enabled: (file["registry.p2p.enabled"] as boolean | undefined) ?? true,
+      listenAddrs: flags.listen?.length
+        ? flags.listen
+        : splitList(env("GGEN_LISTEN")) ?? (file["registry.p2p.listen_addrs"] as string[] | undefined) ??
+          ["/ip4/0.0.0.0/tcp/0"],
+      bootstrap,
+      mdns: flags.mdns ?? (env("GGEN_MDNS") ? env("GGEN_MDNS") !== "0" : undefined) ??
+        (file["registry.p2p.mdns"] as boolean | undefined) ?? true,
+      maxConnections: (file["registry.p2p.tuning.max_connections"] as number | undefined) ?? 100,
+      dhtReplicationFactor: (file["registry.p2p.tuning.dht_replication_factor"] as number | undefined) ?? 20,
+      requestTimeoutSecs: Number(env("GGEN_P2P_TIMEOUT_SECS") ?? 0) ||
+        ((file["registry.p2p.tuning.request_timeout_secs"] as number | undefined) ?? 30),
+    },
+  };
+  return Object.freeze(config);
+}
+
+function parseCliValue(key: string, raw: string): unknown {
+  const spec = KEYS[key];
+  if (!spec) throw new ConfigError(`Unknown config key "${key}": known keys are ${Object.keys(KEYS).join(", ")}`);
+  switch (spec.type) {
+    case "boolean":
+      if (raw !== "true" && raw !== "false") throw new ConfigError(`Invalid value for "${key}": must be true or false`);
+      return raw === "true";
+    case "number":
+      return Number(raw);
+    case "string[]":
+      return raw.split(",").map((s) => s.trim()).filter(Boolean);
+    default:
+      return raw;
+  }
+}
+
+/** Set one key in the config file, validated, written atomically */
+export async function setConfigValue(configFile: string, key: string, raw: string): Promise<void> {
+  const value = parseCliValue(key, raw);
+  checkValue(configFile, key, value);
+  let data: Record<string, unknown> = {};
+  try {
+    data = parseToml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  const parts = key.split(".");
+  let table = data;
+  for (const p of parts.slice(0, -1)) {
+    table[p] ??= {};
+    table = table[p] as Record<string, unknown>;
+  }
+  table[parts.at(-1)!] = value;
+  await writeFileAtomic(configFile, stringifyToml(data) + "\n", 0o600);
+}
+
+/** Every known key */
+export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);

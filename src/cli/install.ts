@@ -1,0 +1,123 @@
+/**
+ * `ggen install`, `ggen update`, `ggen list`, `ggen remove`: resolve, download into the
+ * verified cache (trying the next source when bytes are bad), install atomically, lock.
+ * @module
+ */
+import { IntegrityError, NotFoundError, TooLargeError } from "../core/errors.ts";
+import { type PackageVersion, parsePackageSpec } from "../core/package.ts";
+import type { Registry } from "../core/registry.ts";
+import { resolve } from "../core/resolve.ts";
+import {
+  installIntoProject,
+  type LockedPackage,
+  type PackageCache,
+  readLockfile,
+  removeFromProject,
+  type StagedPackage,
+} from "../store/mod.ts";
+import type { Context } from "./context.ts";
+
+/** Most sources tried for one package before giving up */
+const MAX_DOWNLOAD_ATTEMPTS = 8;
+
+/**
+ * Make sure the cache holds the verified tarball of `v`, downloading it if needed.
+ * Bad bytes are reported to their source and the next source is tried.
+ */
+export async function ensureCached(
+  ctx: Pick<Context, "logger" | "out" | "signal">,
+  registry: Registry,
+  cache: PackageCache,
+  v: PackageVersion,
+): Promise<{ path: string; source: string }> {
+  const cached = await cache.get(v.sha256, { signal: ctx.signal });
+  if (cached) {
+    ctx.logger.debug(`${v.id}@${v.version}: cache hit`);
+    return { path: cached, source: "cache" };
+  }
+  const exclude = new Set<string>();
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt < MAX_DOWNLOAD_ATTEMPTS; attempt++) {
+    const tarball = await registry.open(v, { signal: ctx.signal, exclude });
+    const bar = ctx.out.progress(`Downloading ${v.id}@${v.version}`, v.size);
+    try {
+      const path = await cache.put(tarball.body, v.sha256, {
+        signal: ctx.signal,
+        size: v.size,
+        onProgress: (n) => bar.update(n),
+      });
+      ctx.logger.debug(`${v.id}@${v.version}: fetched from ${tarball.source}`);
+      return { path, source: tarball.source };
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      tarball.reject?.(err as Error);
+      const retriable = err instanceof IntegrityError || err instanceof TooLargeError ||
+        (tarball.source.startsWith("p2p:") && err instanceof Error);
+      if (!retriable) throw err;
+      ctx.logger.warn(`${v.id}@${v.version}: rejected bytes from ${tarball.source}: ${(err as Error).message}`);
+      exclude.add(tarball.source);
+      lastError = err as Error;
+    } finally {
+      bar.done();
+    }
+  }
+  throw lastError ?? new IntegrityError(`Cannot download "${v.id}@${v.version}": every source failed`);
+}
+
+/** Options of {@link installPackages} */
+export interface InstallOptions {
+  /** Ids to re-resolve ignoring the lock; "all" for a full update */
+  unlock?: Set<string> | "all";
+}
+
+/** Resolve, download and install; returns what got locked */
+export async function installPackages(
+  ctx: Context,
+  specs: string[],
+  options: InstallOptions = {},
+): Promise<LockedPackage[]> {
+  const registry = await ctx.registry();
+  const projectDir = Deno.cwd();
+  const lock = await readLockfile(projectDir);
+  const requires: Record<string, string> = { ...lock.requires };
+  for (const spec of specs) {
+    const { id, range } = parsePackageSpec(spec);
+    requires[id] = range;
+  }
+  const locked = new Map(lock.packages.map((p) => [p.id, p.version]));
+  const requirements = Object.entries(requires).map(([id, range]) => ({ id, range }));
+  const unlock = options.unlock ?? new Set(specs.map((s) => parsePackageSpec(s).id));
+  const resolved = await resolve(requirements, (id, o) => registry.info(id, o), {
+    locked,
+    unlock,
+    signal: ctx.signal,
+  });
+  const staged: StagedPackage[] = [];
+  for (const v of resolved) {
+    const { path, source } = await ensureCached(ctx, registry, ctx.cache, v);
+    staged.push({
+      blobPath: path,
+      locked: {
+        id: v.id,
+        version: v.version,
+        sha256: v.sha256,
+        size: v.size,
+        source: source === "cache" ? (lock.packages.find((p) => p.sha256 === v.sha256)?.source ?? "cache") : source,
+        dependencies: v.dependencies,
+      },
+    });
+  }
+  await installIntoProject(projectDir, staged, { logger: ctx.logger, requires, replace: true });
+  await ctx.afterFetch?.(resolved);
+  return staged.map((s) => s.locked);
+}
+
+/** `ggen remove ID` */
+export async function removePackage(ctx: Context, id: string): Promise<void> {
+  const lock = await readLockfile(Deno.cwd());
+  if (!(id in lock.requires)) {
+    throw new NotFoundError(`Cannot remove "${id}": it is not a requirement of this project`);
+  }
+  await removeFromProject(Deno.cwd(), id);
+  ctx.out.result({ removed: id }, `Removed ${id}`);
+}

@@ -1,0 +1,66 @@
+/**
+ * What commands print: results on stdout (JSON lines with `--json`), progress on stderr when it
+ * is a terminal.
+ * @module
+ */
+
+const encoder = new TextEncoder();
+
+/** Output of one command run */
+export interface Output {
+  readonly json: boolean;
+  /** A result row: JSON line, or the text form */
+  result(value: unknown, text: string): void;
+  /** A human-only line on stdout (skipped with --json) */
+  line(text: string): void;
+  /** A progress bar on stderr for a TTY; a no-op otherwise */
+  progress(label: string, total?: number): Progress;
+}
+
+/** A running progress display */
+export interface Progress {
+  update(done: number): void;
+  done(): void;
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)} KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
+}
+
+/** Create the output for `--json` or text */
+export function createOutput(init: { json: boolean }): Output {
+  const out = (s: string) => Deno.stdout.writeSync(encoder.encode(s + "\n"));
+  const tty = Deno.stderr.isTerminal();
+  return {
+    json: init.json,
+    result(value, text) {
+      out(init.json ? JSON.stringify(value) : text);
+    },
+    line(text) {
+      if (!init.json) out(text);
+    },
+    progress(label, total) {
+      if (!tty) return { update() {}, done() {} };
+      let last = 0;
+      const draw = (done: number) => {
+        const pct = total ? ` ${Math.floor((done / total) * 100)}%` : "";
+        Deno.stderr.writeSync(
+          encoder.encode(`\r${label} ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ""}${pct}\x1b[K`),
+        );
+      };
+      return {
+        update(done) {
+          const now = performance.now();
+          if (now - last < 100) return;
+          last = now;
+          draw(done);
+        },
+        done() {
+          Deno.stderr.writeSync(encoder.encode("\r\x1b[K"));
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,184 @@
+/**
+ * The `ggen` command line: commander definitions that call one function per command.
+ * @module
+ */
+import { Command, CommanderError, Option } from "commander";
+import { resolve as resolvePath } from "node:path";
+import { DEFAULT_REGISTRY_PORT } from "../core/constants.ts";
+import { createLogger, type Logger } from "../core/logger.ts";
+import { readLockfile } from "../store/mod.ts";
+import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
+import { type Context, createContext } from "./context.ts";
+import { installPackages, removePackage } from "./install.ts";
+import { createOutput } from "./output.ts";
+import { packCommand, publishCommand, yankCommand } from "./publish.ts";
+import { serveCommand, tokenCreateCommand, tokenRevokeCommand } from "./registry_cmd.ts";
+import { infoCommand, searchCommand } from "./search.ts";
+import { p2pCommands } from "./p2p_cmd.ts";
+import { demoCommand } from "./demo.ts";
+import { ConfigError } from "../core/errors.ts";
+
+interface GlobalOptions {
+  registry?: string;
+  json?: boolean;
+  verbose?: boolean;
+}
+
+/** Thrown for usage errors; exit code 2 */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Run the CLI with `argv` (without the program name); resolves to the exit code */
+export async function runCli(argv: string[], signal: AbortSignal): Promise<number> {
+  let ctx: Context | undefined;
+  const program = new Command("ggen")
+    .description("ggen marketplace: search, install and publish ggen packages, from a central registry or peers")
+    .option("--registry <url>", "central registry URL (overrides GGEN_REGISTRY and config)")
+    .option("--json", "machine-readable output (JSON lines)")
+    .option("-v, --verbose", "debug logging, error causes and stacks")
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) })
+    .showHelpAfterError();
+
+  const open = async (cmd: Command, flags: ConfigFlags = {}): Promise<Context> => {
+    const g = cmd.optsWithGlobals() as GlobalOptions & ConfigFlags;
+    const config = await loadConfig({
+      ...(g.registry ? { registry: g.registry } : {}),
+      ...(g.verbose ? { verbose: true } : {}),
+      ...flags,
+    });
+    const logger: Logger = createLogger({ level: config.logLevel });
+    logger.debug(`config: ${config.configFile}, mode ${config.registry.mode}, central ${config.registry.centralUrl}`);
+    ctx = createContext({ config, logger, out: createOutput({ json: Boolean(g.json) }), signal });
+    return ctx;
+  };
+  const modeFlags = (c: Command) =>
+    c.addOption(new Option("--p2p", "use only the P2P network").conflicts("central"))
+      .addOption(new Option("--central", "use only the central registry"));
+  const modeOf = (o: { p2p?: boolean; central?: boolean }): ConfigFlags => ({
+    ...(o.p2p ? { p2p: true } : {}),
+    ...(o.central ? { central: true } : {}),
+  });
+
+  modeFlags(program.command("search <query>").description("search packages"))
+    .option("--limit <n>", "most results", (v) => parseIntArg(v, "--limit"), 20)
+    .action(async (query: string, o, cmd: Command) => {
+      await searchCommand(await open(cmd, modeOf(o)), query, { limit: o.limit });
+    });
+  modeFlags(program.command("info <spec>").description("show a package and its versions (ID[@RANGE])"))
+    .action(async (spec: string, o, cmd: Command) => await infoCommand(await open(cmd, modeOf(o)), spec));
+  modeFlags(program.command("install <specs...>").description("install packages (ID[@RANGE]) into this project"))
+    .action(async (specs: string[], o, cmd: Command) => {
+      const c = await open(cmd, modeOf(o));
+      const locked = await installPackages(c, specs);
+      for (const p of locked) c.out.result(p, `Installed ${p.id}@${p.version} (${p.source})`);
+    });
+  modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))
+    .action(async (id: string | undefined, o, cmd: Command) => {
+      const c = await open(cmd, modeOf(o));
+      const before = new Map((await readLockfile(Deno.cwd())).packages.map((p) => [p.id, p.version]));
+      const locked = await installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
+      for (const p of locked) {
+        const old = before.get(p.id);
+        const text = old && old !== p.version
+          ? `Updated ${p.id} ${old} -> ${p.version}`
+          : `${p.id}@${p.version} up to date`;
+        c.out.result({ ...p, previous: old ?? null }, text);
+      }
+    });
+  program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
+    const c = await open(cmd);
+    const lock = await readLockfile(Deno.cwd());
+    for (const p of lock.packages) {
+      c.out.result(
+        p,
+        `${p.id}@${p.version}  sha256:${p.sha256.slice(0, 16)}…  ${p.source}${
+          p.id in lock.requires ? "" : "  (dependency)"
+        }`,
+      );
+    }
+  });
+  program.command("remove <id>").description("remove a package from this project").action(
+    async (id: string, _o, cmd: Command) => await removePackage(await open(cmd), id),
+  );
+  program.command("pack [dir]").description("pack a package directory into a deterministic .tar.gz")
+    .option("--out <file>", "output file")
+    .action(async (dir: string | undefined, o, cmd: Command) => await packCommand(await open(cmd), dir ?? ".", o));
+  modeFlags(program.command("publish [dir]").description("publish a package directory"))
+    .action(async (dir: string | undefined, o, cmd: Command) => {
+      const c = await open(cmd, modeOf(o));
+      if (o.p2p) await (await import("./p2p_cmd.ts")).publishP2P(c, dir ?? ".");
+      else await publishCommand(c, dir ?? ".");
+    });
+  program.command("yank <spec>").description("yank ID@VERSION on the central registry")
+    .option("--undo", "unyank")
+    .action(async (spec: string, o, cmd: Command) => await yankCommand(await open(cmd), spec, o));
+
+  const registry = program.command("registry").description("run and administer a central registry");
+  registry.command("serve").description("serve the registry API")
+    .option("--host <host>", "address to bind", "127.0.0.1")
+    .option("--port <port>", "port (0 for any)", (v) => parseIntArg(v, "--port"), DEFAULT_REGISTRY_PORT)
+    .option("--data <dir>", "data directory", "./ggen-registry")
+    .action(async (o, cmd: Command) => await serveCommand(await open(cmd), { ...o, data: resolvePath(o.data) }));
+  const token = registry.command("token").description("manage publish tokens");
+  token.command("create").description("create a token (printed once, stored hashed)")
+    .option("--data <dir>", "registry data directory", "./ggen-registry")
+    .option("--name <name>", "label")
+    .option("--scopes <list>", "comma-separated: publish-new,publish-update,yank,owners")
+    .option("--prefix <idPrefix>", "only ids with this prefix")
+    .option("--expires-days <n>", "lifetime in days", (v) => parseIntArg(v, "--expires-days"))
+    .action(async (o, cmd: Command) => await tokenCreateCommand(await open(cmd), o));
+  token.command("revoke <token>").description("revoke a token")
+    .option("--data <dir>", "registry data directory", "./ggen-registry")
+    .action(async (t: string, o, cmd: Command) => await tokenRevokeCommand(await open(cmd), t, o));
+
+  const config = program.command("config").description("show or change $GGEN_HOME/config.toml");
+  config.command("show").description("print the resolved configuration").action(async (_o, cmd: Command) => {
+    const c = await open(cmd);
+    const { token: _t, ...registrySafe } = c.config.registry;
+    const shown = { ...c.config, registry: { ...registrySafe, token: c.config.registry.token ? "(set)" : "(unset)" } };
+    c.out.result(shown, JSON.stringify(shown, null, 2));
+  });
+  config.command("get <key>").description("print one key of the config file").action(
+    async (key: string, _o, cmd: Command) => {
+      const c = await open(cmd);
+      if (!CONFIG_KEYS.includes(key)) {
+        throw new ConfigError(`Unknown config key "${key}": known keys are ${CONFIG_KEYS.join(", ")}`);
+      }
+      const file = await readConfigFile(c.config.configFile);
+      const value = file[key];
+      c.out.result({ key, value: value ?? null }, value === undefined ? "(unset)" : String(value));
+    },
+  );
+  config.command("set <key> <value>").description("set one key, validated").action(
+    async (key: string, value: string, _o, cmd: Command) => {
+      const c = await open(cmd);
+      await setConfigValue(c.config.configFile, key, value);
+      c.out.result({ key, value }, `Set ${key} in ${c.config.configFile}`);
+    },
+  );
+
+  p2pCommands(program, open);
+  program.command("demo").description("start a local registry with example packages and show search and install")
+    .action(async (_o, cmd: Command) => await demoCommand(await open(cmd)));
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return 0;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0) return 0;
+      return 2;
+    }
+    throw err;
+  } finally {
+    await ctx?.close();
+  }
+}
+
+function parseIntArg(v: string, flag: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new UsageError(`Invalid ${flag} "${v}": must be a non-negative integer`);
+  return n;
+}

@@ -1,0 +1,63 @@
+/**
+ * The central registry's HTTP API, versioned under `/api/v1`: paths and bodies, shared by the
+ * server and the central client so the two cannot drift.
+ * @module
+ */
+import type { PackageInfo, PackageVersion, SearchHit } from "./package.ts";
+
+/** Prefix of every API path */
+export const API_PREFIX = "/api/v1";
+/** Header carrying the publisher's claimed SHA-256 of the body */
+export const SHA256_HEADER = "x-ggen-sha256";
+
+/** Builders for every API path */
+export const apiPaths = {
+  health: () => `${API_PREFIX}/health`,
+  search: (q: string, limit: number, offset: number) =>
+    `${API_PREFIX}/search?q=${encodeURIComponent(q)}&limit=${limit}&offset=${offset}`,
+  package: (id: string) => `${API_PREFIX}/packages/${encodeURIComponent(id)}`,
+  version: (id: string, version: string) =>
+    `${API_PREFIX}/packages/${encodeURIComponent(id)}/${encodeURIComponent(version)}`,
+  tarball: (id: string, version: string) =>
+    `${API_PREFIX}/packages/${encodeURIComponent(id)}/${encodeURIComponent(version)}/tarball`,
+  blob: (sha256: string) => `${API_PREFIX}/blobs/${sha256}`,
+  yank: (id: string, version: string) =>
+    `${API_PREFIX}/packages/${encodeURIComponent(id)}/${encodeURIComponent(version)}/yank`,
+  unyank: (id: string, version: string) =>
+    `${API_PREFIX}/packages/${encodeURIComponent(id)}/${encodeURIComponent(version)}/unyank`,
+} as const;
+
+/** GET search */
+export interface SearchResponse {
+  total: number;
+  hits: SearchHit[];
+}
+
+/** GET package */
+export type PackageResponse = PackageInfo;
+
+/** PUT version (publish) */
+export type PublishResponse = PackageVersion;
+
+/** Every 4xx/5xx body */
+export interface ErrorResponse {
+  /** The domain error name, e.g. "NotFoundError" */
+  code: string;
+  message: string;
+}
+
+/** Status code for each domain error name; the client maps it back by `code` */
+export const ERROR_STATUS: Record<string, number> = {
+  ValidationError: 400,
+  TypeError: 400,
+  RangeError: 400,
+  SyntaxError: 400,
+  UnauthorizedError: 401,
+  TrustError: 403,
+  NotFoundError: 404,
+  ConflictError: 409,
+  TooLargeError: 413,
+  IntegrityError: 422,
+  RateLimitError: 429,
+  UnavailableError: 503,
+};

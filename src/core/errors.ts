@@ -1,0 +1,113 @@
+/**
+ * Domain errors. Each carries a message a user can act on; `main.ts` maps them to exit codes.
+ * They cross the worker boundary as `{ name, message }` and are rebuilt by {@link errorFromName}.
+ * @module
+ */
+
+/** No backend has the requested package, version or blob */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+  constructor(message = "Not found", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A backend could not be reached or timed out; callers may fall back to another */
+export class UnavailableError extends Error {
+  override name = "UnavailableError";
+  constructor(message = "Service unavailable", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Bytes did not match their content address */
+export class IntegrityError extends Error {
+  override name = "IntegrityError";
+  constructor(message = "Checksum mismatch", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A request conflicts with existing state (duplicate version, unsatisfiable ranges) */
+export class ConflictError extends Error {
+  override name = "ConflictError";
+  constructor(message = "Conflict", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Missing, wrong or insufficient credentials */
+export class UnauthorizedError extends Error {
+  override name = "UnauthorizedError";
+  constructor(message = "Unauthorized", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A configuration file, key or flag is invalid */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  constructor(message = "Invalid configuration", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** Input (manifest, archive, request body) failed validation */
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  constructor(message = "Invalid input", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A body or archive exceeded a configured size limit */
+export class TooLargeError extends Error {
+  override name = "TooLargeError";
+  constructor(message = "Too large", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+/** A signature is missing, invalid, or made by a key that is not trusted */
+export class TrustError extends Error {
+  override name = "TrustError";
+  constructor(message = "Untrusted signature", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
+const ERROR_CLASSES = {
+  NotFoundError,
+  UnavailableError,
+  IntegrityError,
+  ConflictError,
+  UnauthorizedError,
+  ConfigError,
+  ValidationError,
+  TooLargeError,
+  TrustError,
+} as const;
+
+/** Plain form of an error that survives structured clone and JSON */
+export interface SerializedError {
+  name: string;
+  message: string;
+}
+
+/** Turn any thrown value into its plain form */
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: "Error", message: String(err) };
+}
+
+/** Rebuild a domain error from its name; unknown names become plain `Error` */
+export function errorFromName(e: SerializedError): Error {
+  if (e.name === "AbortError" || e.name === "TimeoutError") {
+    return new DOMException(e.message, e.name);
+  }
+  const Cls = ERROR_CLASSES[e.name as keyof typeof ERROR_CLASSES];
+  if (Cls) return new Cls(e.message);
+  const err = new Error(e.message);
+  err.name = e.name;
+  return err;
+}

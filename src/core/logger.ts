@@ -1,0 +1,61 @@
+/**
+ * A small leveled logger. Library code takes a `Logger`; only this module writes to stderr.
+ * @module
+ */
+
+/** Log levels, most severe first */
+export type LogLevel = "error" | "warn" | "info" | "debug";
+const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+
+/** A scoped logger */
+export interface Logger {
+  error(message: string): void;
+  warn(message: string): void;
+  info(message: string): void;
+  debug(message: string): void;
+  log(level: LogLevel, message: string): void;
+  isEnabled(level: LogLevel): boolean;
+  child(name: string): Logger;
+}
+
+/** Options for {@link createLogger} */
+export interface LoggerInit {
+  /** @default "info" */
+  level?: LogLevel;
+  /** @default "ggen" */
+  name?: string;
+  /** Where lines go. @default stderr */
+  sink?: (line: string) => void;
+}
+
+const encoder = new TextEncoder();
+function stderrSink(line: string): void {
+  try {
+    Deno.stderr.writeSync(encoder.encode(line + "\n"));
+  } catch {
+    // stderr closed: nothing useful to do
+  }
+}
+
+/** Create a logger that writes `ggen:<name> level message` lines */
+export function createLogger(init: LoggerInit = {}): Logger {
+  const level = init.level ?? "info";
+  const name = init.name ?? "ggen";
+  const sink = init.sink ?? stderrSink;
+  const isEnabled = (l: LogLevel) => RANK[l] <= RANK[level];
+  const log = (l: LogLevel, message: string) => {
+    if (isEnabled(l)) sink(l === "info" ? message : `${name} ${l}: ${message}`);
+  };
+  return {
+    error: (m) => log("error", m),
+    warn: (m) => log("warn", m),
+    info: (m) => log("info", m),
+    debug: (m) => log("debug", m),
+    log,
+    isEnabled,
+    child: (child) => createLogger({ level, name: `${name}:${child}`, sink }),
+  };
+}
+
+/** A logger that drops everything */
+export const silentLogger: Logger = createLogger({ level: "error", sink: () => {} });

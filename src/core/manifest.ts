@@ -1,0 +1,167 @@
+/**
+ * The `ggen.toml` manifest: parsing and validation. Every error names the field and the reason.
+ * @module
+ */
+import { parse as parseToml } from "smol-toml";
+import * as semver from "semver";
+import { ValidationError } from "./errors.ts";
+
+/** A validated package manifest */
+export interface Manifest {
+  id: string;
+  name: string;
+  version: string;
+  description: string;
+  authors: string[];
+  license: string;
+  tags: string[];
+  keywords: string[];
+  category: string;
+  readme: string;
+  /** package id → semver range */
+  dependencies: Record<string, string>;
+}
+
+/** Reverse-DNS id: at least two dot-separated lowercase labels */
+const ID_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
+const MAX_ID_LENGTH = 128;
+const MAX_TEXT_LENGTH = 1024;
+const MAX_LIST_LENGTH = 32;
+const TAG_PATTERN = /^[a-z0-9][a-z0-9+#.-]{0,39}$/;
+
+/** True when `id` is a valid reverse-DNS package id */
+export function isValidPackageId(id: string): boolean {
+  return id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id);
+}
+
+/** Throw unless `id` is a valid package id */
+export function assertPackageId(id: string, field = "package.id"): void {
+  if (!isValidPackageId(id)) {
+    throw new ValidationError(
+      `Invalid manifest field "${field}": "${id}" is not a reverse-DNS id such as "io.ggen.rust.cli"`,
+    );
+  }
+}
+
+function fail(field: string, reason: string): never {
+  throw new ValidationError(`Invalid manifest field "${field}": ${reason}`);
+}
+
+function text(
+  table: Record<string, unknown>,
+  key: string,
+  opts: { required?: boolean; max?: number } = {},
+): string {
+  const value = table[key];
+  if (value === undefined) {
+    if (opts.required) fail(`package.${key}`, "is required");
+    return "";
+  }
+  if (typeof value !== "string") fail(`package.${key}`, "must be a string");
+  const max = opts.max ?? MAX_TEXT_LENGTH;
+  if (value.length > max) fail(`package.${key}`, `is longer than ${max} characters`);
+  if (opts.required && value.trim() === "") fail(`package.${key}`, "must not be empty");
+  return value;
+}
+
+function list(
+  table: Record<string, unknown>,
+  key: string,
+  pattern?: RegExp,
+): string[] {
+  const value = table[key];
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) fail(`package.${key}`, "must be an array of strings");
+  if (value.length > MAX_LIST_LENGTH) {
+    fail(`package.${key}`, `has more than ${MAX_LIST_LENGTH} entries`);
+  }
+  return value.map((v, i) => {
+    if (typeof v !== "string" || v.trim() === "") {
+      fail(`package.${key}[${i}]`, "must be a non-empty string");
+    }
+    if (v.length > 128) fail(`package.${key}[${i}]`, "is longer than 128 characters");
+    if (pattern && !pattern.test(v)) {
+      fail(`package.${key}[${i}]`, `"${v}" must be lowercase letters, digits, '-', '.', '+' or '#'`);
+    }
+    return v;
+  });
+}
+
+/** Validate an already-parsed manifest object */
+export function validateManifest(data: unknown): Manifest {
+  if (typeof data !== "object" || data === null) fail("package", "is missing");
+  const root = data as Record<string, unknown>;
+  for (const key of Object.keys(root)) {
+    if (key !== "package" && key !== "dependencies") fail(key, "is not a known section");
+  }
+  const pkg = root.package;
+  if (typeof pkg !== "object" || pkg === null || Array.isArray(pkg)) {
+    fail("package", "section [package] is required");
+  }
+  const table = pkg as Record<string, unknown>;
+  const known = [
+    "id",
+    "name",
+    "version",
+    "description",
+    "authors",
+    "license",
+    "tags",
+    "keywords",
+    "category",
+    "readme",
+  ];
+  for (const key of Object.keys(table)) {
+    if (!known.includes(key)) fail(`package.${key}`, "is not a known field");
+  }
+  const id = text(table, "id", { required: true, max: MAX_ID_LENGTH });
+  assertPackageId(id);
+  const version = text(table, "version", { required: true, max: 64 });
+  if (semver.valid(version) !== version) {
+    fail("package.version", `"${version}" is not a semver 2.0 version such as "1.2.3"`);
+  }
+  const deps: Record<string, string> = {};
+  const rawDeps = root.dependencies ?? {};
+  if (typeof rawDeps !== "object" || rawDeps === null || Array.isArray(rawDeps)) {
+    fail("dependencies", "must be a table of package id = semver range");
+  }
+  for (const [depId, range] of Object.entries(rawDeps as Record<string, unknown>)) {
+    if (!isValidPackageId(depId)) fail(`dependencies.${depId}`, "is not a reverse-DNS package id");
+    if (depId === id) fail(`dependencies.${depId}`, "a package cannot depend on itself");
+    if (typeof range !== "string" || semver.validRange(range) === null) {
+      fail(`dependencies.${depId}`, `"${String(range)}" is not a semver range`);
+    }
+    deps[depId] = range;
+  }
+  const readme = text(table, "readme", { max: 255 });
+  if (readme && (readme.startsWith("/") || readme.split(/[\\/]/).includes(".."))) {
+    fail("package.readme", "must be a relative path inside the package");
+  }
+  return {
+    id,
+    name: text(table, "name", { required: true, max: 128 }),
+    version,
+    description: text(table, "description", { required: true }),
+    authors: list(table, "authors"),
+    license: text(table, "license", { max: 128 }),
+    tags: list(table, "tags", TAG_PATTERN),
+    keywords: list(table, "keywords", TAG_PATTERN),
+    category: text(table, "category", { max: 64 }),
+    readme,
+    dependencies: deps,
+  };
+}
+
+/**
+ * Parse and validate the text of a `ggen.toml`.
+ * @throws {ValidationError} naming the field and the reason
+ */
+export function parseManifest(source: string): Manifest {
+  let data: unknown;
+  try {
+    data = parseToml(source);
+  } catch (err) {
+    throw new ValidationError(`Cannot parse ggen.toml: ${(err as Error).message}`);
+  }
+  return validateManifest(data);
+}

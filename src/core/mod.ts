@@ -1,0 +1,14 @@
+/**
+ * Core types shared by every layer: the package model, manifest, errors, digests, the
+ * Registry interface and resolution. No I/O.
+ * @module
+ */
+export * from "./errors.ts";
+export * from "./constants.ts";
+export * from "./manifest.ts";
+export * from "./package.ts";
+export * from "./registry.ts";
+export * from "./digest.ts";
+export * from "./logger.ts";
+export * from "./resolve.ts";
+export * from "./api.ts";

@@ -1,0 +1,82 @@
+/**
+ * The package model: one published version, a package with its versions, a search hit.
+ * Central metadata, P2P records, announcements and the lockfile are all built from these.
+ * @module
+ */
+import type { Manifest } from "./manifest.ts";
+
+/** One published version of a package */
+export interface PackageVersion {
+  id: string;
+  version: string;
+  name: string;
+  description: string;
+  tags: string[];
+  keywords: string[];
+  /** SHA-256 of the tarball, the content address */
+  sha256: string;
+  /** Size of the tarball in bytes */
+  size: number;
+  /** package id → semver range */
+  dependencies: Record<string, string>;
+  yanked: boolean;
+  /** ISO 8601 */
+  published_at: string;
+}
+
+/** A package with every known version, newest last */
+export interface PackageInfo {
+  id: string;
+  name: string;
+  description: string;
+  versions: PackageVersion[];
+}
+
+/** One search result */
+export interface SearchHit {
+  id: string;
+  name: string;
+  /** Highest non-yanked version */
+  version: string;
+  description: string;
+  tags: string[];
+  /** Which backend answered: "central" | "p2p" | "cache" */
+  source: string;
+}
+
+/** A search request */
+export interface SearchQuery {
+  text: string;
+  /** @default 20 */
+  limit?: number;
+  /** @default 0 */
+  offset?: number;
+}
+
+/** Build the version metadata of a manifest once its tarball is known */
+export function versionFromManifest(
+  manifest: Manifest,
+  tarball: { sha256: string; size: number },
+  publishedAt: string = new Date().toISOString(),
+): PackageVersion {
+  return {
+    id: manifest.id,
+    version: manifest.version,
+    name: manifest.name,
+    description: manifest.description,
+    tags: manifest.tags,
+    keywords: manifest.keywords,
+    sha256: tarball.sha256,
+    size: tarball.size,
+    dependencies: manifest.dependencies,
+    yanked: false,
+    published_at: publishedAt,
+  };
+}
+
+/** Split `id@range` into its parts; a bare id means any version */
+export function parsePackageSpec(spec: string): { id: string; range: string } {
+  const at = spec.indexOf("@");
+  if (at === -1) return { id: spec, range: "*" };
+  return { id: spec.slice(0, at), range: spec.slice(at + 1) || "*" };
+}

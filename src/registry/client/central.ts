@@ -1,0 +1,129 @@
+/**
+ * The central registry over HTTP. Timeouts are retried with backoff; 5xx, refused connections,
+ * DNS and TLS failures become `UnavailableError` at once so the hybrid registry falls back fast.
+ * @module
+ */
+import { apiPaths, type ErrorResponse, type SearchResponse, SHA256_HEADER } from "../../core/api.ts";
+import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
+import { errorFromName, UnavailableError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
+import type { AbortOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
+
+/** Options for {@link createCentralRegistry} */
+export interface CentralRegistryInit {
+  url: string;
+  token?: string;
+  /** Per-attempt timeout. @default DEFAULT_HTTP_TIMEOUT_MS */
+  timeoutMs?: number;
+  /** @default CENTRAL_TIMEOUT_RETRIES */
+  retries?: number;
+  /** @default CENTRAL_RETRY_BACKOFF_MS */
+  backoffMs?: number;
+}
+
+/** The central registry client */
+export interface CentralRegistry extends Registry, Publisher {
+  readonly url: string;
+  setYanked(id: string, version: string, yanked: boolean, options?: AbortOptions): Promise<void>;
+}
+
+/** Create a client of the central registry at `init.url` */
+export function createCentralRegistry(components: { logger: Logger }, init: CentralRegistryInit): CentralRegistry {
+  return new HttpCentralRegistry(components, init);
+}
+
+function isTimeout(err: unknown): boolean {
+  return err instanceof DOMException && err.name === "TimeoutError";
+}
+
+class HttpCentralRegistry implements CentralRegistry {
+  readonly name = "central";
+  readonly url: string;
+  #init: CentralRegistryInit;
+  #log: Logger;
+
+  constructor(components: { logger: Logger }, init: CentralRegistryInit) {
+    this.url = init.url.replace(/\/+$/, "");
+    this.#init = init;
+    this.#log = components.logger.child("central");
+  }
+
+  /** One request with the retry policy; returns a response with a 2xx status */
+  async #request(path: string, init: RequestInit & AbortOptions = {}): Promise<Response> {
+    const retries = this.#init.retries ?? CENTRAL_TIMEOUT_RETRIES;
+    const timeout = this.#init.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
+    let backoff = this.#init.backoffMs ?? CENTRAL_RETRY_BACKOFF_MS;
+    for (let attempt = 0;; attempt++) {
+      init.signal?.throwIfAborted();
+      const signals = [AbortSignal.timeout(timeout), ...(init.signal ? [init.signal] : [])];
+      let res: Response;
+      try {
+        res = await fetch(this.url + path, { ...init, signal: AbortSignal.any(signals) });
+      } catch (err) {
+        if (init.signal?.aborted) throw init.signal.reason;
+        if (isTimeout(err) && attempt < retries) {
+          this.#log.debug(`${path}: timed out after ${timeout} ms, retry ${attempt + 1}/${retries} in ${backoff} ms`);
+          await new Promise((r) => setTimeout(r, backoff));
+          backoff *= 2;
+          continue;
+        }
+        const why = isTimeout(err) ? `timed out ${attempt + 1} times` : (err as Error).message;
+        throw new UnavailableError(`Cannot reach central registry ${this.url}: ${why}`, { cause: err });
+      }
+      if (res.ok) return res;
+      let body: ErrorResponse | undefined;
+      try {
+        body = await res.json();
+      } catch {
+        // not our JSON: a proxy or another server
+      }
+      if (res.status >= 500 || !body?.code) {
+        throw new UnavailableError(
+          `Central registry ${this.url} answered ${res.status}${body?.message ? `: ${body.message}` : ""}`,
+        );
+      }
+      throw errorFromName({ name: body.code, message: body.message });
+    }
+  }
+
+  async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchHit[]> {
+    const res = await this.#request(apiPaths.search(query.text, query.limit ?? 20, query.offset ?? 0), options);
+    return ((await res.json()) as SearchResponse).hits;
+  }
+
+  async info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
+    const res = await this.#request(apiPaths.package(id), options);
+    return await res.json();
+  }
+
+  async open(version: PackageVersion, options: AbortOptions = {}): Promise<TarballStream> {
+    const res = await this.#request(apiPaths.blob(version.sha256), options);
+    if (!res.body) throw new UnavailableError(`Central registry sent no body for ${version.id}@${version.version}`);
+    return { body: res.body, source: "central" };
+  }
+
+  async publish(tarball: Uint8Array, version: PackageVersion, options: AbortOptions = {}): Promise<PackageVersion> {
+    const res = await this.#request(apiPaths.version(version.id, version.version), {
+      method: "PUT",
+      body: tarball as Uint8Array<ArrayBuffer>,
+      headers: {
+        "content-type": "application/gzip",
+        [SHA256_HEADER]: version.sha256,
+        ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
+      },
+      ...options,
+    });
+    return await res.json();
+  }
+
+  async setYanked(id: string, version: string, yanked: boolean, options: AbortOptions = {}): Promise<void> {
+    const path = yanked ? apiPaths.yank(id, version) : apiPaths.unyank(id, version);
+    const res = await this.#request(path, {
+      method: "POST",
+      headers: this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {},
+      ...options,
+    });
+    await res.body?.cancel();
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Registry backends on the client side: central (HTTP), p2p, hybrid (fallback with cache).
+ *
+ * @example
+ * ```ts ignore
+ * import { createCentralRegistry } from "./mod.ts";
+ * const central = createCentralRegistry({ logger }, { url: "http://127.0.0.1:8787" });
+ * const hits = await central.search({ text: "rust" });
+ * ```
+ * @module
+ */
+export { type CentralRegistry, type CentralRegistryInit, createCentralRegistry } from "./central.ts";

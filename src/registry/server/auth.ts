@@ -1,0 +1,78 @@
+/**
+ * API tokens: `ggen_` + 32 random base64url characters + a 6-hex checksum, so a leaked token is
+ * recognisable by scanners. Only the SHA-256 of a token is stored.
+ * @module
+ */
+import { sha256Hex } from "../../core/digest.ts";
+import { UnauthorizedError } from "../../core/errors.ts";
+import type { MetadataStore, TokenRow } from "./storage.ts";
+
+/** Every scope a token may carry */
+export const TOKEN_SCOPES = ["publish-new", "publish-update", "yank", "owners"] as const;
+/** One scope */
+export type TokenScope = typeof TOKEN_SCOPES[number];
+
+const TOKEN_PATTERN = /^ggen_([A-Za-z0-9_-]{32})([0-9a-f]{6})$/;
+
+function checksum(secret: string): string {
+  return sha256Hex(new TextEncoder().encode(`ggen:${secret}`)).slice(0, 6);
+}
+
+/** True when `token` has the ggen shape and a valid checksum */
+export function isWellFormedToken(token: string): boolean {
+  const m = TOKEN_PATTERN.exec(token);
+  return m !== null && checksum(m[1]!) === m[2];
+}
+
+/** Hash under which a token is stored */
+export function hashToken(token: string): string {
+  return sha256Hex(new TextEncoder().encode(token));
+}
+
+/** Options for {@link createToken} */
+export interface CreateTokenInit {
+  name?: string;
+  scopes?: TokenScope[];
+  idPrefix?: string;
+  /** Lifetime in days; 0 or absent means no expiry */
+  expiresInDays?: number;
+}
+
+/** Create and store a token; the plain token is returned once and never stored */
+export function createToken(store: MetadataStore, init: CreateTokenInit = {}): { token: string; row: TokenRow } {
+  const random = crypto.getRandomValues(new Uint8Array(24));
+  const secret = btoa(String.fromCharCode(...random)).replaceAll("+", "-").replaceAll("/", "_");
+  const token = `ggen_${secret}${checksum(secret)}`;
+  const now = new Date();
+  const row: TokenRow = {
+    hash: hashToken(token),
+    name: init.name ?? "default",
+    scopes: (init.scopes ?? [...TOKEN_SCOPES]).join(","),
+    id_prefix: init.idPrefix ?? "",
+    created_at: now.toISOString(),
+    expires_at: init.expiresInDays ? new Date(now.getTime() + init.expiresInDays * 86_400_000).toISOString() : "",
+    revoked: 0,
+  };
+  store.insertToken(row);
+  return { token, row };
+}
+
+/**
+ * Check a bearer token for a scope on a package id.
+ * @throws {UnauthorizedError} naming what is missing
+ */
+export function authorize(store: MetadataStore, header: string | null, scope: TokenScope, id: string): TokenRow {
+  const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
+  if (!token) throw new UnauthorizedError("Missing bearer token: create one with `ggen registry token create`");
+  if (!isWellFormedToken(token)) throw new UnauthorizedError("Invalid token: not a ggen token");
+  const row = store.findToken(hashToken(token));
+  if (!row || row.revoked) throw new UnauthorizedError("Invalid token: unknown or revoked");
+  if (row.expires_at && Date.parse(row.expires_at) < Date.now()) throw new UnauthorizedError("Invalid token: expired");
+  if (!row.scopes.split(",").includes(scope)) {
+    throw new UnauthorizedError(`Token "${row.name}" lacks the "${scope}" scope`);
+  }
+  if (row.id_prefix && !id.startsWith(row.id_prefix)) {
+    throw new UnauthorizedError(`Token "${row.name}" may only touch ids starting with "${row.id_prefix}"`);
+  }
+  return row;
+}

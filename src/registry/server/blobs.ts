@@ -1,0 +1,42 @@
+/**
+ * Blobs on disk under `<data>/blobs/<hex>`, written atomically.
+ * @module
+ */
+import { join } from "node:path";
+import { assertSha256Hex } from "../../core/digest.ts";
+import { removeOrphanTemps, writeFileAtomic } from "../../store/mod.ts";
+import type { BlobStore } from "./storage.ts";
+
+/** Open the file-system blob store under `dir` */
+export async function createFsBlobStore(dir: string): Promise<BlobStore> {
+  await Deno.mkdir(dir, { recursive: true });
+  await removeOrphanTemps(dir);
+  const path = (sha256: string) => {
+    assertSha256Hex(sha256);
+    return join(dir, sha256);
+  };
+  return {
+    put: (sha256, bytes) => writeFileAtomic(path(sha256), bytes),
+    async open(sha256) {
+      try {
+        return await Deno.open(path(sha256), { read: true });
+      } catch (err) {
+        if (err instanceof Deno.errors.NotFound) return undefined;
+        throw err;
+      }
+    },
+    async size(sha256) {
+      try {
+        return (await Deno.stat(path(sha256))).size;
+      } catch {
+        return undefined;
+      }
+    },
+    delete: (sha256) => Deno.remove(path(sha256)).catch(() => {}),
+    async list() {
+      const out: string[] = [];
+      for await (const e of Deno.readDir(dir)) if (/^[0-9a-f]{64}$/.test(e.name)) out.push(e.name);
+      return out;
+    },
+  };
+}

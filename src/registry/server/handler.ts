@@ -1,0 +1,236 @@
+/**
+ * Request handling of the central registry: search, metadata, tarballs (ETag, Range),
+ * publish (bearer token, checksum, manifest, size limit) and yank.
+ * @module
+ */
+import { API_PREFIX, SHA256_HEADER } from "../../core/api.ts";
+import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
+import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
+import { ConflictError, IntegrityError, NotFoundError, TooLargeError, ValidationError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import { assertPackageId } from "../../core/manifest.ts";
+import { versionFromManifest } from "../../core/package.ts";
+import { readManifestFromArchive } from "../../archive/mod.ts";
+import { authorize } from "./auth.ts";
+import { errorResponse, json } from "./http_errors.ts";
+import type { BlobStore, MetadataStore } from "./storage.ts";
+
+/** Collaborators of the handler */
+export interface HandlerComponents {
+  metadata: MetadataStore;
+  blobs: BlobStore;
+  logger: Logger;
+}
+
+/** Limits of the handler */
+export interface HandlerInit {
+  /** @default DEFAULT_MAX_TARBALL_BYTES */
+  maxTarballBytes?: number;
+  /** Deadline for reading a request body. @default 30 s */
+  bodyTimeoutMs?: number;
+}
+
+/** Read a body up to `limit` bytes; throws TooLargeError as soon as it is passed */
+async function readBody(req: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
+  const declared = Number(req.headers.get("content-length") ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new TooLargeError(`Tarball of ${declared} bytes exceeds the limit of ${limit} bytes`);
+  }
+  if (!req.body) throw new ValidationError("Missing request body: send the tarball");
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const deadline = setTimeout(() => void reader.cancel(new ValidationError("Body read deadline passed")), timeoutMs);
+  try {
+    while (true) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > limit) {
+        await reader.cancel();
+        throw new TooLargeError(`Tarball exceeds the limit of ${limit} bytes`);
+      }
+      chunks.push(value);
+    }
+  } finally {
+    clearTimeout(deadline);
+  }
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const c of chunks) {
+    out.set(c, offset);
+    offset += c.byteLength;
+  }
+  return out;
+}
+
+/** Parse a single `bytes=a-b` range; undefined for none, null for unsatisfiable */
+function parseRange(header: string | null, size: number): { start: number; end: number } | undefined | null {
+  if (!header) return undefined;
+  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!m || (m[1] === "" && m[2] === "")) return null;
+  let start: number;
+  let end: number;
+  if (m[1] === "") {
+    const suffix = Number(m[2]);
+    start = Math.max(0, size - suffix);
+    end = size - 1;
+  } else {
+    start = Number(m[1]);
+    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+  }
+  if (start > end || start >= size) return null;
+  return { start, end };
+}
+
+/** Create the registry's request handler */
+export function createHandler(
+  components: HandlerComponents,
+  init: HandlerInit = {},
+): (req: Request) => Promise<Response> {
+  const { metadata, blobs } = components;
+  const log = components.logger.child("registry");
+  const maxTarball = init.maxTarballBytes ?? DEFAULT_MAX_TARBALL_BYTES;
+  const bodyTimeout = init.bodyTimeoutMs ?? 30 * SECOND;
+
+  async function serveBlob(req: Request, sha256: string): Promise<Response> {
+    const size = await blobs.size(sha256);
+    if (size === undefined) throw new NotFoundError(`Blob ${sha256} not found`);
+    const etag = `"${sha256}"`;
+    const headers: Record<string, string> = {
+      "content-type": "application/gzip",
+      "etag": etag,
+      "accept-ranges": "bytes",
+      "cache-control": "public, max-age=31536000, immutable",
+    };
+    if (req.headers.get("if-none-match") === etag) return new Response(null, { status: 304, headers });
+    const range = parseRange(req.headers.get("range"), size);
+    if (range === null) {
+      return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${size}` } });
+    }
+    const file = await blobs.open(sha256);
+    if (!file) throw new NotFoundError(`Blob ${sha256} not found`);
+    if (req.method === "HEAD") {
+      file.close();
+      return new Response(null, { status: 200, headers: { ...headers, "content-length": String(size) } });
+    }
+    if (range === undefined) {
+      return new Response(file.readable, { status: 200, headers: { ...headers, "content-length": String(size) } });
+    }
+    await file.seek(range.start, Deno.SeekMode.Start);
+    const length = range.end - range.start + 1;
+    let left = length;
+    const body = file.readable.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, ctl) {
+          if (left <= 0) return;
+          const part = chunk.subarray(0, Math.min(left, chunk.byteLength));
+          left -= part.byteLength;
+          ctl.enqueue(part);
+          if (left <= 0) ctl.terminate();
+        },
+      }),
+    );
+    return new Response(body, {
+      status: 206,
+      headers: {
+        ...headers,
+        "content-length": String(length),
+        "content-range": `bytes ${range.start}-${range.end}/${size}`,
+      },
+    });
+  }
+
+  async function publish(req: Request, id: string, version: string): Promise<Response> {
+    assertPackageId(id, "id");
+    const existing = metadata.getPackage(id);
+    authorize(metadata, req.headers.get("authorization"), existing ? "publish-update" : "publish-new", id);
+    const claimed = req.headers.get(SHA256_HEADER) ?? "";
+    if (!isSha256Hex(claimed)) throw new ValidationError(`Missing or invalid ${SHA256_HEADER} header`);
+    if (metadata.getVersion(id, version)) {
+      throw new ConflictError(`Cannot publish "${id}@${version}": that version already exists`);
+    }
+    const body = await readBody(req, maxTarball, bodyTimeout);
+    const actual = sha256Hex(body);
+    if (actual !== claimed) {
+      throw new IntegrityError(`Checksum mismatch: header says ${claimed}, body is ${actual}`);
+    }
+    const { manifest } = await readManifestFromArchive(body, {
+      maxUnpackedBytes: Math.min(Math.max(512 * 1024 * 1024, 20 * body.byteLength), 1024 * 1024 * 1024),
+    });
+    if (manifest.id !== id || manifest.version !== version) {
+      throw new ValidationError(
+        `Manifest says "${manifest.id}@${manifest.version}" but the request is for "${id}@${version}"`,
+      );
+    }
+    const v = versionFromManifest(manifest, { sha256: actual, size: body.byteLength });
+    const hadBlob = (await blobs.size(actual)) !== undefined;
+    // Blob first, row second: a crash in between leaves an unreferenced blob, never a row without one
+    await blobs.put(actual, body);
+    try {
+      metadata.insertVersion(v);
+    } catch (err) {
+      if (!hadBlob && !metadata.isBlobReferenced(actual)) await blobs.delete(actual);
+      throw err;
+    }
+    log.info(`published ${id}@${version} (${actual.slice(0, 12)}, ${body.byteLength} bytes)`);
+    return json(v, 201);
+  }
+
+  async function route(req: Request, url: URL): Promise<Response> {
+    if (!url.pathname.startsWith(API_PREFIX + "/")) throw new NotFoundError(`No route for ${url.pathname}`);
+    const parts = url.pathname.slice(API_PREFIX.length + 1).split("/").map(decodeURIComponent);
+    const method = req.method;
+    const [head, a, b, c] = parts;
+    if (head === "health" && parts.length === 1) return json({ ok: true });
+    if (head === "search" && parts.length === 1 && method === "GET") {
+      const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 20) || 20, 1), 100);
+      const offset = Math.max(Number(url.searchParams.get("offset") ?? 0) || 0, 0);
+      return json(metadata.search(url.searchParams.get("q") ?? "", limit, offset));
+    }
+    if (head === "blobs" && a && parts.length === 2 && (method === "GET" || method === "HEAD")) {
+      if (!isSha256Hex(a)) throw new ValidationError(`Invalid sha256 "${a}"`);
+      return await serveBlob(req, a);
+    }
+    if (head === "packages" && a) {
+      if (parts.length === 2 && method === "GET") {
+        const info = metadata.getPackage(a);
+        if (!info) throw new NotFoundError(`Package "${a}" not found`);
+        return json(info);
+      }
+      if (b && parts.length === 3) {
+        if (method === "GET") {
+          const v = metadata.getVersion(a, b);
+          if (!v) throw new NotFoundError(`Package "${a}@${b}" not found`);
+          return json(v);
+        }
+        if (method === "PUT") return await publish(req, a, b);
+      }
+      if (b && parts.length === 4 && c === "tarball" && (method === "GET" || method === "HEAD")) {
+        const v = metadata.getVersion(a, b);
+        if (!v) throw new NotFoundError(`Package "${a}@${b}" not found`);
+        return await serveBlob(req, v.sha256);
+      }
+      if (b && parts.length === 4 && (c === "yank" || c === "unyank") && method === "POST") {
+        authorize(metadata, req.headers.get("authorization"), "yank", a);
+        if (!metadata.setYanked(a, b, c === "yank")) throw new NotFoundError(`Package "${a}@${b}" not found`);
+        return json({ ok: true, id: a, version: b, yanked: c === "yank" });
+      }
+    }
+    throw new NotFoundError(`No route for ${method} ${url.pathname}`);
+  }
+
+  return async (req: Request): Promise<Response> => {
+    const started = performance.now();
+    const url = new URL(req.url);
+    let res: Response;
+    try {
+      res = await route(req, url);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.name.endsWith("Error") || err.name === "Error") log.error(String(err));
+      res = errorResponse(err);
+    }
+    log.debug(`${req.method} ${url.pathname} ${res.status} ${(performance.now() - started).toFixed(1)}ms`);
+    return res;
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * The central registry server on `Deno.serve`, over the embedded SQLite + files storage.
+ * @module
+ */
+import { join } from "node:path";
+import type { Logger } from "../../core/logger.ts";
+import { createFsBlobStore } from "./blobs.ts";
+import { openSqliteMetadata } from "./db.ts";
+import { createHandler, type HandlerInit } from "./handler.ts";
+import type { BlobStore, MetadataStore } from "./storage.ts";
+
+/** Options for {@link startRegistryServer} */
+export interface RegistryServerInit extends HandlerInit {
+  /** Data directory holding `registry.db` and `blobs/` */
+  dataDir: string;
+  /** @default "127.0.0.1" */
+  hostname?: string;
+  /** 0 picks a free port. @default 8787 */
+  port?: number;
+}
+
+/** A running registry server */
+export interface RegistryServer {
+  readonly url: string;
+  readonly port: number;
+  readonly metadata: MetadataStore;
+  readonly blobs: BlobStore;
+  /** Wait until the server stopped */
+  readonly finished: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Open the default storage in `dataDir` */
+export async function openRegistryStorage(dataDir: string): Promise<{ metadata: MetadataStore; blobs: BlobStore }> {
+  await Deno.mkdir(dataDir, { recursive: true });
+  const metadata = openSqliteMetadata(join(dataDir, "registry.db"));
+  const blobs = await createFsBlobStore(join(dataDir, "blobs"));
+  return { metadata, blobs };
+}
+
+/** Start serving; resolves once listening */
+export async function startRegistryServer(
+  components: { logger: Logger },
+  init: RegistryServerInit,
+): Promise<RegistryServer> {
+  const { metadata, blobs } = await openRegistryStorage(init.dataDir);
+  const handler = createHandler({ metadata, blobs, logger: components.logger }, init);
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    hostname: init.hostname ?? "127.0.0.1",
+    port: init.port ?? 8787,
+    onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
+  }, handler);
+  const addr = await ready.promise;
+  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  let stopped = false;
+  return {
+    url: `http://${host}:${addr.port}`,
+    port: addr.port,
+    metadata,
+    blobs,
+    finished: server.finished,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.shutdown();
+      metadata.close();
+    },
+  };
+}

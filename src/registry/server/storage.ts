@@ -1,0 +1,52 @@
+/**
+ * Storage behind the central registry: metadata and blobs, each an interface so a PostgreSQL
+ * and an S3-compatible backend can follow the embedded SQLite + files default.
+ * @module
+ */
+import type { PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+
+/** Metadata store of the registry */
+export interface MetadataStore {
+  search(text: string, limit: number, offset: number): { total: number; hits: SearchHit[] };
+  getPackage(id: string): PackageInfo | undefined;
+  getVersion(id: string, version: string): PackageVersion | undefined;
+  /**
+   * Insert a version (and the package on first publish) in one transaction.
+   * @throws {ConflictError} when the version exists
+   */
+  insertVersion(v: PackageVersion): void;
+  setYanked(id: string, version: string, yanked: boolean): boolean;
+  /** True when any version references the blob */
+  isBlobReferenced(sha256: string): boolean;
+  /** Every referenced blob digest */
+  listBlobDigests(): string[];
+  insertToken(t: TokenRow): void;
+  findToken(hash: string): TokenRow | undefined;
+  revokeToken(hash: string): boolean;
+  close(): void;
+}
+
+/** A stored token: only its hash */
+export interface TokenRow {
+  hash: string;
+  name: string;
+  /** Comma-separated: publish-new, publish-update, yank, owners */
+  scopes: string;
+  /** Only ids starting with this may be touched; empty means any */
+  id_prefix: string;
+  created_at: string;
+  /** ISO 8601 or empty for never */
+  expires_at: string;
+  revoked: number;
+}
+
+/** Blob store of the registry, by SHA-256 */
+export interface BlobStore {
+  /** Store bytes atomically under their digest (verified by the caller) */
+  put(sha256: string, bytes: Uint8Array): Promise<void>;
+  /** Open a blob for reading, or undefined */
+  open(sha256: string): Promise<Deno.FsFile | undefined>;
+  size(sha256: string): Promise<number | undefined>;
+  delete(sha256: string): Promise<void>;
+  list(): Promise<string[]>;
+}

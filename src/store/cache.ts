@@ -1,0 +1,161 @@
+/**
+ * The content-addressed cache `$GGEN_HOME/cache/sha256/<hex>`. Writes hash while writing to a
+ * temp file, fsync, compare, rename; reads are verified and a corrupt entry is evicted.
+ * @module
+ */
+import { join } from "node:path";
+import { assertSha256Hex, createSha256 } from "../core/digest.ts";
+import { IntegrityError, TooLargeError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { AbortOptions } from "../core/registry.ts";
+import { removeOrphanTemps, tempPathFor } from "./atomic.ts";
+
+/** Options for {@link PackageCache.put} */
+export interface PutOptions extends AbortOptions {
+  /** Expected size; more bytes than this abort the write */
+  size?: number;
+  /** Called with the bytes written so far */
+  onProgress?: (bytes: number) => void;
+}
+
+/** The content-addressed blob cache */
+export interface PackageCache {
+  readonly dir: string;
+  /** Path of a blob if present and verified; a corrupt blob is evicted and `undefined` returned */
+  get(sha256: string, options?: AbortOptions): Promise<string | undefined>;
+  /** True when a blob file exists (not verified) */
+  has(sha256: string): Promise<boolean>;
+  /**
+   * Store a stream under its digest.
+   * @throws {IntegrityError} when the bytes do not hash to `sha256`; nothing is kept
+   */
+  put(body: ReadableStream<Uint8Array>, sha256: string, options?: PutOptions): Promise<string>;
+  /** Every stored digest */
+  list(): Promise<string[]>;
+  /** Remove a blob */
+  evict(sha256: string): Promise<void>;
+}
+
+/** Collaborators of the cache */
+export interface PackageCacheComponents {
+  logger: Logger;
+}
+
+/** Open the cache under `home` (`$GGEN_HOME`) */
+export function createPackageCache(components: PackageCacheComponents, init: { home: string }): PackageCache {
+  return new FsPackageCache(components, join(init.home, "cache", "sha256"));
+}
+
+class FsPackageCache implements PackageCache {
+  readonly dir: string;
+  #log: Logger;
+  #cleaned = false;
+
+  constructor(components: PackageCacheComponents, dir: string) {
+    this.dir = dir;
+    this.#log = components.logger.child("store");
+  }
+
+  #path(sha256: string): string {
+    assertSha256Hex(sha256);
+    return join(this.dir, sha256);
+  }
+
+  async has(sha256: string): Promise<boolean> {
+    try {
+      return (await Deno.stat(this.#path(sha256))).isFile;
+    } catch {
+      return false;
+    }
+  }
+
+  async get(sha256: string, options: AbortOptions = {}): Promise<string | undefined> {
+    const path = this.#path(sha256);
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(path, { read: true });
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return undefined;
+      throw err;
+    }
+    const hash = createSha256();
+    try {
+      for await (const chunk of file.readable) {
+        options.signal?.throwIfAborted();
+        hash.update(chunk);
+      }
+    } finally {
+      try {
+        file.close();
+      } catch { /* readable closed it */ }
+    }
+    if (hash.hex() !== sha256) {
+      this.#log.warn(`Evicting corrupt cache entry ${sha256}`);
+      await this.evict(sha256);
+      return undefined;
+    }
+    return path;
+  }
+
+  async put(body: ReadableStream<Uint8Array>, sha256: string, options: PutOptions = {}): Promise<string> {
+    const path = this.#path(sha256);
+    await Deno.mkdir(this.dir, { recursive: true });
+    if (!this.#cleaned) {
+      this.#cleaned = true;
+      await removeOrphanTemps(this.dir);
+    }
+    const tmp = tempPathFor(path);
+    const hash = createSha256();
+    let written = 0;
+    try {
+      using file = await Deno.open(tmp, { createNew: true, write: true, mode: 0o644 });
+      const reader = body.getReader();
+      try {
+        while (true) {
+          options.signal?.throwIfAborted();
+          const { done, value } = await reader.read();
+          if (done) break;
+          written += value.byteLength;
+          if (options.size !== undefined && written > options.size) {
+            throw new TooLargeError(`Refusing download of ${sha256}: more than the expected ${options.size} bytes`);
+          }
+          hash.update(value);
+          let offset = 0;
+          while (offset < value.byteLength) offset += await file.write(value.subarray(offset));
+          options.onProgress?.(written);
+        }
+      } catch (err) {
+        await reader.cancel(err).catch(() => {});
+        throw err;
+      } finally {
+        reader.releaseLock();
+      }
+      await file.sync();
+    } catch (err) {
+      await Deno.remove(tmp).catch(() => {});
+      throw err;
+    }
+    const actual = hash.hex();
+    if (actual !== sha256) {
+      await Deno.remove(tmp).catch(() => {});
+      throw new IntegrityError(`Checksum mismatch: expected sha256 ${sha256}, got ${actual} (${written} bytes)`);
+    }
+    await Deno.rename(tmp, path);
+    this.#log.debug(`stored ${sha256} (${written} bytes)`);
+    return path;
+  }
+
+  async list(): Promise<string[]> {
+    const out: string[] = [];
+    try {
+      for await (const e of Deno.readDir(this.dir)) if (e.isFile && /^[0-9a-f]{64}$/.test(e.name)) out.push(e.name);
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    return out.sort();
+  }
+
+  async evict(sha256: string): Promise<void> {
+    await Deno.remove(this.#path(sha256)).catch(() => {});
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * The local store: the content-addressed cache, atomic writes, project installs and the lockfile.
+ *
+ * @example
+ * ```ts ignore
+ * import { createPackageCache } from "./mod.ts";
+ * const cache = createPackageCache({ logger }, { home: "/tmp/ggen" });
+ * ```
+ * @module
+ */
+export { createPackageCache, type PackageCache, type PutOptions } from "./cache.ts";
+export { removeOrphanTemps, writeFileAtomic } from "./atomic.ts";
+export { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
+export {
+  installIntoProject,
+  isInstalled,
+  packageDir,
+  projectPaths,
+  removeFromProject,
+  repairProject,
+  type StagedPackage,
+} from "./project.ts";

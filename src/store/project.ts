@@ -1,0 +1,160 @@
+/**
+ * Installing into a project: `.ggen/packages/<id>/<version>/`. Each package is unpacked into a
+ * temp directory, gets the completion marker last, and is renamed into place; the lockfile is
+ * written after every package is in place, so a failed or interrupted install leaves the
+ * previous state intact.
+ * @module
+ */
+import { join } from "node:path";
+import { INSTALL_MARKER, PROJECT_DIR } from "../core/constants.ts";
+import type { Logger } from "../core/logger.ts";
+import { type ArchiveLimits, unpackArchive } from "../archive/mod.ts";
+import { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
+import { removeOrphanTemps } from "./atomic.ts";
+
+/** A package ready to install: its lock entry and its verified blob */
+export interface StagedPackage {
+  locked: LockedPackage;
+  blobPath: string;
+}
+
+/** Paths of a project */
+export function projectPaths(projectDir: string) {
+  const root = join(projectDir, PROJECT_DIR);
+  return { root, packages: join(root, "packages"), tmp: join(root, "tmp") };
+}
+
+/** Directory of one installed version */
+export function packageDir(projectDir: string, id: string, version: string): string {
+  return join(projectPaths(projectDir).packages, id, version);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** True when a version is installed completely */
+export function isInstalled(projectDir: string, id: string, version: string): Promise<boolean> {
+  return exists(join(packageDir(projectDir, id, version), INSTALL_MARKER));
+}
+
+/**
+ * Find what an interrupted install left: temp directories and package directories without the
+ * completion marker. Both are removed.
+ */
+export async function repairProject(projectDir: string, logger: Logger): Promise<number> {
+  const paths = projectPaths(projectDir);
+  let repaired = await removeOrphanTemps(paths.tmp);
+  try {
+    for await (const idDir of Deno.readDir(paths.packages)) {
+      if (!idDir.isDirectory) continue;
+      for await (const vDir of Deno.readDir(join(paths.packages, idDir.name))) {
+        const dir = join(paths.packages, idDir.name, vDir.name);
+        if (vDir.name.startsWith(".tmp-") || !(await exists(join(dir, INSTALL_MARKER)))) {
+          logger.warn(`Removing incomplete install "${idDir.name}@${vDir.name}"`);
+          await Deno.remove(dir, { recursive: true });
+          repaired++;
+        }
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+  return repaired;
+}
+
+/** Options for {@link installIntoProject} */
+export interface InstallInit {
+  logger: Logger;
+  limits?: ArchiveLimits;
+  /** Requirements to record as top-level */
+  requires: Record<string, string>;
+  /** Replace the whole package set (update) instead of merging into it */
+  replace?: boolean;
+}
+
+/**
+ * Unpack staged packages into the project and write the lockfile last.
+ * @returns the new lockfile
+ */
+export async function installIntoProject(
+  projectDir: string,
+  staged: StagedPackage[],
+  init: InstallInit,
+): Promise<Lockfile> {
+  const paths = projectPaths(projectDir);
+  await repairProject(projectDir, init.logger);
+  await Deno.mkdir(paths.tmp, { recursive: true });
+  const previous = await readLockfile(projectDir);
+  for (const { locked, blobPath } of staged) {
+    if (await isInstalled(projectDir, locked.id, locked.version)) continue;
+    const tmp = join(paths.tmp, `.tmp-${crypto.randomUUID()}`);
+    try {
+      await unpackArchive({ path: blobPath }, tmp, init.limits);
+      // Created exclusively: an archive cannot have planted it (unpack skips the name)
+      await Deno.writeTextFile(join(tmp, INSTALL_MARKER), `${locked.sha256}\n`, { createNew: true });
+      const target = packageDir(projectDir, locked.id, locked.version);
+      await Deno.mkdir(join(paths.packages, locked.id), { recursive: true });
+      await Deno.rename(tmp, target);
+    } catch (err) {
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      throw err;
+    }
+  }
+  const byId = new Map<string, LockedPackage>();
+  if (!init.replace) { for (const p of previous.packages) byId.set(p.id, p); }
+  for (const s of staged) byId.set(s.locked.id, s.locked);
+  const next: Lockfile = {
+    requires: init.replace ? { ...init.requires } : { ...previous.requires, ...init.requires },
+    packages: [...byId.values()],
+  };
+  await writeLockfile(projectDir, next);
+  await pruneUnlocked(projectDir, next);
+  return next;
+}
+
+/** Remove installed versions that the lockfile no longer names */
+export async function pruneUnlocked(projectDir: string, lock: Lockfile): Promise<void> {
+  const keep = new Set(lock.packages.map((p) => `${p.id}@${p.version}`));
+  const { packages } = projectPaths(projectDir);
+  try {
+    for await (const idDir of Deno.readDir(packages)) {
+      const idPath = join(packages, idDir.name);
+      for await (const vDir of Deno.readDir(idPath)) {
+        if (!keep.has(`${idDir.name}@${vDir.name}`)) await Deno.remove(join(idPath, vDir.name), { recursive: true });
+      }
+      let empty = true;
+      for await (const _ of Deno.readDir(idPath)) {
+        empty = false;
+        break;
+      }
+      if (empty) await Deno.remove(idPath);
+    }
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) throw err;
+  }
+}
+
+/** Drop `id` from the requirements and every package no longer reachable, then prune */
+export async function removeFromProject(projectDir: string, id: string): Promise<Lockfile> {
+  const lock = await readLockfile(projectDir);
+  const requires = { ...lock.requires };
+  delete requires[id];
+  const byId = new Map(lock.packages.map((p) => [p.id, p]));
+  const reachable = new Set<string>();
+  const walk = (pid: string) => {
+    if (reachable.has(pid)) return;
+    reachable.add(pid);
+    for (const dep of Object.keys(byId.get(pid)?.dependencies ?? {})) walk(dep);
+  };
+  for (const r of Object.keys(requires)) walk(r);
+  const next = { requires, packages: lock.packages.filter((p) => reachable.has(p.id)) };
+  await writeLockfile(projectDir, next);
+  await pruneUnlocked(projectDir, next);
+  return next;
+}
