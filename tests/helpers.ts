@@ -1,0 +1,80 @@
+/**
+ * Test helpers: run the real `ggen` CLI as a subprocess, make temp dirs and packages.
+ * @module
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+export const MAIN = join(ROOT, "main.ts");
+export const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+
+/** Result of one CLI run */
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `ggen args...` with its own GGEN_HOME */
+export async function ggen(
+  args: string[],
+  opts: { home: string; cwd?: string; env?: Record<string, string>; signal?: AbortSignal },
+): Promise<RunResult> {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMS, MAIN, ...args],
+    cwd: opts.cwd ?? opts.home,
+    env: { GGEN_HOME: opts.home, NO_COLOR: "1", GGEN_MDNS: "0", ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+  const out = await cmd.output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+/** Parse JSON lines */
+export function jsonLines<T = Record<string, unknown>>(text: string): T[] {
+  return text.split("\n").filter((l) => l.trim().startsWith("{")).map((l) => JSON.parse(l));
+}
+
+/** Write a package directory with a manifest and a file */
+export async function writePackage(
+  dir: string,
+  m: {
+    id: string;
+    version: string;
+    description?: string;
+    deps?: Record<string, string>;
+    tags?: string[];
+    extra?: string;
+  },
+): Promise<string> {
+  await Deno.mkdir(join(dir, "templates"), { recursive: true });
+  const deps = Object.entries(m.deps ?? {}).map(([k, v]) => `"${k}" = "${v}"`).join("\n");
+  await Deno.writeTextFile(
+    join(dir, "ggen.toml"),
+    `[package]
+id = "${m.id}"
+name = "${m.id} templates"
+version = "${m.version}"
+description = "${m.description ?? `Templates of ${m.id}`}"
+authors = ["test"]
+license = "MIT"
+tags = ${JSON.stringify(m.tags ?? ["test"])}
+keywords = ["template"]
+category = "test"
+
+[dependencies]
+${deps}
+`,
+  );
+  await Deno.writeTextFile(join(dir, "templates", "file.tmpl"), `${m.id}@${m.version}\n${m.extra ?? ""}`);
+  return dir;
+}
+
+/** A temp dir removed by `using` */
+export async function tempDir(prefix = "ggen-test-"): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+}
