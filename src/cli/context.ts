@@ -1,15 +1,26 @@
 /**
  * What every command gets: resolved config, logger, output, cache, the cancellation signal and
- * lazily built registries.
+ * lazily built registries and P2P node (the daemon's when one runs, else a short-lived one).
  * @module
  */
+import { MINUTE, SECOND } from "../core/constants.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PackageVersion } from "../core/package.ts";
 import type { Registry } from "../core/registry.ts";
-import { type CentralRegistry, createCentralRegistry } from "../registry/client/mod.ts";
+import { connectDaemon, type P2PNode, startWorkerNode } from "../p2p/mod.ts";
+import {
+  type CentralRegistry,
+  createCentralRegistry,
+  createHybridRegistry,
+  createP2PRegistry,
+  type P2PRegistry,
+} from "../registry/client/mod.ts";
 import { createPackageCache, type PackageCache } from "../store/mod.ts";
 import type { Config } from "./config.ts";
 import type { Output } from "./output.ts";
+
+/** How long a short-lived node waits for its first peers */
+const PEER_WAIT_MS = 3 * SECOND;
 
 /** The per-run context of a command */
 export interface Context {
@@ -20,6 +31,9 @@ export interface Context {
   /** Aborted on SIGINT */
   signal: AbortSignal;
   central(): CentralRegistry;
+  /** The daemon's node, or a short-lived one stopped by {@link close} */
+  p2p(): Promise<{ node: P2PNode; peerId: string }>;
+  p2pRegistry(): Promise<P2PRegistry>;
   /** The registry for the configured mode */
   registry(): Promise<Registry>;
   /** Called after packages were fetched (hybrid mode provides them to peers) */
@@ -28,25 +42,110 @@ export interface Context {
   close(): Promise<void>;
 }
 
-/** Build the context; registries are created on first use */
+/** Wait until a node has `min` peers or the time is up; bounded polling */
+export async function waitForPeers(
+  node: P2PNode,
+  min: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = 0;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    count = (await node.status({ ...(signal ? { signal } : {}) })).peerCount;
+    if (count >= min) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return count;
+}
+
+/** Build the context; registries and the node are created on first use */
 export function createContext(
   init: { config: Readonly<Config>; logger: Logger; out: Output; signal: AbortSignal },
 ): Context {
+  const { config, logger } = init;
   let central: CentralRegistry | undefined;
+  let p2p: Promise<{ node: P2PNode; peerId: string }> | undefined;
+  let p2pRegistry: Promise<P2PRegistry> | undefined;
+  let registry: Promise<Registry> | undefined;
+
+  const startP2P = async (): Promise<{ node: P2PNode; peerId: string }> => {
+    const daemon = await connectDaemon(config.home, logger);
+    if (daemon) return { node: daemon, peerId: (await daemon.status()).peerId };
+    logger.debug("no P2P daemon running: starting a short-lived node");
+    const node = await startWorkerNode({ logger }, {
+      home: config.home,
+      listenAddrs: config.p2p.listenAddrs,
+      bootstrap: config.p2p.bootstrap.map((b) => b.address),
+      mdns: config.p2p.mdns,
+      maxConnections: config.p2p.maxConnections,
+      inboundConnectionThreshold: 100,
+      dhtReplicationFactor: config.p2p.dhtReplicationFactor,
+      reprovideIntervalMs: 0,
+      logLevel: config.logLevel,
+      requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
+    });
+    if (config.p2p.bootstrap.length > 0 || config.p2p.mdns) {
+      const peers = await waitForPeers(node, 1, PEER_WAIT_MS, init.signal);
+      logger.debug(`short-lived node ${node.peerId} has ${peers} peers`);
+    }
+    return { node, peerId: node.peerId };
+  };
+
   const ctx: Context = {
     ...init,
-    cache: createPackageCache({ logger: init.logger }, { home: init.config.home }),
+    cache: createPackageCache({ logger }, { home: config.home }),
     central() {
-      central ??= createCentralRegistry({ logger: init.logger }, {
-        url: init.config.registry.centralUrl,
-        ...(init.config.registry.token ? { token: init.config.registry.token } : {}),
+      central ??= createCentralRegistry({ logger }, {
+        url: config.registry.centralUrl,
+        ...(config.registry.token ? { token: config.registry.token } : {}),
       });
       return central;
     },
-    registry() {
-      return Promise.resolve(ctx.central());
+    p2p() {
+      p2p ??= startP2P();
+      return p2p;
     },
-    async close() {},
+    p2pRegistry() {
+      p2pRegistry ??= ctx.p2p().then(({ node, peerId }) => createP2PRegistry({ logger, node }, { peerId }));
+      return p2pRegistry;
+    },
+    registry() {
+      registry ??= (async () => {
+        const mode = config.registry.mode;
+        logger.debug(`registry mode: ${mode}`);
+        if (mode === "central") return ctx.central();
+        if (mode === "p2p") return await ctx.p2pRegistry();
+        // Hybrid: the P2P node starts only if central fails
+        const lazyP2P: Registry = {
+          name: "p2p",
+          search: async (q, o) => (await ctx.p2pRegistry()).search(q, o),
+          info: async (id, o) => (await ctx.p2pRegistry()).info(id, o),
+          open: async (v, o) => (await ctx.p2pRegistry()).open(v, o),
+        };
+        const backends = config.p2p.enabled ? [ctx.central(), lazyP2P] : [ctx.central()];
+        return createHybridRegistry({ logger, backends });
+      })();
+      return registry;
+    },
+    async afterFetch(versions) {
+      if (config.registry.mode !== "hybrid" || !config.p2p.enabled) return;
+      // Share what we fetched with the LAN, but only through a running daemon
+      const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
+      if (daemon?.kind !== "daemon") return;
+      for (const v of versions) {
+        await daemon.provide(v.sha256, { signal: AbortSignal.timeout(MINUTE) }).catch((err) =>
+          logger.debug(`provide ${v.id}@${v.version}: ${(err as Error).message}`)
+        );
+      }
+    },
+    async close() {
+      if (p2p) {
+        const started = await p2p.catch(() => undefined);
+        await started?.node.stop();
+      }
+    },
   };
   return ctx;
 }

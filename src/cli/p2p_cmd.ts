@@ -1,7 +1,118 @@
+/**
+ * `ggen p2p start|status|peers` and `ggen publish --p2p`.
+ * @module
+ */
 import type { Command } from "commander";
-import type { Context } from "./context.ts";
+import { resolve as resolvePath } from "node:path";
+import { packDirectory } from "../archive/mod.ts";
+import { REPROVIDE_INTERVAL_MS, SECOND } from "../core/constants.ts";
+import { versionFromManifest } from "../core/package.ts";
+import { startControlServer, startWorkerNode } from "../p2p/mod.ts";
 import type { ConfigFlags } from "./config.ts";
-export function p2pCommands(_program: Command, _open: (cmd: Command, flags?: ConfigFlags) => Promise<Context>): void {}
-export function publishP2P(_c: Context, _dir: string): Promise<void> {
-  return Promise.resolve();
+import type { Context } from "./context.ts";
+
+type Open = (cmd: Command, flags?: ConfigFlags) => Promise<Context>;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** `ggen p2p start`: a long-lived node serving the store, with the local control API */
+export async function startDaemon(ctx: Context): Promise<void> {
+  const { config, logger } = ctx;
+  const node = await startWorkerNode({ logger }, {
+    home: config.home,
+    listenAddrs: config.p2p.listenAddrs,
+    bootstrap: config.p2p.bootstrap.map((b) => b.address),
+    mdns: config.p2p.mdns,
+    maxConnections: config.p2p.maxConnections,
+    inboundConnectionThreshold: 100,
+    dhtReplicationFactor: config.p2p.dhtReplicationFactor,
+    reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
+    logLevel: config.logLevel,
+    requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
+    onAnnouncement: (a, from) => logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`),
+  });
+  const control = await startControlServer({ logger }, { home: config.home, node });
+  ctx.out.result(
+    { peerId: node.peerId, listenAddrs: node.listenAddrs, controlPort: control.info.port, pid: Deno.pid },
+    `P2P node ${node.peerId}\n${
+      node.listenAddrs.map((a) => `  listening on ${a}`).join("\n")
+    }\n  control API on 127.0.0.1:${control.info.port} (Ctrl-C stops)`,
+  );
+  await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+  logger.info("stopping P2P node");
+  await control.stop();
+  await node.stop();
+}
+
+/** `ggen publish --p2p DIR`: pack, store, provide, put records, announce; no central registry */
+export async function publishP2P(ctx: Context, dir: string): Promise<void> {
+  const packed = await packDirectory(resolvePath(dir));
+  const version = versionFromManifest(packed.manifest, packed);
+  await ctx.cache.put(ReadableStream.from([packed.bytes]), packed.sha256, { signal: ctx.signal });
+  const { node } = await ctx.p2p();
+  const registry = await ctx.p2pRegistry();
+  await registry.publish(packed.bytes, version, { signal: ctx.signal });
+  if (node.kind !== "daemon") {
+    ctx.logger.warn(
+      "No P2P daemon runs: peers can fetch this package only while a node of yours serves it (`ggen p2p start`)",
+    );
+  }
+  ctx.out.result(
+    { ...version, source: "p2p" },
+    `Published ${version.id}@${version.version} to the P2P network (sha256:${version.sha256})`,
+  );
+}
+
+/** Register the `p2p` commands */
+export function p2pCommands(program: Command, open: Open): void {
+  const p2p = program.command("p2p").description("the peer-to-peer network");
+  p2p.command("start").description("run a long-lived node that serves every package in the local store")
+    .option("--listen <multiaddr>", "listen address (repeatable)", collect)
+    .option("--bootstrap <multiaddr>", "bootstrap peer /ip4/…/tcp/…/p2p/… (repeatable)", collect)
+    .option("--no-mdns", "disable mDNS discovery")
+    .action(async (o, cmd: Command) => {
+      const flags: ConfigFlags = {
+        ...(o.listen ? { listen: o.listen } : {}),
+        ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
+        ...(o.mdns === false ? { mdns: false } : {}),
+      };
+      await startDaemon(await open(cmd, flags));
+    });
+  p2p.command("status").description("PeerId, addresses, peers, routing table, provided packages, traffic")
+    .action(async (_o, cmd: Command) => {
+      const ctx = await open(cmd);
+      const { node } = await ctx.p2p();
+      const s = await node.status({ signal: ctx.signal });
+      ctx.out.result(
+        { ...s, daemon: node.kind === "daemon" },
+        [
+          `PeerId:        ${s.peerId}${
+            node.kind === "daemon" ? " (daemon)" : " (short-lived node; start a daemon with `ggen p2p start`)"
+          }`,
+          `Listening:     ${s.listenAddrs.join(", ") || "-"}`,
+          `Peers:         ${s.peerCount}`,
+          `Routing table: ${s.routingTableSize}`,
+          `Provided:      ${s.providedPackages} packages; catalog ${s.catalogSize} versions`,
+          `Uptime:        ${(s.uptimeMs / 1000).toFixed(0)} s`,
+          `Transferred:   ${s.bytesIn} B in, ${s.bytesOut} B out`,
+        ].join("\n"),
+      );
+    });
+  p2p.command("peers").description("connected peers with address, latency and how they were found")
+    .action(async (_o, cmd: Command) => {
+      const ctx = await open(cmd);
+      const { node } = await ctx.p2p();
+      const peers = await node.peers({ signal: ctx.signal });
+      if (peers.length === 0) ctx.logger.info("No connected peers");
+      for (const p of peers) {
+        ctx.out.result(
+          p,
+          `${p.peerId}  ${p.address}  ${p.latencyMs ?? "-"} ms  ${p.source}${
+            p.failures ? `  failures ${p.failures}` : ""
+          }`,
+        );
+      }
+    });
 }

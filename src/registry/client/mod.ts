@@ -10,3 +10,5 @@
  * @module
  */
 export { type CentralRegistry, type CentralRegistryInit, createCentralRegistry } from "./central.ts";
+export { createP2PRegistry, type P2PRegistry, type P2PRegistryInit } from "./p2p.ts";
+export { createHybridRegistry, type HybridRegistryInit, LruCache } from "./hybrid.ts";

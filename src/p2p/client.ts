@@ -1,0 +1,261 @@
+/**
+ * The main-thread side of the P2P worker: the only code that calls `postMessage`. Every request
+ * has an id, a timeout and cancellation; errors come back as errors, never as hangs.
+ * @module
+ */
+import { DEFAULT_FETCH_STALL_MS, DEFAULT_P2P_REQUEST_TIMEOUT_MS } from "../core/constants.ts";
+import { errorFromName, UnavailableError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { AbortOptions } from "../core/registry.ts";
+import type { CatalogEntry } from "./catalog.ts";
+import {
+  INITIAL_CREDIT,
+  type MainToWorker,
+  request,
+  type WorkerMethod,
+  type WorkerMethods,
+  type WorkerStartInit,
+  type WorkerToMain,
+} from "./protocol.ts";
+import type { Announcement } from "./records.ts";
+import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
+
+/** Collaborators of the worker client */
+export interface WorkerNodeComponents {
+  logger: Logger;
+}
+
+/** Options of {@link startWorkerNode} */
+export interface WorkerNodeInit extends WorkerStartInit {
+  /** @default DEFAULT_P2P_REQUEST_TIMEOUT_MS */
+  requestTimeoutMs?: number;
+  /** Called for each valid announcement heard */
+  onAnnouncement?: (a: Announcement, from: string) => void;
+}
+
+/** A node running in a worker of this process */
+export interface WorkerNode extends P2PNode {
+  readonly peerId: string;
+  readonly listenAddrs: string[];
+}
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  stream?: ReadableStreamDefaultController<Uint8Array>;
+}
+
+/** Start the worker and its libp2p node */
+export async function startWorkerNode(components: WorkerNodeComponents, init: WorkerNodeInit): Promise<WorkerNode> {
+  const client = new WorkerNodeClient(components, init);
+  try {
+    await client.start();
+  } catch (err) {
+    client.terminate();
+    throw err;
+  }
+  return client;
+}
+
+class WorkerNodeClient implements WorkerNode {
+  readonly kind = "worker";
+  peerId = "";
+  listenAddrs: string[] = [];
+  #worker: Worker;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #log: Logger;
+  #init: WorkerNodeInit;
+  #terminated = false;
+
+  constructor(components: WorkerNodeComponents, init: WorkerNodeInit) {
+    this.#log = components.logger.child("p2p");
+    this.#init = init;
+    this.#worker = new Worker(import.meta.resolve("../../workers/p2p_worker.ts"), { type: "module" });
+    this.#worker.onmessage = (evt: MessageEvent<WorkerToMain>) => this.#onMessage(evt.data);
+    this.#worker.onerror = (evt) => {
+      evt.preventDefault();
+      this.#failAll(new UnavailableError(`P2P worker crashed: ${evt.message}`));
+    };
+  }
+
+  #onMessage(msg: WorkerToMain): void {
+    switch (msg.type) {
+      case "reply": {
+        const p = this.#pending.get(msg.id);
+        if (!p) return;
+        if (msg.ok) {
+          if (!p.stream) this.#pending.delete(msg.id);
+          p.resolve(msg.value);
+        } else {
+          this.#pending.delete(msg.id);
+          p.reject(errorFromName(msg.error));
+        }
+        return;
+      }
+      case "chunk":
+        this.#pending.get(msg.id)?.stream?.enqueue(msg.data);
+        return;
+      case "end": {
+        const p = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        p?.stream?.close();
+        return;
+      }
+      case "stream-error": {
+        const p = this.#pending.get(msg.id);
+        this.#pending.delete(msg.id);
+        p?.stream?.error(errorFromName(msg.error));
+        return;
+      }
+      case "log":
+        this.#log.log(msg.level, msg.message);
+        return;
+      case "announcement":
+        this.#init.onAnnouncement?.(msg.announcement, msg.from);
+        return;
+      default: {
+        const never: never = msg;
+        this.#log.warn(`unknown worker message ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  #post(msg: MainToWorker): void {
+    if (!this.#terminated) this.#worker.postMessage(msg);
+  }
+
+  #failAll(err: Error): void {
+    for (const p of this.#pending.values()) {
+      p.reject(err);
+      p.stream?.error(err);
+    }
+    this.#pending.clear();
+  }
+
+  #call<K extends WorkerMethod>(
+    method: K,
+    params: WorkerMethods[K]["params"],
+    options: AbortOptions & { timeoutMs?: number } = {},
+    stream?: ReadableStreamDefaultController<Uint8Array>,
+  ): Promise<WorkerMethods[K]["result"]> {
+    if (this.#terminated) return Promise.reject(new UnavailableError("The P2P node is stopped"));
+    options.signal?.throwIfAborted();
+    const id = this.#nextId++;
+    const timeoutMs = options.timeoutMs ?? this.#init.requestTimeoutMs ?? DEFAULT_P2P_REQUEST_TIMEOUT_MS;
+    return new Promise((resolve, reject) => {
+      // The main thread keeps its own deadline too, so a wedged worker cannot hang us
+      const timer = setTimeout(() => {
+        this.#post({ type: "cancel", id });
+        const p = this.#pending.get(id);
+        this.#pending.delete(id);
+        p?.reject(new UnavailableError(`P2P request "${method}" timed out after ${timeoutMs} ms`));
+      }, timeoutMs + 1000);
+      const onAbort = () => {
+        this.#post({ type: "cancel", id });
+        const p = this.#pending.get(id);
+        this.#pending.delete(id);
+        p?.reject(options.signal!.reason);
+      };
+      options.signal?.addEventListener("abort", onAbort, { once: true });
+      const done = () => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onAbort);
+      };
+      this.#pending.set(id, {
+        resolve: (v) => {
+          done();
+          resolve(v as WorkerMethods[K]["result"]);
+        },
+        reject: (e) => {
+          done();
+          reject(e);
+        },
+        ...(stream ? { stream } : {}),
+      });
+      this.#post(request(id, method, params, timeoutMs));
+    });
+  }
+
+  async start(): Promise<void> {
+    const { requestTimeoutMs: _t, onAnnouncement: _a, ...init } = this.#init;
+    const result = await this.#call("start", init);
+    this.peerId = result.peerId;
+    this.listenAddrs = result.listenAddrs;
+  }
+
+  status(o: AbortOptions = {}): Promise<NodeStatus> {
+    return this.#call("status", {}, o);
+  }
+  peers(o: AbortOptions = {}): Promise<PeerSummary[]> {
+    return this.#call("peers", {}, o);
+  }
+  async dial(multiaddr: string, o: AbortOptions = {}): Promise<void> {
+    await this.#call("dial", { multiaddr }, o);
+  }
+  async provide(sha256: string, o: AbortOptions = {}): Promise<void> {
+    await this.#call("provide", { sha256 }, o);
+  }
+  findProviders(sha256: string, o: AbortOptions & { limit?: number } = {}): Promise<ProviderInfo[]> {
+    return this.#call("findProviders", { sha256, limit: o.limit ?? 20 }, o);
+  }
+  async putRecord(key: string, value: string, o: AbortOptions = {}): Promise<void> {
+    await this.#call("putRecord", { key, value }, o);
+  }
+  getRecords(key: string, o: AbortOptions = {}): Promise<string[]> {
+    return this.#call("getRecords", { key }, o);
+  }
+  async announce(announcement: Announcement, o: AbortOptions = {}): Promise<void> {
+    await this.#call("announce", { announcement }, o);
+  }
+  search(text: string, limit: number, o: AbortOptions = {}): Promise<CatalogEntry[]> {
+    return this.#call("search", { text, limit }, o);
+  }
+  async penalize(peerId: string, reason: string): Promise<void> {
+    await this.#call("penalize", { peerId, reason });
+  }
+
+  async fetch(peerId: string, sha256: string, o: FetchOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    let id = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      start: (c) => {
+        controller = c;
+      },
+      // Each pull grants the worker one more chunk: backpressure across the boundary
+      pull: () => {
+        if (id) this.#post({ type: "credit", id, chunks: 1 });
+      },
+      cancel: () => {
+        if (id) this.#post({ type: "cancel", id });
+        this.#pending.delete(id);
+      },
+    }, { highWaterMark: INITIAL_CREDIT });
+    id = this.#nextId;
+    await this.#call(
+      "fetch",
+      { peerId, sha256, offset: o.offset ?? 0, stallMs: o.stallMs ?? DEFAULT_FETCH_STALL_MS },
+      o,
+      controller,
+    );
+    return stream;
+  }
+
+  terminate(): void {
+    if (this.#terminated) return;
+    this.#terminated = true;
+    this.#failAll(new UnavailableError("The P2P node is stopped"));
+    this.#worker.terminate();
+  }
+
+  async stop(): Promise<void> {
+    if (this.#terminated) return;
+    try {
+      await this.#call("stop", {}, { timeoutMs: 5000 });
+    } catch (err) {
+      this.#log.debug(`stop: ${(err as Error).message}`);
+    } finally {
+      this.terminate();
+    }
+  }
+}

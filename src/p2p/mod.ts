@@ -1,0 +1,18 @@
+/**
+ * The main-thread side of the P2P network: the worker client, the daemon and its client, the
+ * records and announcements ggen puts on the network.
+ *
+ * @example
+ * ```ts ignore
+ * import { startWorkerNode } from "./mod.ts";
+ * const node = await startWorkerNode({ logger }, { home, listenAddrs: ["/ip4/127.0.0.1/tcp/0"], ... });
+ * await node.stop();
+ * ```
+ * @module
+ */
+export { startWorkerNode, type WorkerNode, type WorkerNodeInit } from "./client.ts";
+export { connectDaemon, type ControlServer, daemonFile, type DaemonInfo, startControlServer } from "./daemon.ts";
+export * from "./records.ts";
+export type { CatalogEntry } from "./catalog.ts";
+export type { DiscoverySource, FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
+export type { WorkerStartInit } from "./protocol.ts";

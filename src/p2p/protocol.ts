@@ -1,0 +1,103 @@
+/**
+ * The typed message protocol between the main thread and the P2P worker. Both sides import
+ * this module and nothing else of each other.
+ *
+ * Requests carry an `id` and a timeout; replies are `{ id, ok: true, value }` or
+ * `{ id, ok: false, error }`; `{ type: "cancel", id }` aborts a request in the worker. A fetch
+ * replies with the total size first, then streams `chunk` messages whose buffers are
+ * transferred, never copied; the main thread grants `credit` so the worker never pushes
+ * without limit.
+ * @module
+ */
+import type { SerializedError } from "../core/errors.ts";
+import type { LogLevel } from "../core/logger.ts";
+import type { CatalogEntry } from "./catalog.ts";
+import type { Announcement } from "./records.ts";
+import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
+
+/** What the worker needs to start its node */
+export interface WorkerStartInit {
+  /** `$GGEN_HOME`: identity.key, cache/sha256 and p2p.db live there */
+  home: string;
+  listenAddrs: string[];
+  bootstrap: string[];
+  mdns: boolean;
+  maxConnections: number;
+  /** Inbound connections accepted per second per IP (js-libp2p default 5) */
+  inboundConnectionThreshold: number;
+  dhtReplicationFactor: number;
+  /** Re-provide everything in the store this often; 0 disables */
+  reprovideIntervalMs: number;
+  logLevel: LogLevel;
+}
+
+/** Every request the worker answers: params and result */
+export interface WorkerMethods {
+  start: { params: WorkerStartInit; result: { peerId: string; listenAddrs: string[] } };
+  stop: { params: Record<string, never>; result: void };
+  status: { params: Record<string, never>; result: NodeStatus };
+  peers: { params: Record<string, never>; result: PeerSummary[] };
+  dial: { params: { multiaddr: string }; result: void };
+  provide: { params: { sha256: string }; result: void };
+  findProviders: { params: { sha256: string; limit: number }; result: ProviderInfo[] };
+  putRecord: { params: { key: string; value: string }; result: void };
+  getRecords: { params: { key: string }; result: string[] };
+  announce: { params: { announcement: Announcement }; result: void };
+  search: { params: { text: string; limit: number }; result: CatalogEntry[] };
+  penalize: { params: { peerId: string; reason: string }; result: void };
+  /** Result arrives before the chunks: the total size */
+  fetch: { params: { peerId: string; sha256: string; offset: number; stallMs: number }; result: { total: number } };
+}
+
+/** A method name */
+export type WorkerMethod = keyof WorkerMethods;
+
+/** A request, one per method */
+export type RequestMessage = {
+  [K in WorkerMethod]: {
+    type: "request";
+    id: number;
+    method: K;
+    params: WorkerMethods[K]["params"];
+    timeoutMs: number;
+  };
+}[WorkerMethod];
+
+/** Messages the main thread sends */
+export type MainToWorker =
+  | RequestMessage
+  | { type: "cancel"; id: number }
+  | { type: "credit"; id: number; chunks: number };
+
+/** Messages the worker sends */
+export type WorkerToMain =
+  | { type: "reply"; id: number; ok: true; value: unknown }
+  | { type: "reply"; id: number; ok: false; error: SerializedError }
+  | { type: "chunk"; id: number; data: Uint8Array }
+  | { type: "end"; id: number }
+  | { type: "stream-error"; id: number; error: SerializedError }
+  | { type: "log"; level: LogLevel; component: string; message: string }
+  | { type: "announcement"; announcement: Announcement; from: string };
+
+/** Chunks the worker may send ahead of the reader */
+export const INITIAL_CREDIT = 16;
+
+/** Build a request */
+export function request<K extends WorkerMethod>(
+  id: number,
+  method: K,
+  params: WorkerMethods[K]["params"],
+  timeoutMs: number,
+): RequestMessage {
+  return { type: "request", id, method, params, timeoutMs } as RequestMessage;
+}
+
+/** Build a success reply */
+export function okReply(id: number, value: unknown): WorkerToMain {
+  return { type: "reply", id, ok: true, value };
+}
+
+/** Build a failure reply */
+export function errorReply(id: number, error: SerializedError): WorkerToMain {
+  return { type: "reply", id, ok: false, error };
+}

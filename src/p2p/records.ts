@@ -1,0 +1,262 @@
+/**
+ * What ggen puts on the P2P network: DHT records and gossip announcements, with their
+ * validation. The logical name `ggen://{id}/{version}` is stored under the libp2p record key
+ * `/ggen/{id}/{version}` (libp2p routes validators by the first key segment), and
+ * `ggen://{id}` under `/ggen/{id}`.
+ * @module
+ */
+import * as semver from "semver";
+import { MAX_RECORD_BYTES, RECORD_NAMESPACE } from "../core/constants.ts";
+import { isSha256Hex } from "../core/digest.ts";
+import { ValidationError } from "../core/errors.ts";
+import { isValidPackageId } from "../core/manifest.ts";
+import type { PackageVersion } from "../core/package.ts";
+
+/** Record of one version: `ggen://{id}/{version}` */
+export interface VersionRecord {
+  type: "ggen.version/1";
+  package_id: string;
+  version: string;
+  name: string;
+  sha256: string;
+  size_bytes: number;
+  description: string;
+  tags: string[];
+  keywords: string[];
+  dependencies: Record<string, string>;
+  /** PeerId of the publishing node */
+  publisher: string;
+  /** Milliseconds since the epoch; the newest record wins */
+  timestamp: number;
+}
+
+/** Record listing known versions: `ggen://{id}` */
+export interface IndexRecord {
+  type: "ggen.index/1";
+  package_id: string;
+  versions: { version: string; sha256: string }[];
+  publisher: string;
+  timestamp: number;
+}
+
+/** A gossip announcement on `ggen/packages/announce` */
+export interface Announcement {
+  type: "publish";
+  package_id: string;
+  version: string;
+  peer_id: string;
+  sha256: string;
+  timestamp: number;
+  name: string;
+  description: string;
+  size_bytes: number;
+  tags: string[];
+  dependencies: Record<string, string>;
+}
+
+/** Most versions an index record may list */
+const MAX_INDEX_VERSIONS = 200;
+/** Records from the future beyond this are refused (clock skew allowance) */
+const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
+
+/** The DHT key of a version record */
+export function versionKey(id: string, version: string): string {
+  return `/${RECORD_NAMESPACE}/${id}/${version}`;
+}
+
+/** The DHT key of a package's index record */
+export function indexKey(id: string): string {
+  return `/${RECORD_NAMESPACE}/${id}`;
+}
+
+/** The human name of a DHT key (`ggen://…`) */
+export function recordName(key: string): string {
+  return `ggen://${key.slice(RECORD_NAMESPACE.length + 2)}`;
+}
+
+function fail(what: string): never {
+  throw new ValidationError(`Invalid ggen record: ${what}`);
+}
+
+function str(o: Record<string, unknown>, k: string, max = 1024): string {
+  const v = o[k];
+  if (typeof v !== "string" || v.length > max) fail(`"${k}" must be a string of at most ${max} characters`);
+  return v;
+}
+
+function strList(o: Record<string, unknown>, k: string): string[] {
+  const v = o[k];
+  if (!Array.isArray(v) || v.length > 32 || !v.every((x) => typeof x === "string" && x.length <= 128)) {
+    fail(`"${k}" must be a list of short strings`);
+  }
+  return v;
+}
+
+function deps(o: Record<string, unknown>): Record<string, string> {
+  const d = o.dependencies;
+  if (typeof d !== "object" || d === null || Array.isArray(d)) fail('"dependencies" must be a table');
+  for (const [k, v] of Object.entries(d)) {
+    if (!isValidPackageId(k) || typeof v !== "string" || semver.validRange(v) === null) fail(`bad dependency "${k}"`);
+  }
+  return d as Record<string, string>;
+}
+
+function common(o: Record<string, unknown>, now: number): { id: string; timestamp: number } {
+  const id = str(o, "package_id", 128);
+  if (!isValidPackageId(id)) fail(`"package_id" "${id}" is not a package id`);
+  const timestamp = o.timestamp;
+  if (typeof timestamp !== "number" || !Number.isSafeInteger(timestamp) || timestamp <= 0) {
+    fail('"timestamp" must be ms');
+  }
+  if (timestamp > now + MAX_CLOCK_SKEW_MS) fail('"timestamp" is in the future');
+  return { id, timestamp };
+}
+
+function decode(bytes: Uint8Array): Record<string, unknown> {
+  if (bytes.byteLength > MAX_RECORD_BYTES) fail(`larger than ${MAX_RECORD_BYTES} bytes`);
+  let o: unknown;
+  try {
+    o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
+  } catch {
+    fail("not UTF-8 JSON");
+  }
+  if (typeof o !== "object" || o === null || Array.isArray(o)) fail("not a JSON object");
+  return o as Record<string, unknown>;
+}
+
+function checkVersionFields(o: Record<string, unknown>): void {
+  const version = str(o, "version", 64);
+  if (semver.valid(version) !== version) fail(`"version" "${version}" is not semver`);
+  if (!isSha256Hex(str(o, "sha256", 64))) fail('"sha256" must be 64 lowercase hex digits');
+  const size = o.size_bytes;
+  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) fail('"size_bytes" must be a byte count');
+  str(o, "name", 128);
+  str(o, "description");
+  strList(o, "tags");
+  deps(o);
+}
+
+/**
+ * Validate a record value against its key: schema, sizes, and that the key names the content.
+ * @throws {ValidationError}
+ */
+export function validateRecord(key: string, bytes: Uint8Array, now = Date.now()): VersionRecord | IndexRecord {
+  const o = decode(bytes);
+  const parts = key.split("/");
+  if (parts[1] !== RECORD_NAMESPACE) fail(`key "${key}" is not in /${RECORD_NAMESPACE}/`);
+  const { id } = common(o, now);
+  str(o, "publisher", 128);
+  if (parts.length === 4) {
+    if (o.type !== "ggen.version/1") fail(`"type" must be "ggen.version/1" under ${key}`);
+    checkVersionFields(o);
+    strList(o, "keywords");
+    if (id !== parts[2] || o.version !== parts[3]) {
+      fail(`content "${id}@${String(o.version)}" does not match key "${key}"`);
+    }
+    return o as unknown as VersionRecord;
+  }
+  if (parts.length === 3) {
+    if (o.type !== "ggen.index/1") fail(`"type" must be "ggen.index/1" under ${key}`);
+    if (id !== parts[2]) fail(`content "${id}" does not match key "${key}"`);
+    const versions = o.versions;
+    if (!Array.isArray(versions) || versions.length > MAX_INDEX_VERSIONS) fail('"versions" must be a short list');
+    for (const v of versions as Record<string, unknown>[]) {
+      if (
+        typeof v !== "object" || v === null || semver.valid(String(v.version)) !== v.version ||
+        !isSha256Hex(String(v.sha256))
+      ) {
+        fail('"versions" entries need a semver "version" and a "sha256"');
+      }
+    }
+    return o as unknown as IndexRecord;
+  }
+  fail(`key "${key}" must be /ggen/{id} or /ggen/{id}/{version}`);
+}
+
+/** Index of the newest valid record (kad-dht selector); invalid ones never win */
+export function selectRecord(key: string, values: Uint8Array[]): number {
+  let best = 0;
+  let bestTs = -1;
+  values.forEach((v, i) => {
+    try {
+      const r = validateRecord(key, v);
+      if (r.timestamp > bestTs) {
+        best = i;
+        bestTs = r.timestamp;
+      }
+    } catch {
+      // invalid records never win
+    }
+  });
+  return best;
+}
+
+/**
+ * Validate a gossip announcement.
+ * @throws {ValidationError}
+ */
+export function validateAnnouncement(bytes: Uint8Array, now = Date.now()): Announcement {
+  const o = decode(bytes);
+  if (o.type !== "publish") fail('announcement "type" must be "publish"');
+  common(o, now);
+  str(o, "peer_id", 128);
+  checkVersionFields(o);
+  return o as unknown as Announcement;
+}
+
+/** Build a version record from package metadata */
+export function versionRecordOf(v: PackageVersion, publisher: string, timestamp = Date.now()): VersionRecord {
+  return {
+    type: "ggen.version/1",
+    package_id: v.id,
+    version: v.version,
+    name: v.name,
+    sha256: v.sha256,
+    size_bytes: v.size,
+    description: v.description,
+    tags: v.tags,
+    keywords: v.keywords,
+    dependencies: v.dependencies,
+    publisher,
+    timestamp,
+  };
+}
+
+/** Package metadata from a version record */
+export function versionFromRecord(r: VersionRecord): PackageVersion {
+  return {
+    id: r.package_id,
+    version: r.version,
+    name: r.name,
+    description: r.description,
+    tags: r.tags,
+    keywords: r.keywords ?? [],
+    sha256: r.sha256,
+    size: r.size_bytes,
+    dependencies: r.dependencies,
+    yanked: false,
+    published_at: new Date(r.timestamp).toISOString(),
+  };
+}
+
+/** The announcement of a publish */
+export function announcementOf(v: PackageVersion, peerId: string, timestamp = Date.now()): Announcement {
+  return {
+    type: "publish",
+    package_id: v.id,
+    version: v.version,
+    peer_id: peerId,
+    sha256: v.sha256,
+    timestamp,
+    name: v.name,
+    description: v.description,
+    size_bytes: v.size,
+    tags: v.tags,
+    dependencies: v.dependencies,
+  };
+}
+
+/** Encode a record or announcement */
+export function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}

@@ -1,0 +1,111 @@
+/**
+ * The hybrid registry: an in-memory LRU for searches, then central, then P2P. Only
+ * `NotFoundError` and `UnavailableError` move on to the next backend; anything else, the
+ * caller's abort included, is thrown. Every choice and fallback is logged at debug level.
+ * @module
+ */
+import { NotFoundError, UnavailableError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
+import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
+
+/** Options of {@link createHybridRegistry} */
+export interface HybridRegistryInit {
+  /** Entries kept in the search cache. @default 256 */
+  cacheSize?: number;
+  /** Lifetime of a cached search. @default 60 s */
+  cacheTtlMs?: number;
+}
+
+/** A small LRU with expiry */
+export class LruCache<V> {
+  #map = new Map<string, { value: V; expires: number }>();
+  #max: number;
+  #ttl: number;
+  constructor(max: number, ttlMs: number) {
+    this.#max = max;
+    this.#ttl = ttlMs;
+  }
+  get(key: string): V | undefined {
+    const e = this.#map.get(key);
+    if (!e) return undefined;
+    this.#map.delete(key);
+    if (e.expires < Date.now()) return undefined;
+    this.#map.set(key, e);
+    return e.value;
+  }
+  set(key: string, value: V): void {
+    this.#map.delete(key);
+    this.#map.set(key, { value, expires: Date.now() + this.#ttl });
+    while (this.#map.size > this.#max) this.#map.delete(this.#map.keys().next().value!);
+  }
+}
+
+function canFallBack(err: unknown): boolean {
+  return err instanceof NotFoundError || err instanceof UnavailableError;
+}
+
+/** Try `backends` in order; see the module doc for which failures move on */
+export function createHybridRegistry(
+  components: { logger: Logger; backends: Registry[] },
+  init: HybridRegistryInit = {},
+): Registry & { readonly backends: Registry[] } {
+  const log = components.logger.child("hybrid");
+  const backends = components.backends;
+  const searches = new LruCache<SearchHit[]>(init.cacheSize ?? 256, init.cacheTtlMs ?? 60_000);
+
+  async function first<T>(
+    what: string,
+    options: AbortOptions,
+    attempt: (r: Registry) => Promise<T>,
+    skip: (r: Registry) => boolean = () => false,
+  ): Promise<T> {
+    const failures: { backend: string; error: Error }[] = [];
+    for (const backend of backends) {
+      if (skip(backend)) continue;
+      options.signal?.throwIfAborted();
+      try {
+        log.debug(`${what}: trying ${backend.name}`);
+        const result = await attempt(backend);
+        log.debug(`${what}: answered by ${backend.name}`);
+        return result;
+      } catch (err) {
+        if (!canFallBack(err) || options.signal?.aborted) throw err;
+        log.debug(`${what}: ${backend.name} failed (${(err as Error).message}); falling back`);
+        failures.push({ backend: backend.name, error: err as Error });
+      }
+    }
+    const tried = failures.map((f) => `${f.backend}: ${f.error.message}`).join("; ");
+    if (failures.length > 0 && failures.every((f) => f.error instanceof NotFoundError)) {
+      throw new NotFoundError(`${failures.at(-1)!.error.message} (tried ${failures.map((f) => f.backend).join(", ")})`);
+    }
+    throw new UnavailableError(`Cannot ${what}: every backend failed: ${tried || "none configured"}`);
+  }
+
+  return {
+    name: "hybrid",
+    backends,
+    async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchHit[]> {
+      const key = `${query.text}\0${query.limit ?? 20}\0${query.offset ?? 0}`;
+      const cached = searches.get(key);
+      if (cached) {
+        log.debug(`search "${query.text}": cache hit`);
+        return cached.map((h) => ({ ...h, source: "cache" }));
+      }
+      const hits = await first(`search "${query.text}"`, options, (r) => r.search(query, options));
+      searches.set(key, hits);
+      return hits;
+    },
+    info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
+      return first(`get "${id}"`, options, (r) => r.info(id, options));
+    },
+    open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
+      return first(
+        `fetch "${version.id}@${version.version}"`,
+        options,
+        (r) => r.open(version, options),
+        (r) => r.name === "central" && options.exclude?.has("central") === true,
+      );
+    },
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The P2P network as a registry: metadata from DHT records and the catalog, bytes from
+ * providers found in the DHT. Bytes are untrusted until the store verifies them; a provider
+ * whose bytes are rejected is penalised and skipped.
+ * @module
+ */
+import * as semver from "semver";
+import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
+import { NotFoundError } from "../../core/errors.ts";
+import type { Logger } from "../../core/logger.ts";
+import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
+import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
+import {
+  announcementOf,
+  indexKey,
+  type IndexRecord,
+  type P2PNode,
+  versionFromRecord,
+  versionKey,
+  type VersionRecord,
+  versionRecordOf,
+} from "../../p2p/mod.ts";
+
+/** The P2P registry */
+export interface P2PRegistry extends Registry, Publisher {
+  readonly node: P2PNode;
+}
+
+/** Options of {@link createP2PRegistry} */
+export interface P2PRegistryInit {
+  /** PeerId used as publisher in records */
+  peerId: string;
+  /** Abort a transfer when a provider sends nothing for this long */
+  stallMs?: number;
+}
+
+/** Wrap a node as a registry */
+export function createP2PRegistry(
+  components: { logger: Logger; node: P2PNode },
+  init: P2PRegistryInit,
+): P2PRegistry {
+  const { node } = components;
+  const log = components.logger.child("p2p-registry");
+
+  const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
+    const versions = new Map<string, PackageVersion>();
+    const indexValues = await node.getRecords(indexKey(id), options);
+    const listed = new Set<string>();
+    for (const raw of indexValues) for (const v of (JSON.parse(raw) as IndexRecord).versions) listed.add(v.version);
+    for (const e of await node.search(id, 50, options)) {
+      if (e.package_id === id) listed.add(e.version);
+    }
+    for (const version of listed) {
+      options.signal?.throwIfAborted();
+      const values = await node.getRecords(versionKey(id, version), options);
+      const newest = values[0];
+      if (newest) versions.set(version, versionFromRecord(JSON.parse(newest) as VersionRecord));
+    }
+    if (versions.size === 0) throw new NotFoundError(`Package "${id}" not found on the P2P network`);
+    const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
+    const latest = sorted.at(-1)!;
+    log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
+    return { id, name: latest.name, description: latest.description, versions: sorted };
+  };
+
+  return {
+    name: "p2p",
+    node,
+    async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchHit[]> {
+      const entries = await node.search(query.text, query.limit ?? 20, options);
+      return entries.map((e) => ({
+        id: e.package_id,
+        name: e.name,
+        version: e.version,
+        description: e.description,
+        tags: e.tags,
+        source: "p2p",
+      }));
+    },
+    info,
+    async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
+      const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
+      const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
+      if (candidates.length === 0) {
+        throw new NotFoundError(
+          `Cannot fetch "${version.id}@${version.version}": no ${
+            providers.length ? "other " : ""
+          }peer provides sha256 ${version.sha256}`,
+        );
+      }
+      const errors: string[] = [];
+      for (const p of candidates) {
+        try {
+          const body = await node.fetch(p.peerId, version.sha256, {
+            ...options,
+            ...(init.stallMs ? { stallMs: init.stallMs } : {}),
+          });
+          return {
+            body,
+            source: `p2p:${p.peerId}`,
+            reject: (reason) => void node.penalize(p.peerId, reason.message).catch(() => {}),
+          };
+        } catch (err) {
+          if (options.signal?.aborted) throw err;
+          errors.push(`${p.peerId}: ${(err as Error).message}`);
+          log.debug(`provider ${p.peerId} failed: ${(err as Error).message}`);
+          await node.penalize(p.peerId, (err as Error).message).catch(() => {});
+        }
+      }
+      throw new NotFoundError(
+        `Cannot fetch "${version.id}@${version.version}" from any provider: ${errors.join("; ")}`,
+      );
+    },
+    async publish(tarball: Uint8Array, version: PackageVersion, options: AbortOptions = {}): Promise<PackageVersion> {
+      void tarball; // the caller stored it; the node serves it from the store
+      const timestamp = Date.now();
+      await node.provide(version.sha256, options);
+      await node.putRecord(
+        versionKey(version.id, version.version),
+        JSON.stringify(versionRecordOf(version, init.peerId, timestamp)),
+        options,
+      );
+      const known = new Map<string, string>();
+      for (const raw of await node.getRecords(indexKey(version.id), options)) {
+        for (const v of (JSON.parse(raw) as IndexRecord).versions) known.set(v.version, v.sha256);
+      }
+      known.set(version.version, version.sha256);
+      const index: IndexRecord = {
+        type: "ggen.index/1",
+        package_id: version.id,
+        versions: [...known.entries()].map(([v, sha256]) => ({ version: v, sha256 })).slice(-200),
+        publisher: init.peerId,
+        timestamp,
+      };
+      await node.putRecord(indexKey(version.id), JSON.stringify(index), options);
+      await node.announce(announcementOf(version, init.peerId, timestamp), options);
+      return version;
+    },
+  };
+}

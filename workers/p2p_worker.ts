@@ -1,0 +1,623 @@
+/// <reference lib="deno.worker" />
+/**
+ * The P2P worker: owns the one libp2p node of the process (TCP, noise, yamux, identify, ping,
+ * Kademlia DHT on `/ggen/kad/1.0.0`, mDNS, bootstrap, gossipsub) and answers the typed requests
+ * of `src/p2p/protocol.ts`. The only code that imports libp2p.
+ * @module
+ */
+import { createLibp2p, type Libp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import { type Ping, ping } from "@libp2p/ping";
+import { kadDHT, passthroughMapper, type SingleKadDHT } from "@libp2p/kad-dht";
+import { mdns } from "@libp2p/mdns";
+import { bootstrap } from "@libp2p/bootstrap";
+import { type GossipSub, gossipsub, StrictSign, TopicValidatorResult } from "@libp2p/gossipsub";
+import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { Connection, PeerDiscovery, PeerId, PrivateKey, Stream } from "@libp2p/interface";
+import { join } from "node:path";
+import {
+  ANNOUNCE_TOPIC,
+  CATALOG_PROTOCOL,
+  DHT_PROTOCOL,
+  FETCH_CHUNK_BYTES,
+  FETCH_PROTOCOL,
+  MAX_PROVIDERS_PER_KEY,
+} from "../src/core/constants.ts";
+import { cidFromSha256, isSha256Hex } from "../src/core/digest.ts";
+import { NotFoundError, serializeError, UnavailableError, ValidationError } from "../src/core/errors.ts";
+import type { LogLevel } from "../src/core/logger.ts";
+import { type Catalog, type CatalogEntry, openCatalog } from "../src/p2p/catalog.ts";
+import { encodeFrame, type FetchRequest, type FetchResponseHeader, readFrame } from "../src/p2p/fetch_wire.ts";
+import {
+  errorReply,
+  INITIAL_CREDIT,
+  type MainToWorker,
+  okReply,
+  type RequestMessage,
+  type WorkerMethods,
+  type WorkerStartInit,
+  type WorkerToMain,
+} from "../src/p2p/protocol.ts";
+import {
+  type Announcement,
+  encodeJson,
+  selectRecord,
+  validateAnnouncement,
+  validateRecord,
+} from "../src/p2p/records.ts";
+import type { DiscoverySource, NodeStatus, PeerSummary, ProviderInfo } from "../src/p2p/types.ts";
+
+type Services = { identify: unknown; ping: Ping; dht: SingleKadDHT; pubsub: GossipSub };
+
+const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
+/** Penalties after which a peer is refused for {@link BAN_MS} */
+const BAN_THRESHOLD = 3;
+const BAN_MS = 60 * 60 * 1000;
+const CATALOG_QUERY_TIMEOUT_MS = 2000;
+const MAX_CATALOG_PEERS = 16;
+
+let node: Libp2p<Services> | undefined;
+let catalog: Catalog | undefined;
+let cacheDir = "";
+let logLevel: LogLevel = "info";
+let startedAt = 0;
+let bytesIn = 0;
+let bytesOut = 0;
+let reprovideTimer: ReturnType<typeof setInterval> | undefined;
+const provided = new Set<string>();
+const sources = new Map<string, DiscoverySource>();
+const penalties = new Map<string, { count: number; until: number }>();
+const controllers = new Map<number, AbortController>();
+const credits = new Map<number, { available: number; wake?: () => void }>();
+
+function post(msg: WorkerToMain, transfer?: Transferable[]): void {
+  self.postMessage(msg, transfer ? { transfer } : undefined);
+}
+
+function log(level: LogLevel, message: string): void {
+  if (LEVELS[level] <= LEVELS[logLevel]) post({ type: "log", level, component: "p2p", message });
+}
+
+function requireNode(): Libp2p<Services> {
+  if (!node) throw new UnavailableError("The P2P node is not started");
+  return node;
+}
+
+function isBanned(peer: string): boolean {
+  const p = penalties.get(peer);
+  return p !== undefined && p.count >= BAN_THRESHOLD && p.until > Date.now();
+}
+
+function penalize(peer: string, reason: string): void {
+  const p = penalties.get(peer) ?? { count: 0, until: 0 };
+  p.count++;
+  if (p.count >= BAN_THRESHOLD) p.until = Date.now() + BAN_MS;
+  penalties.set(peer, p);
+  log("warn", `penalised peer ${peer} (${p.count}): ${reason}`);
+  if (isBanned(peer)) void node?.hangUp(peerIdFromString(peer)).catch(() => {});
+}
+
+async function loadIdentity(home: string): Promise<PrivateKey> {
+  const path = join(home, "identity.key");
+  try {
+    return privateKeyFromProtobuf(await Deno.readFile(path));
+  } catch (err) {
+    if (!(err instanceof Deno.errors.NotFound)) {
+      throw new ValidationError(`Cannot read the node identity "${path}": ${(err as Error).message}`);
+    }
+  }
+  const key = await generateKeyPair("Ed25519");
+  await Deno.mkdir(home, { recursive: true });
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  await Deno.writeFile(tmp, privateKeyToProtobuf(key), { mode: 0o600, createNew: true });
+  await Deno.chmod(tmp, 0o600);
+  await Deno.rename(tmp, path);
+  return key;
+}
+
+/** Tag every peer a discovery module finds with its source */
+function tagged<C>(
+  source: DiscoverySource,
+  factory: (components: C) => PeerDiscovery,
+): (components: C) => PeerDiscovery {
+  return (components: C) => {
+    const discovery = factory(components);
+    discovery.addEventListener("peer", (evt) => {
+      const id = evt.detail.id.toString();
+      if (!sources.has(id)) sources.set(id, source);
+    });
+    return discovery;
+  };
+}
+
+/** Bytes of a stream, as plain Uint8Arrays */
+async function* bytesOf(stream: Stream): AsyncGenerator<Uint8Array> {
+  for await (const chunk of stream) yield chunk instanceof Uint8Array ? chunk : chunk.subarray();
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => finish(() => reject(signal.reason));
+    const timer = setTimeout(() => finish(() => reject(new UnavailableError(`${what}: no data for ${ms} ms`))), ms);
+    const finish = (fn: () => void) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      fn();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then((v) => finish(() => resolve(v)), (e) => finish(() => reject(e)));
+  });
+}
+
+async function sendAll(stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  if (!stream.send(data)) await stream.onDrain(signal ? { signal } : {});
+}
+
+async function handleFetch(stream: Stream, connection: Connection): Promise<void> {
+  const peer = connection.remotePeer.toString();
+  const signal = AbortSignal.timeout(10 * 60 * 1000);
+  try {
+    const it = bytesOf(stream)[Symbol.asyncIterator]();
+    const { frame: req } = await withTimeout(readFrame<FetchRequest>(it), 10_000, signal, "fetch request");
+    if (typeof req?.sha256 !== "string" || !isSha256Hex(req.sha256)) {
+      await sendAll(stream, encodeFrame({ ok: false, error: "bad request" } satisfies FetchResponseHeader));
+      await stream.close();
+      return;
+    }
+    let file: Deno.FsFile;
+    try {
+      file = await Deno.open(join(cacheDir, req.sha256), { read: true });
+    } catch {
+      await sendAll(stream, encodeFrame({ ok: false, error: "not found" } satisfies FetchResponseHeader));
+      await stream.close();
+      return;
+    }
+    try {
+      const total = (await file.stat()).size;
+      const offset = Math.min(Math.max(0, Math.floor(req.offset ?? 0)), total);
+      await file.seek(offset, Deno.SeekMode.Start);
+      await sendAll(
+        stream,
+        encodeFrame({ ok: true, total, offset, length: total - offset } satisfies FetchResponseHeader),
+      );
+      const buf = new Uint8Array(FETCH_CHUNK_BYTES);
+      while (true) {
+        const n = await file.read(buf);
+        if (n === null) break;
+        await sendAll(stream, buf.slice(0, n), signal);
+        bytesOut += n;
+      }
+    } finally {
+      file.close();
+    }
+    await stream.close();
+    log("debug", `served ${req.sha256.slice(0, 12)} to ${peer}`);
+  } catch (err) {
+    stream.abort(err as Error);
+  }
+}
+
+async function handleCatalog(stream: Stream): Promise<void> {
+  try {
+    const it = bytesOf(stream)[Symbol.asyncIterator]();
+    const signal = AbortSignal.timeout(10_000);
+    const { frame } = await withTimeout(
+      readFrame<{ text: string; limit: number }>(it),
+      5000,
+      signal,
+      "catalog request",
+    );
+    const limit = Math.min(Math.max(1, Number(frame.limit) || 20), 50);
+    const hits = catalog?.search(String(frame.text ?? "").slice(0, 256), limit) ?? [];
+    await sendAll(stream, encodeFrame(hits));
+    await stream.close();
+  } catch (err) {
+    stream.abort(err as Error);
+  }
+}
+
+async function provideAll(signal: AbortSignal): Promise<void> {
+  const n = requireNode();
+  const digests: string[] = [];
+  try {
+    for await (const e of Deno.readDir(cacheDir)) if (e.isFile && isSha256Hex(e.name)) digests.push(e.name);
+  } catch {
+    return;
+  }
+  for (const sha of digests) {
+    signal.throwIfAborted();
+    try {
+      await n.contentRouting.provide(cidFromSha256(sha), { signal });
+      provided.add(sha);
+    } catch (err) {
+      log("debug", `provide ${sha.slice(0, 12)} failed: ${(err as Error).message}`);
+    }
+  }
+  if (digests.length) log("debug", `provided ${digests.length} packages`);
+}
+
+async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["result"]> {
+  if (node) throw new ValidationError("The P2P node is already started");
+  logLevel = init.logLevel;
+  cacheDir = join(init.home, "cache", "sha256");
+  await Deno.mkdir(cacheDir, { recursive: true });
+  catalog = openCatalog(join(init.home, "p2p.db"));
+  const privateKey = await loadIdentity(init.home);
+  const bootstrapList = init.bootstrap.filter(Boolean);
+  const discovery = [
+    ...(init.mdns ? [tagged("mdns", mdns({ interval: 1000 }))] : []),
+    ...(bootstrapList.length ? [tagged("bootstrap", bootstrap({ list: bootstrapList, timeout: 0 }))] : []),
+  ];
+  node = await createLibp2p({
+    privateKey,
+    addresses: { listen: init.listenAddrs },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    peerDiscovery: discovery,
+    connectionManager: {
+      maxConnections: init.maxConnections,
+      inboundConnectionThreshold: init.inboundConnectionThreshold,
+    },
+    connectionGater: {
+      denyDialPeer: (peer: PeerId) => isBanned(peer.toString()),
+      denyInboundEncryptedConnection: (peer: PeerId) => isBanned(peer.toString()),
+    },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: DHT_PROTOCOL,
+        clientMode: false,
+        kBucketSize: init.dhtReplicationFactor,
+        // LANs and tests use private and loopback addresses
+        peerInfoMapper: passthroughMapper,
+        validators: {
+          ggen: (key, value) => Promise.resolve(void validateRecord(new TextDecoder().decode(key), value)),
+        },
+        selectors: { ggen: (key, values) => selectRecord(new TextDecoder().decode(key), values) },
+        allowQueryWithZeroPeers: true,
+      }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, globalSignaturePolicy: StrictSign, emitSelf: false }),
+    },
+  }) as unknown as Libp2p<Services>;
+  startedAt = Date.now();
+  node.addEventListener("peer:discovery", (evt) => {
+    const peer = evt.detail.id;
+    if (!sources.has(peer.toString())) sources.set(peer.toString(), "dht");
+    if (node && node.getConnections(peer).length === 0 && !isBanned(peer.toString())) {
+      void node.dial(peer).catch((err) => log("debug", `dial ${peer} failed: ${(err as Error).message}`));
+    }
+  });
+  node.addEventListener("connection:open", (evt) => {
+    const id = evt.detail.remotePeer.toString();
+    if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
+  });
+  await node.handle(FETCH_PROTOCOL, handleFetch, { maxInboundStreams: 64 });
+  await node.handle(CATALOG_PROTOCOL, (stream) => handleCatalog(stream), { maxInboundStreams: 32 });
+  const pubsub = node.services.pubsub;
+  pubsub.topicValidators.set(ANNOUNCE_TOPIC, (peer, msg) => {
+    try {
+      validateAnnouncement(msg.data);
+      return TopicValidatorResult.Accept;
+    } catch (err) {
+      penalize(peer.toString(), `invalid announcement: ${(err as Error).message}`);
+      return TopicValidatorResult.Reject;
+    }
+  });
+  pubsub.addEventListener("message", (evt) => {
+    const msg = evt.detail;
+    if (msg.topic !== ANNOUNCE_TOPIC) return;
+    try {
+      const announcement = validateAnnouncement(msg.data);
+      if (msg.type === "signed" && msg.from.toString() !== announcement.peer_id) {
+        throw new ValidationError(`announcement peer_id ${announcement.peer_id} is not its signer ${msg.from}`);
+      }
+      catalog?.add(announcement);
+      post({ type: "announcement", announcement, from: msg.type === "signed" ? msg.from.toString() : "" });
+    } catch (err) {
+      log("debug", `dropped announcement: ${(err as Error).message}`);
+    }
+  });
+  pubsub.subscribe(ANNOUNCE_TOPIC);
+  for (const addr of bootstrapList) {
+    void node.dial(multiaddr(addr)).catch((err) => log("debug", `bootstrap ${addr}: ${(err as Error).message}`));
+  }
+  if (init.reprovideIntervalMs > 0) {
+    const shutdown = AbortSignal.timeout(init.reprovideIntervalMs);
+    void provideAll(shutdown).catch(() => {});
+    reprovideTimer = setInterval(
+      () => void provideAll(AbortSignal.timeout(init.reprovideIntervalMs)).catch(() => {}),
+      init.reprovideIntervalMs,
+    );
+  }
+  const listenAddrs = node.getMultiaddrs().map((a) => a.toString());
+  log("debug", `node ${node.peerId} listening on ${listenAddrs.join(", ")}`);
+  return { peerId: node.peerId.toString(), listenAddrs };
+}
+
+async function stop(): Promise<void> {
+  if (reprovideTimer !== undefined) clearInterval(reprovideTimer);
+  for (const c of controllers.values()) c.abort(new DOMException("Node stopping", "AbortError"));
+  await node?.stop();
+  node = undefined;
+  catalog?.close();
+  catalog = undefined;
+}
+
+async function status(): Promise<NodeStatus> {
+  const n = requireNode();
+  const peers = new Set(n.getConnections().map((c) => c.remotePeer.toString()));
+  return {
+    peerId: n.peerId.toString(),
+    listenAddrs: n.getMultiaddrs().map((a) => a.toString()),
+    peerCount: peers.size,
+    routingTableSize: n.services.dht.routingTable.size,
+    providedPackages: provided.size,
+    catalogSize: catalog?.size() ?? 0,
+    uptimeMs: Date.now() - startedAt,
+    bytesIn,
+    bytesOut,
+  };
+}
+
+async function peers(signal: AbortSignal): Promise<PeerSummary[]> {
+  const n = requireNode();
+  const byPeer = new Map<string, Connection>();
+  for (const c of n.getConnections()) if (!byPeer.has(c.remotePeer.toString())) byPeer.set(c.remotePeer.toString(), c);
+  return await Promise.all([...byPeer.entries()].map(async ([id, c]) => {
+    let latencyMs: number | null = null;
+    try {
+      latencyMs = await n.services.ping.ping(c.remotePeer, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(1000)]),
+      });
+    } catch {
+      // unreachable within a second: report no latency
+    }
+    return {
+      peerId: id,
+      address: c.remoteAddr.toString(),
+      latencyMs,
+      source: sources.get(id) ?? (c.direction === "inbound" ? "inbound" : "dial"),
+      failures: penalties.get(id)?.count ?? 0,
+    };
+  }));
+}
+
+async function findProviders(sha256: string, limit: number, signal: AbortSignal): Promise<ProviderInfo[]> {
+  const n = requireNode();
+  const self = n.peerId.toString();
+  const out = new Map<string, ProviderInfo>();
+  const cap = Math.min(limit, MAX_PROVIDERS_PER_KEY);
+  const inner = new AbortController();
+  const both = AbortSignal.any([signal, inner.signal]);
+  try {
+    for await (const p of n.contentRouting.findProviders(cidFromSha256(sha256), { signal: both })) {
+      const id = p.id.toString();
+      if (id === self || isBanned(id) || out.has(id)) continue;
+      out.set(id, { peerId: id, addrs: p.multiaddrs.map((a) => a.toString()) });
+      if (out.size >= cap) {
+        inner.abort();
+        break;
+      }
+    }
+  } catch (err) {
+    if (!inner.signal.aborted && out.size === 0) throw err;
+  }
+  // Peers with fewer penalties first
+  return [...out.values()].sort((a, b) =>
+    (penalties.get(a.peerId)?.count ?? 0) - (penalties.get(b.peerId)?.count ?? 0)
+  );
+}
+
+async function putRecord(key: string, value: string, signal: AbortSignal): Promise<void> {
+  const bytes = new TextEncoder().encode(value);
+  validateRecord(key, bytes);
+  for await (const _ of requireNode().services.dht.put(new TextEncoder().encode(key), bytes, { signal })) {
+    // drain the query events
+  }
+}
+
+async function getRecords(key: string, signal: AbortSignal): Promise<string[]> {
+  const values = new Map<string, number>();
+  try {
+    for await (const ev of requireNode().services.dht.get(new TextEncoder().encode(key), { signal })) {
+      if (ev.name !== "VALUE") continue;
+      try {
+        const rec = validateRecord(key, ev.value);
+        values.set(new TextDecoder().decode(ev.value), rec.timestamp);
+      } catch (err) {
+        penalize(ev.from.toString(), `invalid record for ${key}: ${(err as Error).message}`);
+      }
+    }
+  } catch (err) {
+    if (values.size === 0 && !(err instanceof Error && /not found/i.test(err.message))) {
+      log("debug", `get ${key}: ${(err as Error).message}`);
+    }
+  }
+  return [...values.entries()].sort((a, b) => b[1] - a[1]).map(([v]) => v);
+}
+
+async function searchPeers(text: string, limit: number, signal: AbortSignal): Promise<CatalogEntry[]> {
+  const n = requireNode();
+  const local = catalog?.search(text, limit) ?? [];
+  const peerIds = [...new Set(n.getConnections().map((c) => c.remotePeer.toString()))].slice(0, MAX_CATALOG_PEERS);
+  const remote = await Promise.all(peerIds.map(async (id) => {
+    try {
+      const s = AbortSignal.any([signal, AbortSignal.timeout(CATALOG_QUERY_TIMEOUT_MS)]);
+      const stream = await n.dialProtocol(peerIdFromString(id), CATALOG_PROTOCOL, { signal: s });
+      stream.send(encodeFrame({ text, limit }));
+      await stream.close({ signal: s });
+      const { frame } = await withTimeout(
+        readFrame<CatalogEntry[]>(bytesOf(stream)[Symbol.asyncIterator]()),
+        CATALOG_QUERY_TIMEOUT_MS,
+        s,
+        "catalog answer",
+      );
+      return Array.isArray(frame) ? frame.slice(0, limit) : [];
+    } catch (err) {
+      log("debug", `catalog query to ${id} failed: ${(err as Error).message}`);
+      return [];
+    }
+  }));
+  for (const list of remote) {
+    for (const e of list) {
+      try {
+        const a: Announcement = validateAnnouncement(encodeJson({ ...e, type: "publish" }));
+        catalog?.add(a);
+      } catch {
+        // a peer's bad entry is ignored
+      }
+    }
+  }
+  return catalog?.search(text, limit) ?? local;
+}
+
+async function waitCredit(id: number, signal: AbortSignal): Promise<void> {
+  const c = credits.get(id)!;
+  while (c.available <= 0) {
+    signal.throwIfAborted();
+    await new Promise<void>((resolve) => {
+      c.wake = resolve;
+      signal.addEventListener("abort", () => resolve(), { once: true });
+    });
+  }
+  c.available--;
+}
+
+async function fetchBlob(msg: Extract<RequestMessage, { method: "fetch" }>, signal: AbortSignal): Promise<void> {
+  const { peerId, sha256, offset, stallMs } = msg.params;
+  const n = requireNode();
+  if (isBanned(peerId)) throw new UnavailableError(`Peer ${peerId} is banned`);
+  const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
+  const stream = await n.dialProtocol(peerIdFromString(peerId), FETCH_PROTOCOL, { signal: dialSignal });
+  let replied = false;
+  credits.set(msg.id, { available: INITIAL_CREDIT });
+  try {
+    stream.send(encodeFrame({ sha256, offset } satisfies FetchRequest));
+    await stream.close({ signal: dialSignal });
+    const it = bytesOf(stream)[Symbol.asyncIterator]();
+    const { frame, rest } = await withTimeout(readFrame<FetchResponseHeader>(it), stallMs, signal, `peer ${peerId}`);
+    if (!frame.ok) throw new NotFoundError(`Peer ${peerId} cannot serve ${sha256}: ${frame.error}`);
+    post(okReply(msg.id, { total: frame.total }));
+    replied = true;
+    let received = 0;
+    const emit = async (chunk: Uint8Array) => {
+      if (chunk.byteLength === 0) return;
+      received += chunk.byteLength;
+      bytesIn += chunk.byteLength;
+      if (received > frame.length) {
+        throw new ValidationError(`Peer ${peerId} sent more than the announced ${frame.length} bytes`);
+      }
+      await waitCredit(msg.id, signal);
+      // Transfer, never copy: make sure the chunk owns its whole buffer first
+      const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+      post({ type: "chunk", id: msg.id, data: owned }, [owned.buffer as ArrayBuffer]);
+    };
+    await emit(rest);
+    while (received < frame.length) {
+      const { done, value } = await withTimeout(it.next(), stallMs, signal, `peer ${peerId} stalled`);
+      if (done) break;
+      await emit(value);
+    }
+    if (received !== frame.length) {
+      throw new UnavailableError(`Peer ${peerId} disconnected after ${received} of ${frame.length} bytes`);
+    }
+    post({ type: "end", id: msg.id });
+  } catch (err) {
+    stream.abort(err as Error);
+    if (!replied) throw err;
+    post({ type: "stream-error", id: msg.id, error: serializeError(err) });
+  } finally {
+    credits.delete(msg.id);
+  }
+}
+
+async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unknown> {
+  switch (msg.method) {
+    case "start":
+      return await start(msg.params);
+    case "stop":
+      return await stop();
+    case "status":
+      return await status();
+    case "peers":
+      return await peers(signal);
+    case "dial":
+      await requireNode().dial(multiaddr(msg.params.multiaddr), { signal });
+      return;
+    case "provide":
+      await requireNode().contentRouting.provide(cidFromSha256(msg.params.sha256), { signal });
+      provided.add(msg.params.sha256);
+      return;
+    case "findProviders":
+      return await findProviders(msg.params.sha256, msg.params.limit, signal);
+    case "putRecord":
+      return await putRecord(msg.params.key, msg.params.value, signal);
+    case "getRecords":
+      return await getRecords(msg.params.key, signal);
+    case "announce": {
+      const a = validateAnnouncement(encodeJson(msg.params.announcement));
+      catalog?.add(a);
+      await requireNode().services.pubsub.publish(ANNOUNCE_TOPIC, encodeJson(a));
+      return;
+    }
+    case "search":
+      return await searchPeers(msg.params.text, msg.params.limit, signal);
+    case "penalize":
+      penalize(msg.params.peerId, msg.params.reason);
+      return;
+    case "fetch":
+      return await fetchBlob(msg, signal);
+    default: {
+      const never: never = msg;
+      throw new ValidationError(`Unknown request ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+async function handleRequest(msg: RequestMessage): Promise<void> {
+  const controller = new AbortController();
+  controllers.set(msg.id, controller);
+  // A fetch's deadline covers only the wait for its header; stalls are caught per chunk
+  const signal = msg.method === "fetch"
+    ? controller.signal
+    : AbortSignal.any([controller.signal, AbortSignal.timeout(msg.timeoutMs)]);
+  try {
+    const value = await dispatch(msg, signal);
+    if (msg.method !== "fetch") post(okReply(msg.id, value ?? null));
+  } catch (err) {
+    post(errorReply(msg.id, serializeError(err)));
+  } finally {
+    controllers.delete(msg.id);
+  }
+}
+
+self.onmessage = (evt: MessageEvent<MainToWorker>) => {
+  const msg = evt.data;
+  switch (msg.type) {
+    case "request":
+      void handleRequest(msg);
+      break;
+    case "cancel":
+      controllers.get(msg.id)?.abort(new DOMException("Cancelled", "AbortError"));
+      break;
+    case "credit": {
+      const c = credits.get(msg.id);
+      if (c) {
+        c.available += msg.chunks;
+        c.wake?.();
+      }
+      break;
+    }
+    default: {
+      const never: never = msg;
+      log("warn", `unknown message ${JSON.stringify(never)}`);
+    }
+  }
+};
