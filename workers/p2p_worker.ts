@@ -326,6 +326,8 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
   });
   pubsub.subscribe(ANNOUNCE_TOPIC);
   for (const addr of bootstrapList) {
+    const id = multiaddr(addr).getComponents().find((c) => c.name === "p2p")?.value;
+    if (id) sources.set(id, "bootstrap");
     void node.dial(multiaddr(addr)).catch((err) => log("debug", `bootstrap ${addr}: ${(err as Error).message}`));
   }
   if (init.reprovideIntervalMs > 0) {

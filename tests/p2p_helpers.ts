@@ -1,0 +1,81 @@
+/**
+ * Real `ggen p2p start` daemons as subprocesses on loopback, each with its own GGEN_HOME.
+ * @module
+ */
+import { join } from "node:path";
+import { MAIN, PERMS } from "./helpers.ts";
+
+/** A running daemon process */
+export interface Daemon {
+  home: string;
+  peerId: string;
+  /** Dialable address with /p2p/ suffix */
+  addr: string;
+  child: Deno.ChildProcess;
+  stop(): Promise<void>;
+  kill(signal: Deno.Signal): void;
+}
+
+/** Start `ggen p2p start` and wait for its first JSON line */
+export async function startDaemon(
+  home: string,
+  opts: { bootstrap?: string[]; env?: Record<string, string> } = {},
+): Promise<Daemon> {
+  await Deno.mkdir(home, { recursive: true });
+  const args = ["run", "--quiet", ...PERMS, MAIN, "p2p", "start", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"];
+  for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
+  const child = new Deno.Command(Deno.execPath(), {
+    args,
+    env: { GGEN_HOME: home, GGEN_MDNS: "0", NO_COLOR: "1", ...opts.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stderrDone = child.stderr.pipeTo(await Deno.open(join(home, "daemon.log"), { create: true, write: true, append: true })
+    .then((f) => f.writable));
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let buf = "";
+  const deadline = AbortSignal.timeout(60_000);
+  while (!buf.includes("\n")) {
+    if (deadline.aborted) {
+      child.kill("SIGKILL");
+      throw new Error(`daemon in ${home} did not start`);
+    }
+    const { done, value } = await reader.read();
+    if (done) throw new Error(`daemon in ${home} exited: ${await Deno.readTextFile(join(home, "daemon.log"))}`);
+    buf += value;
+  }
+  const info = JSON.parse(buf.slice(0, buf.indexOf("\n"))) as { peerId: string; listenAddrs: string[] };
+  const drain = (async () => {
+    try {
+      while (!(await reader.read()).done) { /* keep draining stdout */ }
+    } catch { /* closed */ }
+  })();
+  let stopped = false;
+  return {
+    home,
+    peerId: info.peerId,
+    addr: info.listenAddrs.find((a) => a.startsWith("/ip4/127.0.0.1/"))!,
+    child,
+    kill: (signal) => {
+      try {
+        child.kill(signal);
+      } catch { /* already gone */ }
+    },
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      try {
+        child.kill("SIGINT");
+      } catch { /* already exited */ }
+      const timer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
+      await child.status;
+      clearTimeout(timer);
+      await drain;
+      await stderrDone.catch(() => {});
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The P2P network with real nodes on loopback: separate `ggen p2p start` processes, the real
+ * CLI as a client, real libp2p sockets.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sha256Hex } from "../src/core/digest.ts";
+import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { type Daemon, startDaemon } from "./p2p_helpers.ts";
+
+async function retry<T>(times: number, fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
+  let last!: T;
+  for (let i = 0; i < times; i++) {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return last;
+}
+
+Deno.test("p2p: a package published on one node of 10 is found and installed several hops away", async () => {
+  await using work = await tempDir();
+  const daemons: Daemon[] = [];
+  try {
+    // A line: node i only knows node i-1, so node 9 is 9 hops from node 0 before the DHT fills in
+    for (let i = 0; i < 10; i++) {
+      daemons.push(await startDaemon(join(work.path, `n${i}`), { bootstrap: i ? [daemons[i - 1]!.addr] : [] }));
+    }
+    await writePackage(join(work.path, "pkg"), { id: "io.p2p.hops", version: "1.0.0", description: "Hop test" });
+    const pub = await ggen(["publish", "--p2p", join(work.path, "pkg"), "--json"], { home: daemons[0]!.home });
+    assert.equal(pub.code, 0, pub.stderr);
+    const project = join(work.path, "project");
+    await Deno.mkdir(project);
+    const last = daemons[9]!;
+    const install = await retry(5, () => ggen(["install", "--p2p", "io.p2p.hops", "--json"], { home: last.home, cwd: project }), (r) => r.code === 0);
+    assert.equal(install.code, 0, install.stderr);
+    const [locked] = jsonLines<{ id: string; source: string }>(install.stdout);
+    assert.equal(locked?.source, `p2p:${daemons[0]!.peerId}`);
+    const file = await Deno.readTextFile(join(project, ".ggen/packages/io.p2p.hops/1.0.0/templates/file.tmpl"));
+    assert.match(file, /io\.p2p\.hops@1\.0\.0/);
+    // the announcement reached the far end's catalog
+    const search = await retry(5, () => ggen(["search", "--p2p", "hop", "--json"], { home: last.home }), (r) => r.stdout.includes("io.p2p.hops"));
+    assert.equal(jsonLines<{ id: string }>(search.stdout)[0]?.id, "io.p2p.hops");
+    const status = await ggen(["p2p", "status", "--json"], { home: last.home });
+    const s = jsonLines<{ daemon: boolean; peerCount: number; routingTableSize: number; bytesIn: number }>(status.stdout)[0]!;
+    assert.equal(s.daemon, true);
+    assert.ok(s.peerCount >= 1 && s.routingTableSize >= 1);
+    assert.ok(s.bytesIn > 0);
+    const peers = await ggen(["p2p", "peers", "--json"], { home: last.home });
+    assert.ok(jsonLines<{ source: string }>(peers.stdout).some((p) => p.source === "bootstrap"));
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+  }
+});
+
+Deno.test("p2p: corrupt bytes are rejected, a restarted node keeps its PeerId and serves the install", async () => {
+  await using work = await tempDir();
+  const daemons: Daemon[] = [];
+  try {
+    const pkgDir = await writePackage(join(work.path, "pkg"), { id: "io.p2p.trust", version: "1.0.0", extra: "x".repeat(5000) });
+    // The evil node holds a corrupted copy under the right name, and provides it on start
+    const honestHome = join(work.path, "honest");
+    const evilHome = join(work.path, "evil");
+    await Deno.mkdir(honestHome);
+    const packed = await ggen(["pack", pkgDir, "--out", join(work.path, "p.tar.gz"), "--json"], { home: honestHome });
+    const { sha256 } = jsonLines<{ sha256: string }>(packed.stdout)[0]!;
+    const bytes = await Deno.readFile(join(work.path, "p.tar.gz"));
+    const corrupt = bytes.slice();
+    corrupt[corrupt.length >> 1]! ^= 0xff;
+    assert.notEqual(sha256Hex(corrupt), sha256);
+    await Deno.mkdir(join(evilHome, "cache", "sha256"), { recursive: true });
+    await Deno.writeFile(join(evilHome, "cache", "sha256", sha256), corrupt);
+    const evil = await startDaemon(evilHome);
+    daemons.push(evil);
+    let honest = await startDaemon(honestHome, { bootstrap: [evil.addr] });
+    daemons.push(honest);
+    const firstPeerId = honest.peerId;
+    assert.equal((await ggen(["publish", "--p2p", pkgDir], { home: honestHome })).code, 0);
+    await honest.stop();
+
+    const clientHome = join(work.path, "client");
+    const project = join(work.path, "project");
+    await Deno.mkdir(project, { recursive: true });
+    const env = { GGEN_BOOTSTRAP: evil.addr, GGEN_P2P_TIMEOUT_SECS: "5" };
+    const onlyEvil = await ggen(["install", "--p2p", "io.p2p.trust"], { home: clientHome, cwd: project, env });
+    assert.equal(onlyEvil.code, 1, onlyEvil.stdout);
+    assert.match(onlyEvil.stderr, new RegExp(`rejected bytes from p2p:${evil.peerId}: Checksum mismatch`));
+    await assert.rejects(Deno.stat(join(project, "ggen.lock")), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(join(project, ".ggen/packages/io.p2p.trust")), Deno.errors.NotFound);
+
+    honest = await startDaemon(honestHome, { bootstrap: [evil.addr] });
+    daemons.push(honest);
+    assert.equal(honest.peerId, firstPeerId, "a restarted node keeps its PeerId");
+    const ok = await retry(5, () => ggen(["install", "--p2p", "io.p2p.trust", "--json"], { home: clientHome, cwd: project, env }), (r) => r.code === 0);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(jsonLines<{ source: string }>(ok.stdout)[0]?.source, `p2p:${honest.peerId}`);
+    const installed = await Deno.readTextFile(join(project, ".ggen/packages/io.p2p.trust/1.0.0/templates/file.tmpl"));
+    assert.match(installed, /io\.p2p\.trust@1\.0\.0/);
+    assert.equal(sha256Hex(await Deno.readFile(join(clientHome, "cache", "sha256", sha256))), sha256);
+  } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+  }
+});
