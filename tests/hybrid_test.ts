@@ -1,0 +1,76 @@
+/**
+ * Hybrid mode scenarios with a real central server and a real P2P daemon on loopback.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { silentLogger } from "../src/core/logger.ts";
+import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
+import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { type Daemon, startDaemon } from "./p2p_helpers.ts";
+
+Deno.test("hybrid: central first, P2P fallback when central is down or lacks a package", async (t) => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  let daemon: Daemon | undefined;
+  let serverStopped = false;
+  try {
+    const { token } = createToken(server.metadata);
+    const home = join(work.path, "home");
+    await Deno.mkdir(home);
+    const central = await writePackage(join(work.path, "central-pkg"), { id: "io.hy.central", version: "1.0.0" });
+    const p2pOnly = await writePackage(join(work.path, "p2p-pkg"), { id: "io.hy.peer", version: "1.0.0" });
+    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+    assert.equal((await ggen(["publish", central], { home, env })).code, 0);
+
+    await t.step("P2P network empty: clear failure naming what was tried", async () => {
+      const project = join(work.path, "empty");
+      await Deno.mkdir(project);
+      const r = await ggen(["install", "io.hy.peer", "-v"], { home: join(work.path, "lonely"), cwd: project, env });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /error: Package "io.hy.peer" not found on the P2P network \(tried central, p2p\)/);
+    });
+
+    daemon = await startDaemon(join(work.path, "peer"));
+    assert.equal((await ggen(["publish", "--p2p", p2pOnly], { home: daemon.home })).code, 0);
+    assert.equal((await ggen(["publish", "--p2p", central], { home: daemon.home })).code, 0);
+    const clientEnv = { ...env, GGEN_BOOTSTRAP: daemon.addr };
+
+    await t.step("central available: answered by central, P2P not started", async () => {
+      const project = join(work.path, "a");
+      await Deno.mkdir(project);
+      const r = await ggen(["install", "io.hy.central", "--json", "-v"], { home: join(work.path, "c1"), cwd: project, env: clientEnv });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
+      assert.doesNotMatch(r.stderr, /starting a short-lived node/);
+    });
+
+    await t.step("package only in P2P: central's 404 falls back to P2P", async () => {
+      const project = join(work.path, "b");
+      await Deno.mkdir(project);
+      const r = await ggen(["install", "io.hy.peer", "--json", "-v"], { home: join(work.path, "c2"), cwd: project, env: clientEnv });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
+      assert.match(r.stderr, /central failed \(Package "io.hy.peer" not found\); falling back/);
+    });
+
+    await server.stop();
+    serverStopped = true;
+    await t.step("central down: search and install fall back to P2P at once", async () => {
+      const project = join(work.path, "c");
+      await Deno.mkdir(project);
+      const r = await ggen(["install", "io.hy.central", "--json", "-v"], { home: join(work.path, "c3"), cwd: project, env: clientEnv });
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
+      assert.match(r.stderr, /Cannot reach central registry/);
+      const s = await ggen(["search", "io.hy.central", "--json"], { home: join(work.path, "c3"), env: clientEnv });
+      assert.equal(s.code, 0, s.stderr);
+      assert.equal(jsonLines<{ id: string; source: string }>(s.stdout)[0]?.source, "p2p");
+      const forced = await ggen(["search", "x", "--central"], { home: join(work.path, "c3"), env: clientEnv });
+      assert.equal(forced.code, 1);
+      assert.match(forced.stderr, /Cannot reach central registry/);
+    });
+  } finally {
+    await daemon?.stop();
+    if (!serverStopped) await server.stop();
+  }
+});
