@@ -38,7 +38,11 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     await t.step("central available: answered by central, P2P not started", async () => {
       const project = join(work.path, "a");
       await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.central", "--json", "-v"], { home: join(work.path, "c1"), cwd: project, env: clientEnv });
+      const r = await ggen(["install", "io.hy.central", "--json", "-v"], {
+        home: join(work.path, "c1"),
+        cwd: project,
+        env: clientEnv,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
       assert.doesNotMatch(r.stderr, /starting a short-lived node/);
@@ -47,7 +51,11 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     await t.step("package only in P2P: central's 404 falls back to P2P", async () => {
       const project = join(work.path, "b");
       await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.peer", "--json", "-v"], { home: join(work.path, "c2"), cwd: project, env: clientEnv });
+      const r = await ggen(["install", "io.hy.peer", "--json", "-v"], {
+        home: join(work.path, "c2"),
+        cwd: project,
+        env: clientEnv,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
       assert.match(r.stderr, /central failed \(Package "io.hy.peer" not found\); falling back/);
@@ -58,7 +66,11 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     await t.step("central down: search and install fall back to P2P at once", async () => {
       const project = join(work.path, "c");
       await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.central", "--json", "-v"], { home: join(work.path, "c3"), cwd: project, env: clientEnv });
+      const r = await ggen(["install", "io.hy.central", "--json", "-v"], {
+        home: join(work.path, "c3"),
+        cwd: project,
+        env: clientEnv,
+      });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
       assert.match(r.stderr, /Cannot reach central registry/);

@@ -30,8 +30,10 @@ export async function startDaemon(
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const stderrDone = child.stderr.pipeTo(await Deno.open(join(home, "daemon.log"), { create: true, write: true, append: true })
-    .then((f) => f.writable));
+  const stderrDone = child.stderr.pipeTo(
+    await Deno.open(join(home, "daemon.log"), { create: true, write: true, append: true })
+      .then((f) => f.writable),
+  );
   const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   let buf = "";
   const deadline = AbortSignal.timeout(60_000);

@@ -32,17 +32,27 @@ Deno.test("p2p: a package published on one node of 10 is found and installed sev
     const project = join(work.path, "project");
     await Deno.mkdir(project);
     const last = daemons[9]!;
-    const install = await retry(5, () => ggen(["install", "--p2p", "io.p2p.hops", "--json"], { home: last.home, cwd: project }), (r) => r.code === 0);
+    const install = await retry(
+      5,
+      () => ggen(["install", "--p2p", "io.p2p.hops", "--json"], { home: last.home, cwd: project }),
+      (r) => r.code === 0,
+    );
     assert.equal(install.code, 0, install.stderr);
     const [locked] = jsonLines<{ id: string; source: string }>(install.stdout);
     assert.equal(locked?.source, `p2p:${daemons[0]!.peerId}`);
     const file = await Deno.readTextFile(join(project, ".ggen/packages/io.p2p.hops/1.0.0/templates/file.tmpl"));
     assert.match(file, /io\.p2p\.hops@1\.0\.0/);
     // the announcement reached the far end's catalog
-    const search = await retry(5, () => ggen(["search", "--p2p", "hop", "--json"], { home: last.home }), (r) => r.stdout.includes("io.p2p.hops"));
+    const search = await retry(
+      5,
+      () => ggen(["search", "--p2p", "hop", "--json"], { home: last.home }),
+      (r) => r.stdout.includes("io.p2p.hops"),
+    );
     assert.equal(jsonLines<{ id: string }>(search.stdout)[0]?.id, "io.p2p.hops");
     const status = await ggen(["p2p", "status", "--json"], { home: last.home });
-    const s = jsonLines<{ daemon: boolean; peerCount: number; routingTableSize: number; bytesIn: number }>(status.stdout)[0]!;
+    const s = jsonLines<{ daemon: boolean; peerCount: number; routingTableSize: number; bytesIn: number }>(
+      status.stdout,
+    )[0]!;
     assert.equal(s.daemon, true);
     assert.ok(s.peerCount >= 1 && s.routingTableSize >= 1);
     assert.ok(s.bytesIn > 0);
@@ -57,7 +67,11 @@ Deno.test("p2p: corrupt bytes are rejected, a restarted node keeps its PeerId an
   await using work = await tempDir();
   const daemons: Daemon[] = [];
   try {
-    const pkgDir = await writePackage(join(work.path, "pkg"), { id: "io.p2p.trust", version: "1.0.0", extra: "x".repeat(5000) });
+    const pkgDir = await writePackage(join(work.path, "pkg"), {
+      id: "io.p2p.trust",
+      version: "1.0.0",
+      extra: "x".repeat(5000),
+    });
     // The evil node holds a corrupted copy under the right name, and provides it on start
     const honestHome = join(work.path, "honest");
     const evilHome = join(work.path, "evil");
@@ -91,7 +105,11 @@ Deno.test("p2p: corrupt bytes are rejected, a restarted node keeps its PeerId an
     honest = await startDaemon(honestHome, { bootstrap: [evil.addr] });
     daemons.push(honest);
     assert.equal(honest.peerId, firstPeerId, "a restarted node keeps its PeerId");
-    const ok = await retry(5, () => ggen(["install", "--p2p", "io.p2p.trust", "--json"], { home: clientHome, cwd: project, env }), (r) => r.code === 0);
+    const ok = await retry(
+      5,
+      () => ggen(["install", "--p2p", "io.p2p.trust", "--json"], { home: clientHome, cwd: project, env }),
+      (r) => r.code === 0,
+    );
     assert.equal(ok.code, 0, ok.stderr);
     assert.equal(jsonLines<{ source: string }>(ok.stdout)[0]?.source, `p2p:${honest.peerId}`);
     const installed = await Deno.readTextFile(join(project, ".ggen/packages/io.p2p.trust/1.0.0/templates/file.tmpl"));

@@ -352,7 +352,7 @@ async function stop(): Promise<void> {
   catalog = undefined;
 }
 
-async function status(): Promise<NodeStatus> {
+function status(): NodeStatus {
   const n = requireNode();
   const peers = new Set(n.getConnections().map((c) => c.remotePeer.toString()));
   return {
@@ -547,7 +547,7 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
     case "stop":
       return await stop();
     case "status":
-      return await status();
+      return status();
     case "peers":
       return await peers(signal);
     case "dial":

@@ -1,0 +1,61 @@
+/**
+ * Latency budgets of the central path and the search cache: 1,000 published packages on a real
+ * loopback server (SQLite + FTS5). Numbers and their budgets go to bench/RESULTS.md.
+ */
+import { join } from "node:path";
+import { packDirectory } from "../src/archive/mod.ts";
+import { silentLogger } from "../src/core/logger.ts";
+import { versionFromManifest } from "../src/core/package.ts";
+import { createCentralRegistry, createHybridRegistry } from "../src/registry/client/mod.ts";
+import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
+import { createPackageCache } from "../src/store/mod.ts";
+
+const work = await Deno.makeTempDir({ prefix: "ggen-bench-" });
+const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
+const { token } = createToken(server.metadata);
+const central = createCentralRegistry({ logger: silentLogger }, { url: server.url, token });
+const words = ["rust", "cli", "api", "web", "deno", "react", "ci", "docker", "k8s", "python"];
+for (let i = 0; i < 1000; i++) {
+  const dir = join(work, `p${i}`);
+  await Deno.mkdir(dir);
+  const tag = words[i % words.length]!;
+  await Deno.writeTextFile(
+    join(dir, "ggen.toml"),
+    `[package]\nid = "io.bench.${tag}.p${i}"\nname = "Bench ${i}"\nversion = "1.0.${
+      i % 7
+    }"\ndescription = "Template ${i} for ${tag} projects"\ntags = ["${tag}"]\n`,
+  );
+  const packed = await packDirectory(dir);
+  await central.publish(packed.bytes, versionFromManifest(packed.manifest, packed));
+}
+const big = join(work, "big");
+await Deno.mkdir(big);
+await Deno.writeTextFile(
+  join(big, "ggen.toml"),
+  `[package]\nid = "io.bench.big"\nname = "Big"\nversion = "1.0.0"\ndescription = "1 MiB"\n`,
+);
+const random = new Uint8Array(1024 * 1024);
+for (let o = 0; o < random.length; o += 65536) crypto.getRandomValues(random.subarray(o, o + 65536));
+await Deno.writeFile(join(big, "data.bin"), random);
+const bigPacked = await packDirectory(big);
+const bigVersion = await central.publish(bigPacked.bytes, versionFromManifest(bigPacked.manifest, bigPacked));
+const hybrid = createHybridRegistry({ logger: silentLogger, backends: [central] });
+await hybrid.search({ text: "rust" });
+let n = 0;
+
+Deno.bench({ group: "search", name: "cached search (budget < 10 ms)", baseline: true }, async () => {
+  await hybrid.search({ text: "rust" });
+});
+Deno.bench({ group: "search", name: "cold central search, 1,000 packages (budget < 300 ms)" }, async () => {
+  await central.search({ text: `${words[n++ % words.length]} template` });
+});
+Deno.bench({ group: "fetch", name: "central fetch 1 MiB into the verified cache (budget < 2 s)" }, async () => {
+  const cache = createPackageCache({ logger: silentLogger }, { home: join(work, `home-${n++}`) });
+  const t = await central.open(bigVersion);
+  await cache.put(t.body, bigVersion.sha256, { size: bigVersion.size });
+});
+
+globalThis.addEventListener("unload", () => {
+  void server.stop();
+  Deno.removeSync(work, { recursive: true });
+});
