@@ -411,10 +411,10 @@ async function findProviders(sha256: string, limit: number, signal: AbortSignal)
   } catch (err) {
     if (!inner.signal.aborted && out.size === 0) throw err;
   }
-  // Peers with fewer penalties first
-  return [...out.values()].sort((a, b) =>
-    (penalties.get(a.peerId)?.count ?? 0) - (penalties.get(b.peerId)?.count ?? 0)
-  );
+  // Peers with fewer penalties first; shuffled within a level so downloads spread across providers
+  const keyed = [...out.values()].map((p) => ({ p, penalty: penalties.get(p.peerId)?.count ?? 0, r: Math.random() }));
+  keyed.sort((a, b) => a.penalty - b.penalty || a.r - b.r);
+  return keyed.map((k) => k.p);
 }
 
 async function putRecord(key: string, value: string, signal: AbortSignal): Promise<void> {

@@ -28,6 +28,8 @@ export interface Config {
     mode: RegistryMode;
     centralUrl: string;
     token?: string;
+    /** Per-attempt timeout of central requests */
+    timeoutMs: number;
   };
   p2p: {
     enabled: boolean;
@@ -72,6 +74,7 @@ const KEYS: Record<
     },
   },
   "registry.token": { type: "string" },
+  "registry.timeout_secs": { type: "number", check: (v) => positiveInt(v, 600) },
   "registry.public_key": { type: "string" },
   "registry.p2p.enabled": { type: "boolean" },
   "registry.p2p.mdns": { type: "boolean" },
@@ -195,7 +198,14 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
     logLevel: flags.verbose
       ? "debug"
       : (logEnv === "debug" || logEnv === "warn" || logEnv === "error" ? logEnv : "info"),
-    registry: { mode, centralUrl, ...(token ? { token } : {}) },
+    registry: {
+      mode,
+      centralUrl,
+      ...(token ? { token } : {}),
+      timeoutMs:
+        (Number(env("GGEN_TIMEOUT_SECS") ?? 0) || ((file["registry.timeout_secs"] as number | undefined) ?? 10)) *
+        1000,
+    },
     p2p: {
       enabled: (file["registry.p2p.enabled"] as boolean | undefined) ?? true,
       listenAddrs: flags.listen?.length

@@ -99,6 +99,7 @@ export function createContext(
     central() {
       central ??= createCentralRegistry({ logger }, {
         url: config.registry.centralUrl,
+        timeoutMs: config.registry.timeoutMs,
         ...(config.registry.token ? { token: config.registry.token } : {}),
       });
       return central;

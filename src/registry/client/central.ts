@@ -5,10 +5,10 @@
  */
 import { apiPaths, type ErrorResponse, type SearchResponse, SHA256_HEADER } from "../../core/api.ts";
 import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
-import { errorFromName, UnavailableError } from "../../core/errors.ts";
+import { errorFromName, NotFoundError, UnavailableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
+import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
 
 /** Options for {@link createCentralRegistry} */
 export interface CentralRegistryInit {
@@ -97,7 +97,12 @@ class HttpCentralRegistry implements CentralRegistry {
     return await res.json();
   }
 
-  async open(version: PackageVersion, options: AbortOptions = {}): Promise<TarballStream> {
+  async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
+    if (options.exclude?.has("central")) {
+      throw new NotFoundError(
+        `Central registry ${this.url} already sent bad bytes for "${version.id}@${version.version}"`,
+      );
+    }
     const res = await this.#request(apiPaths.blob(version.sha256), options);
     if (!res.body) throw new UnavailableError(`Central registry sent no body for ${version.id}@${version.version}`);
     return { body: res.body, source: "central" };

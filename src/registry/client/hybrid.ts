@@ -15,6 +15,8 @@ export interface HybridRegistryInit {
   cacheSize?: number;
   /** Lifetime of a cached search. @default 60 s */
   cacheTtlMs?: number;
+  /** How long a backend that was unavailable is skipped. @default 30 s */
+  offlineMs?: number;
 }
 
 /** A small LRU with expiry */
@@ -53,6 +55,9 @@ export function createHybridRegistry(
   const log = components.logger.child("hybrid");
   const backends = components.backends;
   const searches = new LruCache<SearchHit[]>(init.cacheSize ?? 256, init.cacheTtlMs ?? 60_000);
+  // Circuit breaker: an unavailable backend is skipped for a while instead of paying its timeouts again
+  const offlineUntil = new Map<string, number>();
+  const offlineMs = init.offlineMs ?? 30_000;
 
   async function first<T>(
     what: string,
@@ -61,16 +66,27 @@ export function createHybridRegistry(
     skip: (r: Registry) => boolean = () => false,
   ): Promise<T> {
     const failures: { backend: string; error: Error }[] = [];
-    for (const backend of backends) {
+    for (const [i, backend] of backends.entries()) {
       if (skip(backend)) continue;
       options.signal?.throwIfAborted();
+      const isLast = i === backends.length - 1;
+      if ((offlineUntil.get(backend.name) ?? 0) > Date.now() && !isLast) {
+        log.debug(`${what}: skipping ${backend.name}, unavailable moments ago`);
+        failures.push({ backend: backend.name, error: new UnavailableError(`${backend.name} is offline`) });
+        continue;
+      }
       try {
         log.debug(`${what}: trying ${backend.name}`);
         const result = await attempt(backend);
         log.debug(`${what}: answered by ${backend.name}`);
+        if (offlineUntil.delete(backend.name)) log.info(`${backend.name} is back`);
         return result;
       } catch (err) {
         if (!canFallBack(err) || options.signal?.aborted) throw err;
+        if (err instanceof UnavailableError && !offlineUntil.has(backend.name)) {
+          log.warn(`${backend.name} is unavailable (${(err as Error).message}); using the next backend`);
+          offlineUntil.set(backend.name, Date.now() + offlineMs);
+        }
         log.debug(`${what}: ${backend.name} failed (${(err as Error).message}); falling back`);
         failures.push({ backend: backend.name, error: err as Error });
       }
