@@ -287,6 +287,12 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
     },
   }) as unknown as Libp2p<Services>;
   startedAt = Date.now();
+  // libp2p records our own addresses in the peer store only after a 1 s debounce, and kad-dht
+  // drops providers without addresses from GET_PROVIDERS answers: record them now
+  const selfSuffix = `/p2p/${node.peerId.toString()}`;
+  await node.peerStore.merge(node.peerId, {
+    multiaddrs: node.getMultiaddrs().map((a) => a.decapsulate(selfSuffix)),
+  });
   node.addEventListener("peer:discovery", (evt) => {
     const peer = evt.detail.id;
     if (!sources.has(peer.toString())) sources.set(peer.toString(), "dht");

@@ -42,7 +42,7 @@ export interface Context {
   close(): Promise<void>;
 }
 
-/** Wait until a node has `min` peers or the time is up; bounded polling */
+/** Wait until a node has `min` peers in its DHT routing table or the time is up; bounded polling */
 export async function waitForPeers(
   node: P2PNode,
   min: number,
@@ -53,7 +53,8 @@ export async function waitForPeers(
   let count = 0;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    count = (await node.status({ ...(signal ? { signal } : {}) })).peerCount;
+    // A connection is not enough: DHT queries need the peer in the routing table (after identify)
+    count = (await node.status({ ...(signal ? { signal } : {}) })).routingTableSize;
     if (count >= min) break;
     await new Promise((r) => setTimeout(r, 100));
   }
