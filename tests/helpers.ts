@@ -76,5 +76,9 @@ ${deps}
 /** A temp dir removed by `using` */
 export async function tempDir(prefix = "ggen-test-"): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix });
-  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+  return {
+    path,
+    [Symbol.asyncDispose]: () =>
+      Deno.env.get("KEEP") ? Promise.resolve() : Deno.remove(path, { recursive: true }).catch(() => {}),
+  };
 }

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";
 import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
+import { type FaultProxy, startFaultProxy, tcpTarget } from "./fault_proxy.ts";
 
 async function retry<T>(times: number, fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> {
   let last!: T;
@@ -20,6 +21,7 @@ async function retry<T>(times: number, fn: () => Promise<T>, ok: (v: T) => boole
 
 Deno.test("p2p: a package published on one node of 10 is found and installed several hops away", async () => {
   await using work = await tempDir();
+
   const daemons: Daemon[] = [];
   try {
     // A line: node i only knows node i-1, so node 9 is 9 hops from node 0 before the DHT fills in
@@ -65,6 +67,7 @@ Deno.test("p2p: a package published on one node of 10 is found and installed sev
 
 Deno.test("p2p: corrupt bytes are rejected, a restarted node keeps its PeerId and serves the install", async () => {
   await using work = await tempDir();
+
   const daemons: Daemon[] = [];
   try {
     const pkgDir = await writePackage(join(work.path, "pkg"), {
@@ -116,6 +119,115 @@ Deno.test("p2p: corrupt bytes are rejected, a restarted node keeps its PeerId an
     assert.match(installed, /io\.p2p\.trust@1\.0\.0/);
     assert.equal(sha256Hex(await Deno.readFile(join(clientHome, "cache", "sha256", sha256))), sha256);
   } finally {
+    await Promise.all(daemons.map((d) => d.stop()));
+  }
+});
+
+Deno.test("p2p: a provider killed mid-transfer fails over to the next provider", async () => {
+  await using work = await tempDir();
+
+  const daemons: Daemon[] = [];
+  const proxies: FaultProxy[] = [];
+  try {
+    const pkg = join(work.path, "pkg");
+    await writePackage(pkg, { id: "io.p2p.big", version: "1.0.0" });
+    const data = new Uint8Array(4 * 1024 * 1024);
+    for (let o = 0; o < data.length; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
+    await Deno.writeFile(join(pkg, "templates", "blob.bin"), data);
+    for (let i = 0; i < 2; i++) {
+      daemons.push(await startDaemon(join(work.path, `p${i}`), { bootstrap: i ? [daemons[0]!.addr] : [] }));
+      assert.equal((await ggen(["publish", "--p2p", pkg], { home: daemons[i]!.home })).code, 0);
+    }
+    // The client reaches each provider only through a proxy throttled to 2 MB/s, so a transfer
+    // is still running when the test kills whichever provider serves it
+    const bootstrap = daemons.map((d) => {
+      const t = tcpTarget(d.addr);
+      const proxy = startFaultProxy(t, { bytesPerSecond: 2 * 1024 * 1024 });
+      proxies.push(proxy);
+      return `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${t.peerId}`;
+    });
+    const project = join(work.path, "project");
+    await Deno.mkdir(project);
+    const install = ggen(["install", "--p2p", "io.p2p.big", "--json", "-v"], {
+      home: join(work.path, "client"),
+      cwd: project,
+      env: { GGEN_BOOTSTRAP: bootstrap.join(",") },
+    });
+    let killed = -1;
+    const deadline = Date.now() + 60_000;
+    while (killed < 0 && Date.now() < deadline) {
+      const serving = proxies.findIndex((p) => p.downstreamBytes > 1024 * 1024);
+      if (serving >= 0) {
+        daemons[serving]!.kill("SIGKILL");
+        killed = serving;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    assert.ok(killed >= 0, "no provider started serving");
+    const r = await install;
+    assert.equal(r.code, 0, r.stderr);
+    const survivor = daemons[1 - killed]!;
+    assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${survivor.peerId}`);
+    assert.match(r.stderr, new RegExp(`rejected bytes from p2p:${daemons[killed]!.peerId}`));
+    const installed = await Deno.readFile(join(project, ".ggen/packages/io.p2p.big/1.0.0/templates/blob.bin"));
+    assert.equal(sha256Hex(installed), sha256Hex(data));
+  } finally {
+    for (const p of proxies) p.close();
+    await Promise.all(daemons.map((d) => d.stop()));
+  }
+});
+
+Deno.test("p2p: a provider that stalls mid-transfer times out and the next provider serves", async () => {
+  await using work = await tempDir();
+
+  const daemons: Daemon[] = [];
+  const proxies: FaultProxy[] = [];
+  try {
+    const pkg = await writePackage(join(work.path, "pkg"), {
+      id: "io.p2p.stall",
+      version: "1.0.0",
+    });
+    const random = new Uint8Array(1024 * 1024);
+    for (let o = 0; o < random.length; o += 65536) crypto.getRandomValues(random.subarray(o, o + 65536));
+    await Deno.writeFile(join(pkg, "templates", "random.bin"), random);
+    for (let i = 0; i < 2; i++) {
+      daemons.push(await startDaemon(join(work.path, `p${i}`), { bootstrap: i ? [daemons[0]!.addr] : [] }));
+      assert.equal((await ggen(["publish", "--p2p", pkg], { home: daemons[i]!.home })).code, 0);
+    }
+    const bootstrap = daemons.map((d) => {
+      const t = tcpTarget(d.addr);
+      const proxy = startFaultProxy(t, {});
+      proxies.push(proxy);
+      return `/ip4/127.0.0.1/tcp/${proxy.port}/p2p/${t.peerId}`;
+    });
+    const project = join(work.path, "project");
+    await Deno.mkdir(project);
+    // Slow both paths down, then silence whichever provider starts serving: its connection stays
+    // open and quiet, which only the stall timer can detect
+    for (const p of proxies) p.faults = { bytesPerSecond: 256 * 1024 };
+    const install = ggen(["install", "--p2p", "io.p2p.stall", "--json", "-v"], {
+      home: join(work.path, "client"),
+      cwd: project,
+      env: { GGEN_BOOTSTRAP: bootstrap.join(","), GGEN_P2P_TIMEOUT_SECS: "10" },
+    });
+    let stalled = -1;
+    const deadline = Date.now() + 60_000;
+    while (stalled < 0 && Date.now() < deadline) {
+      const serving = proxies.findIndex((p) => p.downstreamBytes > 100_000);
+      if (serving >= 0) {
+        proxies[serving]!.faults = { blackHole: true };
+        proxies[1 - serving]!.faults = {};
+        stalled = serving;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (stalled < 0) assert.fail(`no provider started serving: ${(await install).stderr}`);
+    const r = await install;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemons[1 - stalled]!.peerId}`);
+    assert.match(r.stderr, /stalled: no data for \d+ ms/);
+  } finally {
+    for (const p of proxies) p.close();
     await Promise.all(daemons.map((d) => d.stop()));
   }
 });

@@ -198,6 +198,7 @@ async function handleFetch(stream: Stream, connection: Connection): Promise<void
     await stream.close();
     log("debug", `served ${req.sha256.slice(0, 12)} to ${peer}`);
   } catch (err) {
+    log("debug", `serving to ${peer} failed: ${err instanceof Error ? err.message : String(err)}`);
     stream.abort(err as Error);
   }
 }
@@ -417,6 +418,7 @@ async function findProviders(sha256: string, limit: number, signal: AbortSignal)
   } catch (err) {
     if (!inner.signal.aborted && out.size === 0) throw err;
   }
+  log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
   // Peers with fewer penalties first; shuffled within a level so downloads spread across providers
   const keyed = [...out.values()].map((p) => ({ p, penalty: penalties.get(p.peerId)?.count ?? 0, r: Math.random() }));
   keyed.sort((a, b) => a.penalty - b.penalty || a.r - b.r);
@@ -523,8 +525,14 @@ async function fetchBlob(msg: Extract<RequestMessage, { method: "fetch" }>, sign
         throw new ValidationError(`Peer ${peerId} sent more than the announced ${frame.length} bytes`);
       }
       await waitCredit(msg.id, signal);
-      // Transfer, never copy: make sure the chunk owns its whole buffer first
-      const owned = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength ? chunk : chunk.slice();
+      // Transfer, never clone. libp2p hands out Node Buffers, often views into a shared pool,
+      // and Buffer#slice() is a view too: transferring such a buffer detaches memory libp2p still
+      // uses (it corrupted noise frames on slow links). Only a plain Uint8Array that owns its
+      // whole buffer is sent as is; anything else is first copied into one.
+      const owned = Object.getPrototypeOf(chunk) === Uint8Array.prototype && chunk.byteOffset === 0 &&
+          chunk.byteLength === chunk.buffer.byteLength
+        ? chunk
+        : new Uint8Array(chunk);
       post({ type: "chunk", id: msg.id, data: owned }, [owned.buffer as ArrayBuffer]);
     };
     await emit(rest);
