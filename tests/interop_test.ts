@@ -1,0 +1,92 @@
+/**
+ * A stock js-libp2p peer, configured only with ggen's public protocol ids, finds a ggen node's
+ * providers, reads its DHT record and receives its gossip announcements. The test imports
+ * nothing from ggen's src/: it speaks to the daemon only over the network.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createLibp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import { ping } from "@libp2p/ping";
+import { kadDHT, passthroughMapper, type SingleKadDHT } from "@libp2p/kad-dht";
+import { gossipsub } from "@libp2p/gossipsub";
+import { multiaddr } from "@multiformats/multiaddr";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
+import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { startDaemon } from "./p2p_helpers.ts";
+
+Deno.test("interop: a stock js-libp2p peer finds ggen's providers, records and announcements", async () => {
+  await using work = await tempDir();
+  const daemon = await startDaemon(join(work.path, "ggen"));
+  const stock = await createLibp2p({
+    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: {
+      identify: identify(),
+      ping: ping(),
+      dht: kadDHT({
+        protocol: "/ggen/kad/1.0.0",
+        clientMode: false,
+        peerInfoMapper: passthroughMapper,
+        // a stock peer that accepts ggen's record namespace without knowing its schema
+        validators: { ggen: () => Promise.resolve() },
+        selectors: { ggen: () => 0 },
+      }),
+      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
+    },
+  });
+  try {
+    const announcements: Record<string, unknown>[] = [];
+    stock.services.pubsub.addEventListener("message", (evt) => {
+      if (evt.detail.topic === "ggen/packages/announce") {
+        announcements.push(JSON.parse(new TextDecoder().decode(evt.detail.data)));
+      }
+    });
+    stock.services.pubsub.subscribe("ggen/packages/announce");
+    await stock.dial(multiaddr(daemon.addr));
+    for (let i = 0; i < 50 && (stock.services.dht as SingleKadDHT).routingTable.size === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    // Give gossipsub a heartbeat to graft the topic mesh
+    await new Promise((r) => setTimeout(r, 1500));
+
+    const pkg = await writePackage(join(work.path, "pkg"), { id: "io.interop.pkg", version: "1.0.0" });
+    const packed = await ggen(["pack", pkg, "--out", join(work.path, "pkg.tar.gz"), "--json"], { home: daemon.home });
+    assert.equal(packed.code, 0, packed.stderr);
+    const pub = await ggen(["publish", "--p2p", pkg], { home: daemon.home });
+    assert.equal(pub.code, 0, pub.stderr);
+
+    // CID = CIDv1(raw, sha2-256(tarball)), computed here with multiformats alone
+    const bytes = await Deno.readFile(join(work.path, "pkg.tar.gz"));
+    const cid = CID.createV1(raw.code, await sha256.digest(bytes));
+    const providers: string[] = [];
+    for await (const p of stock.contentRouting.findProviders(cid, { signal: AbortSignal.timeout(10_000) })) {
+      providers.push(p.id.toString());
+      break;
+    }
+    assert.deepEqual(providers, [daemon.peerId]);
+
+    let record: Record<string, unknown> | undefined;
+    for await (const ev of stock.services.dht.get(new TextEncoder().encode("/ggen/io.interop.pkg/1.0.0"), { signal: AbortSignal.timeout(10_000) })) {
+      if (ev.name === "VALUE") {
+        record = JSON.parse(new TextDecoder().decode(ev.value));
+        break;
+      }
+    }
+    assert.equal(record?.package_id, "io.interop.pkg");
+    assert.equal(record?.sha256, jsonLines<{ sha256: string }>(packed.stdout)[0]?.sha256);
+
+    for (let i = 0; i < 50 && announcements.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(announcements[0]?.type, "publish");
+    assert.equal(announcements[0]?.package_id, "io.interop.pkg");
+    assert.equal(announcements[0]?.peer_id, daemon.peerId);
+  } finally {
+    await stock.stop();
+    await daemon.stop();
+  }
+});
