@@ -51,7 +51,9 @@ Deno.test("interop: a stock js-libp2p peer finds ggen's providers, records and a
     });
     stock.services.pubsub.subscribe("ggen/packages/announce");
     await stock.dial(multiaddr(daemon.addr));
-    for (let i = 0; i < 50 && (stock.services.dht as SingleKadDHT).routingTable.size === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 50 && (stock.services.dht as SingleKadDHT).routingTable.size === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     // Give gossipsub a heartbeat to graft the topic mesh
     await new Promise((r) => setTimeout(r, 1500));
 
@@ -72,7 +74,11 @@ Deno.test("interop: a stock js-libp2p peer finds ggen's providers, records and a
     assert.deepEqual(providers, [daemon.peerId]);
 
     let record: Record<string, unknown> | undefined;
-    for await (const ev of stock.services.dht.get(new TextEncoder().encode("/ggen/io.interop.pkg/1.0.0"), { signal: AbortSignal.timeout(10_000) })) {
+    for await (
+      const ev of stock.services.dht.get(new TextEncoder().encode("/ggen/io.interop.pkg/1.0.0"), {
+        signal: AbortSignal.timeout(10_000),
+      })
+    ) {
       if (ev.name === "VALUE") {
         record = JSON.parse(new TextDecoder().decode(ev.value));
         break;

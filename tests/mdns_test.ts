@@ -24,7 +24,20 @@ Deno.test({
         await Deno.mkdir(home);
         children.push(
           new Deno.Command("ip", {
-            args: ["netns", "exec", ns, Deno.execPath(), "run", "--quiet", ...PERMS, MAIN, "p2p", "start", "--listen", `/ip4/${hosts.address(i)}/tcp/0`],
+            args: [
+              "netns",
+              "exec",
+              ns,
+              Deno.execPath(),
+              "run",
+              "--quiet",
+              ...PERMS,
+              MAIN,
+              "p2p",
+              "start",
+              "--listen",
+              `/ip4/${hosts.address(i)}/tcp/0`,
+            ],
             env: { GGEN_HOME: home, GGEN_MDNS: "1", NO_COLOR: "1" },
             stdout: "null",
             stderr: "null",
@@ -33,12 +46,26 @@ Deno.test({
       }
       const peersOf = async (i: number) => {
         const out = await new Deno.Command("ip", {
-          args: ["netns", "exec", hosts.names[i]!, Deno.execPath(), "run", "--quiet", ...PERMS, MAIN, "p2p", "peers", "--json"],
+          args: [
+            "netns",
+            "exec",
+            hosts.names[i]!,
+            Deno.execPath(),
+            "run",
+            "--quiet",
+            ...PERMS,
+            MAIN,
+            "p2p",
+            "peers",
+            "--json",
+          ],
           env: { GGEN_HOME: join(work.path, `h${i}`), NO_COLOR: "1" },
           stdout: "piped",
           stderr: "piped",
         }).output();
-        return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((l) => JSON.parse(l) as { source: string; address: string });
+        return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((l) =>
+          JSON.parse(l) as { source: string; address: string }
+        );
       };
       let found: { source: string; address: string }[] = [];
       const deadline = Date.now() + 30_000;
@@ -51,7 +78,9 @@ Deno.test({
         if (found.some((p) => p.source === "mdns")) break;
         await new Promise((r) => setTimeout(r, 250));
       }
-      console.log(`  mDNS: peer found ${((performance.now() - started) / 1000).toFixed(2)} s after both daemons were spawned`);
+      console.log(
+        `  mDNS: peer found ${((performance.now() - started) / 1000).toFixed(2)} s after both daemons were spawned`,
+      );
       const viaMdns = found.find((p) => p.source === "mdns");
       assert.ok(viaMdns, `no peer found by mDNS: ${JSON.stringify(found)}`);
       assert.ok(viaMdns.address.includes(hosts.address(1)));

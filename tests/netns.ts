@@ -53,7 +53,20 @@ export async function createHosts(n: number): Promise<Hosts> {
     await ip("-n", sw, "link", "set", "br0", "up");
     for (const [i, name] of names.entries()) {
       await ip("netns", "add", name);
-      await ip("link", "add", `h${i}x${tag}`, "netns", name, "type", "veth", "peer", "name", `p${i}x${tag}`, "netns", sw);
+      await ip(
+        "link",
+        "add",
+        `h${i}x${tag}`,
+        "netns",
+        name,
+        "type",
+        "veth",
+        "peer",
+        "name",
+        `p${i}x${tag}`,
+        "netns",
+        sw,
+      );
       await ip("-n", sw, "link", "set", `p${i}x${tag}`, "master", "br0", "up");
       await ip("-n", name, "link", "set", "lo", "up");
       await ip("-n", name, "addr", "add", `10.79.${tag}.${i + 1}/24`, "dev", `h${i}x${tag}`);
