@@ -129,7 +129,10 @@ function tagged<C>(
     const discovery = factory(components);
     discovery.addEventListener("peer", (evt) => {
       const id = evt.detail.id.toString();
-      if (!sources.has(id)) sources.set(id, source);
+      if (!sources.has(id)) {
+        sources.set(id, source);
+        log("debug", `discovered ${id} via ${source}`);
+      }
     });
     return discovery;
   };

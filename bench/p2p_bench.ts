@@ -1,0 +1,288 @@
+/**
+ * Multi-node and multi-process measurements that `deno bench` cannot express: fetch times over
+ * central and P2P (1, 10, 100 MiB), DHT lookups in 10- and 25-node networks, P2P search, mDNS
+ * discovery across network namespaces, and the daemon's RSS idle and during a 100 MiB transfer.
+ * Prints a table against the design's budgets; `--write` replaces the P2P section of
+ * bench/RESULTS.md. Run: `deno task bench:p2p`.
+ */
+import { join } from "node:path";
+import { sha256Hex } from "../src/core/digest.ts";
+import { silentLogger } from "../src/core/logger.ts";
+import { MIB } from "../src/core/constants.ts";
+import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
+import { createCentralRegistry } from "../src/registry/client/mod.ts";
+import { startRegistryServer } from "../src/registry/server/mod.ts";
+import { createPackageCache } from "../src/store/mod.ts";
+import { startDaemon } from "../tests/p2p_helpers.ts";
+import { ggen } from "../tests/helpers.ts";
+import { createHosts, netnsUnavailable } from "../tests/netns.ts";
+import { MAIN, PERMS } from "../tests/helpers.ts";
+
+interface Row {
+  measure: string;
+  budget: string;
+  value: string;
+  ok: boolean | undefined;
+}
+const rows: Row[] = [];
+const work = await Deno.makeTempDir({ prefix: "ggen-p2p-bench-" });
+
+function record(measure: string, budgetMs: number | undefined, ms: number, unit = "ms"): void {
+  rows.push({
+    measure,
+    budget: budgetMs === undefined ? "-" : unit === "MB" ? `< ${budgetMs} MB` : `< ${budgetMs} ms`,
+    value: `${ms.toFixed(unit === "MB" ? 1 : ms < 10 ? 2 : 0)} ${unit}`,
+    ok: budgetMs === undefined ? undefined : ms < budgetMs,
+  });
+  console.error(`${measure}: ${ms.toFixed(2)} ${unit}`);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
+  return out;
+}
+
+const nodeInit = (home: string, bootstrap: string[] = []) => ({
+  home,
+  listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+  bootstrap,
+  mdns: false,
+  maxConnections: 200,
+  inboundConnectionThreshold: 1000,
+  dhtReplicationFactor: 20,
+  reprovideIntervalMs: 0,
+  logLevel: "error" as const,
+  requestTimeoutMs: 60_000,
+});
+
+async function waitRouting(nodes: WorkerNode[], min: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    const sizes = await Promise.all(nodes.map(async (n) => (await n.status()).routingTableSize));
+    if (sizes.every((s) => s >= min)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// --- fetch: central and P2P, 1/10/100 MiB -----------------------------------------------
+const sizes = [1, 10, 100];
+const blobs = sizes.map((mib) => {
+  const bytes = randomBytes(mib * MIB);
+  return { mib, bytes, sha256: sha256Hex(bytes) };
+});
+{
+  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
+  const central = createCentralRegistry({ logger: silentLogger }, { url: server.url });
+  for (const b of blobs) await server.blobs.put(b.sha256, b.bytes);
+  for (const b of blobs) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const cache = createPackageCache({ logger: silentLogger }, { home: join(work, `c-${b.mib}-${i}`) });
+      const t0 = performance.now();
+      const t = await central.open({ sha256: b.sha256, size: b.bytes.length } as never);
+      await cache.put(t.body, b.sha256, { size: b.bytes.length });
+      times.push(performance.now() - t0);
+    }
+    record(
+      `central fetch ${b.mib} MiB (verified into the cache), median of 3`,
+      b.mib === 1 ? 2000 : undefined,
+      median(times),
+    );
+  }
+  await server.stop();
+}
+{
+  const homeA = join(work, "pa");
+  await Deno.mkdir(join(homeA, "cache", "sha256"), { recursive: true });
+  for (const b of blobs) await Deno.writeFile(join(homeA, "cache", "sha256", b.sha256), b.bytes);
+  const a = await startWorkerNode({ logger: silentLogger }, nodeInit(homeA));
+  const b = await startWorkerNode({ logger: silentLogger }, nodeInit(join(work, "pb"), [a.listenAddrs[0]!]));
+  await waitRouting([b], 1);
+  for (const blob of blobs) {
+    const times: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const cache = createPackageCache({ logger: silentLogger }, { home: join(work, `p-${blob.mib}-${i}`) });
+      const t0 = performance.now();
+      const body = await b.fetch(a.peerId, blob.sha256);
+      await cache.put(body, blob.sha256, { size: blob.bytes.length });
+      times.push(performance.now() - t0);
+    }
+    record(
+      `P2P fetch ${blob.mib} MiB (worker transfer, verified into the cache), median of 3`,
+      blob.mib === 1 ? 5000 : undefined,
+      median(times),
+    );
+  }
+  await a.stop();
+  await b.stop();
+}
+
+// --- DHT lookups in 10- and 25-node networks ----------------------------------------------
+for (const n of [10, 25]) {
+  const nodes: WorkerNode[] = [];
+  for (let i = 0; i < n; i++) {
+    nodes.push(
+      await startWorkerNode(
+        { logger: silentLogger },
+        nodeInit(join(work, `dht${n}-${i}`), i ? [nodes[Math.floor(Math.random() * i)]!.listenAddrs[0]!] : []),
+      ),
+    );
+  }
+  await waitRouting(nodes, 1);
+  await new Promise((r) => setTimeout(r, 2000));
+  const times: number[] = [];
+  for (let k = 0; k < 20; k++) {
+    const sha = sha256Hex(randomBytes(32));
+    const provider = nodes[k % n]!;
+    await provider.provide(sha);
+    const asker = nodes[(k * 7 + 3) % n]!;
+    const t0 = performance.now();
+    const found = await asker.findProviders(sha, { limit: 1 });
+    const ms = performance.now() - t0;
+    if (found.length) times.push(ms);
+  }
+  const sorted = [...times].sort((a, b) => a - b);
+  record(`DHT findProviders, ${n} nodes: p50 (${times.length}/20 found)`, 1000, median(times));
+  record(`DHT findProviders, ${n} nodes: p95`, 1000, sorted[Math.floor(sorted.length * 0.95)] ?? NaN);
+  await Promise.all(nodes.map((x) => x.stop()));
+}
+
+// --- P2P search and daemon RSS -------------------------------------------------------------
+/** Resident set size of a process in MB (`ps`, since Deno guards /proc behind --allow-all) */
+function rssMb(pid: number): number {
+  const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
+  return Number(new TextDecoder().decode(out.stdout).trim() || 0) / 1024;
+}
+{
+  const daemon = await startDaemon(join(work, "daemon"));
+  try {
+    const pkgDir = join(work, "searchpkg");
+    await Deno.mkdir(pkgDir);
+    await Deno.writeTextFile(
+      join(pkgDir, "ggen.toml"),
+      `[package]\nid = "io.bench.search"\nname = "Search"\nversion = "1.0.0"\ndescription = "bench"\n`,
+    );
+    await ggen(["publish", "--p2p", pkgDir], { home: daemon.home });
+    const times: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await Deno.mkdir(join(work, `searcher${i}`));
+      const t0 = performance.now();
+      await ggen(["search", "--p2p", "bench"], {
+        home: join(work, `searcher${i}`),
+        env: { GGEN_BOOTSTRAP: daemon.addr },
+      });
+      times.push(performance.now() - t0);
+    }
+    record(
+      "P2P search, whole CLI run with a short-lived node (start, connect, ask, stop), median of 5",
+      2000,
+      median(times),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    const pid = daemon.child.pid;
+    record("daemon RSS idle", 100, rssMb(pid), "MB");
+    const big = blobs.at(-1)!;
+    await Deno.writeFile(join(daemon.home, "cache", "sha256", big.sha256), big.bytes);
+    const client = await startWorkerNode({ logger: silentLogger }, nodeInit(join(work, "rssclient"), [daemon.addr]));
+    await waitRouting([client], 1);
+    let peak = 0;
+    const sampler = setInterval(() => peak = Math.max(peak, rssMb(pid)), 20);
+    const cache = createPackageCache({ logger: silentLogger }, { home: join(work, "rsscache") });
+    await cache.put(await client.fetch(daemon.peerId, big.sha256), big.sha256, { size: big.bytes.length });
+    clearInterval(sampler);
+    record("daemon peak RSS while serving 100 MiB", 100, peak, "MB");
+    await client.stop();
+  } finally {
+    await daemon.stop();
+  }
+}
+
+// --- mDNS discovery across network namespaces -----------------------------------------------
+const unavailable = await netnsUnavailable();
+if (unavailable) {
+  rows.push({ measure: "mDNS discovery", budget: "< 500 ms", value: `not measured: ${unavailable}`, ok: undefined });
+} else {
+  const times: number[] = [];
+  for (let trial = 0; trial < 3; trial++) {
+    await using hosts = await createHosts(2);
+    const children: Deno.ChildProcess[] = [];
+    const logs: string[] = [];
+    for (const [i, ns] of hosts.names.entries()) {
+      const home = join(work, `mdns${trial}-${i}`);
+      await Deno.mkdir(home);
+      logs.push(join(home, "out.jsonl"));
+      children.push(new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          ns,
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          ...PERMS,
+          MAIN,
+          "p2p",
+          "start",
+          "--json",
+          "-v",
+          "--listen",
+          `/ip4/${hosts.address(i)}/tcp/0`,
+        ],
+        env: { GGEN_HOME: home, GGEN_MDNS: "1" },
+        stdout: "null",
+        stderr: "piped",
+      }).spawn());
+    }
+    // Time from the node listening to the mDNS peer event, both read from the node's own log
+    const reader = children[0]!.stderr.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    let listenAt = 0;
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      text += value;
+      if (!listenAt && /listening on/.test(text)) listenAt = performance.now();
+      if (listenAt && /discovered .* via mdns/.test(text)) {
+        times.push(performance.now() - listenAt);
+        break;
+      }
+    }
+    reader.releaseLock();
+    for (const c of children) c.kill("SIGINT");
+    for (const c of children) {
+      await c.stderr.cancel().catch(() => {});
+      await c.status;
+    }
+  }
+  if (times.length) record(`mDNS discovery after listen, median of ${times.length}`, 500, median(times));
+  else rows.push({ measure: "mDNS discovery", budget: "< 500 ms", value: "no discovery within 20 s", ok: false });
+}
+
+await Deno.remove(work, { recursive: true });
+
+const table = [
+  "| measure | budget | measured | verdict |",
+  "| --- | --- | --- | --- |",
+  ...rows.map((r) =>
+    `| ${r.measure} | ${r.budget} | ${r.value} | ${r.ok === undefined ? "-" : r.ok ? "within" : "OVER"} |`
+  ),
+].join("\n");
+console.log(table);
+if (Deno.args.includes("--write")) {
+  const path = new URL("./RESULTS.md", import.meta.url);
+  const current = await Deno.readTextFile(path);
+  const marker = "## P2P and multi-process (bench/p2p_bench.ts)";
+  const head = current.includes(marker) ? current.slice(0, current.indexOf(marker)) : current + "\n";
+  const date = new Date().toISOString().slice(0, 10);
+  await Deno.writeTextFile(
+    path,
+    `${head}${marker}\n\nMachine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}. Date: ${date}.\nCommand: \`deno task bench:p2p\`.\n\n${table}\n`,
+  );
+}
+Deno.exit(0);
