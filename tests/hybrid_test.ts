@@ -61,6 +61,21 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
       assert.match(r.stderr, /central failed \(Package "io.hy.peer" not found\); falling back/);
     });
 
+    await t.step("after a central fetch, the local daemon provides the package to peers", async () => {
+      const local = await startDaemon(join(work.path, "local"), { bootstrap: [daemon!.addr] });
+      try {
+        const project = join(work.path, "d");
+        await Deno.mkdir(project);
+        const r = await ggen(["install", "io.hy.central", "--json"], { home: local.home, cwd: project, env });
+        assert.equal(r.code, 0, r.stderr);
+        assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
+        const status = await ggen(["p2p", "status", "--json"], { home: local.home });
+        assert.ok(jsonLines<{ providedPackages: number }>(status.stdout)[0]!.providedPackages >= 1);
+      } finally {
+        await local.stop();
+      }
+    });
+
     await server.stop();
     serverStopped = true;
     await t.step("central down: search and install fall back to P2P at once", async () => {

@@ -182,18 +182,19 @@ async function handleFetch(stream: Stream, connection: Connection): Promise<void
     }
     try {
       const total = (await file.stat()).size;
-      const offset = Math.min(Math.max(0, Math.floor(req.offset ?? 0)), total);
+      const offset = Math.min(Math.max(0, Math.floor(Number(req.offset) || 0)), total);
+      const wanted = Number(req.length);
+      const length = Number.isSafeInteger(wanted) && wanted >= 0 ? Math.min(wanted, total - offset) : total - offset;
       await file.seek(offset, Deno.SeekMode.Start);
-      await sendAll(
-        stream,
-        encodeFrame({ ok: true, total, offset, length: total - offset } satisfies FetchResponseHeader),
-      );
+      await sendAll(stream, encodeFrame({ ok: true, total, offset, length } satisfies FetchResponseHeader));
       const buf = new Uint8Array(FETCH_CHUNK_BYTES);
-      while (true) {
-        const n = await file.read(buf);
+      let left = length;
+      while (left > 0) {
+        const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
         if (n === null) break;
         await sendAll(stream, buf.slice(0, n), signal);
         bytesOut += n;
+        left -= n;
       }
     } finally {
       file.close();
@@ -504,7 +505,7 @@ async function waitCredit(id: number, signal: AbortSignal): Promise<void> {
 }
 
 async function fetchBlob(msg: Extract<RequestMessage, { method: "fetch" }>, signal: AbortSignal): Promise<void> {
-  const { peerId, sha256, offset, stallMs } = msg.params;
+  const { peerId, sha256, offset, length, stallMs } = msg.params;
   const n = requireNode();
   if (isBanned(peerId)) throw new UnavailableError(`Peer ${peerId} is banned`);
   const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
@@ -512,7 +513,7 @@ async function fetchBlob(msg: Extract<RequestMessage, { method: "fetch" }>, sign
   let replied = false;
   credits.set(msg.id, { available: INITIAL_CREDIT });
   try {
-    stream.send(encodeFrame({ sha256, offset } satisfies FetchRequest));
+    stream.send(encodeFrame({ sha256, offset, ...(length !== undefined ? { length } : {}) } satisfies FetchRequest));
     await stream.close({ signal: dialSignal });
     const it = bytesOf(stream)[Symbol.asyncIterator]();
     const { frame, rest } = await withTimeout(readFrame<FetchResponseHeader>(it), stallMs, signal, `peer ${peerId}`);

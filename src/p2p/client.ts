@@ -234,7 +234,13 @@ class WorkerNodeClient implements WorkerNode {
     id = this.#nextId;
     await this.#call(
       "fetch",
-      { peerId, sha256, offset: o.offset ?? 0, stallMs: o.stallMs ?? DEFAULT_FETCH_STALL_MS },
+      {
+        peerId,
+        sha256,
+        offset: o.offset ?? 0,
+        ...(o.length !== undefined ? { length: o.length } : {}),
+        stallMs: o.stallMs ?? DEFAULT_FETCH_STALL_MS,
+      },
       o,
       controller,
     );

@@ -85,3 +85,23 @@ Deno.test("WorkerNode requests after stop fail with UnavailableError", async () 
   });
   await assert.rejects(stopped!.status(), UnavailableError);
 });
+
+Deno.test("WorkerNode fetches a whole blob and a byte range from a peer", async () => {
+  await withNode(async (server, serverHome) => {
+    const blob = new Uint8Array(300_000).map((_, i) => i % 251);
+    const { sha256Hex } = await import("../core/digest.ts");
+    const sha = sha256Hex(blob);
+    await Deno.mkdir(`${serverHome}/cache/sha256`, { recursive: true });
+    await Deno.writeFile(`${serverHome}/cache/sha256/${sha}`, blob);
+    await withNode(async (client) => {
+      await client.dial(server.listenAddrs[0]!);
+      const read = async (s: ReadableStream<Uint8Array>) => new Uint8Array(await new Response(s).arrayBuffer());
+      assert.deepEqual(await read(await client.fetch(server.peerId, sha)), blob);
+      assert.deepEqual(
+        await read(await client.fetch(server.peerId, sha, { offset: 1000, length: 5000 })),
+        blob.subarray(1000, 6000),
+      );
+      await assert.rejects(client.fetch(server.peerId, "e".repeat(64)), /cannot serve/);
+    });
+  });
+});

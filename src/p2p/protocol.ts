@@ -46,7 +46,10 @@ export interface WorkerMethods {
   search: { params: { text: string; limit: number }; result: CatalogEntry[] };
   penalize: { params: { peerId: string; reason: string }; result: void };
   /** Result arrives before the chunks: the total size */
-  fetch: { params: { peerId: string; sha256: string; offset: number; stallMs: number }; result: { total: number } };
+  fetch: {
+    params: { peerId: string; sha256: string; offset: number; length?: number; stallMs: number };
+    result: { total: number };
+  };
 }
 
 /** A method name */

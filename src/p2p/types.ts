@@ -41,7 +41,10 @@ export interface ProviderInfo {
 
 /** Options of a fetch */
 export interface FetchOptions extends AbortOptions {
+  /** First byte to send */
   offset?: number;
+  /** Bytes to send from `offset`; the rest of the blob when absent */
+  length?: number;
   /** Abort when no byte arrives for this long */
   stallMs?: number;
 }
