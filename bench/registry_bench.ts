@@ -9,11 +9,20 @@ import { versionFromManifest } from "../src/core/package.ts";
 import { createCentralRegistry, createHybridRegistry } from "../src/registry/client/mod.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache } from "../src/store/mod.ts";
+import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 
 const work = await Deno.makeTempDir({ prefix: "ggen-bench-" });
 const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
 const { token } = createToken(server.metadata);
 const central = createCentralRegistry({ logger: silentLogger }, { url: server.url, token });
+await generateKey(work, "bench");
+const signer = await loadSigner(work, "bench");
+let seq = 0;
+const publish = async (dir: string) => {
+  const packed = await packDirectory(dir);
+  const signed = await signVersion(versionFromManifest(packed.manifest, packed), signer, ++seq);
+  return await central.publish(packed.bytes, signed);
+};
 const words = ["rust", "cli", "api", "web", "deno", "react", "ci", "docker", "k8s", "python"];
 for (let i = 0; i < 1000; i++) {
   const dir = join(work, `p${i}`);
@@ -25,8 +34,7 @@ for (let i = 0; i < 1000; i++) {
       i % 7
     }"\ndescription = "Template ${i} for ${tag} projects"\ntags = ["${tag}"]\n`,
   );
-  const packed = await packDirectory(dir);
-  await central.publish(packed.bytes, versionFromManifest(packed.manifest, packed));
+  await publish(dir);
 }
 const big = join(work, "big");
 await Deno.mkdir(big);
@@ -37,8 +45,7 @@ await Deno.writeTextFile(
 const random = new Uint8Array(1024 * 1024);
 for (let o = 0; o < random.length; o += 65536) crypto.getRandomValues(random.subarray(o, o + 65536));
 await Deno.writeFile(join(big, "data.bin"), random);
-const bigPacked = await packDirectory(big);
-const bigVersion = await central.publish(bigPacked.bytes, versionFromManifest(bigPacked.manifest, bigPacked));
+const bigVersion = await publish(big);
 const hybrid = createHybridRegistry({ logger: silentLogger, backends: [central] });
 await hybrid.search({ text: "rust" });
 let n = 0;

@@ -30,6 +30,8 @@ export interface Config {
     token?: string;
     /** Per-attempt timeout of central requests */
     timeoutMs: number;
+    /** The registry's pinned public key (base64 raw), `[registry] public_key` */
+    publicKey?: string;
   };
   p2p: {
     enabled: boolean;
@@ -202,6 +204,7 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       mode,
       centralUrl,
       ...(token ? { token } : {}),
+      ...(file["registry.public_key"] ? { publicKey: file["registry.public_key"] as string } : {}),
       timeoutMs:
         (Number(env("GGEN_TIMEOUT_SECS") ?? 0) || ((file["registry.timeout_secs"] as number | undefined) ?? 10)) *
         1000,

@@ -4,8 +4,9 @@
  * @module
  */
 import { IntegrityError, NotFoundError, TooLargeError } from "../core/errors.ts";
-import { type PackageVersion, parsePackageSpec } from "../core/package.ts";
-import type { Registry } from "../core/registry.ts";
+import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
+import type { AbortOptions, Registry } from "../core/registry.ts";
+import { openTrustStore, verifyMetadata, verifyPublisher } from "../trust/mod.ts";
 import { resolve } from "../core/resolve.ts";
 import {
   installIntoProject,
@@ -87,11 +88,31 @@ export async function installPackages(
   const locked = new Map(lock.packages.map((p) => [p.id, p.version]));
   const requirements = Object.entries(requires).map(([id, range]) => ({ id, range }));
   const unlock = options.unlock ?? new Set(specs.map((s) => parsePackageSpec(s).id));
-  const resolved = await resolve(requirements, (id, o) => registry.info(id, o), {
-    locked,
-    unlock,
-    signal: ctx.signal,
-  });
+  const trust = await openTrustStore(ctx.config.home);
+  const infos = new Map<string, PackageInfo>();
+  const checkedInfo = async (id: string, o: AbortOptions) => {
+    const info = await registry.info(id, o);
+    await verifyMetadata(info, trust, {
+      ...(ctx.config.registry.publicKey ? { configuredKey: ctx.config.registry.publicKey } : {}),
+      announcedKey: async () => (await ctx.central().registryKey(o)).public_key,
+      logger: ctx.logger,
+    });
+    infos.set(id, info);
+    return info;
+  };
+  const resolved = await resolve(requirements, checkedInfo, { locked, unlock, signal: ctx.signal });
+  // Every version is checked against its publisher signature and the pinned key, whatever its source
+  const publishers = new Map<string, string>();
+  for (const v of resolved) {
+    const check = await verifyPublisher(v, infos.get(v.id), trust);
+    publishers.set(v.id, check.keyid);
+    if (check.how === "first-use") {
+      ctx.logger.info(`Trusting ${check.keyid} for "${v.id}" (first use; pinned in ${trust.path})`);
+    }
+    if (check.how === "rotated") {
+      ctx.logger.info(`Accepted rotated key ${check.keyid} for "${v.id}" via its signed owner log`);
+    }
+  }
   const staged: StagedPackage[] = [];
   for (const v of resolved) {
     const { path, source } = await ensureCached(ctx, registry, ctx.cache, v);
@@ -104,10 +125,12 @@ export async function installPackages(
         size: v.size,
         source: source === "cache" ? (lock.packages.find((p) => p.sha256 === v.sha256)?.source ?? "cache") : source,
         dependencies: v.dependencies,
+        publisher_key: publishers.get(v.id)!,
       },
     });
   }
   await installIntoProject(projectDir, staged, { logger: ctx.logger, requires, replace: true });
+  await trust.save();
   await ctx.afterFetch?.(resolved);
   return staged.map((s) => s.locked);
 }

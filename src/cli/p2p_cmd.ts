@@ -9,6 +9,8 @@ import { REPROVIDE_INTERVAL_MS, SECOND } from "../core/constants.ts";
 import { versionFromManifest } from "../core/package.ts";
 import { startControlServer, startWorkerNode } from "../p2p/mod.ts";
 import type { ConfigFlags } from "./config.ts";
+import { publisherKey } from "./publish.ts";
+import { signVersion } from "../trust/mod.ts";
 import type { Context } from "./context.ts";
 
 type Open = (cmd: Command, flags?: ConfigFlags) => Promise<Context>;
@@ -47,9 +49,10 @@ export async function startDaemon(ctx: Context): Promise<void> {
 }
 
 /** `ggen publish --p2p DIR`: pack, store, provide, put records, announce; no central registry */
-export async function publishP2P(ctx: Context, dir: string): Promise<void> {
+export async function publishP2P(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
   const packed = await packDirectory(resolvePath(dir));
-  const version = versionFromManifest(packed.manifest, packed);
+  const signer = await publisherKey(ctx, opts.key);
+  const version = await signVersion(versionFromManifest(packed.manifest, packed), signer, Date.now());
   await ctx.cache.put(ReadableStream.from([packed.bytes]), packed.sha256, { signal: ctx.signal });
   const { node } = await ctx.p2p();
   const registry = await ctx.p2pRegistry();

@@ -14,7 +14,8 @@ import { createOutput } from "./output.ts";
 import { packCommand, publishCommand, yankCommand } from "./publish.ts";
 import { serveCommand, tokenCreateCommand, tokenRevokeCommand } from "./registry_cmd.ts";
 import { infoCommand, searchCommand } from "./search.ts";
-import { p2pCommands } from "./p2p_cmd.ts";
+import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
+import { trustCommands } from "./trust_cmd.ts";
 import { demoCommand } from "./demo.ts";
 import { ConfigError } from "../core/errors.ts";
 
@@ -105,11 +106,12 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   program.command("pack [dir]").description("pack a package directory into a deterministic .tar.gz")
     .option("--out <file>", "output file")
     .action(async (dir: string | undefined, o, cmd: Command) => await packCommand(await open(cmd), dir ?? ".", o));
-  modeFlags(program.command("publish [dir]").description("publish a package directory"))
+  modeFlags(program.command("publish [dir]").description("sign and publish a package directory"))
+    .option("--key <name>", "signing key in $GGEN_HOME/keys", "default")
     .action(async (dir: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      if (o.p2p) await (await import("./p2p_cmd.ts")).publishP2P(c, dir ?? ".");
-      else await publishCommand(c, dir ?? ".");
+      if (o.p2p) await publishP2P(c, dir ?? ".", { key: o.key });
+      else await publishCommand(c, dir ?? ".", { key: o.key });
     });
   program.command("yank <spec>").description("yank ID@VERSION on the central registry")
     .option("--undo", "unyank")
@@ -160,6 +162,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   );
 
   p2pCommands(program, open);
+  trustCommands(program, open);
   program.command("demo").description("start a local registry with example packages and show search and install")
     .action(async (_o, cmd: Command) => await demoCommand(await open(cmd)));
 

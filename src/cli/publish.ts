@@ -4,8 +4,10 @@
  */
 import { resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
-import { ValidationError } from "../core/errors.ts";
-import { versionFromManifest } from "../core/package.ts";
+import { NotFoundError, ValidationError } from "../core/errors.ts";
+import { fromBase64, type Signer } from "../core/envelope.ts";
+import { loadOrCreateSigner, signVersion } from "../trust/mod.ts";
+import { type PackageInfo, versionFromManifest } from "../core/package.ts";
 import type { Context } from "./context.ts";
 
 /** `ggen pack [DIR]`: writes `<id>-<version>.tar.gz` and prints its sha256 */
@@ -19,16 +21,51 @@ export async function packCommand(ctx: Context, dir: string, opts: { out?: strin
   );
 }
 
-/** `ggen publish [DIR]` to the central registry */
-export async function publishCommand(ctx: Context, dir: string): Promise<void> {
+/** Load the publisher key (creating the default one on first use) */
+export async function publisherKey(ctx: Context, name = "default"): Promise<Signer> {
+  return await loadOrCreateSigner(
+    ctx.config.home,
+    name,
+    (k) => ctx.logger.info(`Created signing key "${k.name}" (${k.keyid}) in ${ctx.config.home}/keys; back it up`),
+  );
+}
+
+/** Highest publish seq already signed for a package, read from its signatures */
+export function highestSeq(info: PackageInfo | undefined): number {
+  let max = 0;
+  for (const v of info?.versions ?? []) {
+    try {
+      const s = JSON.parse(new TextDecoder().decode(fromBase64(v.signature?.payload ?? ""))) as { seq?: number };
+      if (typeof s.seq === "number" && s.seq > max) max = s.seq;
+    } catch {
+      // unsigned or malformed: contributes nothing
+    }
+  }
+  return max;
+}
+
+/** `ggen publish [DIR]` to the central registry, signed */
+export async function publishCommand(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
   const packed = await packDirectory(resolvePath(dir));
-  const version = versionFromManifest(packed.manifest, packed);
+  const signer = await publisherKey(ctx, opts.key);
+  let existing: PackageInfo | undefined;
+  try {
+    existing = await ctx.central().info(packed.manifest.id, { signal: ctx.signal });
+  } catch (err) {
+    if (!(err instanceof NotFoundError)) throw err;
+  }
+  // seq only grows: above every earlier signature, and time-based so separate machines agree
+  const seq = Math.max(highestSeq(existing) + 1, Date.now());
+  const version = await signVersion(versionFromManifest(packed.manifest, packed), signer, seq);
   const bar = ctx.out.progress(`Uploading ${version.id}@${version.version}`, packed.size);
   bar.update(0);
   const published = await ctx.central().publish(packed.bytes, version, { signal: ctx.signal });
   bar.done();
   await ctx.cache.put(ReadableStream.from([packed.bytes]), packed.sha256, { signal: ctx.signal });
-  ctx.out.result(published, `Published ${published.id}@${published.version} (sha256:${published.sha256})`);
+  ctx.out.result(
+    { ...published, keyid: signer.keyid },
+    `Published ${published.id}@${published.version} (sha256:${published.sha256}), signed by ${signer.keyid}`,
+  );
 }
 
 /** `ggen yank ID@VERSION [--undo]` */

@@ -9,6 +9,12 @@ import type { PackageInfo, PackageVersion, SearchHit } from "./package.ts";
 export const API_PREFIX = "/api/v1";
 /** Header carrying the publisher's claimed SHA-256 of the body */
 export const SHA256_HEADER = "x-ggen-sha256";
+/** Header carrying base64(JSON envelope) of the PublishStatement */
+export const SIGNATURE_HEADER = "x-ggen-signature";
+/** Header carrying the base64 raw Ed25519 public key that signed */
+export const PUBLIC_KEY_HEADER = "x-ggen-public-key";
+/** Largest metadata document a client reads (defeats endless-data attacks) */
+export const MAX_METADATA_BYTES = 8 * 1024 * 1024;
 
 /** Builders for every API path */
 export const apiPaths = {
@@ -21,6 +27,8 @@ export const apiPaths = {
   tarball: (id: string, version: string) =>
     `${API_PREFIX}/packages/${encodeURIComponent(id)}/${encodeURIComponent(version)}/tarball`,
   blob: (sha256: string) => `${API_PREFIX}/blobs/${sha256}`,
+  owners: (id: string) => `${API_PREFIX}/packages/${encodeURIComponent(id)}/owners`,
+  registryKey: () => `${API_PREFIX}/registry/key`,
   yank: (id: string, version: string) =>
     `${API_PREFIX}/packages/${encodeURIComponent(id)}/${encodeURIComponent(version)}/yank`,
   unyank: (id: string, version: string) =>
@@ -38,6 +46,13 @@ export type PackageResponse = PackageInfo;
 
 /** PUT version (publish) */
 export type PublishResponse = PackageVersion;
+
+/** GET registry key */
+export interface RegistryKeyResponse {
+  keyid: string;
+  /** base64 raw Ed25519 public key */
+  public_key: string;
+}
 
 /** Every 4xx/5xx body */
 export interface ErrorResponse {

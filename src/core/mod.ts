@@ -12,3 +12,4 @@ export * from "./digest.ts";
 export * from "./logger.ts";
 export * from "./resolve.ts";
 export * from "./api.ts";
+export * from "./envelope.ts";

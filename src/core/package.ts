@@ -3,6 +3,7 @@
  * Central metadata, P2P records, announcements and the lockfile are all built from these.
  * @module
  */
+import type { Envelope } from "./envelope.ts";
 import type { Manifest } from "./manifest.ts";
 
 /** One published version of a package */
@@ -22,6 +23,17 @@ export interface PackageVersion {
   yanked: boolean;
   /** ISO 8601 */
   published_at: string;
+  /** The publisher's DSSE envelope over a PublishStatement (see envelope.ts) */
+  signature?: Envelope;
+  /** base64 raw Ed25519 public key that made {@link signature} */
+  publisher_key?: string;
+}
+
+/** A package owner's public key */
+export interface OwnerKey {
+  keyid: string;
+  /** base64 raw Ed25519 public key */
+  public_key: string;
 }
 
 /** A package with every known version, newest last */
@@ -30,6 +42,12 @@ export interface PackageInfo {
   name: string;
   description: string;
   versions: PackageVersion[];
+  /** Current owner keys (central only) */
+  owners?: OwnerKey[];
+  /** Every owner change, oldest first, each signed by an owner at the time (central only) */
+  owner_log?: Envelope[];
+  /** The registry's signature over a MetadataStatement of this document (central only) */
+  metadata_signature?: Envelope;
 }
 
 /** One search result */

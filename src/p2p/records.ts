@@ -11,6 +11,7 @@ import { isSha256Hex } from "../core/digest.ts";
 import { ValidationError } from "../core/errors.ts";
 import { isValidPackageId } from "../core/manifest.ts";
 import type { PackageVersion } from "../core/package.ts";
+import { type Envelope, fromBase64, parseEnvelope } from "../core/envelope.ts";
 
 /** Record of one version: `ggen://{id}/{version}` */
 export interface VersionRecord {
@@ -28,6 +29,10 @@ export interface VersionRecord {
   publisher: string;
   /** Milliseconds since the epoch; the newest record wins */
   timestamp: number;
+  /** The publisher's DSSE envelope over this version (see core/envelope.ts) */
+  signature?: Envelope;
+  /** base64 raw public key of the publisher */
+  publisher_key?: string;
 }
 
 /** Record listing known versions: `ggen://{id}` */
@@ -52,6 +57,8 @@ export interface Announcement {
   size_bytes: number;
   tags: string[];
   dependencies: Record<string, string>;
+  signature?: Envelope;
+  publisher_key?: string;
 }
 
 /** Most versions an index record may list */
@@ -124,7 +131,18 @@ function decode(bytes: Uint8Array): Record<string, unknown> {
   return o as Record<string, unknown>;
 }
 
+function checkSignatureFields(o: Record<string, unknown>): void {
+  if (o.signature === undefined && o.publisher_key === undefined) return;
+  try {
+    parseEnvelope(o.signature);
+  } catch (err) {
+    fail(`"signature": ${(err as Error).message}`);
+  }
+  if (typeof o.publisher_key !== "string" || o.publisher_key.length > 64) fail('"publisher_key" must be base64');
+}
+
 function checkVersionFields(o: Record<string, unknown>): void {
+  checkSignatureFields(o);
   const version = str(o, "version", 64);
   if (semver.valid(version) !== version) fail(`"version" "${version}" is not semver`);
   if (!isSha256Hex(str(o, "sha256", 64))) fail('"sha256" must be 64 lowercase hex digits');
@@ -219,6 +237,8 @@ export function versionRecordOf(v: PackageVersion, publisher: string, timestamp 
     dependencies: v.dependencies,
     publisher,
     timestamp,
+    ...(v.signature ? { signature: v.signature } : {}),
+    ...(v.publisher_key ? { publisher_key: v.publisher_key } : {}),
   };
 }
 
@@ -235,8 +255,23 @@ export function versionFromRecord(r: VersionRecord): PackageVersion {
     size: r.size_bytes,
     dependencies: r.dependencies,
     yanked: false,
-    published_at: new Date(r.timestamp).toISOString(),
+    published_at: publishedAtOf(r),
+    ...(r.signature ? { signature: r.signature } : {}),
+    ...(r.publisher_key ? { publisher_key: r.publisher_key } : {}),
   };
+}
+
+/** The signed publish time when the record carries a signature, else the record time */
+function publishedAtOf(r: VersionRecord): string {
+  try {
+    if (r.signature) {
+      const s = JSON.parse(new TextDecoder().decode(fromBase64(r.signature.payload))) as { published_at?: unknown };
+      if (typeof s.published_at === "string") return s.published_at;
+    }
+  } catch {
+    // fall back to the record time; the signature check will refuse a bad envelope
+  }
+  return new Date(r.timestamp).toISOString();
 }
 
 /** The announcement of a publish */
@@ -253,6 +288,8 @@ export function announcementOf(v: PackageVersion, peerId: string, timestamp = Da
     size_bytes: v.size,
     tags: v.tags,
     dependencies: v.dependencies,
+    ...(v.signature ? { signature: v.signature } : {}),
+    ...(v.publisher_key ? { publisher_key: v.publisher_key } : {}),
   };
 }
 

@@ -18,6 +18,8 @@ export interface LockedPackage {
   /** "central", "p2p:<peer>", "cache" */
   source: string;
   dependencies: Record<string, string>;
+  /** Fingerprint of the publisher key that signed this version */
+  publisher_key?: string;
 }
 
 /** The whole lockfile */
@@ -58,6 +60,7 @@ export async function readLockfile(projectDir: string): Promise<Lockfile> {
       size: Number(p.size ?? 0),
       source: String(p.source ?? ""),
       dependencies: (p.dependencies ?? {}) as Record<string, string>,
+      ...(typeof p.publisher_key === "string" ? { publisher_key: p.publisher_key } : {}),
     };
   });
   return { requires, packages };

@@ -20,3 +20,4 @@ export {
   repairProject,
   type StagedPackage,
 } from "./project.ts";
+export { createKeyFiles, loadKeyFiles, loadOrCreateKeyFiles } from "./keyfile.ts";

@@ -3,11 +3,21 @@
  * DNS and TLS failures become `UnavailableError` at once so the hybrid registry falls back fast.
  * @module
  */
-import { apiPaths, type ErrorResponse, type SearchResponse, SHA256_HEADER } from "../../core/api.ts";
+import {
+  apiPaths,
+  type ErrorResponse,
+  MAX_METADATA_BYTES,
+  PUBLIC_KEY_HEADER,
+  type RegistryKeyResponse,
+  type SearchResponse,
+  SHA256_HEADER,
+  SIGNATURE_HEADER,
+} from "../../core/api.ts";
+import { type Envelope, toBase64 } from "../../core/envelope.ts";
 import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
-import { errorFromName, NotFoundError, UnavailableError } from "../../core/errors.ts";
+import { errorFromName, NotFoundError, TrustError, UnavailableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
-import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
+import type { OwnerKey, PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
 import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
 
 /** Options for {@link createCentralRegistry} */
@@ -26,6 +36,41 @@ export interface CentralRegistryInit {
 export interface CentralRegistry extends Registry, Publisher {
   readonly url: string;
   setYanked(id: string, version: string, yanked: boolean, options?: AbortOptions): Promise<void>;
+  /** The registry's own public key, as it announces it */
+  registryKey(options?: AbortOptions): Promise<RegistryKeyResponse>;
+  /** Send an owner change signed by a current owner */
+  changeOwners(id: string, envelope: Envelope, options?: AbortOptions): Promise<OwnerKey[]>;
+  /** Current owners and the owner log */
+  owners(id: string, options?: AbortOptions): Promise<{ owners: OwnerKey[]; owner_log: Envelope[] }>;
+}
+
+/** Read a JSON body of at most `limit` bytes (defeats endless data) */
+async function readJsonLimited<T>(res: Response, limit: number, what: string): Promise<T> {
+  const declared = Number(res.headers.get("content-length") ?? NaN);
+  if (declared > limit) {
+    await res.body?.cancel();
+    throw new TrustError(`Refusing ${what}: ${declared} bytes is over the ${limit}-byte limit`);
+  }
+  const reader = res.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  while (true) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > limit) {
+      await reader.cancel();
+      throw new TrustError(`Refusing ${what}: more than the ${limit}-byte limit`);
+    }
+    chunks.push(value);
+  }
+  const all = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    all.set(c, o);
+    o += c.byteLength;
+  }
+  return JSON.parse(new TextDecoder().decode(all)) as T;
 }
 
 /** Create a client of the central registry at `init.url` */
@@ -94,7 +139,28 @@ class HttpCentralRegistry implements CentralRegistry {
 
   async info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
     const res = await this.#request(apiPaths.package(id), options);
-    return await res.json();
+    return await readJsonLimited<PackageInfo>(res, MAX_METADATA_BYTES, `metadata of "${id}"`);
+  }
+
+  async registryKey(options: AbortOptions = {}): Promise<RegistryKeyResponse> {
+    return await (await this.#request(apiPaths.registryKey(), options)).json();
+  }
+
+  async owners(id: string, options: AbortOptions = {}): Promise<{ owners: OwnerKey[]; owner_log: Envelope[] }> {
+    return await (await this.#request(apiPaths.owners(id), options)).json();
+  }
+
+  async changeOwners(id: string, envelope: Envelope, options: AbortOptions = {}): Promise<OwnerKey[]> {
+    const res = await this.#request(apiPaths.owners(id), {
+      method: "POST",
+      body: JSON.stringify(envelope),
+      headers: {
+        "content-type": "application/json",
+        ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
+      },
+      ...options,
+    });
+    return ((await res.json()) as { owners: OwnerKey[] }).owners;
   }
 
   async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
@@ -115,6 +181,10 @@ class HttpCentralRegistry implements CentralRegistry {
       headers: {
         "content-type": "application/gzip",
         [SHA256_HEADER]: version.sha256,
+        ...(version.signature
+          ? { [SIGNATURE_HEADER]: toBase64(new TextEncoder().encode(JSON.stringify(version.signature))) }
+          : {}),
+        ...(version.publisher_key ? { [PUBLIC_KEY_HEADER]: version.publisher_key } : {}),
         ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
       },
       ...options,

@@ -4,10 +4,11 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { ConflictError } from "../../core/errors.ts";
-import type { PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+import { ConflictError, TrustError } from "../../core/errors.ts";
+import type { Envelope } from "../../core/envelope.ts";
+import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
 import * as semver from "semver";
-import type { MetadataStore, TokenRow } from "./storage.ts";
+import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -15,7 +16,21 @@ PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
 CREATE TABLE IF NOT EXISTS packages (
   id TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL
+  created_at TEXT NOT NULL,
+  -- grows with every change; signed into the metadata document against rollback
+  seq INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS owners (
+  id TEXT NOT NULL REFERENCES packages(id),
+  keyid TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (id, keyid)
+);
+CREATE TABLE IF NOT EXISTS owner_log (
+  id TEXT NOT NULL REFERENCES packages(id),
+  idx INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  PRIMARY KEY (id, idx)
 );
 CREATE TABLE IF NOT EXISTS versions (
   id TEXT NOT NULL REFERENCES packages(id),
@@ -29,6 +44,9 @@ CREATE TABLE IF NOT EXISTS versions (
   dependencies TEXT NOT NULL,
   yanked INTEGER NOT NULL DEFAULT 0,
   published_at TEXT NOT NULL,
+  signature TEXT NOT NULL DEFAULT '',
+  publisher_key TEXT NOT NULL DEFAULT '',
+  publish_seq INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (id, version)
 );
 CREATE INDEX IF NOT EXISTS versions_sha256 ON versions(sha256);
@@ -65,6 +83,8 @@ function toVersion(r: Row): PackageVersion {
     dependencies: JSON.parse(String(r.dependencies)),
     yanked: Number(r.yanked) === 1,
     published_at: String(r.published_at),
+    ...(r.signature ? { signature: JSON.parse(String(r.signature)) } : {}),
+    ...(r.publisher_key ? { publisher_key: String(r.publisher_key) } : {}),
   };
 }
 
@@ -139,16 +159,38 @@ class SqliteMetadata implements MetadataStore {
     return r ? toVersion(r) : undefined;
   }
 
-  insertVersion(v: PackageVersion): void {
+  insertVersion(v: PackageVersion, publish: PublishAuth): void {
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       if (this.getVersion(v.id, v.version)) {
         throw new ConflictError(`Cannot publish "${v.id}@${v.version}": that version already exists`);
       }
-      this.#db.prepare("INSERT OR IGNORE INTO packages (id, created_at) VALUES (?, ?)").run(v.id, v.published_at);
+      const isNew = this.#db.prepare("SELECT 1 FROM packages WHERE id = ?").get(v.id) === undefined;
+      if (isNew) {
+        this.#db.prepare("INSERT INTO packages (id, created_at, seq) VALUES (?, ?, 0)").run(v.id, v.published_at);
+        // The first publish binds the signing key as the package's owner
+        this.#db.prepare("INSERT INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
+          v.id,
+          publish.keyid,
+          publish.publicKey,
+        );
+      } else if (!this.getOwners(v.id).some((o) => o.keyid === publish.keyid)) {
+        throw new TrustError(
+          `Cannot publish "${v.id}@${v.version}": key ${publish.keyid} is not an owner of "${v.id}" (owners: ${
+            this.getOwners(v.id).map((o) => o.keyid).join(", ")
+          }); an owner can add it with \`ggen owner add ${v.id} <public key>\``,
+        );
+      }
+      const maxSeq = Number(
+        (this.#db.prepare("SELECT max(publish_seq) AS m FROM versions WHERE id = ?").get(v.id) as Row).m ?? 0,
+      );
+      if (publish.seq <= maxSeq) {
+        throw new TrustError(`Cannot publish "${v.id}@${v.version}": signed seq ${publish.seq} is not above ${maxSeq}`);
+      }
       this.#db.prepare(
-        `INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies, yanked, published_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies, yanked, published_at,
+           signature, publisher_key, publish_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         v.id,
         v.version,
@@ -161,7 +203,11 @@ class SqliteMetadata implements MetadataStore {
         JSON.stringify(v.dependencies),
         v.yanked ? 1 : 0,
         v.published_at,
+        v.signature ? JSON.stringify(v.signature) : "",
+        v.publisher_key ?? "",
+        publish.seq,
       );
+      this.#bump(v.id);
       this.#reindex(v.id);
       this.#db.exec("COMMIT");
     } catch (err) {
@@ -189,8 +235,71 @@ class SqliteMetadata implements MetadataStore {
       id,
       version,
     );
-    if (Number(result.changes) > 0) this.#reindex(id);
+    if (Number(result.changes) > 0) {
+      this.#bump(id);
+      this.#reindex(id);
+    }
     return Number(result.changes) > 0;
+  }
+
+  #bump(id: string): void {
+    this.#db.prepare("UPDATE packages SET seq = seq + 1 WHERE id = ?").run(id);
+  }
+
+  packageSeq(id: string): number {
+    return Number((this.#db.prepare("SELECT seq FROM packages WHERE id = ?").get(id) as Row | undefined)?.seq ?? 0);
+  }
+
+  maxPublishSeq(id: string): number {
+    return Number((this.#db.prepare("SELECT max(publish_seq) AS m FROM versions WHERE id = ?").get(id) as Row).m ?? 0);
+  }
+
+  getOwners(id: string): OwnerKey[] {
+    return (this.#db.prepare("SELECT keyid, public_key FROM owners WHERE id = ? ORDER BY keyid").all(id) as Row[]).map((
+      r,
+    ) => ({
+      keyid: String(r.keyid),
+      public_key: String(r.public_key),
+    }));
+  }
+
+  getOwnerLog(id: string): Envelope[] {
+    return (this.#db.prepare("SELECT envelope FROM owner_log WHERE id = ? ORDER BY idx").all(id) as Row[]).map((r) =>
+      JSON.parse(String(r.envelope)) as Envelope
+    );
+  }
+
+  changeOwners(id: string, change: OwnerChange): void {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const log = this.getOwnerLog(id);
+      if (change.seq !== log.length + 1) {
+        throw new ConflictError(`Cannot change owners of "${id}": seq ${change.seq}, expected ${log.length + 1}`);
+      }
+      if (change.action === "add") {
+        this.#db.prepare("INSERT OR IGNORE INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
+          id,
+          change.keyid,
+          change.publicKey,
+        );
+      } else {
+        const owners = this.getOwners(id);
+        if (owners.length === 1 && owners[0]!.keyid === change.keyid) {
+          throw new ConflictError(`Cannot remove the last owner of "${id}": add another owner first`);
+        }
+        this.#db.prepare("DELETE FROM owners WHERE id = ? AND keyid = ?").run(id, change.keyid);
+      }
+      this.#db.prepare("INSERT INTO owner_log (id, idx, envelope) VALUES (?, ?, ?)").run(
+        id,
+        change.seq,
+        JSON.stringify(change.envelope),
+      );
+      this.#bump(id);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
   }
 
   isBlobReferenced(sha256: string): boolean {

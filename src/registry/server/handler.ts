@@ -3,23 +3,54 @@
  * publish (bearer token, checksum, manifest, size limit) and yank.
  * @module
  */
-import { API_PREFIX, SHA256_HEADER } from "../../core/api.ts";
+import {
+  API_PREFIX,
+  PUBLIC_KEY_HEADER,
+  type RegistryKeyResponse,
+  SHA256_HEADER,
+  SIGNATURE_HEADER,
+} from "../../core/api.ts";
+import {
+  canonicalJson,
+  checkPublishStatement,
+  type Envelope,
+  fingerprint,
+  fromBase64,
+  type MetadataStatement,
+  type OwnersStatement,
+  parseEnvelope,
+  PAYLOAD_TYPES,
+  type PublishStatement,
+  signEnvelope,
+  type Signer,
+  toBase64,
+  verifyEnvelope,
+} from "../../core/envelope.ts";
 import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
 import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
-import { ConflictError, IntegrityError, NotFoundError, TooLargeError, ValidationError } from "../../core/errors.ts";
+import {
+  ConflictError,
+  IntegrityError,
+  NotFoundError,
+  TooLargeError,
+  TrustError,
+  ValidationError,
+} from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { assertPackageId } from "../../core/manifest.ts";
-import { versionFromManifest } from "../../core/package.ts";
+import { type PackageInfo, versionFromManifest } from "../../core/package.ts";
 import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize } from "./auth.ts";
 import { errorResponse, json } from "./http_errors.ts";
-import type { BlobStore, MetadataStore } from "./storage.ts";
+import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
 
 /** Collaborators of the handler */
 export interface HandlerComponents {
   metadata: MetadataStore;
   blobs: BlobStore;
   logger: Logger;
+  /** The registry's own key: signs every package metadata document */
+  registryKey: Signer;
 }
 
 /** Limits of the handler */
@@ -28,6 +59,33 @@ export interface HandlerInit {
   maxTarballBytes?: number;
   /** Deadline for reading a request body. @default 30 s */
   bodyTimeoutMs?: number;
+  /** Lifetime of signed metadata documents. @default 1 day */
+  metadataTtlMs?: number;
+}
+
+/** Read and verify the publisher's signature headers */
+async function verifyPublishSignature(
+  req: Request,
+  v: { id: string; version: string; sha256: string; size: number },
+): Promise<{ auth: PublishAuth; envelope: Envelope; publicKey: string }> {
+  const sigHeader = req.headers.get(SIGNATURE_HEADER);
+  const publicKey = req.headers.get(PUBLIC_KEY_HEADER);
+  if (!sigHeader || !publicKey) {
+    throw new TrustError(`Unsigned publish: send ${SIGNATURE_HEADER} and ${PUBLIC_KEY_HEADER} (ggen publish signs)`);
+  }
+  let envelope: Envelope;
+  try {
+    envelope = parseEnvelope(JSON.parse(new TextDecoder().decode(fromBase64(sigHeader))));
+  } catch (err) {
+    throw new TrustError(`Invalid ${SIGNATURE_HEADER}: ${(err as Error).message}`);
+  }
+  const { statement, keyid } = await verifyEnvelope<PublishStatement>(
+    envelope,
+    PAYLOAD_TYPES.publish,
+    fromBase64(publicKey),
+  );
+  checkPublishStatement(statement, v);
+  return { auth: { keyid, publicKey, seq: statement.seq }, envelope, publicKey };
 }
 
 /** Read a body up to `limit` bytes; throws TooLargeError as soon as it is passed */
@@ -88,7 +146,8 @@ export function createHandler(
   components: HandlerComponents,
   init: HandlerInit = {},
 ): (req: Request) => Promise<Response> {
-  const { metadata, blobs } = components;
+  const { metadata, blobs, registryKey } = components;
+  const metadataTtl = init.metadataTtlMs ?? 24 * 60 * 60 * 1000;
   const log = components.logger.child("registry");
   const maxTarball = init.maxTarballBytes ?? DEFAULT_MAX_TARBALL_BYTES;
   const bodyTimeout = init.bodyTimeoutMs ?? 30 * SECOND;
@@ -163,12 +222,18 @@ export function createHandler(
         `Manifest says "${manifest.id}@${manifest.version}" but the request is for "${id}@${version}"`,
       );
     }
-    const v = versionFromManifest(manifest, { sha256: actual, size: body.byteLength });
+    const signed = await verifyPublishSignature(req, { id, version, sha256: actual, size: body.byteLength });
+    const statement = JSON.parse(new TextDecoder().decode(fromBase64(signed.envelope.payload))) as PublishStatement;
+    const v = {
+      ...versionFromManifest(manifest, { sha256: actual, size: body.byteLength }, statement.published_at),
+      signature: signed.envelope,
+      publisher_key: signed.publicKey,
+    };
     const hadBlob = (await blobs.size(actual)) !== undefined;
     // Blob first, row second: a crash in between leaves an unreferenced blob, never a row without one
     await blobs.put(actual, body);
     try {
-      metadata.insertVersion(v);
+      metadata.insertVersion(v, signed.auth);
     } catch (err) {
       if (!hadBlob && !metadata.isBlobReferenced(actual)) await blobs.delete(actual);
       throw err;
@@ -177,12 +242,75 @@ export function createHandler(
     return json(v, 201);
   }
 
+  /** The package document with owners, the owner log and the registry's signature */
+  async function signedInfo(info: PackageInfo): Promise<PackageInfo> {
+    const owners = metadata.getOwners(info.id);
+    const statement: MetadataStatement = {
+      type: "ggen.metadata/1",
+      package_id: info.id,
+      seq: metadata.packageSeq(info.id),
+      expires: new Date(Date.now() + metadataTtl).toISOString(),
+      versions_digest: sha256Hex(new TextEncoder().encode(canonicalJson(info.versions))),
+      owners: owners.map((o) => o.keyid),
+    };
+    return {
+      ...info,
+      owners,
+      owner_log: metadata.getOwnerLog(info.id),
+      metadata_signature: await signEnvelope(PAYLOAD_TYPES.metadata, statement, registryKey),
+    };
+  }
+
+  /** POST owners: an owner change signed by a current owner */
+  async function changeOwners(req: Request, id: string): Promise<Response> {
+    authorize(metadata, req.headers.get("authorization"), "owners", id);
+    const owners = metadata.getOwners(id);
+    if (owners.length === 0) throw new NotFoundError(`Package "${id}" not found`);
+    const raw = await readBody(req, 64 * 1024, bodyTimeout);
+    let envelope: Envelope;
+    try {
+      envelope = parseEnvelope(JSON.parse(new TextDecoder().decode(raw)));
+    } catch (err) {
+      throw new ValidationError(`Invalid owner change: ${(err as Error).message}`);
+    }
+    const signerId = envelope.signatures[0]!.keyid;
+    const signer = owners.find((o) => o.keyid === signerId);
+    if (!signer) throw new TrustError(`Refusing owner change of "${id}": signed by ${signerId}, who is not an owner`);
+    const { statement } = await verifyEnvelope<OwnersStatement>(
+      envelope,
+      PAYLOAD_TYPES.owners,
+      fromBase64(signer.public_key),
+    );
+    if (
+      statement.type !== "ggen.owners/1" || statement.package_id !== id || !["add", "remove"].includes(statement.action)
+    ) {
+      throw new ValidationError(`Invalid owner change for "${id}"`);
+    }
+    if (statement.action === "add" && fingerprint(fromBase64(statement.public_key)) !== statement.keyid) {
+      throw new ValidationError("Invalid owner change: keyid does not match public_key");
+    }
+    metadata.changeOwners(id, {
+      action: statement.action,
+      keyid: statement.keyid,
+      publicKey: statement.public_key,
+      seq: statement.seq,
+      envelope,
+    });
+    log.info(`owners of ${id}: ${statement.action} ${statement.keyid}`);
+    return json({ owners: metadata.getOwners(id) });
+  }
+
   async function route(req: Request, url: URL): Promise<Response> {
     if (!url.pathname.startsWith(API_PREFIX + "/")) throw new NotFoundError(`No route for ${url.pathname}`);
     const parts = url.pathname.slice(API_PREFIX.length + 1).split("/").map(decodeURIComponent);
     const method = req.method;
     const [head, a, b, c] = parts;
     if (head === "health" && parts.length === 1) return json({ ok: true });
+    if (head === "registry" && a === "key" && parts.length === 2) {
+      return json(
+        { keyid: registryKey.keyid, public_key: toBase64(registryKey.publicKeyRaw) } satisfies RegistryKeyResponse,
+      );
+    }
     if (head === "search" && parts.length === 1 && method === "GET") {
       const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 20) || 20, 1), 100);
       const offset = Math.max(Number(url.searchParams.get("offset") ?? 0) || 0, 0);
@@ -196,7 +324,11 @@ export function createHandler(
       if (parts.length === 2 && method === "GET") {
         const info = metadata.getPackage(a);
         if (!info) throw new NotFoundError(`Package "${a}" not found`);
-        return json(info);
+        return json(await signedInfo(info));
+      }
+      if (b === "owners" && parts.length === 3) {
+        if (method === "GET") return json({ owners: metadata.getOwners(a), owner_log: metadata.getOwnerLog(a) });
+        if (method === "POST") return await changeOwners(req, a);
       }
       if (b && parts.length === 3) {
         if (method === "GET") {

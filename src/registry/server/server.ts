@@ -4,6 +4,8 @@
  */
 import { join } from "node:path";
 import type { Logger } from "../../core/logger.ts";
+import type { Signer } from "../../core/envelope.ts";
+import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";
 import { createHandler, type HandlerInit } from "./handler.ts";
@@ -25,6 +27,8 @@ export interface RegistryServer {
   readonly port: number;
   readonly metadata: MetadataStore;
   readonly blobs: BlobStore;
+  /** The registry's signing key */
+  readonly registryKey: Signer;
   /** Wait until the server stopped */
   readonly finished: Promise<void>;
   stop(): Promise<void>;
@@ -44,7 +48,11 @@ export async function startRegistryServer(
   init: RegistryServerInit,
 ): Promise<RegistryServer> {
   const { metadata, blobs } = await openRegistryStorage(init.dataDir);
-  const handler = createHandler({ metadata, blobs, logger: components.logger }, init);
+  const registryKey = await loadOrCreateKeyFiles(
+    join(init.dataDir, "registry.key"),
+    join(init.dataDir, "registry.pub"),
+  );
+  const handler = createHandler({ metadata, blobs, logger: components.logger, registryKey }, init);
   const ready = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
     hostname: init.hostname ?? "127.0.0.1",
@@ -59,6 +67,7 @@ export async function startRegistryServer(
     port: addr.port,
     metadata,
     blobs,
+    registryKey,
     finished: server.finished,
     async stop() {
       if (stopped) return;

@@ -3,7 +3,8 @@
  * and an S3-compatible backend can follow the embedded SQLite + files default.
  * @module
  */
-import type { PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+import type { Envelope } from "../../core/envelope.ts";
+import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
 
 /** Metadata store of the registry */
 export interface MetadataStore {
@@ -14,7 +15,18 @@ export interface MetadataStore {
    * Insert a version (and the package on first publish) in one transaction.
    * @throws {ConflictError} when the version exists
    */
-  insertVersion(v: PackageVersion): void;
+  insertVersion(v: PackageVersion, publish: PublishAuth): void;
+  /** The package's metadata seq: grows with every change */
+  packageSeq(id: string): number;
+  /** Highest publish seq signed so far */
+  maxPublishSeq(id: string): number;
+  getOwners(id: string): OwnerKey[];
+  getOwnerLog(id: string): Envelope[];
+  /**
+   * Apply a verified owner change and append it to the log.
+   * @throws {ConflictError} for a stale seq or removing the last owner
+   */
+  changeOwners(id: string, change: OwnerChange): void;
   setYanked(id: string, version: string, yanked: boolean): boolean;
   /** True when any version references the blob */
   isBlobReferenced(sha256: string): boolean;
@@ -24,6 +36,23 @@ export interface MetadataStore {
   findToken(hash: string): TokenRow | undefined;
   revokeToken(hash: string): boolean;
   close(): void;
+}
+
+/** The verified signature facts of a publish */
+export interface PublishAuth {
+  keyid: string;
+  /** base64 raw public key */
+  publicKey: string;
+  seq: number;
+}
+
+/** A verified owner change */
+export interface OwnerChange {
+  action: "add" | "remove";
+  keyid: string;
+  publicKey: string;
+  seq: number;
+  envelope: Envelope;
 }
 
 /** A stored token: only its hash */

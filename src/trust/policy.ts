@@ -1,0 +1,155 @@
+/**
+ * What the client checks before it installs anything, whatever the source (central, P2P,
+ * cache): the publisher's signature over exactly this version, the publisher key against the
+ * pin (trust on first use; a change is accepted only through a chain of owner changes signed by
+ * trusted keys), and for central metadata the registry's signature, its expiry (freeze) and its
+ * `seq` (rollback).
+ * @module
+ */
+import { sha256Hex } from "../core/digest.ts";
+import {
+  canonicalJson,
+  checkPublishStatement,
+  fingerprint,
+  fromBase64,
+  type MetadataStatement,
+  type OwnersStatement,
+  PAYLOAD_TYPES,
+  type PublishStatement,
+  verifyEnvelope,
+} from "../core/envelope.ts";
+import { TrustError } from "../core/errors.ts";
+import type { Logger } from "../core/logger.ts";
+import type { PackageInfo, PackageVersion } from "../core/package.ts";
+import type { TrustStore } from "./trust_store.ts";
+
+/** Result of {@link verifyPublisher} */
+export interface PublisherCheck {
+  keyid: string;
+  /** "pinned" (matched), "first-use" (pinned now) or "rotated" (accepted through the owner log) */
+  how: "pinned" | "first-use" | "rotated";
+}
+
+/** Walk the owner log from the pinned keys; returns the keys trusted at the end */
+async function walkOwnerLog(info: PackageInfo, pinned: string[]): Promise<Set<string>> {
+  const trusted = new Set(pinned);
+  const keys = new Map<string, string>((info.owners ?? []).map((o) => [o.keyid, o.public_key]));
+  for (const envelope of info.owner_log ?? []) {
+    const signerId = envelope.signatures[0]?.keyid ?? "";
+    if (!trusted.has(signerId)) continue;
+    const publicKey = keys.get(signerId);
+    if (!publicKey) continue;
+    try {
+      const { statement } = await verifyEnvelope<OwnersStatement>(
+        envelope,
+        PAYLOAD_TYPES.owners,
+        fromBase64(publicKey),
+      );
+      if (statement.package_id !== info.id) continue;
+      if (statement.action === "add" && fingerprint(fromBase64(statement.public_key)) === statement.keyid) {
+        trusted.add(statement.keyid);
+        keys.set(statement.keyid, statement.public_key);
+      } else if (statement.action === "remove") {
+        trusted.delete(statement.keyid);
+      }
+    } catch {
+      // an entry that does not verify changes nothing
+    }
+  }
+  return trusted;
+}
+
+/**
+ * Verify the publisher signature of `v` and check its key against the trust store.
+ * @throws {TrustError} naming both fingerprints and the command that accepts the new key
+ */
+export async function verifyPublisher(
+  v: PackageVersion,
+  info: PackageInfo | undefined,
+  store: TrustStore,
+): Promise<PublisherCheck> {
+  if (!v.signature || !v.publisher_key) {
+    throw new TrustError(`Refusing "${v.id}@${v.version}": it is not signed by its publisher`);
+  }
+  const { statement, keyid } = await verifyEnvelope<PublishStatement>(
+    v.signature,
+    PAYLOAD_TYPES.publish,
+    fromBase64(v.publisher_key),
+  );
+  checkPublishStatement(statement, v);
+  const pinned = store.pinned(v.id);
+  if (pinned.length === 0) {
+    store.pin(v.id, [keyid]);
+    return { keyid, how: "first-use" };
+  }
+  if (pinned.includes(keyid)) return { keyid, how: "pinned" };
+  if (info) {
+    const trusted = await walkOwnerLog(info, pinned);
+    if (trusted.has(keyid)) {
+      store.pin(v.id, [...trusted]);
+      return { keyid, how: "rotated" };
+    }
+  }
+  throw new TrustError(
+    `Refusing "${v.id}@${v.version}": it is signed by key ${keyid}, but "${v.id}" is pinned to ${
+      pinned.join(", ")
+    }. If you trust the new key, run: ggen trust ${v.id} ${keyid}`,
+  );
+}
+
+/** Options of {@link verifyMetadata} */
+export interface MetadataCheckOptions {
+  /** Registry key from config (`[registry] public_key`), base64 raw; wins over the pinned one */
+  configuredKey?: string;
+  /** The key the registry announces, pinned on first use when nothing is configured */
+  announcedKey?: () => Promise<string>;
+  now?: Date;
+  logger?: Logger;
+}
+
+/**
+ * Verify the registry's signature over a package document: key, digest of the versions, expiry
+ * and seq. A document without a signature passes only while no registry key is configured.
+ * @throws {TrustError} for rollback (older seq), freeze (expired), wrong key or tampering
+ */
+export async function verifyMetadata(
+  info: PackageInfo,
+  store: TrustStore,
+  o: MetadataCheckOptions = {},
+): Promise<void> {
+  const key = o.configuredKey ?? store.registryKey();
+  if (!info.metadata_signature) {
+    if (o.configuredKey) throw new TrustError(`Refusing metadata of "${info.id}": the registry did not sign it`);
+    return;
+  }
+  let publicKey = key;
+  if (!publicKey) {
+    publicKey = await o.announcedKey?.();
+    if (!publicKey) return;
+    store.setRegistryKey(publicKey);
+    o.logger?.info(`Pinned the registry key ${fingerprint(fromBase64(publicKey))} in ${store.path}`);
+  }
+  const { statement } = await verifyEnvelope<MetadataStatement>(
+    info.metadata_signature,
+    PAYLOAD_TYPES.metadata,
+    fromBase64(publicKey),
+  );
+  if (statement.type !== "ggen.metadata/1" || statement.package_id !== info.id) {
+    throw new TrustError(`Refusing metadata of "${info.id}": it is signed for "${statement.package_id}"`);
+  }
+  const digest = sha256Hex(new TextEncoder().encode(canonicalJson(info.versions)));
+  if (digest !== statement.versions_digest) {
+    throw new TrustError(`Refusing metadata of "${info.id}": the versions do not match the registry's signature`);
+  }
+  const now = o.now ?? new Date();
+  if (!(Date.parse(statement.expires) > now.getTime())) {
+    throw new TrustError(`Refusing metadata of "${info.id}": it expired at ${statement.expires} (freeze attack?)`);
+  }
+  const seen = store.metadataSeq(info.id);
+  if (statement.seq < seen) {
+    throw new TrustError(
+      `Refusing metadata of "${info.id}": seq ${statement.seq} is older than the ${seen} already seen (rollback attack?)`,
+    );
+  }
+  if (statement.seq > seen) store.setMetadataSeq(info.id, statement.seq);
+}
