@@ -33,7 +33,19 @@ export interface PublisherCheck {
 /** Walk the owner log from the pinned keys; returns the keys trusted at the end */
 async function walkOwnerLog(info: PackageInfo, pinned: string[]): Promise<Set<string>> {
   const trusted = new Set(pinned);
-  const keys = new Map<string, string>((info.owners ?? []).map((o) => [o.keyid, o.public_key]));
+  // Public keys are self-authenticating (keyid = fingerprint), so any listed copy will do:
+  // current owners, keys added in the log, and the keys that signed earlier versions
+  const keys = new Map<string, string>();
+  const learn = (publicKey: string | undefined) => {
+    if (!publicKey) return;
+    try {
+      keys.set(fingerprint(fromBase64(publicKey)), publicKey);
+    } catch {
+      // not a key
+    }
+  };
+  for (const o of info.owners ?? []) learn(o.public_key);
+  for (const v of info.versions) learn(v.publisher_key);
   for (const envelope of info.owner_log ?? []) {
     const signerId = envelope.signatures[0]?.keyid ?? "";
     if (!trusted.has(signerId)) continue;
@@ -48,7 +60,7 @@ async function walkOwnerLog(info: PackageInfo, pinned: string[]): Promise<Set<st
       if (statement.package_id !== info.id) continue;
       if (statement.action === "add" && fingerprint(fromBase64(statement.public_key)) === statement.keyid) {
         trusted.add(statement.keyid);
-        keys.set(statement.keyid, statement.public_key);
+        learn(statement.public_key);
       } else if (statement.action === "remove") {
         trusted.delete(statement.keyid);
       }
