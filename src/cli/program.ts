@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
 import { DEFAULT_REGISTRY_PORT } from "../core/constants.ts";
 import { createLogger, type Logger } from "../core/logger.ts";
-import { readLockfile } from "../store/mod.ts";
+import { readLockfile, verifyProject } from "../store/mod.ts";
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
 import { type Context, createContext } from "./context.ts";
 import { installPackages, removePackage } from "./install.ts";
@@ -17,7 +17,7 @@ import { infoCommand, searchCommand } from "./search.ts";
 import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
 import { demoCommand } from "./demo.ts";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, IntegrityError } from "../core/errors.ts";
 
 interface GlobalOptions {
   registry?: string;
@@ -100,6 +100,22 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       );
     }
   });
+  program.command("verify").description(
+    "check installed files against ggen.lock and the store; non-zero exit on any difference",
+  )
+    .action(async (_o, cmd: Command) => {
+      const c = await open(cmd);
+      const diffs = await verifyProject(Deno.cwd(), c.cache);
+      for (const d of diffs) c.out.result(d, `${d.problem.padEnd(13)} ${d.package}  ${d.path}`);
+      if (diffs.length > 0) {
+        throw new IntegrityError(
+          `Verification failed: ${diffs.length} difference${
+            diffs.length === 1 ? "" : "s"
+          }; to restore a package, delete its directory under .ggen/packages and run \`ggen install\``,
+        );
+      }
+      c.logger.info(`All ${(await readLockfile(Deno.cwd())).packages.length} locked packages match`);
+    });
   program.command("remove <id>").description("remove a package from this project").action(
     async (id: string, _o, cmd: Command) => await removePackage(await open(cmd), id),
   );

@@ -21,3 +21,4 @@ export {
   type StagedPackage,
 } from "./project.ts";
 export { createKeyFiles, loadKeyFiles, loadOrCreateKeyFiles } from "./keyfile.ts";
+export { type Difference, verifyProject } from "./verify.ts";

@@ -48,6 +48,17 @@ export async function startRegistryServer(
   init: RegistryServerInit,
 ): Promise<RegistryServer> {
   const { metadata, blobs } = await openRegistryStorage(init.dataDir);
+  // A crash between writing a blob and committing its row leaves an orphan blob: collect it
+  let orphans = 0;
+  for (const sha256 of await blobs.list()) {
+    if (!metadata.isBlobReferenced(sha256)) {
+      await blobs.delete(sha256);
+      orphans++;
+    }
+  }
+  if (orphans) {
+    components.logger.child("registry").warn(`Removed ${orphans} orphan blobs left by an interrupted publish`);
+  }
   const registryKey = await loadOrCreateKeyFiles(
     join(init.dataDir, "registry.key"),
     join(init.dataDir, "registry.pub"),

@@ -1,0 +1,206 @@
+/**
+ * Crash safety: `ggen install` killed with SIGKILL at random points, and the registry killed
+ * during `ggen publish`. After every kill the state on disk must be consistent; after recovery
+ * nothing is left behind. Quick size in CI; `GGEN_CRASH_TRIALS=200 GGEN_PUBLISH_CRASH_TRIALS=100
+ * deno test -A tests/crash_test.ts` is the full run.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { readArchive } from "../src/archive/mod.ts";
+import { INSTALL_MARKER } from "../src/core/constants.ts";
+import { createSha256 } from "../src/core/digest.ts";
+import { silentLogger } from "../src/core/logger.ts";
+import { createToken, openRegistryStorage, startRegistryServer } from "../src/registry/server/mod.ts";
+import { createPackageCache, readLockfile, verifyProject } from "../src/store/mod.ts";
+import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+
+const INSTALL_TRIALS = Number(Deno.env.get("GGEN_CRASH_TRIALS") ?? 24);
+const PUBLISH_TRIALS = Number(Deno.env.get("GGEN_PUBLISH_CRASH_TRIALS") ?? 12);
+
+function spawnGgen(
+  args: string[],
+  opts: { home: string; cwd: string; env: Record<string, string> },
+): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMS, MAIN, ...args],
+    cwd: opts.cwd,
+    env: { GGEN_HOME: opts.home, NO_COLOR: "1", GGEN_MDNS: "0", ...opts.env },
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+async function sha(path: string): Promise<string> {
+  using f = await Deno.open(path, { read: true });
+  const h = createSha256();
+  for await (const c of f.readable) h.update(c);
+  return h.hex();
+}
+
+/** Every directory marked complete must be byte-identical to its archive; returns how many were checked */
+async function checkMarkedDirectories(project: string, home: string): Promise<number> {
+  const root = join(project, ".ggen", "packages");
+  let checked = 0;
+  let ids: Deno.DirEntry[] = [];
+  try {
+    ids = [...Deno.readDirSync(root)];
+  } catch {
+    return 0;
+  }
+  for (const id of ids) {
+    for (const v of Deno.readDirSync(join(root, id.name))) {
+      const dir = join(root, id.name, v.name);
+      let marker: string;
+      try {
+        marker = (await Deno.readTextFile(join(dir, INSTALL_MARKER))).trim();
+      } catch {
+        continue; // unmarked: incomplete, repaired on the next run
+      }
+      const blob = join(home, "cache", "sha256", marker);
+      const files = new Map<string, string>();
+      await readArchive({ path: blob }, async (entry, body) => {
+        const h = createSha256();
+        for await (const c of body) h.update(c);
+        if (entry.type === "file") files.set(entry.path, h.hex());
+      });
+      for (const [path, digest] of files) assert.equal(await sha(join(dir, path)), digest, `${dir}/${path} differs`);
+      checked++;
+    }
+  }
+  return checked;
+}
+
+Deno.test("crash safety: ggen install killed at random points leaves a consistent, repairable state", async () => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  try {
+    const { token } = createToken(server.metadata);
+    const publisher = join(work.path, "publisher");
+    await Deno.mkdir(publisher);
+    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MODE: "central" };
+    const big = new Uint8Array(3 * 1024 * 1024);
+    for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+    for (const version of ["1.0.0", "2.0.0"]) {
+      const lib = await writePackage(join(work.path, `lib-${version}`), { id: "io.crash.lib", version });
+      await Deno.writeFile(join(lib, "templates", "big.bin"), big.map((b) => b ^ Number(version[0])));
+      for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(lib, "templates", `f${i}.txt`), `${version} ${i}\n`);
+      const app = await writePackage(join(work.path, `app-${version}`), {
+        id: "io.crash.app",
+        version,
+        deps: { "io.crash.lib": version },
+      });
+      for (const dir of [lib, app]) assert.equal((await ggen(["publish", dir], { home: publisher, env })).code, 0);
+    }
+    // A baseline: how long a whole install takes, so kills land across all of it
+    const base = join(work.path, "base");
+    await Deno.mkdir(base);
+    const t0 = performance.now();
+    assert.equal(
+      (await ggen(["install", "io.crash.app@2.0.0"], { home: join(work.path, "bh"), cwd: base, env })).code,
+      0,
+    );
+    const fullMs = performance.now() - t0;
+
+    let marked = 0;
+    let incompleteLeft = 0;
+    const states = new Map<string, number>();
+    for (let trial = 0; trial < INSTALL_TRIALS; trial++) {
+      const home = join(work.path, `h${trial}`);
+      const project = join(work.path, `p${trial}`);
+      await Deno.mkdir(project, { recursive: true });
+      // Start from a good install of 1.0.0, then kill the upgrade to 2.0.0 at a random moment
+      assert.equal((await ggen(["install", "io.crash.app@1.0.0"], { home, cwd: project, env })).code, 0);
+      const lockBefore = await Deno.readTextFile(join(project, "ggen.lock"));
+      const child = spawnGgen(["install", "io.crash.app@2.0.0"], { home, cwd: project, env });
+      await new Promise((r) => setTimeout(r, Math.random() * fullMs * 1.1));
+      try {
+        child.kill("SIGKILL");
+      } catch { /* already finished */ }
+      await child.status;
+      // Invariants right after the kill
+      marked += await checkMarkedDirectories(project, home);
+      const lockAfter = await Deno.readTextFile(join(project, "ggen.lock"));
+      const lock = await readLockfile(project);
+      const version = lock.packages.find((p) => p.id === "io.crash.app")?.version ?? "?";
+      states.set(
+        version === "2.0.0" ? "upgraded" : lockAfter === lockBefore ? "previous state" : "other",
+        (states.get(version === "2.0.0" ? "upgraded" : lockAfter === lockBefore ? "previous state" : "other") ?? 0) + 1,
+      );
+      for (const p of lock.packages) {
+        await Deno.stat(join(project, ".ggen", "packages", p.id, p.version, INSTALL_MARKER));
+      }
+      // Recovery: the next run repairs what the kill left and cleans temp files
+      const again = await ggen(["install", "io.crash.app@2.0.0"], { home, cwd: project, env });
+      assert.equal(again.code, 0, again.stderr);
+      if (/Removing incomplete install/.test(again.stderr)) incompleteLeft++;
+      assert.deepEqual(await verifyProject(project, createPackageCache({ logger: silentLogger }, { home })), []);
+      assert.deepEqual([...Deno.readDirSync(join(project, ".ggen", "tmp"))], []);
+      assert.deepEqual(
+        [...Deno.readDirSync(join(home, "cache", "sha256"))].filter((e) => e.name.startsWith(".tmp-")),
+        [],
+      );
+    }
+    console.log(
+      `  install kills: ${INSTALL_TRIALS} trials over ${fullMs.toFixed(0)} ms installs; states: ${
+        JSON.stringify(Object.fromEntries(states))
+      }; ${marked} complete directories checked byte-identical, 0 differing; ${incompleteLeft} incomplete installs repaired`,
+    );
+    assert.equal(states.get("other") ?? 0, 0);
+  } finally {
+    await server.stop();
+  }
+});
+
+Deno.test("crash safety: the registry killed during ggen publish leaves no row without a blob and no orphan blob after recovery", async () => {
+  await using work = await tempDir();
+  const data = join(work.path, "reg");
+  const { metadata } = await openRegistryStorage(data);
+  const { token } = createToken(metadata);
+  metadata.close();
+  const home = join(work.path, "home");
+  await Deno.mkdir(home);
+  const big = new Uint8Array(2 * 1024 * 1024);
+  for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+  let published = 0;
+  let orphansSeen = 0;
+  for (let trial = 0; trial < PUBLISH_TRIALS; trial++) {
+    const server = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...PERMS, MAIN, "registry", "serve", "--port", "0", "--data", data, "--json"],
+      env: { GGEN_HOME: home, NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = server.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let line = "";
+    while (!line.includes("\n")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      line += value;
+    }
+    const { url } = JSON.parse(line) as { url: string };
+    const pkg = await writePackage(join(work.path, `pkg${trial}`), { id: "io.crash.pub", version: `1.0.${trial}` });
+    await Deno.writeFile(join(pkg, "templates", "big.bin"), big.map((b) => b ^ trial));
+    const publish = ggen(["publish", pkg], { home, env: { GGEN_REGISTRY: url, GGEN_TOKEN: token } });
+    await new Promise((r) => setTimeout(r, 50 + Math.random() * 400));
+    server.kill("SIGKILL");
+    await server.status;
+    reader.releaseLock();
+    await server.stdout.cancel().catch(() => {});
+    if ((await publish).code === 0) published++;
+    // Right after the kill: every row has its blob
+    const storage = await openRegistryStorage(data);
+    const blobs = new Set(await storage.blobs.list());
+    for (const digest of storage.metadata.listBlobDigests()) assert.ok(blobs.has(digest), `row without blob ${digest}`);
+    orphansSeen += [...blobs].filter((b) => !storage.metadata.isBlobReferenced(b)).length;
+    storage.metadata.close();
+  }
+  // Recovery: a start collects orphans
+  const recovered = await startRegistryServer({ logger: silentLogger }, { dataDir: data, port: 0 });
+  const blobs = new Set(await recovered.blobs.list());
+  const rows = recovered.metadata.listBlobDigests();
+  await recovered.stop();
+  assert.deepEqual([...blobs].sort(), [...new Set(rows)].sort());
+  console.log(
+    `  publish kills: ${PUBLISH_TRIALS} trials, ${published} publishes completed, 0 rows without a blob, ${orphansSeen} orphan blobs seen before recovery, 0 after`,
+  );
+});
