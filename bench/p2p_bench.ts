@@ -76,7 +76,11 @@ const blobs = sizes.map((mib) => {
   return { mib, bytes, sha256: sha256Hex(bytes) };
 });
 {
-  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
+  const server = await startRegistryServer({ logger: silentLogger }, {
+    dataDir: join(work, "reg"),
+    port: 0,
+    rateLimits: {},
+  });
   const central = createCentralRegistry({ logger: silentLogger }, { url: server.url });
   for (const b of blobs) await server.blobs.put(b.sha256, b.bytes);
   for (const b of blobs) {

@@ -12,7 +12,11 @@ import { createPackageCache } from "../src/store/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 
 const work = await Deno.makeTempDir({ prefix: "ggen-bench-" });
-const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
+const server = await startRegistryServer({ logger: silentLogger }, {
+  dataDir: join(work, "reg"),
+  port: 0,
+  rateLimits: {},
+});
 const { token } = createToken(server.metadata);
 const central = createCentralRegistry({ logger: silentLogger }, { url: server.url, token });
 await generateKey(work, "bench");

@@ -76,6 +76,16 @@ export class TrustError extends Error {
   }
 }
 
+/** Too many requests; retry after the given number of seconds */
+export class RateLimitError extends Error {
+  override name = "RateLimitError";
+  readonly retryAfterSeconds: number;
+  constructor(message = "Too many requests", retryAfterSeconds = 1, options?: ErrorOptions) {
+    super(message, options);
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
 const ERROR_CLASSES = {
   NotFoundError,
   UnavailableError,
@@ -86,6 +96,7 @@ const ERROR_CLASSES = {
   ValidationError,
   TooLargeError,
   TrustError,
+  RateLimitError,
 } as const;
 
 /** Plain form of an error that survives structured clone and JSON */

@@ -43,6 +43,7 @@ import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize } from "./auth.ts";
 import { errorResponse, json } from "./http_errors.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "./rate_limit.ts";
 
 /** Collaborators of the handler */
 export interface HandlerComponents {
@@ -61,6 +62,8 @@ export interface HandlerInit {
   bodyTimeoutMs?: number;
   /** Lifetime of signed metadata documents. @default 1 day */
   metadataTtlMs?: number;
+  /** Rate limits. @default DEFAULT_RATE_LIMITS */
+  rateLimits?: RateLimits;
 }
 
 /** Read and verify the publisher's signature headers */
@@ -92,7 +95,8 @@ async function verifyPublishSignature(
 async function readBody(req: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
   const declared = Number(req.headers.get("content-length") ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
-    throw new TooLargeError(`Tarball of ${declared} bytes exceeds the limit of ${limit} bytes`);
+    // Refused on the header alone: not one byte of the body is read
+    throw new TooLargeError(`Tarball of ${declared} bytes exceeds the limit of ${limit} bytes (read 0 bytes)`);
   }
   if (!req.body) throw new ValidationError("Missing request body: send the tarball");
   const reader = req.body.getReader();
@@ -106,7 +110,7 @@ async function readBody(req: Request, limit: number, timeoutMs: number): Promise
       total += value.byteLength;
       if (total > limit) {
         await reader.cancel();
-        throw new TooLargeError(`Tarball exceeds the limit of ${limit} bytes`);
+        throw new TooLargeError(`Tarball exceeds the limit of ${limit} bytes (read ${total} bytes, then stopped)`);
       }
       chunks.push(value);
     }
@@ -145,9 +149,10 @@ function parseRange(header: string | null, size: number): { start: number; end: 
 export function createHandler(
   components: HandlerComponents,
   init: HandlerInit = {},
-): (req: Request) => Promise<Response> {
+): (req: Request, info?: { remoteAddr: Deno.Addr }) => Promise<Response> {
   const { metadata, blobs, registryKey } = components;
   const metadataTtl = init.metadataTtlMs ?? 24 * 60 * 60 * 1000;
+  const limiter = new RateLimiter(init.rateLimits ?? DEFAULT_RATE_LIMITS);
   const log = components.logger.child("registry");
   const maxTarball = init.maxTarballBytes ?? DEFAULT_MAX_TARBALL_BYTES;
   const bodyTimeout = init.bodyTimeoutMs ?? 30 * SECOND;
@@ -203,7 +208,13 @@ export function createHandler(
   async function publish(req: Request, id: string, version: string): Promise<Response> {
     assertPackageId(id, "id");
     const existing = metadata.getPackage(id);
-    authorize(metadata, req.headers.get("authorization"), existing ? "publish-update" : "publish-new", id);
+    const token = authorize(
+      metadata,
+      req.headers.get("authorization"),
+      existing ? "publish-update" : "publish-new",
+      id,
+    );
+    limiter.take(existing ? "newVersion" : "newPackage", token.hash);
     const claimed = req.headers.get(SHA256_HEADER) ?? "";
     if (!isSha256Hex(claimed)) throw new ValidationError(`Missing or invalid ${SHA256_HEADER} header`);
     if (metadata.getVersion(id, version)) {
@@ -300,7 +311,7 @@ export function createHandler(
     return json({ owners: metadata.getOwners(id) });
   }
 
-  async function route(req: Request, url: URL): Promise<Response> {
+  async function route(req: Request, url: URL, ip: string): Promise<Response> {
     if (!url.pathname.startsWith(API_PREFIX + "/")) throw new NotFoundError(`No route for ${url.pathname}`);
     const parts = url.pathname.slice(API_PREFIX.length + 1).split("/").map(decodeURIComponent);
     const method = req.method;
@@ -312,11 +323,13 @@ export function createHandler(
       );
     }
     if (head === "search" && parts.length === 1 && method === "GET") {
+      if (!req.headers.has("authorization")) limiter.take("search", ip);
       const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 20) || 20, 1), 100);
       const offset = Math.max(Number(url.searchParams.get("offset") ?? 0) || 0, 0);
       return json(metadata.search(url.searchParams.get("q") ?? "", limit, offset));
     }
     if (head === "blobs" && a && parts.length === 2 && (method === "GET" || method === "HEAD")) {
+      if (!req.headers.has("authorization")) limiter.take("download", ip);
       if (!isSha256Hex(a)) throw new ValidationError(`Invalid sha256 "${a}"`);
       return await serveBlob(req, a);
     }
@@ -339,6 +352,7 @@ export function createHandler(
         if (method === "PUT") return await publish(req, a, b);
       }
       if (b && parts.length === 4 && c === "tarball" && (method === "GET" || method === "HEAD")) {
+        if (!req.headers.has("authorization")) limiter.take("download", ip);
         const v = metadata.getVersion(a, b);
         if (!v) throw new NotFoundError(`Package "${a}@${b}" not found`);
         return await serveBlob(req, v.sha256);
@@ -352,12 +366,13 @@ export function createHandler(
     throw new NotFoundError(`No route for ${method} ${url.pathname}`);
   }
 
-  return async (req: Request): Promise<Response> => {
+  return async (req: Request, info?: { remoteAddr: Deno.Addr }): Promise<Response> => {
     const started = performance.now();
     const url = new URL(req.url);
+    const ip = info?.remoteAddr.transport === "tcp" ? (info.remoteAddr as Deno.NetAddr).hostname : "local";
     let res: Response;
     try {
-      res = await route(req, url);
+      res = await route(req, url, ip);
     } catch (err) {
       if (!(err instanceof Error) || !err.name.endsWith("Error") || err.name === "Error") log.error(String(err));
       res = errorResponse(err);

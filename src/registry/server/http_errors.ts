@@ -3,6 +3,7 @@
  * @module
  */
 import { ERROR_STATUS, type ErrorResponse } from "../../core/api.ts";
+import { RateLimitError } from "../../core/errors.ts";
 
 /** A JSON response */
 export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {
@@ -16,6 +17,7 @@ export function json(body: unknown, status = 200, headers: HeadersInit = {}): Re
 export function errorResponse(err: unknown, headers: HeadersInit = {}): Response {
   const e = err instanceof Error ? err : new Error(String(err));
   const status = ERROR_STATUS[e.name];
+  if (e instanceof RateLimitError) headers = { ...headers, "retry-after": String(e.retryAfterSeconds) };
   if (status === undefined) {
     return json({ code: "InternalError", message: "Internal server error" } satisfies ErrorResponse, 500, headers);
   }

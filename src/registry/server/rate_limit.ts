@@ -1,0 +1,67 @@
+/**
+ * Token-bucket rate limits, with defaults like crates.io's: a new package id burst 5 then one per
+ * 10 minutes per token, new versions burst 30 then one per minute per token, and per-IP limits on
+ * unauthenticated search and download. Exceeding one answers 429 with Retry-After.
+ * @module
+ */
+import { RateLimitError } from "../../core/errors.ts";
+
+/** One bucket's shape */
+export interface BucketSpec {
+  burst: number;
+  /** Milliseconds to refill one token */
+  refillMs: number;
+}
+
+/** Every limit; a missing key means unlimited */
+export interface RateLimits {
+  newPackage?: BucketSpec;
+  newVersion?: BucketSpec;
+  search?: BucketSpec;
+  download?: BucketSpec;
+}
+
+/** crates.io-like defaults */
+export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
+  newPackage: { burst: 5, refillMs: 10 * 60 * 1000 },
+  newVersion: { burst: 30, refillMs: 60 * 1000 },
+  search: { burst: 100, refillMs: 100 },
+  download: { burst: 300, refillMs: 50 },
+};
+
+/** Most keys tracked per limit, so a flood of addresses cannot grow memory without bound */
+const MAX_KEYS = 100_000;
+
+/** A set of buckets keyed by token hash or IP */
+export class RateLimiter {
+  #buckets = new Map<string, { tokens: number; at: number }>();
+  #limits: RateLimits;
+  #now: () => number;
+  constructor(limits: RateLimits, now: () => number = Date.now) {
+    this.#limits = limits;
+    this.#now = now;
+  }
+
+  /**
+   * Take one token from `kind` for `key`.
+   * @throws {RateLimitError} with the seconds until one is available
+   */
+  take(kind: keyof RateLimits, key: string): void {
+    const spec = this.#limits[kind];
+    if (!spec) return;
+    const id = `${kind}\0${key}`;
+    const now = this.#now();
+    const b = this.#buckets.get(id) ?? { tokens: spec.burst, at: now };
+    b.tokens = Math.min(spec.burst, b.tokens + (now - b.at) / spec.refillMs);
+    b.at = now;
+    if (b.tokens < 1) {
+      const wait = Math.ceil(((1 - b.tokens) * spec.refillMs) / 1000);
+      this.#buckets.set(id, b);
+      throw new RateLimitError(`Rate limit for ${kind} reached: retry in ${wait} s`, wait);
+    }
+    b.tokens -= 1;
+    this.#buckets.delete(id);
+    this.#buckets.set(id, b);
+    if (this.#buckets.size > MAX_KEYS) this.#buckets.delete(this.#buckets.keys().next().value!);
+  }
+}
