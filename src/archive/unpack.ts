@@ -44,7 +44,11 @@ class InflateLimit extends Transform {
   override _transform(chunk: Uint8Array, _enc: string, cb: TransformCallback): void {
     this.#seen += chunk.byteLength;
     if (this.#seen > this.#limit) {
-      cb(new TooLargeError(`Archive expands past the limit of ${this.#limit} bytes`));
+      cb(
+        new TooLargeError(
+          `Archive expands past the limit of ${this.#limit} bytes (stopped after inflating ${this.#seen})`,
+        ),
+      );
       return;
     }
     cb(null, chunk);
@@ -82,8 +86,8 @@ export async function readArchive(
 ): Promise<void> {
   const limits = resolveLimits(limitsInit);
   const input = source instanceof Uint8Array ? Readable.from([source]) : createReadStream(source.path);
-  // tar headers and padding add at most 1 KiB per entry on top of the content
-  const counter = new InflateLimit(limits.maxUnpackedBytes + limits.maxEntries * 1024 + 64 * 1024);
+  // The inflated stream (content, tar headers, padding) may not exceed the unpacked limit
+  const counter = new InflateLimit(limits.maxUnpackedBytes);
   const extract = tar.extract();
   const piping = pipeline(input, createGunzip(), counter, extract);
   let pipeError: unknown;
@@ -114,7 +118,8 @@ export async function readArchive(
       }
       seen.add(key);
       const size = header.size ?? 0;
-      if (size < 0 || !Number.isSafeInteger(size)) {
+      // tar-stream decodes a negative base-256 size of -1 as -0: refuse every negative sign
+      if (size < 0 || Object.is(size, -0) || !Number.isSafeInteger(size)) {
         throw new ValidationError(`Refusing archive entry ${JSON.stringify(path)}: invalid size`);
       }
       total += size;
