@@ -5,7 +5,7 @@
  */
 import { IntegrityError, NotFoundError, TooLargeError } from "../core/errors.ts";
 import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
-import type { AbortOptions, Registry } from "../core/registry.ts";
+import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
 import { openTrustStore, verifyMetadata, verifyPublisher } from "../trust/mod.ts";
 import { resolve } from "../core/resolve.ts";
 import {
@@ -39,7 +39,14 @@ export async function ensureCached(
   const exclude = new Set<string>();
   let lastError: Error | undefined;
   for (let attempt = 0; attempt < MAX_DOWNLOAD_ATTEMPTS; attempt++) {
-    const tarball = await registry.open(v, { signal: ctx.signal, exclude });
+    let tarball: TarballStream;
+    try {
+      tarball = await registry.open(v, { signal: ctx.signal, exclude });
+    } catch (err) {
+      // No other source is left: the bad bytes are the story the user needs to hear
+      if (lastError && err instanceof NotFoundError) throw new IntegrityError(lastError.message, { cause: err });
+      throw err;
+    }
     const bar = ctx.out.progress(`Downloading ${v.id}@${v.version}`, v.size);
     try {
       const path = await cache.put(tarball.body, v.sha256, {
