@@ -185,3 +185,33 @@ Deno.test("registry: 429 with Retry-After, and 413 before the body is read", asy
     await server.stop();
   }
 });
+
+Deno.test("registry: a client that trickles its body is cut off at the body deadline", async () => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, {
+    dataDir: join(work.path, "reg"),
+    port: 0,
+    bodyTimeoutMs: 500,
+  });
+  try {
+    const token = createToken(server.metadata).token;
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const started = performance.now();
+    await conn.write(new TextEncoder().encode(
+      `PUT ${apiPaths.version("io.slow.pkg", "1.0.0")} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${token}\r\n` +
+        `x-ggen-sha256: ${"0".repeat(64)}\r\ncontent-length: 100000\r\n\r\n`,
+    ));
+    const trickle = setInterval(() => void conn.write(new Uint8Array(1)).catch(() => {}), 100);
+    const buf = new Uint8Array(4096);
+    const n = await conn.read(buf);
+    clearInterval(trickle);
+    const seconds = (performance.now() - started) / 1000;
+    const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
+    conn.close();
+    console.log(`  slow body: answered after ${seconds.toFixed(2)} s: ${text.split("\r\n")[0]}`);
+    assert.match(text, /^HTTP\/1\.1 400/);
+    assert.match(text, /not received within 500 ms/);
+  } finally {
+    await server.stop();
+  }
+});

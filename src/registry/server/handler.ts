@@ -102,7 +102,11 @@ async function readBody(req: Request, limit: number, timeoutMs: number): Promise
   const reader = req.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
-  const deadline = setTimeout(() => void reader.cancel(new ValidationError("Body read deadline passed")), timeoutMs);
+  let timedOut = false;
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    void reader.cancel(new ValidationError("Body read deadline passed"));
+  }, timeoutMs);
   try {
     while (true) {
       const { done, value } = await reader.read();
@@ -117,6 +121,7 @@ async function readBody(req: Request, limit: number, timeoutMs: number): Promise
   } finally {
     clearTimeout(deadline);
   }
+  if (timedOut) throw new ValidationError(`Request body not received within ${timeoutMs} ms (read ${total} bytes)`);
   const out = new Uint8Array(total);
   let offset = 0;
   for (const c of chunks) {
