@@ -78,12 +78,12 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MODE: "central" };
-    const big = new Uint8Array(3 * 1024 * 1024);
+    const big = new Uint8Array(8 * 1024 * 1024);
     for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
     for (const version of ["1.0.0", "2.0.0"]) {
       const lib = await writePackage(join(work.path, `lib-${version}`), { id: "io.crash.lib", version });
       await Deno.writeFile(join(lib, "templates", "big.bin"), big.map((b) => b ^ Number(version[0])));
-      for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(lib, "templates", `f${i}.txt`), `${version} ${i}\n`);
+      for (let i = 0; i < 300; i++) await Deno.writeTextFile(join(lib, "templates", `f${i}.txt`), `${version} ${i}\n`);
       const app = await writePackage(join(work.path, `app-${version}`), {
         id: "io.crash.app",
         version,
@@ -100,9 +100,14 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
       0,
     );
     const fullMs = performance.now() - t0;
+    // Process start-up (no work yet) is not interesting to kill: aim the kills at the work after it
+    const s0 = performance.now();
+    await ggen(["list"], { home: join(work.path, "bh"), cwd: base, env });
+    const startupMs = Math.min(performance.now() - s0, fullMs * 0.8);
 
     let marked = 0;
     let incompleteLeft = 0;
+    let orphanTemps = 0;
     const states = new Map<string, number>();
     for (let trial = 0; trial < INSTALL_TRIALS; trial++) {
       const home = join(work.path, `h${trial}`);
@@ -112,7 +117,7 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
       assert.equal((await ggen(["install", "io.crash.app@1.0.0"], { home, cwd: project, env })).code, 0);
       const lockBefore = await Deno.readTextFile(join(project, "ggen.lock"));
       const child = spawnGgen(["install", "io.crash.app@2.0.0"], { home, cwd: project, env });
-      await new Promise((r) => setTimeout(r, Math.random() * fullMs * 1.1));
+      await new Promise((r) => setTimeout(r, startupMs * 0.9 + Math.random() * (fullMs * 1.1 - startupMs * 0.9)));
       try {
         child.kill("SIGKILL");
       } catch { /* already finished */ }
@@ -129,6 +134,14 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
       for (const p of lock.packages) {
         await Deno.stat(join(project, ".ggen", "packages", p.id, p.version, INSTALL_MARKER));
       }
+      const tmps = (dir: string) => {
+        try {
+          return [...Deno.readDirSync(dir)].filter((e) => e.name.startsWith(".tmp-")).length;
+        } catch {
+          return 0;
+        }
+      };
+      orphanTemps += tmps(join(project, ".ggen", "tmp")) + tmps(join(home, "cache", "sha256"));
       // Recovery: the next run repairs what the kill left and cleans temp files
       const again = await ggen(["install", "io.crash.app@2.0.0"], { home, cwd: project, env });
       assert.equal(again.code, 0, again.stderr);
@@ -141,9 +154,11 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
       );
     }
     console.log(
-      `  install kills: ${INSTALL_TRIALS} trials over ${fullMs.toFixed(0)} ms installs; states: ${
+      `  install kills: ${INSTALL_TRIALS} trials between ${startupMs.toFixed(0)} and ${
+        (fullMs * 1.1).toFixed(0)
+      } ms of ${fullMs.toFixed(0)} ms installs; states: ${
         JSON.stringify(Object.fromEntries(states))
-      }; ${marked} complete directories checked byte-identical, 0 differing; ${incompleteLeft} incomplete installs repaired`,
+      }; ${marked} complete directories checked byte-identical, 0 differing; ${orphanTemps} orphan temp files and ${incompleteLeft} incomplete installs found and cleaned by the next run`,
     );
     assert.equal(states.get("other") ?? 0, 0);
   } finally {
