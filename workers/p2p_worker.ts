@@ -46,9 +46,10 @@ import {
 import {
   type Announcement,
   encodeJson,
+  recordSeq,
   selectRecord,
   validateAnnouncement,
-  validateRecord,
+  verifyRecord,
 } from "../src/p2p/records.ts";
 import type { DiscoverySource, NodeStatus, PeerSummary, ProviderInfo } from "../src/p2p/types.ts";
 
@@ -283,7 +284,7 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
         // LANs and tests use private and loopback addresses
         peerInfoMapper: passthroughMapper,
         validators: {
-          ggen: (key, value) => Promise.resolve(void validateRecord(new TextDecoder().decode(key), value)),
+          ggen: async (key, value) => void await verifyRecord(new TextDecoder().decode(key), value),
         },
         selectors: { ggen: (key, values) => selectRecord(new TextDecoder().decode(key), values) },
         allowQueryWithZeroPeers: true,
@@ -431,7 +432,7 @@ async function findProviders(sha256: string, limit: number, signal: AbortSignal)
 
 async function putRecord(key: string, value: string, signal: AbortSignal): Promise<void> {
   const bytes = new TextEncoder().encode(value);
-  validateRecord(key, bytes);
+  await verifyRecord(key, bytes);
   for await (const _ of requireNode().services.dht.put(new TextEncoder().encode(key), bytes, { signal })) {
     // drain the query events
   }
@@ -443,8 +444,8 @@ async function getRecords(key: string, signal: AbortSignal): Promise<string[]> {
     for await (const ev of requireNode().services.dht.get(new TextEncoder().encode(key), { signal })) {
       if (ev.name !== "VALUE") continue;
       try {
-        const rec = validateRecord(key, ev.value);
-        values.set(new TextDecoder().decode(ev.value), rec.timestamp);
+        const rec = await verifyRecord(key, ev.value);
+        values.set(new TextDecoder().decode(ev.value), recordSeq(rec));
       } catch (err) {
         penalize(ev.from.toString(), `invalid record for ${key}: ${(err as Error).message}`);
       }

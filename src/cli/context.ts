@@ -15,7 +15,7 @@ import {
   createP2PRegistry,
   type P2PRegistry,
 } from "../registry/client/mod.ts";
-import { createPackageCache, type PackageCache } from "../store/mod.ts";
+import { createPackageCache, openRecordCache, type PackageCache } from "../store/mod.ts";
 import type { Config } from "./config.ts";
 import type { Output } from "./output.ts";
 
@@ -110,7 +110,9 @@ export function createContext(
       return p2p;
     },
     p2pRegistry() {
-      p2pRegistry ??= ctx.p2p().then(({ node, peerId }) => createP2PRegistry({ logger, node }, { peerId }));
+      p2pRegistry ??= ctx.p2p().then(async ({ node, peerId }) =>
+        createP2PRegistry({ logger, node }, { peerId, records: await openRecordCache(config.home) })
+      );
       return p2pRegistry;
     },
     registry() {

@@ -56,7 +56,7 @@ export async function publishP2P(ctx: Context, dir: string, opts: { key?: string
   await ctx.cache.put(ReadableStream.from([packed.bytes]), packed.sha256, { signal: ctx.signal });
   const { node } = await ctx.p2p();
   const registry = await ctx.p2pRegistry();
-  await registry.publish(packed.bytes, version, { signal: ctx.signal });
+  await registry.publish(packed.bytes, version, { signal: ctx.signal, signer });
   if (node.kind !== "daemon") {
     ctx.logger.warn(
       "No P2P daemon runs: peers can fetch this package only while a node of yours serves it (`ggen p2p start`)",

@@ -16,6 +16,7 @@ export const PAYLOAD_TYPES = {
   publish: "application/vnd.ggen.publish.v1+json",
   owners: "application/vnd.ggen.owners.v1+json",
   metadata: "application/vnd.ggen.metadata.v1+json",
+  index: "application/vnd.ggen.index.v1+json",
 } as const;
 
 /** Largest payload accepted, so a hostile peer cannot feed endless data */

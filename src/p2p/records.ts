@@ -11,7 +11,19 @@ import { isSha256Hex } from "../core/digest.ts";
 import { ValidationError } from "../core/errors.ts";
 import { isValidPackageId } from "../core/manifest.ts";
 import type { PackageVersion } from "../core/package.ts";
-import { type Envelope, fromBase64, parseEnvelope } from "../core/envelope.ts";
+import {
+  canonicalJson,
+  checkPublishStatement,
+  type Envelope,
+  fromBase64,
+  parseEnvelope,
+  PAYLOAD_TYPES,
+  type PublishStatement,
+  signEnvelope,
+  type Signer,
+  toBase64,
+  verifyEnvelope,
+} from "../core/envelope.ts";
 
 /** Record of one version: `ggen://{id}/{version}` */
 export interface VersionRecord {
@@ -41,6 +53,18 @@ export interface IndexRecord {
   package_id: string;
   versions: { version: string; sha256: string }[];
   publisher: string;
+  /** Milliseconds since the epoch; also the record's seq */
+  timestamp: number;
+  /** DSSE envelope over {@link IndexStatement} */
+  signature?: Envelope;
+  publisher_key?: string;
+}
+
+/** What an index record's signature covers */
+export interface IndexStatement {
+  type: "ggen.index/1";
+  package_id: string;
+  versions: { version: string; sha256: string }[];
   timestamp: number;
 }
 
@@ -177,6 +201,7 @@ export function validateRecord(key: string, bytes: Uint8Array, now = Date.now())
     if (o.type !== "ggen.index/1") fail(`"type" must be "ggen.index/1" under ${key}`);
     if (id !== parts[2]) fail(`content "${id}" does not match key "${key}"`);
     const versions = o.versions;
+    checkSignatureFields(o);
     if (!Array.isArray(versions) || versions.length > MAX_INDEX_VERSIONS) fail('"versions" must be a short list');
     for (const v of versions as Record<string, unknown>[]) {
       if (
@@ -191,22 +216,99 @@ export function validateRecord(key: string, bytes: Uint8Array, now = Date.now())
   fail(`key "${key}" must be /ggen/{id} or /ggen/{id}/{version}`);
 }
 
-/** Index of the newest valid record (kad-dht selector); invalid ones never win */
+/**
+ * The seq of a record: the signed publish seq of a version record, the signed timestamp of an
+ * index record; 0 when unsigned.
+ */
+export function recordSeq(r: VersionRecord | IndexRecord): number {
+  if (!r.signature) return 0;
+  try {
+    const s = JSON.parse(new TextDecoder().decode(fromBase64(r.signature.payload))) as {
+      seq?: number;
+      timestamp?: number;
+    };
+    return r.type === "ggen.version/1" ? Number(s.seq) || 0 : Number(s.timestamp) || 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Validate a record and verify its publisher signature: unsigned, wrongly signed and
+ * other-package records are refused. This is the kad-dht validator of the `ggen` namespace.
+ * @throws {ValidationError}
+ */
+export async function verifyRecord(
+  key: string,
+  bytes: Uint8Array,
+  now = Date.now(),
+): Promise<VersionRecord | IndexRecord> {
+  const r = validateRecord(key, bytes, now);
+  if (!r.signature || !r.publisher_key) fail(`unsigned record under ${key}`);
+  try {
+    if (r.type === "ggen.version/1") {
+      const { statement } = await verifyEnvelope<PublishStatement>(
+        r.signature,
+        PAYLOAD_TYPES.publish,
+        fromBase64(r.publisher_key),
+      );
+      checkPublishStatement(statement, { id: r.package_id, version: r.version, sha256: r.sha256, size: r.size_bytes });
+    } else {
+      const { statement } = await verifyEnvelope<IndexStatement>(
+        r.signature,
+        PAYLOAD_TYPES.index,
+        fromBase64(r.publisher_key),
+      );
+      const expected: IndexStatement = {
+        type: "ggen.index/1",
+        package_id: r.package_id,
+        versions: r.versions,
+        timestamp: r.timestamp,
+      };
+      if (canonicalJson(statement) !== canonicalJson(expected)) {
+        fail(`index signature does not cover this index of ${r.package_id}`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof ValidationError) throw err;
+    fail(`bad signature under ${key}: ${(err as Error).message}`);
+  }
+  return r;
+}
+
+/** Index of the record with the highest signed seq (kad-dht selector); invalid ones never win */
 export function selectRecord(key: string, values: Uint8Array[]): number {
   let best = 0;
-  let bestTs = -1;
+  let bestSeq = -1;
   values.forEach((v, i) => {
     try {
-      const r = validateRecord(key, v);
-      if (r.timestamp > bestTs) {
+      const seq = recordSeq(validateRecord(key, v));
+      if (seq > bestSeq) {
         best = i;
-        bestTs = r.timestamp;
+        bestSeq = seq;
       }
     } catch {
       // invalid records never win
     }
   });
   return best;
+}
+
+/** Build and sign the index record of a package */
+export async function signedIndexRecord(
+  id: string,
+  versions: { version: string; sha256: string }[],
+  publisher: string,
+  signer: Signer,
+  timestamp = Date.now(),
+): Promise<IndexRecord> {
+  const statement: IndexStatement = { type: "ggen.index/1", package_id: id, versions, timestamp };
+  return {
+    ...statement,
+    publisher,
+    signature: await signEnvelope(PAYLOAD_TYPES.index, statement, signer),
+    publisher_key: toBase64(signer.publicKeyRaw),
+  };
 }
 
 /**

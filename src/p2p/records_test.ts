@@ -1,13 +1,18 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../core/errors.ts";
 import type { PackageVersion } from "../core/package.ts";
+import { fingerprint, type Signer, toBase64 } from "../core/envelope.ts";
+import { signVersion } from "../trust/sign.ts";
 import {
   announcementOf,
   encodeJson,
   indexKey,
+  recordSeq,
   selectRecord,
+  signedIndexRecord,
   validateAnnouncement,
   validateRecord,
+  verifyRecord,
   versionKey,
   versionRecordOf,
 } from "./records.ts";
@@ -64,13 +69,41 @@ Deno.test("validateRecord() refuses bad records", async (t) => {
   );
 });
 
-Deno.test("selectRecord() picks the newest valid record; invalid ones never win", () => {
+async function signer(): Promise<Signer> {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  return { keyid: fingerprint(raw), privateKey: pair.privateKey, publicKeyRaw: raw };
+}
+
+Deno.test("verifyRecord() needs a valid publisher signature over exactly this record", async () => {
   const key = versionKey(V.id, V.version);
-  const older = encodeJson(versionRecordOf(V, "p", 1000));
-  const newer = encodeJson(versionRecordOf(V, "p", 2000));
-  const forged = encodeJson({ ...versionRecordOf(V, "p", 3000), sha256: "bad" });
+  const s = await signer();
+  const signed = await signVersion(V, s, 7);
+  const good = versionRecordOf(signed, "p", 1000);
+  assert.equal((await verifyRecord(key, encodeJson(good))).package_id, V.id);
+  assert.equal(recordSeq(good), 7);
+  await assert.rejects(verifyRecord(key, encodeJson(versionRecordOf(V, "p", 1000))), /unsigned record/);
+  await assert.rejects(verifyRecord(key, encodeJson({ ...good, sha256: "d".repeat(64) })), /bad signature/);
+  const other = await signVersion({ ...V, version: "9.9.9" }, s, 8);
+  await assert.rejects(verifyRecord(key, encodeJson({ ...good, signature: other.signature })), /bad signature/);
+  const stranger = await signer();
+  await assert.rejects(
+    verifyRecord(key, encodeJson({ ...good, publisher_key: toBase64(stranger.publicKeyRaw) })),
+    /bad signature/,
+  );
+  const index = await signedIndexRecord(V.id, [{ version: V.version, sha256: V.sha256 }], "p", s, 2000);
+  assert.equal((await verifyRecord(indexKey(V.id), encodeJson(index))).type, "ggen.index/1");
+  await assert.rejects(verifyRecord(indexKey(V.id), encodeJson({ ...index, versions: [] })), /does not cover/);
+});
+
+Deno.test("selectRecord() picks the highest signed seq; invalid ones never win", async () => {
+  const key = versionKey(V.id, V.version);
+  const s = await signer();
+  const older = encodeJson(versionRecordOf(await signVersion(V, s, 1), "p", 1000));
+  const newer = encodeJson(versionRecordOf(await signVersion(V, s, 2), "p", 1000));
+  const forged = encodeJson({ ...versionRecordOf(await signVersion(V, s, 3), "p", 3000), sha256: "bad" });
   assert.equal(selectRecord(key, [older, newer]), 1);
-  assert.equal(selectRecord(key, [forged, older, newer]), 2);
+  assert.equal(selectRecord(key, [forged, newer, older]), 1);
 });
 
 Deno.test("validateAnnouncement() accepts a publish and refuses garbage", () => {

@@ -22,3 +22,4 @@ export {
 } from "./project.ts";
 export { createKeyFiles, loadKeyFiles, loadOrCreateKeyFiles } from "./keyfile.ts";
 export { type Difference, verifyProject } from "./verify.ts";
+export { openRecordCache, type RecordCache } from "./record_cache.ts";

@@ -6,24 +6,31 @@
  */
 import * as semver from "semver";
 import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
-import { NotFoundError } from "../../core/errors.ts";
+import { NotFoundError, TrustError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
+import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
+import type { Signer } from "../../core/envelope.ts";
 import {
   announcementOf,
   indexKey,
   type IndexRecord,
   type P2PNode,
+  recordName,
+  recordSeq,
+  signedIndexRecord,
   versionFromRecord,
   versionKey,
   type VersionRecord,
   versionRecordOf,
 } from "../../p2p/mod.ts";
+import type { RecordCache } from "../../store/mod.ts";
 
 /** The P2P registry */
-export interface P2PRegistry extends Registry, Publisher {
+export interface P2PRegistry extends Registry {
   readonly node: P2PNode;
+  /** Provide, put the signed records and announce */
+  publish(tarball: Uint8Array, version: PackageVersion, options?: P2PPublishOptions): Promise<PackageVersion>;
 }
 
 /** Options of {@link createP2PRegistry} */
@@ -32,6 +39,14 @@ export interface P2PRegistryInit {
   peerId: string;
   /** Abort a transfer when a provider sends nothing for this long */
   stallMs?: number;
+  /** Newest record seen per key; without it nothing protects against replayed old records */
+  records?: RecordCache;
+}
+
+/** Options of a P2P publish */
+export interface P2PPublishOptions extends AbortOptions {
+  /** Signs the package's index record */
+  signer?: Signer;
 }
 
 /** Wrap a node as a registry */
@@ -42,19 +57,39 @@ export function createP2PRegistry(
   const { node } = components;
   const log = components.logger.child("p2p-registry");
 
+  /**
+   * The newest verified value of a key: the worker returns values verified and newest first; the
+   * high-water record wins over anything older, so a replayed old record never reaches the caller
+   */
+  const newest = async (key: string, options: AbortOptions): Promise<string | undefined> => {
+    const values = await node.getRecords(key, options);
+    const best = values[0];
+    const kept = init.records?.get(key);
+    const seq = best ? recordSeq(JSON.parse(best) as VersionRecord | IndexRecord) : -1;
+    if (kept && kept.seq > seq) {
+      if (best) {
+        log.warn(
+          `Ignored ${values.length} stale record(s) for ${recordName(key)}: seq ${seq} < ${kept.seq} seen before`,
+        );
+      }
+      return kept.value;
+    }
+    if (best) await init.records?.offer(key, seq, best);
+    return best;
+  };
+
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
     const versions = new Map<string, PackageVersion>();
-    const indexValues = await node.getRecords(indexKey(id), options);
     const listed = new Set<string>();
-    for (const raw of indexValues) for (const v of (JSON.parse(raw) as IndexRecord).versions) listed.add(v.version);
+    const index = await newest(indexKey(id), options);
+    if (index) { for (const v of (JSON.parse(index) as IndexRecord).versions) listed.add(v.version); }
     for (const e of await node.search(id, 50, options)) {
       if (e.package_id === id) listed.add(e.version);
     }
     for (const version of listed) {
       options.signal?.throwIfAborted();
-      const values = await node.getRecords(versionKey(id, version), options);
-      const newest = values[0];
-      if (newest) versions.set(version, versionFromRecord(JSON.parse(newest) as VersionRecord));
+      const value = await newest(versionKey(id, version), options);
+      if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
     }
     if (versions.size === 0) throw new NotFoundError(`Package "${id}" not found on the P2P network`);
     const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
@@ -111,8 +146,15 @@ export function createP2PRegistry(
         `Cannot fetch "${version.id}@${version.version}" from any provider: ${errors.join("; ")}`,
       );
     },
-    async publish(tarball: Uint8Array, version: PackageVersion, options: AbortOptions = {}): Promise<PackageVersion> {
+    async publish(
+      tarball: Uint8Array,
+      version: PackageVersion,
+      options: P2PPublishOptions = {},
+    ): Promise<PackageVersion> {
       void tarball; // the caller stored it; the node serves it from the store
+      if (!options.signer || !version.signature) {
+        throw new TrustError(`Cannot publish "${version.id}@${version.version}" to peers: records must be signed`);
+      }
       const timestamp = Date.now();
       await node.provide(version.sha256, options);
       await node.putRecord(
@@ -121,18 +163,15 @@ export function createP2PRegistry(
         options,
       );
       const known = new Map<string, string>();
-      for (const raw of await node.getRecords(indexKey(version.id), options)) {
-        for (const v of (JSON.parse(raw) as IndexRecord).versions) known.set(v.version, v.sha256);
-      }
+      const current = await newest(indexKey(version.id), options);
+      if (current) { for (const v of (JSON.parse(current) as IndexRecord).versions) known.set(v.version, v.sha256); }
       known.set(version.version, version.sha256);
-      const index: IndexRecord = {
-        type: "ggen.index/1",
-        package_id: version.id,
-        versions: [...known.entries()].map(([v, sha256]) => ({ version: v, sha256 })).slice(-200),
-        publisher: init.peerId,
-        timestamp,
-      };
-      await node.putRecord(indexKey(version.id), JSON.stringify(index), options);
+      const versionsList = [...known.entries()].map(([v, sha256]) => ({ version: v, sha256 })).slice(-200);
+      const index = JSON.stringify(
+        await signedIndexRecord(version.id, versionsList, init.peerId, options.signer, timestamp),
+      );
+      await node.putRecord(indexKey(version.id), index, options);
+      await init.records?.offer(indexKey(version.id), timestamp, index);
       await node.announce(announcementOf(version, init.peerId, timestamp), options);
       return version;
     },
