@@ -6,91 +6,103 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MAIN, PERMS, tempDir } from "./helpers.ts";
 import { createHosts, netnsUnavailable } from "./netns.ts";
+import { generateSwarmKey } from "../src/cli/context.ts";
 
 const unavailable = await netnsUnavailable();
 if (unavailable) console.log(`mdns_test: skipped: ${unavailable}`);
 
-Deno.test({
-  name: "p2p: two nodes on one LAN find each other by mDNS, with no bootstrap peers",
-  ignore: unavailable !== undefined,
-  async fn() {
-    await using work = await tempDir();
-    await using hosts = await createHosts(2);
-    const children: Deno.ChildProcess[] = [];
-    try {
-      const started = performance.now();
-      for (const [i, ns] of hosts.names.entries()) {
-        const home = join(work.path, `h${i}`);
-        await Deno.mkdir(home);
-        children.push(
-          new Deno.Command("ip", {
-            args: [
-              "netns",
-              "exec",
-              ns,
-              Deno.execPath(),
-              "run",
-              "--quiet",
-              ...PERMS,
-              MAIN,
-              "p2p",
-              "start",
-              "--listen",
-              `/ip4/${hosts.address(i)}/tcp/0`,
-            ],
-            env: { GGEN_HOME: home, GGEN_MDNS: "1", NO_COLOR: "1" },
-            stdout: "null",
-            stderr: "null",
-          }).spawn(),
-        );
-      }
-      const peersOf = async (i: number) => {
-        const out = await new Deno.Command("ip", {
+async function mdnsPair(withKey: boolean): Promise<void> {
+  await using work = await tempDir();
+  await using hosts = await createHosts(2);
+  const keyFile = join(work.path, "swarm.key");
+  if (withKey) await generateSwarmKey(keyFile);
+  const keyEnv: Record<string, string> = withKey ? { GGEN_PSK_FILE: keyFile } : {};
+  const children: Deno.ChildProcess[] = [];
+  try {
+    const started = performance.now();
+    for (const [i, ns] of hosts.names.entries()) {
+      const home = join(work.path, `h${i}`);
+      await Deno.mkdir(home);
+      children.push(
+        new Deno.Command("ip", {
           args: [
             "netns",
             "exec",
-            hosts.names[i]!,
+            ns,
             Deno.execPath(),
             "run",
             "--quiet",
             ...PERMS,
             MAIN,
             "p2p",
-            "peers",
-            "--json",
+            "start",
+            "--listen",
+            `/ip4/${hosts.address(i)}/tcp/0`,
           ],
-          env: { GGEN_HOME: join(work.path, `h${i}`), NO_COLOR: "1" },
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
-        return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((l) =>
-          JSON.parse(l) as { source: string; address: string }
-        );
-      };
-      let found: { source: string; address: string }[] = [];
-      const deadline = Date.now() + 30_000;
-      while (Date.now() < deadline) {
-        try {
-          found = await peersOf(0);
-        } catch {
-          found = [];
-        }
-        if (found.some((p) => p.source === "mdns")) break;
-        await new Promise((r) => setTimeout(r, 250));
-      }
-      console.log(
-        `  mDNS: peer found ${((performance.now() - started) / 1000).toFixed(2)} s after both daemons were spawned`,
+          env: { GGEN_HOME: home, GGEN_MDNS: "1", NO_COLOR: "1", ...keyEnv },
+          stdout: "null",
+          stderr: "null",
+        }).spawn(),
       );
-      const viaMdns = found.find((p) => p.source === "mdns");
-      assert.ok(viaMdns, `no peer found by mDNS: ${JSON.stringify(found)}`);
-      assert.ok(viaMdns.address.includes(hosts.address(1)));
-    } finally {
-      for (const c of children) {
-        try {
-          c.kill("SIGINT");
-        } catch { /* exited */ }
-      }
-      await Promise.all(children.map((c) => c.status));
     }
-  },
+    const peersOf = async (i: number) => {
+      const out = await new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          hosts.names[i]!,
+          Deno.execPath(),
+          "run",
+          "--quiet",
+          ...PERMS,
+          MAIN,
+          "p2p",
+          "peers",
+          "--json",
+        ],
+        env: { GGEN_HOME: join(work.path, `h${i}`), NO_COLOR: "1", ...keyEnv },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      return new TextDecoder().decode(out.stdout).split("\n").filter(Boolean).map((l) =>
+        JSON.parse(l) as { source: string; address: string }
+      );
+    };
+    let found: { source: string; address: string }[] = [];
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      try {
+        found = await peersOf(0);
+      } catch {
+        found = [];
+      }
+      if (found.some((p) => p.source === "mdns")) break;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    console.log(
+      `  mDNS: peer found ${((performance.now() - started) / 1000).toFixed(2)} s after both daemons were spawned`,
+    );
+    const viaMdns = found.find((p) => p.source === "mdns");
+    assert.ok(viaMdns, `no peer found by mDNS: ${JSON.stringify(found)}`);
+    assert.ok(viaMdns.address.includes(hosts.address(1)));
+  } finally {
+    for (const c of children) {
+      try {
+        c.kill("SIGINT");
+      } catch { /* exited */ }
+    }
+    await Promise.all(children.map((c) => c.status));
+  }
+}
+
+Deno.test({
+  name: "p2p: two nodes on one LAN find each other by mDNS, with no bootstrap peers",
+  ignore: unavailable !== undefined,
+  fn: () => mdnsPair(false),
+});
+
+Deno.test({
+  name: "p2p: mDNS discovery works between private-network nodes sharing a swarm key",
+  ignore: unavailable !== undefined,
+  fn: () => mdnsPair(true),
 });

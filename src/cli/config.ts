@@ -3,7 +3,7 @@
  * file that reads `Deno.env` or the config file. Every key is checked; errors name the key.
  * @module
  */
-import { join } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { DEFAULT_CENTRAL_URL } from "../core/constants.ts";
 import { ConfigError } from "../core/errors.ts";
@@ -41,6 +41,10 @@ export interface Config {
     maxConnections: number;
     dhtReplicationFactor: number;
     requestTimeoutSecs: number;
+    /** Only peers with the same pre-shared key may connect */
+    private: boolean;
+    /** Absolute path of the swarm key file */
+    pskFile?: string;
   };
 }
 
@@ -79,6 +83,8 @@ const KEYS: Record<
   "registry.timeout_secs": { type: "number", check: (v) => positiveInt(v, 600) },
   "registry.public_key": { type: "string" },
   "registry.p2p.enabled": { type: "boolean" },
+  "registry.p2p.private": { type: "boolean" },
+  "registry.p2p.psk_file": { type: "string" },
   "registry.p2p.mdns": { type: "boolean" },
   "registry.p2p.listen_addrs": {
     type: "string[]",
@@ -222,6 +228,11 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       dhtReplicationFactor: (file["registry.p2p.tuning.dht_replication_factor"] as number | undefined) ?? 20,
       requestTimeoutSecs: Number(env("GGEN_P2P_TIMEOUT_SECS") ?? 0) ||
         ((file["registry.p2p.tuning.request_timeout_secs"] as number | undefined) ?? 30),
+      private: (file["registry.p2p.private"] as boolean | undefined) ?? false,
+      // Relative paths are relative to the config file's directory
+      ...(env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]
+        ? { pskFile: resolvePath(home, (env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]) as string) }
+        : {}),
     },
   };
   return Object.freeze(config);

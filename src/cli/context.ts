@@ -7,7 +7,8 @@ import { MINUTE, SECOND } from "../core/constants.ts";
 import type { Logger } from "../core/logger.ts";
 import type { PackageVersion } from "../core/package.ts";
 import type { Registry } from "../core/registry.ts";
-import { connectDaemon, type P2PNode, startWorkerNode } from "../p2p/mod.ts";
+import { connectDaemon, type P2PNode, startWorkerNode, type WorkerNodeInit } from "../p2p/mod.ts";
+import { ConfigError } from "../core/errors.ts";
 import {
   type CentralRegistry,
   createCentralRegistry,
@@ -15,7 +16,7 @@ import {
   createP2PRegistry,
   type P2PRegistry,
 } from "../registry/client/mod.ts";
-import { createPackageCache, openRecordCache, type PackageCache } from "../store/mod.ts";
+import { createPackageCache, openRecordCache, type PackageCache, writeFileAtomic } from "../store/mod.ts";
 import type { Config } from "./config.ts";
 import type { Output } from "./output.ts";
 
@@ -40,6 +41,60 @@ export interface Context {
   afterFetch?(versions: PackageVersion[]): Promise<void>;
   /** Release what the context started */
   close(): Promise<void>;
+}
+
+const SWARM_KEY = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\s*$/;
+
+/** Write a new swarm key (the go-ipfs/Kubo format that @libp2p/pnet reads), mode 0600 */
+export async function generateSwarmKey(path: string): Promise<void> {
+  const hex = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  await writeFileAtomic(path, `/key/swarm/psk/1.0.0/\n/base16/\n${hex}`, 0o600);
+  await Deno.chmod(path, 0o600);
+}
+
+/**
+ * The worker's start options from the configuration.
+ * @throws {ConfigError} for a private network without a key, or an unreadable key
+ */
+export async function workerInit(
+  config: Readonly<Config>,
+  o: { reprovideIntervalMs: number; onAnnouncement?: WorkerNodeInit["onAnnouncement"] },
+): Promise<WorkerNodeInit> {
+  let psk: Uint8Array | undefined;
+  if (config.p2p.pskFile) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(config.p2p.pskFile);
+    } catch (err) {
+      throw new ConfigError(
+        `Cannot read the swarm key "${config.p2p.pskFile}" (registry.p2p.psk_file): ${(err as Error).message}`,
+      );
+    }
+    if (!SWARM_KEY.test(text)) {
+      throw new ConfigError(
+        `Invalid swarm key "${config.p2p.pskFile}" (registry.p2p.psk_file): create one with \`ggen p2p psk generate\``,
+      );
+    }
+    psk = new TextEncoder().encode(text.trimEnd());
+  } else if (config.p2p.private) {
+    throw new ConfigError(
+      "Refusing to start: registry.p2p.private is true but registry.p2p.psk_file is not set; create a key with `ggen p2p psk generate`",
+    );
+  }
+  return {
+    home: config.home,
+    listenAddrs: config.p2p.listenAddrs,
+    bootstrap: config.p2p.bootstrap.map((b) => b.address),
+    mdns: config.p2p.mdns,
+    maxConnections: config.p2p.maxConnections,
+    inboundConnectionThreshold: 100,
+    dhtReplicationFactor: config.p2p.dhtReplicationFactor,
+    reprovideIntervalMs: o.reprovideIntervalMs,
+    logLevel: config.logLevel,
+    requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
+    ...(psk ? { psk } : {}),
+    ...(o.onAnnouncement ? { onAnnouncement: o.onAnnouncement } : {}),
+  };
 }
 
 /** Wait until a node has `min` peers in its DHT routing table or the time is up; bounded polling */
@@ -75,18 +130,7 @@ export function createContext(
     const daemon = await connectDaemon(config.home, logger);
     if (daemon) return { node: daemon, peerId: (await daemon.status()).peerId };
     logger.debug("no P2P daemon running: starting a short-lived node");
-    const node = await startWorkerNode({ logger }, {
-      home: config.home,
-      listenAddrs: config.p2p.listenAddrs,
-      bootstrap: config.p2p.bootstrap.map((b) => b.address),
-      mdns: config.p2p.mdns,
-      maxConnections: config.p2p.maxConnections,
-      inboundConnectionThreshold: 100,
-      dhtReplicationFactor: config.p2p.dhtReplicationFactor,
-      reprovideIntervalMs: 0,
-      logLevel: config.logLevel,
-      requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
-    });
+    const node = await startWorkerNode({ logger }, await workerInit(config, { reprovideIntervalMs: 0 }));
     if (config.p2p.bootstrap.length > 0 || config.p2p.mdns) {
       const peers = await waitForPeers(node, 1, PEER_WAIT_MS, init.signal);
       logger.debug(`short-lived node ${node.peerId} has ${peers} peers`);

@@ -3,15 +3,16 @@
  * @module
  */
 import type { Command } from "commander";
-import { resolve as resolvePath } from "node:path";
+import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
-import { REPROVIDE_INTERVAL_MS, SECOND } from "../core/constants.ts";
+import { REPROVIDE_INTERVAL_MS } from "../core/constants.ts";
+import { ConflictError } from "../core/errors.ts";
 import { versionFromManifest } from "../core/package.ts";
 import { startControlServer, startWorkerNode } from "../p2p/mod.ts";
 import type { ConfigFlags } from "./config.ts";
 import { publisherKey } from "./publish.ts";
 import { signVersion } from "../trust/mod.ts";
-import type { Context } from "./context.ts";
+import { type Context, generateSwarmKey, workerInit } from "./context.ts";
 
 type Open = (cmd: Command, flags?: ConfigFlags) => Promise<Context>;
 
@@ -22,19 +23,13 @@ function collect(value: string, previous: string[] = []): string[] {
 /** `ggen p2p start`: a long-lived node serving the store, with the local control API */
 export async function startDaemon(ctx: Context): Promise<void> {
   const { config, logger } = ctx;
-  const node = await startWorkerNode({ logger }, {
-    home: config.home,
-    listenAddrs: config.p2p.listenAddrs,
-    bootstrap: config.p2p.bootstrap.map((b) => b.address),
-    mdns: config.p2p.mdns,
-    maxConnections: config.p2p.maxConnections,
-    inboundConnectionThreshold: 100,
-    dhtReplicationFactor: config.p2p.dhtReplicationFactor,
-    reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
-    logLevel: config.logLevel,
-    requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
-    onAnnouncement: (a, from) => logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`),
-  });
+  const node = await startWorkerNode(
+    { logger },
+    await workerInit(config, {
+      reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
+      onAnnouncement: (a, from) => logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`),
+    }),
+  );
   const control = await startControlServer({ logger }, { home: config.home, node });
   ctx.out.result(
     { peerId: node.peerId, listenAddrs: node.listenAddrs, controlPort: control.info.port, pid: Deno.pid },
@@ -82,6 +77,24 @@ export function p2pCommands(program: Command, open: Open): void {
         ...(o.mdns === false ? { mdns: false } : {}),
       };
       await startDaemon(await open(cmd, flags));
+    });
+  const psk = p2p.command("psk").description("pre-shared keys for private networks");
+  psk.command("generate").description("write a new swarm key (mode 0600) for registry.p2p.psk_file")
+    .option("--out <file>", "where to write it", "")
+    .action(async (o, cmd: Command) => {
+      const ctx = await open(cmd);
+      const path = o.out ? resolvePath(o.out) : join(ctx.config.home, "swarm.key");
+      try {
+        await Deno.lstat(path);
+        throw new ConflictError(`Refusing to overwrite "${path}": remove it first or choose --out`);
+      } catch (err) {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      }
+      await generateSwarmKey(path);
+      ctx.out.result(
+        { path },
+        `Wrote ${path}. Share it with your peers over a trusted channel, then run:\n  ggen config set registry.p2p.psk_file ${path}\n  ggen config set registry.p2p.private true`,
+      );
     });
   p2p.command("status").description("PeerId, addresses, peers, routing table, provided packages, traffic")
     .action(async (_o, cmd: Command) => {

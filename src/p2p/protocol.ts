@@ -29,6 +29,8 @@ export interface WorkerStartInit {
   /** Re-provide everything in the store this often; 0 disables */
   reprovideIntervalMs: number;
   logLevel: LogLevel;
+  /** Swarm key (the whole key file) of a private network */
+  psk?: Uint8Array;
 }
 
 /** Every request the worker answers: params and result */
