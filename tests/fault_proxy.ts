@@ -6,12 +6,16 @@
 
 /** Faults applied to new and running connections */
 export interface Faults {
-  /** Delay before forwarding each chunk, ms */
+  /** Delay added before each burst of data (one way), ms */
   latencyMs?: number;
   /** Downstream (target → client) bytes per second; 0 = unlimited */
   bytesPerSecond?: number;
   /** Accept and never forward anything */
   blackHole?: boolean;
+  /** Close every new connection at once (a reset) */
+  reset?: boolean;
+  /** Close a connection after forwarding this many bytes downstream (a truncated body) */
+  truncateAfterBytes?: number;
 }
 
 /** A running proxy */
@@ -48,6 +52,8 @@ export function startFaultProxy(target: { hostname: string; port: number }, faul
     },
   };
   const pipe = async (from: Deno.Conn, to: Deno.Conn, down: boolean) => {
+    let forwarded = 0;
+    let lastChunkAt = -Infinity;
     try {
       while (!closed) {
         // A fresh buffer per read: a write may still reference the previous one
@@ -55,7 +61,16 @@ export function startFaultProxy(target: { hostname: string; port: number }, faul
         const n = await from.read(buf);
         if (n === null) break;
         if (proxy.faults.blackHole) continue;
-        if (proxy.faults.latencyMs) await sleep(proxy.faults.latencyMs);
+        const cut = proxy.faults.truncateAfterBytes;
+        if (down && cut !== undefined && forwarded + n > cut) {
+          let off = 0;
+          while (off < cut - forwarded) off += await to.write(buf.subarray(off, cut - forwarded));
+          break;
+        }
+        forwarded += n;
+        // Latency delays the start of each burst (a request or a response), not every chunk
+        if (proxy.faults.latencyMs && performance.now() - lastChunkAt > 50) await sleep(proxy.faults.latencyMs);
+        lastChunkAt = performance.now();
         if (down && proxy.faults.bytesPerSecond) await sleep((n / proxy.faults.bytesPerSecond) * 1000);
         let off = 0;
         while (off < n) off += await to.write(buf.subarray(off, n));
@@ -73,6 +88,11 @@ export function startFaultProxy(target: { hostname: string; port: number }, faul
     try {
       for await (const client of listener) {
         conns.add(client);
+        if (proxy.faults.reset) {
+          client.close();
+          conns.delete(client);
+          continue;
+        }
         try {
           const upstream = await Deno.connect({ hostname: target.hostname, port: target.port });
           conns.add(upstream);

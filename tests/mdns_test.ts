@@ -80,7 +80,9 @@ async function mdnsPair(withKey: boolean): Promise<void> {
       await new Promise((r) => setTimeout(r, 250));
     }
     console.log(
-      `  mDNS${withKey ? " (private network)" : ""}: peer found ${((performance.now() - started) / 1000).toFixed(2)} s after both daemons were spawned`,
+      `  mDNS${withKey ? " (private network)" : ""}: peer found ${
+        ((performance.now() - started) / 1000).toFixed(2)
+      } s after both daemons were spawned`,
     );
     const viaMdns = found.find((p) => p.source === "mdns");
     assert.ok(viaMdns, `no peer found by mDNS: ${JSON.stringify(found)}`);

@@ -3,7 +3,7 @@
  * verified cache (trying the next source when bytes are bad), install atomically, lock.
  * @module
  */
-import { IntegrityError, NotFoundError, TooLargeError } from "../core/errors.ts";
+import { IntegrityError, NotFoundError } from "../core/errors.ts";
 import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
 import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
 import { openTrustStore, verifyMetadata, verifyPublisher } from "../trust/mod.ts";
@@ -44,7 +44,7 @@ export async function ensureCached(
       tarball = await registry.open(v, { signal: ctx.signal, exclude });
     } catch (err) {
       // No other source is left: the bad bytes are the story the user needs to hear
-      if (lastError && err instanceof NotFoundError) throw new IntegrityError(lastError.message, { cause: err });
+      if (lastError && err instanceof NotFoundError) throw lastError;
       throw err;
     }
     const bar = ctx.out.progress(`Downloading ${v.id}@${v.version}`, v.size);
@@ -59,9 +59,7 @@ export async function ensureCached(
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       tarball.reject?.(err as Error);
-      const retriable = err instanceof IntegrityError || err instanceof TooLargeError ||
-        (tarball.source.startsWith("p2p:") && err instanceof Error);
-      if (!retriable) throw err;
+      // Bad bytes, a broken stream or a stall: this source failed, the next one may not
       ctx.logger.warn(`${v.id}@${v.version}: rejected bytes from ${tarball.source}: ${(err as Error).message}`);
       exclude.add(tarball.source);
       lastError = err as Error;

@@ -134,12 +134,27 @@ class HttpCentralRegistry implements CentralRegistry {
 
   async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchHit[]> {
     const res = await this.#request(apiPaths.search(query.text, query.limit ?? 20, query.offset ?? 0), options);
-    return ((await res.json()) as SearchResponse).hits;
+    return (await this.#json<SearchResponse>(res.json(), "search results")).hits;
+  }
+
+  /** A body that does not parse means a broken connection or proxy: the registry is unavailable */
+  async #json<T>(body: Promise<unknown>, what: string): Promise<T> {
+    try {
+      return await body as T;
+    } catch (err) {
+      if (err instanceof TrustError) throw err;
+      throw new UnavailableError(`Central registry ${this.url} sent broken ${what}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
   }
 
   async info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
     const res = await this.#request(apiPaths.package(id), options);
-    return await readJsonLimited<PackageInfo>(res, MAX_METADATA_BYTES, `metadata of "${id}"`);
+    return await this.#json<PackageInfo>(
+      readJsonLimited<PackageInfo>(res, MAX_METADATA_BYTES, `metadata of "${id}"`),
+      "metadata",
+    );
   }
 
   async registryKey(options: AbortOptions = {}): Promise<RegistryKeyResponse> {
