@@ -15,6 +15,7 @@ import { startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache } from "../src/store/mod.ts";
 import { startDaemon } from "../tests/p2p_helpers.ts";
 import { ggen } from "../tests/helpers.ts";
+import { loopbackNodeInit } from "../tests/node_init.ts";
 import { createHosts, netnsUnavailable } from "../tests/netns.ts";
 import { MAIN, PERMS } from "../tests/helpers.ts";
 
@@ -48,18 +49,8 @@ function randomBytes(n: number): Uint8Array {
   return out;
 }
 
-const nodeInit = (home: string, bootstrap: string[] = []) => ({
-  home,
-  listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-  bootstrap,
-  mdns: false,
-  maxConnections: 200,
-  inboundConnectionThreshold: 1000,
-  dhtReplicationFactor: 20,
-  reprovideIntervalMs: 0,
-  logLevel: "error" as const,
-  requestTimeoutMs: 60_000,
-});
+const nodeInit = (home: string, bootstrap: string[] = []) =>
+  loopbackNodeInit(home, { bootstrap, requestTimeoutMs: 60_000 });
 
 async function waitRouting(nodes: WorkerNode[], min: number): Promise<void> {
   for (let i = 0; i < 100; i++) {

@@ -24,7 +24,8 @@ export async function ggen(
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...PERMS, MAIN, ...args],
     cwd: opts.cwd ?? opts.home,
-    env: { GGEN_HOME: opts.home, NO_COLOR: "1", GGEN_MDNS: "0", ...opts.env },
+    // Every test node is on 127.0.0.1: lift the per-IP cap that protects real deployments
+    env: { GGEN_HOME: opts.home, NO_COLOR: "1", GGEN_MDNS: "0", GGEN_P2P_MAX_CONN_PER_IP: "1000", ...opts.env },
     stdout: "piped",
     stderr: "piped",
     ...(opts.signal ? { signal: opts.signal } : {}),

@@ -17,6 +17,7 @@ import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { ensureCached } from "../src/cli/install.ts";
 import { createOutput } from "../src/cli/output.ts";
 import { ggen, tempDir, writePackage } from "./helpers.ts";
+import { loopbackNodeInit } from "./node_init.ts";
 
 const N = Number(Deno.env.get("GGEN_TAMPER_N") ?? 8);
 
@@ -78,17 +79,7 @@ Deno.test("tampering: flipped, truncated and over-long bytes are refused on HTTP
     // P2P: a peer serves the blob with one byte flipped
     const serverHome = join(work.path, "peer");
     await Deno.mkdir(join(serverHome, "cache", "sha256"), { recursive: true });
-    const init = (home: string) => ({
-      home,
-      listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-      bootstrap: [],
-      mdns: false,
-      maxConnections: 10,
-      inboundConnectionThreshold: 100,
-      dhtReplicationFactor: 20,
-      reprovideIntervalMs: 0,
-      logLevel: "error" as const,
-    });
+    const init = (home: string) => loopbackNodeInit(home);
     await Deno.writeFile(join(serverHome, "cache", "sha256", packed.sha256), flip(offsets[0]!));
     const peer = await startWorkerNode({ logger: silentLogger }, init(serverHome));
     try {

@@ -19,7 +19,8 @@ import { type GossipSub, gossipsub, StrictSign, TopicValidatorResult } from "@li
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
-import type { Connection, PeerDiscovery, PeerId, PrivateKey, Stream } from "@libp2p/interface";
+import type { Connection, MultiaddrConnection, PeerDiscovery, PeerId, PrivateKey, Stream } from "@libp2p/interface";
+import { cidrContains } from "@chainsafe/netmask";
 import { join } from "node:path";
 import {
   ANNOUNCE_TOPIC,
@@ -53,13 +54,18 @@ import {
   verifyRecord,
 } from "../src/p2p/records.ts";
 import type { DiscoverySource, NodeStatus, PeerSummary, ProviderInfo } from "../src/p2p/types.ts";
+import { type Behaviour, Reputation } from "../src/p2p/reputation.ts";
+
+/** Write JSON to a temp file and rename it over `path` */
+async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(tmp, JSON.stringify(value));
+  await Deno.rename(tmp, path);
+}
 
 type Services = { identify: unknown; ping: Ping; dht: SingleKadDHT; pubsub: GossipSub };
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
-/** Penalties after which a peer is refused for {@link BAN_MS} */
-const BAN_THRESHOLD = 3;
-const BAN_MS = 60 * 60 * 1000;
 const CATALOG_QUERY_TIMEOUT_MS = 2000;
 const MAX_CATALOG_PEERS = 16;
 
@@ -73,7 +79,9 @@ let bytesOut = 0;
 let reprovideTimer: ReturnType<typeof setInterval> | undefined;
 const provided = new Set<string>();
 const sources = new Map<string, DiscoverySource>();
-const penalties = new Map<string, { count: number; until: number }>();
+const reputation = new Reputation();
+let reputationFile = "";
+let saveTimer: ReturnType<typeof setTimeout> | undefined;
 const controllers = new Map<number, AbortController>();
 const credits = new Map<number, { available: number; wake?: () => void }>();
 
@@ -91,17 +99,30 @@ function requireNode(): Libp2p<Services> {
 }
 
 function isBanned(peer: string): boolean {
-  const p = penalties.get(peer);
-  return p !== undefined && p.count >= BAN_THRESHOLD && p.until > Date.now();
+  return reputation.isBanned(peer);
 }
 
-function penalize(peer: string, reason: string): void {
-  const p = penalties.get(peer) ?? { count: 0, until: 0 };
-  p.count++;
-  if (p.count >= BAN_THRESHOLD) p.until = Date.now() + BAN_MS;
-  penalties.set(peer, p);
-  log("warn", `penalised peer ${peer} (${p.count}): ${reason}`);
-  if (isBanned(peer)) void node?.hangUp(peerIdFromString(peer)).catch(() => {});
+/** Persist the reputation table soon (coalesced), atomically */
+function saveReputation(): void {
+  if (!reputationFile || saveTimer !== undefined) return;
+  saveTimer = setTimeout(() => {
+    saveTimer = undefined;
+    void writeJsonAtomic(reputationFile, reputation).catch((err) =>
+      log("debug", `saving reputation: ${(err as Error).message}`)
+    );
+  }, 500);
+}
+
+function judge(peer: string, behaviour: Behaviour, reason: string): void {
+  const banned = reputation.record(peer, behaviour);
+  if (behaviour !== "verified-transfer") {
+    log("warn", `peer ${peer} ${behaviour} (score ${reputation.score(peer).toFixed(1)}): ${reason}`);
+  }
+  if (banned) {
+    log("warn", `banned peer ${peer} for an hour`);
+    void node?.hangUp(peerIdFromString(peer)).catch(() => {});
+  }
+  saveReputation();
 }
 
 async function loadIdentity(home: string): Promise<PrivateKey> {
@@ -248,12 +269,79 @@ async function provideAll(signal: AbortSignal): Promise<void> {
   if (digests.length) log("debug", `provided ${digests.length} packages`);
 }
 
+let accessPolicy: Pick<
+  WorkerStartInit,
+  "maxConnectionsPerIp" | "allowPeers" | "denyPeers" | "allowRanges" | "denyRanges"
+> = {
+  maxConnectionsPerIp: 8,
+  allowPeers: [],
+  denyPeers: [],
+  allowRanges: [],
+  denyRanges: [],
+};
+/** Open inbound connections per remote IP, counted from accept to close */
+const inboundPerIp = new Map<string, number>();
+let inboundDenied = 0;
+
+function ipOf(multiaddrText: string): string {
+  return /^\/ip[46]\/([^/]+)/.exec(multiaddrText)?.[1] ?? "";
+}
+
+function inRanges(ip: string, ranges: string[]): boolean {
+  return ranges.some((r) => {
+    try {
+      return cidrContains(r, ip);
+    } catch {
+      return false;
+    }
+  });
+}
+
+function addressAllowed(ip: string): boolean {
+  if (!ip) return true;
+  if (inRanges(ip, accessPolicy.denyRanges)) return false;
+  return accessPolicy.allowRanges.length === 0 || inRanges(ip, accessPolicy.allowRanges);
+}
+
+function peerAllowed(peer: string): boolean {
+  if (isBanned(peer) || accessPolicy.denyPeers.includes(peer)) return false;
+  return accessPolicy.allowPeers.length === 0 || accessPolicy.allowPeers.includes(peer);
+}
+
+/** js-libp2p has no per-IP cap: count raw inbound connections and refuse past the cap */
+function denyInbound(maConn: MultiaddrConnection): boolean {
+  const ip = ipOf(maConn.remoteAddr.toString());
+  if (!addressAllowed(ip)) {
+    inboundDenied++;
+    return true;
+  }
+  const open = inboundPerIp.get(ip) ?? 0;
+  if (open >= accessPolicy.maxConnectionsPerIp) {
+    inboundDenied++;
+    return true;
+  }
+  inboundPerIp.set(ip, open + 1);
+  maConn.addEventListener("close", () => {
+    const n = (inboundPerIp.get(ip) ?? 1) - 1;
+    if (n <= 0) inboundPerIp.delete(ip);
+    else inboundPerIp.set(ip, n);
+  }, { once: true });
+  return false;
+}
+
 async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["result"]> {
   if (node) throw new ValidationError("The P2P node is already started");
   logLevel = init.logLevel;
+  accessPolicy = init;
   cacheDir = join(init.home, "cache", "sha256");
   await Deno.mkdir(cacheDir, { recursive: true });
   catalog = openCatalog(join(init.home, "p2p.db"));
+  reputationFile = join(init.home, "reputation.json");
+  try {
+    reputation.load(JSON.parse(await Deno.readTextFile(reputationFile)));
+  } catch {
+    // no history yet
+  }
   const privateKey = await loadIdentity(init.home);
   const bootstrapList = init.bootstrap.filter(Boolean);
   const discovery = [
@@ -271,13 +359,17 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
     connectionManager: {
       maxConnections: init.maxConnections,
       inboundConnectionThreshold: init.inboundConnectionThreshold,
+      maxIncomingPendingConnections: 64,
       // A peer with the wrong swarm key never finishes the upgrade: with a key, give up on an
       // address after 750 ms instead of libp2p's 6 s (private networks are LANs)
       ...(init.psk ? { addressDialTimeout: 750, inboundUpgradeTimeout: 750 } : {}),
     },
     connectionGater: {
-      denyDialPeer: (peer: PeerId) => isBanned(peer.toString()),
-      denyInboundEncryptedConnection: (peer: PeerId) => isBanned(peer.toString()),
+      denyDialPeer: (peer: PeerId) => !peerAllowed(peer.toString()),
+      denyDialMultiaddr: (ma) => !addressAllowed(ipOf(ma.toString())),
+      denyInboundConnection: (maConn) => denyInbound(maConn),
+      denyInboundEncryptedConnection: (peer: PeerId) => !peerAllowed(peer.toString()),
+      denyOutboundEncryptedConnection: (peer: PeerId) => !peerAllowed(peer.toString()),
     },
     services: {
       identify: identify(),
@@ -323,7 +415,7 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
       validateAnnouncement(msg.data);
       return TopicValidatorResult.Accept;
     } catch (err) {
-      penalize(peer.toString(), `invalid announcement: ${(err as Error).message}`);
+      judge(peer.toString(), "invalid-announcement", (err as Error).message);
       return TopicValidatorResult.Reject;
     }
   });
@@ -362,6 +454,9 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
 
 async function stop(): Promise<void> {
   if (reprovideTimer !== undefined) clearInterval(reprovideTimer);
+  if (saveTimer !== undefined) clearTimeout(saveTimer);
+  saveTimer = undefined;
+  if (reputationFile) await writeJsonAtomic(reputationFile, reputation).catch(() => {});
   for (const c of controllers.values()) c.abort(new DOMException("Node stopping", "AbortError"));
   await node?.stop();
   node = undefined;
@@ -380,6 +475,7 @@ function status(): NodeStatus {
     providedPackages: provided.size,
     catalogSize: catalog?.size() ?? 0,
     uptimeMs: Date.now() - startedAt,
+    inboundDenied,
     bytesIn,
     bytesOut,
   };
@@ -403,7 +499,7 @@ async function peers(signal: AbortSignal): Promise<PeerSummary[]> {
       address: c.remoteAddr.toString(),
       latencyMs,
       source: sources.get(id) ?? (c.direction === "inbound" ? "inbound" : "dial"),
-      failures: penalties.get(id)?.count ?? 0,
+      score: Math.round(reputation.score(id) * 10) / 10,
     };
   }));
 }
@@ -430,8 +526,9 @@ async function findProviders(sha256: string, limit: number, signal: AbortSignal)
   }
   log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
   // Peers with fewer penalties first; shuffled within a level so downloads spread across providers
-  const keyed = [...out.values()].map((p) => ({ p, penalty: penalties.get(p.peerId)?.count ?? 0, r: Math.random() }));
-  keyed.sort((a, b) => a.penalty - b.penalty || a.r - b.r);
+  // Better-reputed first, in whole points, so equals are shuffled
+  const keyed = [...out.values()].map((p) => ({ p, score: Math.floor(reputation.score(p.peerId)), r: Math.random() }));
+  keyed.sort((a, b) => b.score - a.score || a.r - b.r);
   return keyed.map((k) => k.p);
 }
 
@@ -452,7 +549,7 @@ async function getRecords(key: string, signal: AbortSignal): Promise<string[]> {
         const rec = await verifyRecord(key, ev.value);
         values.set(new TextDecoder().decode(ev.value), recordSeq(rec));
       } catch (err) {
-        penalize(ev.from.toString(), `invalid record for ${key}: ${(err as Error).message}`);
+        judge(ev.from.toString(), "invalid-record", `${key}: ${(err as Error).message}`);
       }
     }
   } catch (err) {
@@ -596,8 +693,19 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
     case "search":
       return await searchPeers(msg.params.text, msg.params.limit, signal);
     case "penalize":
-      penalize(msg.params.peerId, msg.params.reason);
+      judge(msg.params.peerId, msg.params.behaviour, msg.params.reason);
       return;
+    case "ban":
+      reputation.ban(msg.params.peerId, msg.params.ms);
+      saveReputation();
+      await requireNode().hangUp(peerIdFromString(msg.params.peerId)).catch(() => {});
+      return;
+    case "unban":
+      reputation.unban(msg.params.peerId);
+      saveReputation();
+      return;
+    case "banned":
+      return reputation.banned();
     case "fetch":
       return await fetchBlob(msg, signal);
     default: {

@@ -45,6 +45,11 @@ export interface Config {
     private: boolean;
     /** Absolute path of the swarm key file */
     pskFile?: string;
+    maxConnectionsPerIp: number;
+    allowPeers: string[];
+    denyPeers: string[];
+    allowRanges: string[];
+    denyRanges: string[];
   };
 }
 
@@ -92,9 +97,20 @@ const KEYS: Record<
       (v as string[]).every((a) => a.startsWith("/")) ? undefined : "must be multiaddrs like /ip4/0.0.0.0/tcp/4001",
   },
   "registry.p2p.tuning.max_connections": { type: "number", check: (v) => positiveInt(v, 10_000) },
+  "registry.p2p.tuning.max_connections_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
+  "registry.p2p.security.allow_peers": { type: "string[]" },
+  "registry.p2p.security.deny_peers": { type: "string[]" },
+  "registry.p2p.security.allow_ranges": { type: "string[]", check: checkCidrs },
+  "registry.p2p.security.deny_ranges": { type: "string[]", check: checkCidrs },
   "registry.p2p.tuning.dht_replication_factor": { type: "number", check: (v) => positiveInt(v, 100) },
   "registry.p2p.tuning.request_timeout_secs": { type: "number", check: (v) => positiveInt(v, 3600) },
 };
+
+function checkCidrs(v: unknown): string | undefined {
+  return (v as string[]).every((c) => /^[0-9a-fA-F:.]+\/\d{1,3}$/.test(c))
+    ? undefined
+    : 'must be CIDR ranges like "10.0.0.0/8"';
+}
 
 function positiveInt(v: unknown, max: number): string | undefined {
   return Number.isInteger(v) && (v as number) > 0 && (v as number) <= max
@@ -229,6 +245,12 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       requestTimeoutSecs: Number(env("GGEN_P2P_TIMEOUT_SECS") ?? 0) ||
         ((file["registry.p2p.tuning.request_timeout_secs"] as number | undefined) ?? 30),
       private: (file["registry.p2p.private"] as boolean | undefined) ?? false,
+      maxConnectionsPerIp: Number(env("GGEN_P2P_MAX_CONN_PER_IP") ?? 0) ||
+        ((file["registry.p2p.tuning.max_connections_per_ip"] as number | undefined) ?? 8),
+      allowPeers: (file["registry.p2p.security.allow_peers"] as string[] | undefined) ?? [],
+      denyPeers: (file["registry.p2p.security.deny_peers"] as string[] | undefined) ?? [],
+      allowRanges: (file["registry.p2p.security.allow_ranges"] as string[] | undefined) ?? [],
+      denyRanges: (file["registry.p2p.security.deny_ranges"] as string[] | undefined) ?? [],
       // Relative paths are relative to the config file's directory
       ...(env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]
         ? { pskFile: resolvePath(home, (env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]) as string) }

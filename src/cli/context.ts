@@ -93,6 +93,11 @@ export async function workerInit(
     logLevel: config.logLevel,
     requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
     ...(psk ? { psk } : {}),
+    maxConnectionsPerIp: config.p2p.maxConnectionsPerIp,
+    allowPeers: config.p2p.allowPeers,
+    denyPeers: config.p2p.denyPeers,
+    allowRanges: config.p2p.allowRanges,
+    denyRanges: config.p2p.denyRanges,
     ...(o.onAnnouncement ? { onAnnouncement: o.onAnnouncement } : {}),
   };
 }

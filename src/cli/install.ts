@@ -55,6 +55,7 @@ export async function ensureCached(
         onProgress: (n) => bar.update(n),
       });
       ctx.logger.debug(`${v.id}@${v.version}: fetched from ${tarball.source}`);
+      tarball.accept?.();
       return { path, source: tarball.source };
     } catch (err) {
       if (ctx.signal.aborted) throw err;

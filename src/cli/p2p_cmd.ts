@@ -125,10 +125,25 @@ export function p2pCommands(program: Command, open: Open): void {
       for (const p of peers) {
         ctx.out.result(
           p,
-          `${p.peerId}  ${p.address}  ${p.latencyMs ?? "-"} ms  ${p.source}${
-            p.failures ? `  failures ${p.failures}` : ""
-          }`,
+          `${p.peerId}  ${p.address}  ${p.latencyMs ?? "-"} ms  ${p.source}  score ${p.score}`,
         );
       }
+      for (const banned of await node.banned()) ctx.out.result({ peerId: banned, banned: true }, `${banned}  banned`);
     });
+  p2p.command("ban <peerId>").description("refuse a peer (default one hour)")
+    .option("--minutes <n>", "how long", (v) => Number(v), 60)
+    .action(async (peerId: string, o, cmd: Command) => {
+      const ctx = await open(cmd);
+      const { node } = await ctx.p2p();
+      await node.ban(peerId, o.minutes * 60_000);
+      ctx.out.result({ peerId, banned: true, minutes: o.minutes }, `Banned ${peerId} for ${o.minutes} minutes`);
+    });
+  p2p.command("unban <peerId>").description("accept a banned peer again").action(
+    async (peerId: string, _o, cmd: Command) => {
+      const ctx = await open(cmd);
+      const { node } = await ctx.p2p();
+      await node.unban(peerId);
+      ctx.out.result({ peerId, banned: false }, `Unbanned ${peerId}`);
+    },
+  );
 }

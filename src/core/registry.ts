@@ -40,6 +40,8 @@ export interface TarballStream {
   source: string;
   /** Called when the store rejected the bytes, so the backend can penalise the source */
   reject?(reason: Error): void;
+  /** Called when the store verified the bytes, so the backend can credit the source */
+  accept?(): void;
 }
 
 /** A registry that can publish (central, and p2p without a central server) */

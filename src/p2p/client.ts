@@ -18,6 +18,7 @@ import {
   type WorkerToMain,
 } from "./protocol.ts";
 import type { Announcement } from "./records.ts";
+import { BAN_MS, type Behaviour } from "./reputation.ts";
 import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 
 /** Collaborators of the worker client */
@@ -211,8 +212,17 @@ class WorkerNodeClient implements WorkerNode {
   search(text: string, limit: number, o: AbortOptions = {}): Promise<CatalogEntry[]> {
     return this.#call("search", { text, limit }, o);
   }
-  async penalize(peerId: string, reason: string): Promise<void> {
-    await this.#call("penalize", { peerId, reason });
+  async penalize(peerId: string, reason: string, behaviour: Behaviour = "failure"): Promise<void> {
+    await this.#call("penalize", { peerId, reason, behaviour });
+  }
+  async ban(peerId: string, ms = BAN_MS): Promise<void> {
+    await this.#call("ban", { peerId, ms });
+  }
+  async unban(peerId: string): Promise<void> {
+    await this.#call("unban", { peerId });
+  }
+  banned(): Promise<string[]> {
+    return this.#call("banned", {});
   }
 
   async fetch(peerId: string, sha256: string, o: FetchOptions = {}): Promise<ReadableStream<Uint8Array>> {

@@ -2,21 +2,15 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../core/logger.ts";
 import { UnavailableError, ValidationError } from "../core/errors.ts";
 import { startWorkerNode, type WorkerNode } from "./client.ts";
+import { loopbackNodeInit } from "../../tests/node_init.ts";
 
 async function withNode(fn: (node: WorkerNode, home: string) => Promise<void>): Promise<void> {
   const home = await Deno.makeTempDir();
-  const node = await startWorkerNode({ logger: silentLogger }, {
-    home,
-    listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-    bootstrap: [],
-    mdns: false,
-    maxConnections: 10,
-    inboundConnectionThreshold: 100,
-    dhtReplicationFactor: 20,
-    reprovideIntervalMs: 0,
-    logLevel: "error",
-    requestTimeoutMs: 2000,
-  });
+  const node = await startWorkerNode(
+    { logger: silentLogger },
+    loopbackNodeInit(home, { maxConnections: 10, requestTimeoutMs: 2000 }),
+  );
+
   try {
     await fn(node, home);
   } finally {
@@ -28,17 +22,8 @@ async function withNode(fn: (node: WorkerNode, home: string) => Promise<void>): 
 Deno.test("WorkerNode keeps its PeerId in identity.key (0600) across restarts", async () => {
   const home = await Deno.makeTempDir();
   try {
-    const init = {
-      home,
-      listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
-      bootstrap: [],
-      mdns: false,
-      maxConnections: 10,
-      inboundConnectionThreshold: 100,
-      dhtReplicationFactor: 20,
-      reprovideIntervalMs: 0,
-      logLevel: "error" as const,
-    };
+    const init = loopbackNodeInit(home);
+
     const first = await startWorkerNode({ logger: silentLogger }, init);
     const id = first.peerId;
     await first.stop();

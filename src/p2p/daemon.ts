@@ -10,6 +10,7 @@ import type { Logger } from "../core/logger.ts";
 import type { AbortOptions } from "../core/registry.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
+import type { Behaviour } from "./reputation.ts";
 import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 
 /** Contents of `$GGEN_HOME/daemon.json` */
@@ -38,6 +39,9 @@ const RPC_METHODS: RpcMethod[] = [
   "announce",
   "search",
   "penalize",
+  "ban",
+  "unban",
+  "banned",
 ];
 
 /** A running control API */
@@ -173,8 +177,17 @@ class DaemonClient implements P2PNode {
   search(text: string, limit: number, o?: AbortOptions): Promise<CatalogEntry[]> {
     return this.#rpc("search", [text, limit], o);
   }
-  penalize(peerId: string, reason: string): Promise<void> {
-    return this.#rpc("penalize", [peerId, reason]);
+  penalize(peerId: string, reason: string, behaviour?: Behaviour): Promise<void> {
+    return this.#rpc("penalize", [peerId, reason, ...(behaviour ? [behaviour] : [])]);
+  }
+  ban(peerId: string, ms?: number): Promise<void> {
+    return this.#rpc("ban", [peerId, ...(ms ? [ms] : [])]);
+  }
+  unban(peerId: string): Promise<void> {
+    return this.#rpc("unban", [peerId]);
+  }
+  banned(): Promise<string[]> {
+    return this.#rpc("banned", []);
   }
   async fetch(peerId: string, sha256: string, o: FetchOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const q = new URLSearchParams({

@@ -16,3 +16,4 @@ export * from "./records.ts";
 export type { CatalogEntry } from "./catalog.ts";
 export type { DiscoverySource, FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 export type { WorkerStartInit } from "./protocol.ts";
+export { BAN_MS, type Behaviour, Reputation } from "./reputation.ts";

@@ -13,6 +13,7 @@ import type { SerializedError } from "../core/errors.ts";
 import type { LogLevel } from "../core/logger.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
+import type { Behaviour } from "./reputation.ts";
 import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
 
 /** What the worker needs to start its node */
@@ -31,6 +32,14 @@ export interface WorkerStartInit {
   logLevel: LogLevel;
   /** Swarm key (the whole key file) of a private network */
   psk?: Uint8Array;
+  /** Most simultaneous inbound connections from one IP address (go-libp2p: 8 per IPv4) */
+  maxConnectionsPerIp: number;
+  /** When not empty, only these PeerIds may connect */
+  allowPeers: string[];
+  denyPeers: string[];
+  /** When not empty, only addresses in these CIDR ranges may connect */
+  allowRanges: string[];
+  denyRanges: string[];
 }
 
 /** Every request the worker answers: params and result */
@@ -46,7 +55,10 @@ export interface WorkerMethods {
   getRecords: { params: { key: string }; result: string[] };
   announce: { params: { announcement: Announcement }; result: void };
   search: { params: { text: string; limit: number }; result: CatalogEntry[] };
-  penalize: { params: { peerId: string; reason: string }; result: void };
+  penalize: { params: { peerId: string; reason: string; behaviour: Behaviour }; result: void };
+  ban: { params: { peerId: string; ms: number }; result: void };
+  unban: { params: { peerId: string }; result: void };
+  banned: { params: Record<string, never>; result: string[] };
   /** Result arrives before the chunks: the total size */
   fetch: {
     params: { peerId: string; sha256: string; offset: number; length?: number; stallMs: number };

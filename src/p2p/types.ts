@@ -6,6 +6,7 @@
 import type { AbortOptions } from "../core/registry.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
+import type { Behaviour } from "./reputation.ts";
 
 /** `ggen p2p status` */
 export interface NodeStatus {
@@ -16,6 +17,8 @@ export interface NodeStatus {
   providedPackages: number;
   catalogSize: number;
   uptimeMs: number;
+  /** Inbound connections refused by the per-IP cap or the address lists */
+  inboundDenied: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -29,8 +32,8 @@ export interface PeerSummary {
   address: string;
   latencyMs: number | null;
   source: DiscoverySource;
-  /** Penalties recorded against this peer */
-  failures: number;
+  /** Reputation score (decayed); bans at -40 */
+  score: number;
 }
 
 /** A provider of some content */
@@ -66,7 +69,12 @@ export interface P2PNode {
   announce(announcement: Announcement, options?: AbortOptions): Promise<void>;
   /** Local catalog plus connected peers' catalogs */
   search(text: string, limit: number, options?: AbortOptions): Promise<CatalogEntry[]>;
-  /** Record a misbehaving peer */
-  penalize(peerId: string, reason: string): Promise<void>;
+  /** Record what a peer did: verified transfers raise its score, misbehaviour lowers it */
+  penalize(peerId: string, reason: string, behaviour?: Behaviour): Promise<void>;
+  /** Refuse a peer for `ms` */
+  ban(peerId: string, ms?: number): Promise<void>;
+  unban(peerId: string): Promise<void>;
+  /** Peers banned now */
+  banned(): Promise<string[]>;
   stop(): Promise<void>;
 }

@@ -6,13 +6,14 @@
  */
 import * as semver from "semver";
 import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
-import { NotFoundError, TrustError } from "../../core/errors.ts";
+import { IntegrityError, NotFoundError, TooLargeError, TrustError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
 import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
 import type { Signer } from "../../core/envelope.ts";
 import {
   announcementOf,
+  type Behaviour,
   indexKey,
   type IndexRecord,
   type P2PNode,
@@ -25,6 +26,13 @@ import {
   versionRecordOf,
 } from "../../p2p/mod.ts";
 import type { RecordCache } from "../../store/mod.ts";
+
+/** How a failed transfer reflects on the peer */
+function behaviourOf(err: Error): Behaviour {
+  if (err instanceof IntegrityError || err instanceof TooLargeError) return "wrong-bytes";
+  if (/stalled|no data for/.test(err.message)) return "stall";
+  return "failure";
+}
 
 /** The P2P registry */
 export interface P2PRegistry extends Registry {
@@ -133,13 +141,14 @@ export function createP2PRegistry(
           return {
             body,
             source: `p2p:${p.peerId}`,
-            reject: (reason) => void node.penalize(p.peerId, reason.message).catch(() => {}),
+            reject: (reason) => void node.penalize(p.peerId, reason.message, behaviourOf(reason)).catch(() => {}),
+            accept: () => void node.penalize(p.peerId, "verified transfer", "verified-transfer").catch(() => {}),
           };
         } catch (err) {
           if (options.signal?.aborted) throw err;
           errors.push(`${p.peerId}: ${(err as Error).message}`);
           log.debug(`provider ${p.peerId} failed: ${(err as Error).message}`);
-          await node.penalize(p.peerId, (err as Error).message).catch(() => {});
+          await node.penalize(p.peerId, (err as Error).message, behaviourOf(err as Error)).catch(() => {});
         }
       }
       throw new NotFoundError(
