@@ -55,6 +55,7 @@ import {
 } from "../src/p2p/records.ts";
 import type { DiscoverySource, NodeStatus, PeerSummary, ProviderInfo } from "../src/p2p/types.ts";
 import { type Behaviour, Reputation } from "../src/p2p/reputation.ts";
+import { DEFAULT_PEER_FETCH_LIMIT, RateLimiter } from "../src/core/rate_limit.ts";
 
 /** Write JSON to a temp file and rename it over `path` */
 async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
@@ -80,6 +81,9 @@ let reprovideTimer: ReturnType<typeof setInterval> | undefined;
 const provided = new Set<string>();
 const sources = new Map<string, DiscoverySource>();
 const reputation = new Reputation();
+const fetchLimiter = new RateLimiter({ peerFetch: DEFAULT_PEER_FETCH_LIMIT });
+/** Concurrent fetch streams per connection; libp2p resets the ones past it */
+const MAX_FETCH_STREAMS = 16;
 let reputationFile = "";
 let saveTimer: ReturnType<typeof setTimeout> | undefined;
 const controllers = new Map<number, AbortController>();
@@ -188,6 +192,13 @@ async function handleFetch(stream: Stream, connection: Connection): Promise<void
   const peer = connection.remotePeer.toString();
   const signal = AbortSignal.timeout(10 * 60 * 1000);
   try {
+    try {
+      fetchLimiter.take("peerFetch", peer);
+    } catch (err) {
+      await sendAll(stream, encodeFrame({ ok: false, error: (err as Error).message } satisfies FetchResponseHeader));
+      await stream.close();
+      return;
+    }
     const it = bytesOf(stream)[Symbol.asyncIterator]();
     const { frame: req } = await withTimeout(readFrame<FetchRequest>(it), 10_000, signal, "fetch request");
     if (typeof req?.sha256 !== "string" || !isSha256Hex(req.sha256)) {
@@ -407,7 +418,7 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
     const id = evt.detail.remotePeer.toString();
     if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
   });
-  await node.handle(FETCH_PROTOCOL, handleFetch, { maxInboundStreams: 64 });
+  await node.handle(FETCH_PROTOCOL, handleFetch, { maxInboundStreams: MAX_FETCH_STREAMS });
   await node.handle(CATALOG_PROTOCOL, (stream) => handleCatalog(stream), { maxInboundStreams: 32 });
   const pubsub = node.services.pubsub;
   pubsub.topicValidators.set(ANNOUNCE_TOPIC, (peer, msg) => {

@@ -43,7 +43,7 @@ import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize } from "./auth.ts";
 import { errorResponse, json } from "./http_errors.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "./rate_limit.ts";
+import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";
 
 /** Collaborators of the handler */
 export interface HandlerComponents {

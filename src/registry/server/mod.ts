@@ -12,4 +12,4 @@
 export { openRegistryStorage, type RegistryServer, type RegistryServerInit, startRegistryServer } from "./server.ts";
 export { createToken, hashToken, isWellFormedToken, TOKEN_SCOPES, type TokenScope } from "./auth.ts";
 export type { BlobStore, MetadataStore, TokenRow } from "./storage.ts";
-export { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "./rate_limit.ts";
+export { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";

@@ -1,10 +1,10 @@
 /**
- * Token-bucket rate limits, with defaults like crates.io's: a new package id burst 5 then one per
+ * Token-bucket rate limits, shared by the registry server and the P2P node, with defaults like crates.io's: a new package id burst 5 then one per
  * 10 minutes per token, new versions burst 30 then one per minute per token, and per-IP limits on
  * unauthenticated search and download. Exceeding one answers 429 with Retry-After.
  * @module
  */
-import { RateLimitError } from "../../core/errors.ts";
+import { RateLimitError } from "./errors.ts";
 
 /** One bucket's shape */
 export interface BucketSpec {
@@ -19,15 +19,20 @@ export interface RateLimits {
   newVersion?: BucketSpec;
   search?: BucketSpec;
   download?: BucketSpec;
+  /** P2P fetch requests per peer */
+  peerFetch?: BucketSpec;
 }
 
 /** crates.io-like defaults */
-export const DEFAULT_RATE_LIMITS: Required<RateLimits> = {
+export const DEFAULT_RATE_LIMITS: Omit<Required<RateLimits>, "peerFetch"> = {
   newPackage: { burst: 5, refillMs: 10 * 60 * 1000 },
   newVersion: { burst: 30, refillMs: 60 * 1000 },
   search: { burst: 100, refillMs: 100 },
   download: { burst: 300, refillMs: 50 },
 };
+
+/** Fetch requests a peer may make: a burst of 32, then 10 per second */
+export const DEFAULT_PEER_FETCH_LIMIT: BucketSpec = { burst: 32, refillMs: 100 };
 
 /** Most keys tracked per limit, so a flood of addresses cannot grow memory without bound */
 const MAX_KEYS = 100_000;
