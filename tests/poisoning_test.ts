@@ -1,0 +1,105 @@
+/**
+ * Content poisoning: networks of 10 providers in which 10%, 30% and 50% serve wrong or truncated
+ * bytes. For each: installs completed / attempted, bad bytes installed (must be 0), median time to
+ * install, and how many bad providers each install had to penalise. (Stalling providers are
+ * covered by tests/p2p_test.ts; they cost the stall timeout each.)
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sha256Hex } from "../src/core/digest.ts";
+import { silentLogger } from "../src/core/logger.ts";
+import type { PackageVersion } from "../src/core/package.ts";
+import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
+import { createP2PRegistry } from "../src/registry/client/mod.ts";
+import { createPackageCache } from "../src/store/mod.ts";
+import { ensureCached } from "../src/cli/install.ts";
+import { createOutput } from "../src/cli/output.ts";
+import { tempDir } from "./helpers.ts";
+import { loopbackNodeInit } from "./node_init.ts";
+
+const INSTALLS = Number(Deno.env.get("GGEN_POISON_INSTALLS") ?? 6);
+
+Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes installed", async () => {
+  await using work = await tempDir();
+  const blob = new Uint8Array(256 * 1024);
+  for (let o = 0; o < blob.length; o += 65536) crypto.getRandomValues(blob.subarray(o, o + 65536));
+  const sha = sha256Hex(blob);
+  const version = { id: "io.poison.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
+  const providers: WorkerNode[] = [];
+  const file = (i: number) => join(work.path, `p${i}`, "cache", "sha256", sha);
+  try {
+    for (let i = 0; i < 10; i++) {
+      await Deno.mkdir(join(work.path, `p${i}`, "cache", "sha256"), { recursive: true });
+      await Deno.writeFile(file(i), blob);
+      providers.push(
+        await startWorkerNode(
+          { logger: silentLogger },
+          loopbackNodeInit(join(work.path, `p${i}`), { bootstrap: i ? [providers[0]!.listenAddrs[0]!] : [] }),
+        ),
+      );
+    }
+    for (let i = 0; i < 50 && (await providers[9]!.status()).routingTableSize < 3; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const p of providers) await p.provide(sha);
+    const rows: string[] = [];
+    let run = 0;
+    for (const ratio of [0.1, 0.3, 0.5]) {
+      const bad = Math.round(ratio * 10);
+      for (let i = 0; i < 10; i++) {
+        const lie = i < bad ? (i % 2 === 0 ? "wrong" : "truncated") : "honest";
+        const bytes = lie === "wrong"
+          ? blob.map((b, j) => (j === 1000 ? b ^ 0xff : b))
+          : lie === "truncated"
+          ? blob.subarray(0, blob.length >> 1)
+          : blob;
+        await Deno.writeFile(file(i), bytes);
+      }
+      let completed = 0;
+      let badInstalled = 0;
+      const times: number[] = [];
+      const penalised: number[] = [];
+      for (let k = 0; k < INSTALLS; k++) {
+        const client = await startWorkerNode(
+          { logger: silentLogger },
+          loopbackNodeInit(join(work.path, `c${run++}`), { bootstrap: [providers[9 - (k % 3)]!.listenAddrs[0]!] }),
+        );
+        try {
+          for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
+            await new Promise((r) => setTimeout(r, 50));
+          }
+          const registry = createP2PRegistry({ logger: silentLogger, node: client }, { peerId: client.peerId });
+          const cache = createPackageCache({ logger: silentLogger }, { home: join(work.path, `cache${run}`) });
+          const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
+          const t0 = performance.now();
+          try {
+            const got = await ensureCached(ctx, registry, cache, version);
+            times.push(performance.now() - t0);
+            completed++;
+            if (sha256Hex(await Deno.readFile(got.path)) !== sha) badInstalled++;
+          } catch {
+            // every provider tried was bad
+          }
+          penalised.push((await client.banned()).length);
+        } finally {
+          await client.stop();
+        }
+      }
+      times.sort((a, b) => a - b);
+      const median = times.length ? times[Math.floor(times.length / 2)]!.toFixed(0) : "-";
+      rows.push(
+        `| ${ratio * 100}% (${bad}/10) | ${completed}/${INSTALLS} | ${badInstalled} | ${median} ms | ${
+          penalised.reduce((a, b) => a + b, 0)
+        } |`,
+      );
+      assert.equal(badInstalled, 0);
+      assert.equal(completed, INSTALLS);
+    }
+    console.log(
+      "\n| lying providers | installs completed | bad bytes installed | median time | providers penalised (banned) |\n| --- | --- | --- | --- | --- |\n" +
+        rows.join("\n"),
+    );
+  } finally {
+    await Promise.all(providers.map((p) => p.stop()));
+  }
+});
