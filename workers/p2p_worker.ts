@@ -16,6 +16,7 @@ import { mdns } from "@libp2p/mdns";
 import { bootstrap } from "@libp2p/bootstrap";
 import { preSharedKey } from "@libp2p/pnet";
 import { type GossipSub, gossipsub, StrictSign, TopicValidatorResult } from "@libp2p/gossipsub";
+import { createPeerScoreParams, createPeerScoreThresholds, createTopicScoreParams } from "@libp2p/gossipsub/score";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -397,7 +398,34 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
         selectors: { ggen: (key, values) => selectRecord(new TextDecoder().decode(key), values) },
         allowQueryWithZeroPeers: true,
       }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true, globalSignaturePolicy: StrictSign, emitSelf: false }),
+      pubsub: gossipsub({
+        allowPublishToZeroTopicPeers: true,
+        globalSignaturePolicy: StrictSign,
+        emitSelf: false,
+        // Explicit peer scoring: invalid announcements cost quadratically (P4), our reputation
+        // feeds the app-specific score, and many peers behind one IP are penalised (P6)
+        scoreParams: createPeerScoreParams({
+          topics: {
+            [ANNOUNCE_TOPIC]: createTopicScoreParams({
+              topicWeight: 1,
+              invalidMessageDeliveriesWeight: -1,
+              invalidMessageDeliveriesDecay: 0.99,
+            }),
+          },
+          appSpecificScore: (peer: string) => reputation.score(peer),
+          appSpecificWeight: 1,
+          IPColocationFactorWeight: -5,
+          IPColocationFactorThreshold: init.maxConnectionsPerIp,
+          decayInterval: 1000,
+        }),
+        scoreThresholds: createPeerScoreThresholds({
+          gossipThreshold: -10,
+          publishThreshold: -20,
+          graylistThreshold: -40,
+          acceptPXThreshold: 10,
+          opportunisticGraftThreshold: 5,
+        }),
+      }),
     },
   }) as unknown as Libp2p<Services>;
   startedAt = Date.now();
@@ -423,7 +451,10 @@ async function start(init: WorkerStartInit): Promise<WorkerMethods["start"]["res
   const pubsub = node.services.pubsub;
   pubsub.topicValidators.set(ANNOUNCE_TOPIC, (peer, msg) => {
     try {
-      validateAnnouncement(msg.data);
+      const a = validateAnnouncement(msg.data);
+      if (msg.type !== "signed" || msg.from.toString() !== a.peer_id) {
+        throw new ValidationError(`announcement peer_id ${a.peer_id} is not its signer`);
+      }
       return TopicValidatorResult.Accept;
     } catch (err) {
       judge(peer.toString(), "invalid-announcement", (err as Error).message);

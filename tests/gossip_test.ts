@@ -1,0 +1,108 @@
+/**
+ * Gossip hardening: a peer that floods `ggen/packages/announce` with invalid announcements is
+ * penalised (gossipsub P4 and ggen's reputation), graylisted and banned, and nothing it sends
+ * afterwards is processed.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createLibp2p } from "libp2p";
+import { tcp } from "@libp2p/tcp";
+import { noise } from "@chainsafe/libp2p-noise";
+import { yamux } from "@chainsafe/libp2p-yamux";
+import { identify } from "@libp2p/identify";
+import { gossipsub } from "@libp2p/gossipsub";
+import { multiaddr } from "@multiformats/multiaddr";
+import { silentLogger } from "../src/core/logger.ts";
+import { startWorkerNode } from "../src/p2p/mod.ts";
+import { tempDir } from "./helpers.ts";
+import { loopbackNodeInit } from "./node_init.ts";
+
+const TOPIC = "ggen/packages/announce";
+
+Deno.test("gossip: 100 invalid announcements get the sender graylisted; its later messages are dropped", async () => {
+  await using work = await tempDir();
+  const node = await startWorkerNode({ logger: silentLogger }, loopbackNodeInit(join(work.path, "ggen")));
+  const attacker = await createLibp2p({
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
+  });
+  try {
+    attacker.services.pubsub.subscribe(TOPIC);
+    await attacker.dial(multiaddr(node.listenAddrs[0]!));
+    for (let i = 0; i < 50 && attacker.services.pubsub.getSubscribers(TOPIC).length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 1200)); // a heartbeat to graft the mesh
+    const started = performance.now();
+    let sent = 0;
+    let bannedAfter = -1;
+    for (let i = 0; i < 100; i++) {
+      await attacker.services.pubsub.publish(
+        TOPIC,
+        new TextEncoder().encode(JSON.stringify({ type: "publish", junk: i })),
+      ).catch(() => {});
+      sent++;
+      if (bannedAfter < 0 && (await node.banned()).includes(attacker.peerId.toString())) {
+        bannedAfter = performance.now() - started;
+      }
+    }
+    for (let i = 0; i < 50 && bannedAfter < 0; i++) {
+      if ((await node.banned()).includes(attacker.peerId.toString())) bannedAfter = performance.now() - started;
+      else await new Promise((r) => setTimeout(r, 100));
+    }
+    // A valid announcement from the same peer after the flood
+    const valid = {
+      type: "publish",
+      package_id: "io.gossip.after",
+      version: "1.0.0",
+      peer_id: attacker.peerId.toString(),
+      sha256: "a".repeat(64),
+      timestamp: Date.now(),
+      name: "after",
+      description: "sent after the flood",
+      size_bytes: 1,
+      tags: [],
+      dependencies: {},
+    };
+    await attacker.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(valid))).catch(() => {});
+    await new Promise((r) => setTimeout(r, 1000));
+    const processed = (await node.search("io.gossip.after", 5)).length;
+    const connected = (await node.peers()).some((p) => p.peerId === attacker.peerId.toString());
+    console.log(
+      `  ${sent} invalid announcements: sender banned and graylisted after ${
+        bannedAfter.toFixed(0)
+      } ms; still connected: ${connected}; later messages processed: ${processed}`,
+    );
+    assert.ok(bannedAfter >= 0, "the flooding peer was never banned");
+    assert.equal(processed, 0);
+    assert.equal(connected, false);
+
+    // Control: the same announcement from an honest peer is processed
+    const honest = await createLibp2p({
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
+    });
+    try {
+      honest.services.pubsub.subscribe(TOPIC);
+      await honest.dial(multiaddr(node.listenAddrs[0]!));
+      await new Promise((r) => setTimeout(r, 1500));
+      const mine = { ...valid, package_id: "io.gossip.honest", peer_id: honest.peerId.toString() };
+      await honest.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(mine)));
+      let seen = 0;
+      for (let i = 0; i < 30 && seen === 0; i++) {
+        seen = (await node.search("io.gossip.honest", 5)).length;
+        if (!seen) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(seen, 1, "a valid announcement from an honest peer was not processed");
+    } finally {
+      await honest.stop();
+    }
+  } finally {
+    await attacker.stop();
+    await node.stop();
+  }
+});
