@@ -1,8 +1,8 @@
 /**
  * Crash safety: `ggen install` killed with SIGKILL at random points, and the registry killed
  * during `ggen publish`. After every kill the state on disk must be consistent; after recovery
- * nothing is left behind. Quick size in CI; `GGEN_CRASH_TRIALS=200 GGEN_PUBLISH_CRASH_TRIALS=100
- * deno test -A tests/crash_test.ts` is the full run.
+ * nothing is left behind. 200 install kills and 100 publish kills by default; set
+ * GGEN_CRASH_TRIALS / GGEN_PUBLISH_CRASH_TRIALS for a quicker or longer run.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -14,8 +14,8 @@ import { createToken, openRegistryStorage, startRegistryServer } from "../src/re
 import { createPackageCache, readLockfile, verifyProject } from "../src/store/mod.ts";
 import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
 
-const INSTALL_TRIALS = Number(Deno.env.get("GGEN_CRASH_TRIALS") ?? 24);
-const PUBLISH_TRIALS = Number(Deno.env.get("GGEN_PUBLISH_CRASH_TRIALS") ?? 12);
+const INSTALL_TRIALS = Number(Deno.env.get("GGEN_CRASH_TRIALS") ?? 200);
+const PUBLISH_TRIALS = Number(Deno.env.get("GGEN_PUBLISH_CRASH_TRIALS") ?? 100);
 
 function spawnGgen(
   args: string[],
@@ -78,7 +78,7 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MODE: "central" };
-    const big = new Uint8Array(8 * 1024 * 1024);
+    const big = new Uint8Array(4 * 1024 * 1024);
     for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
     for (const version of ["1.0.0", "2.0.0"]) {
       const lib = await writePackage(join(work.path, `lib-${version}`), { id: "io.crash.lib", version });
@@ -109,12 +109,21 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
     let incompleteLeft = 0;
     let orphanTemps = 0;
     const states = new Map<string, number>();
+    // Every trial starts from a copy of one good install of 1.0.0
+    const templateHome = join(work.path, "th");
+    const templateProject = join(work.path, "tp");
+    await Deno.mkdir(templateProject, { recursive: true });
+    assert.equal(
+      (await ggen(["install", "io.crash.app@1.0.0"], { home: templateHome, cwd: templateProject, env })).code,
+      0,
+    );
     for (let trial = 0; trial < INSTALL_TRIALS; trial++) {
       const home = join(work.path, `h${trial}`);
       const project = join(work.path, `p${trial}`);
-      await Deno.mkdir(project, { recursive: true });
-      // Start from a good install of 1.0.0, then kill the upgrade to 2.0.0 at a random moment
-      assert.equal((await ggen(["install", "io.crash.app@1.0.0"], { home, cwd: project, env })).code, 0);
+      const cp = await new Deno.Command("cp", { args: ["-a", templateHome, home] }).output();
+      const cp2 = await new Deno.Command("cp", { args: ["-a", templateProject, project] }).output();
+      assert.ok(cp.success && cp2.success);
+      // Kill the upgrade to 2.0.0 at a random moment
       const lockBefore = await Deno.readTextFile(join(project, "ggen.lock"));
       const child = spawnGgen(["install", "io.crash.app@2.0.0"], { home, cwd: project, env });
       await new Promise((r) => setTimeout(r, startupMs * 0.9 + Math.random() * (fullMs * 1.1 - startupMs * 0.9)));
