@@ -39,16 +39,21 @@ export interface Hosts extends AsyncDisposable {
 
 /** Create `n` hosts 10.79.<tag>.1..n on one bridge */
 export async function createHosts(n: number): Promise<Hosts> {
-  const tag = Deno.pid % 200 + 1;
+  // A random free subnet and names, so concurrent runs on one machine never share or delete each
+  // other's hosts; `ip netns add` fails when the name is taken
+  let tag = 0;
+  for (let attempt = 0; attempt < 20 && tag === 0; attempt++) {
+    const candidate = 1 + Math.floor(Math.random() * 250);
+    if ((await run("ip", ["netns", "add", `ggsw${candidate}`])).code === 0) tag = candidate;
+  }
+  if (tag === 0) throw new Error("No free test subnet: remove stale namespaces with `ip netns list`");
   const sw = `ggsw${tag}`;
   const names = Array.from({ length: n }, (_, i) => `gg${tag}h${i + 1}`);
   const cleanup = async () => {
     for (const name of names) await run("ip", ["netns", "del", name]);
     await run("ip", ["netns", "del", sw]);
   };
-  await cleanup();
   try {
-    await ip("netns", "add", sw);
     await ip("-n", sw, "link", "add", "br0", "type", "bridge", "mcast_snooping", "0");
     await ip("-n", sw, "link", "set", "br0", "up");
     for (const [i, name] of names.entries()) {
