@@ -129,11 +129,11 @@ Deno.test("p2p records: bad records are neither stored nor returned; replayed ol
     for (const [name, key, value] of bad) {
       for await (const _ of stock.services.dht.put(enc.encode(key), enc.encode(JSON.stringify(value)))) { /* drain */ }
       const values = await node!.getRecords(key);
-      const hits = values.filter((v) => v === JSON.stringify(value)).length;
+      const hits = values.filter((v) => v.value === JSON.stringify(value)).length;
       returned += hits;
       for (const d of daemons) {
         const dn = await connectDaemon(d.home, silentLogger);
-        stored += (await dn!.getRecords(key)).filter((v) => v === JSON.stringify(value)).length;
+        stored += (await dn!.getRecords(key)).filter((v) => v.value === JSON.stringify(value)).length;
       }
       console.log(`  ${name}: returned ${hits}`);
     }

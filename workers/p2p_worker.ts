@@ -50,6 +50,7 @@ import {
   type Announcement,
   encodeJson,
   recordSeq,
+  type RecordValue,
   selectRecord,
   validateAnnouncement,
   verifyRecord,
@@ -582,14 +583,17 @@ async function putRecord(key: string, value: string, signal: AbortSignal): Promi
   }
 }
 
-async function getRecords(key: string, signal: AbortSignal): Promise<string[]> {
-  const values = new Map<string, number>();
+async function getRecords(key: string, signal: AbortSignal): Promise<RecordValue[]> {
+  const values = new Map<string, { seq: number; from: Set<string> }>();
   try {
     for await (const ev of requireNode().services.dht.get(new TextEncoder().encode(key), { signal })) {
       if (ev.name !== "VALUE") continue;
       try {
         const rec = await verifyRecord(key, ev.value);
-        values.set(new TextDecoder().decode(ev.value), recordSeq(rec));
+        const text = new TextDecoder().decode(ev.value);
+        const entry = values.get(text) ?? { seq: recordSeq(rec), from: new Set<string>() };
+        entry.from.add(ev.from.toString());
+        values.set(text, entry);
       } catch (err) {
         judge(ev.from.toString(), "invalid-record", `${key}: ${(err as Error).message}`);
       }
@@ -599,7 +603,7 @@ async function getRecords(key: string, signal: AbortSignal): Promise<string[]> {
       log("debug", `get ${key}: ${(err as Error).message}`);
     }
   }
-  return [...values.entries()].sort((a, b) => b[1] - a[1]).map(([v]) => v);
+  return [...values.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([value, e]) => ({ value, from: [...e.from] }));
 }
 
 async function searchPeers(text: string, limit: number, signal: AbortSignal): Promise<CatalogEntry[]> {

@@ -50,6 +50,8 @@ export interface Config {
     denyPeers: string[];
     allowRanges: string[];
     denyRanges: string[];
+    /** Distinct peers P2P-only metadata should come from */
+    minSources: number;
   };
 }
 
@@ -99,6 +101,7 @@ const KEYS: Record<
   "registry.p2p.tuning.max_connections": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.tuning.max_connections_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.security.allow_peers": { type: "string[]" },
+  "registry.p2p.security.min_sources": { type: "number", check: (v) => positiveInt(v, 20) },
   "registry.p2p.security.deny_peers": { type: "string[]" },
   "registry.p2p.security.allow_ranges": { type: "string[]", check: checkCidrs },
   "registry.p2p.security.deny_ranges": { type: "string[]", check: checkCidrs },
@@ -251,6 +254,7 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       denyPeers: (file["registry.p2p.security.deny_peers"] as string[] | undefined) ?? [],
       allowRanges: (file["registry.p2p.security.allow_ranges"] as string[] | undefined) ?? [],
       denyRanges: (file["registry.p2p.security.deny_ranges"] as string[] | undefined) ?? [],
+      minSources: (file["registry.p2p.security.min_sources"] as number | undefined) ?? 3,
       // Relative paths are relative to the config file's directory
       ...(env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]
         ? { pskFile: resolvePath(home, (env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]) as string) }

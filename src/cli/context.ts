@@ -18,6 +18,7 @@ import {
 } from "../registry/client/mod.ts";
 import { createPackageCache, openRecordCache, type PackageCache, writeFileAtomic } from "../store/mod.ts";
 import type { Config } from "./config.ts";
+import { openTrustStore } from "../trust/mod.ts";
 import type { Output } from "./output.ts";
 
 /** How long a short-lived node waits for its first peers */
@@ -159,9 +160,15 @@ export function createContext(
       return p2p;
     },
     p2pRegistry() {
-      p2pRegistry ??= ctx.p2p().then(async ({ node, peerId }) =>
-        createP2PRegistry({ logger, node }, { peerId, records: await openRecordCache(config.home) })
-      );
+      p2pRegistry ??= ctx.p2p().then(async ({ node, peerId }) => {
+        const trust = await openTrustStore(config.home);
+        return createP2PRegistry({ logger, node }, {
+          peerId,
+          records: await openRecordCache(config.home),
+          pinned: (id) => trust.pinned(id),
+          minSources: config.p2p.minSources,
+        });
+      });
       return p2pRegistry;
     },
     registry() {

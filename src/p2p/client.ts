@@ -17,7 +17,7 @@ import {
   type WorkerStartInit,
   type WorkerToMain,
 } from "./protocol.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement, RecordValue } from "./records.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 
@@ -203,7 +203,7 @@ class WorkerNodeClient implements WorkerNode {
   async putRecord(key: string, value: string, o: AbortOptions = {}): Promise<void> {
     await this.#call("putRecord", { key, value }, o);
   }
-  getRecords(key: string, o: AbortOptions = {}): Promise<string[]> {
+  getRecords(key: string, o: AbortOptions = {}): Promise<RecordValue[]> {
     return this.#call("getRecords", { key }, o);
   }
   async announce(announcement: Announcement, o: AbortOptions = {}): Promise<void> {

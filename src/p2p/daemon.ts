@@ -9,7 +9,7 @@ import { errorFromName, type SerializedError, serializeError, UnavailableError }
 import type { Logger } from "../core/logger.ts";
 import type { AbortOptions } from "../core/registry.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";
 import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 
@@ -168,7 +168,7 @@ class DaemonClient implements P2PNode {
   putRecord(key: string, value: string, o?: AbortOptions): Promise<void> {
     return this.#rpc("putRecord", [key, value], o);
   }
-  getRecords(key: string, o?: AbortOptions): Promise<string[]> {
+  getRecords(key: string, o?: AbortOptions): Promise<RecordValue[]> {
     return this.#rpc("getRecords", [key], o);
   }
   announce(a: Announcement, o?: AbortOptions): Promise<void> {

@@ -12,7 +12,7 @@
 import type { SerializedError } from "../core/errors.ts";
 import type { LogLevel } from "../core/logger.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";
 import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
 
@@ -52,7 +52,7 @@ export interface WorkerMethods {
   provide: { params: { sha256: string }; result: void };
   findProviders: { params: { sha256: string; limit: number }; result: ProviderInfo[] };
   putRecord: { params: { key: string; value: string }; result: void };
-  getRecords: { params: { key: string }; result: string[] };
+  getRecords: { params: { key: string }; result: RecordValue[] };
   announce: { params: { announcement: Announcement }; result: void };
   search: { params: { text: string; limit: number }; result: CatalogEntry[] };
   penalize: { params: { peerId: string; reason: string; behaviour: Behaviour }; result: void };

@@ -8,13 +8,14 @@
 import * as semver from "semver";
 import { MAX_RECORD_BYTES, RECORD_NAMESPACE } from "../core/constants.ts";
 import { isSha256Hex } from "../core/digest.ts";
-import { ValidationError } from "../core/errors.ts";
+import { TrustError, ValidationError } from "../core/errors.ts";
 import { isValidPackageId } from "../core/manifest.ts";
 import type { PackageVersion } from "../core/package.ts";
 import {
   canonicalJson,
   checkPublishStatement,
   type Envelope,
+  fingerprint,
   fromBase64,
   parseEnvelope,
   PAYLOAD_TYPES,
@@ -393,6 +394,40 @@ export function announcementOf(v: PackageVersion, peerId: string, timestamp = Da
     ...(v.signature ? { signature: v.signature } : {}),
     ...(v.publisher_key ? { publisher_key: v.publisher_key } : {}),
   };
+}
+
+/** A verified record value and the peers that returned it */
+export interface RecordValue {
+  value: string;
+  from: string[];
+}
+
+/**
+ * Multi-source agreement (design §9.1) over the values peers returned for one version key:
+ * they must name the same content. On disagreement the answer signed by a pinned key wins;
+ * without one the lookup is refused, naming the peers on each side.
+ * @throws {TrustError}
+ */
+export function agreeOnVersion(key: string, values: RecordValue[], pinned: string[]): RecordValue | undefined {
+  const bySha = new Map<string, { value: RecordValue; from: Set<string>; keyid: string }>();
+  for (const v of values) {
+    const r = JSON.parse(v.value) as VersionRecord;
+    const keyid = r.publisher_key ? fingerprint(fromBase64(r.publisher_key)) : "";
+    const group = bySha.get(r.sha256) ?? { value: v, from: new Set<string>(), keyid };
+    for (const f of v.from) group.from.add(f);
+    if (recordSeq(r) > recordSeq(JSON.parse(group.value.value) as VersionRecord)) group.value = v;
+    bySha.set(r.sha256, group);
+  }
+  const groups = [...bySha.values()];
+  if (groups.length <= 1) return groups[0]?.value;
+  const trusted = groups.filter((g) => pinned.includes(g.keyid));
+  if (trusted.length === 1) return trusted[0]!.value;
+  const sides = groups.map((g) => `${g.keyid || "unsigned"} from ${[...g.from].join(", ") || "local"}`).join("; ");
+  throw new TrustError(
+    `Refusing ${
+      recordName(key)
+    }: peers disagree on its content (${sides}); pin the right publisher with \`ggen trust\``,
+  );
 }
 
 /** Encode a record or announcement */

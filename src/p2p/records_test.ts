@@ -4,6 +4,7 @@ import type { PackageVersion } from "../core/package.ts";
 import { fingerprint, type Signer, toBase64 } from "../core/envelope.ts";
 import { signVersion } from "../trust/sign.ts";
 import {
+  agreeOnVersion,
   announcementOf,
   encodeJson,
   indexKey,
@@ -111,4 +112,23 @@ Deno.test("validateAnnouncement() accepts a publish and refuses garbage", () => 
   assert.equal(validateAnnouncement(encodeJson(a)).package_id, V.id);
   assert.throws(() => validateAnnouncement(encodeJson({ ...a, type: "delete" })), ValidationError);
   assert.throws(() => validateAnnouncement(encodeJson({ ...a, package_id: "NOT AN ID" })), ValidationError);
+});
+
+Deno.test("agreeOnVersion() takes agreeing answers, lets a pinned key settle a disagreement, refuses otherwise", async () => {
+  const key = versionKey(V.id, V.version);
+  const alice = await signer();
+  const mallory = await signer();
+  const a = JSON.stringify(versionRecordOf(await signVersion(V, alice, 1), "p", 1000));
+  const a2 = JSON.stringify(versionRecordOf(await signVersion(V, alice, 2), "p", 1000));
+  const m = JSON.stringify(versionRecordOf(await signVersion({ ...V, sha256: "f".repeat(64) }, mallory, 9), "p", 1000));
+  assert.equal(agreeOnVersion(key, [{ value: a, from: ["p1"] }, { value: a2, from: ["p2", "p3"] }], [])?.value, a2);
+  assert.throws(
+    () => agreeOnVersion(key, [{ value: a, from: ["p1", "p2"] }, { value: m, from: ["evil1"] }], []),
+    /peers disagree .* from p1, p2; .* from evil1/,
+  );
+  assert.equal(
+    agreeOnVersion(key, [{ value: a, from: ["p1"] }, { value: m, from: ["evil1", "evil2"] }], [alice.keyid])?.value,
+    a,
+  );
+  assert.equal(agreeOnVersion(key, [], []), undefined);
 });

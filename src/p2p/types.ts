@@ -5,7 +5,7 @@
  */
 import type { AbortOptions } from "../core/registry.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";
 
 /** `ggen p2p status` */
@@ -62,8 +62,8 @@ export interface P2PNode {
   findProviders(sha256: string, options?: AbortOptions & { limit?: number }): Promise<ProviderInfo[]>;
   /** Put a JSON record under a `/ggen/...` key */
   putRecord(key: string, value: string, options?: AbortOptions): Promise<void>;
-  /** Every valid value found for a key, newest first */
-  getRecords(key: string, options?: AbortOptions): Promise<string[]>;
+  /** Every verified value found for a key with the peers that sent it, newest first */
+  getRecords(key: string, options?: AbortOptions): Promise<RecordValue[]>;
   /** Stream a blob from one peer; the caller verifies it */
   fetch(peerId: string, sha256: string, options?: FetchOptions): Promise<ReadableStream<Uint8Array>>;
   announce(announcement: Announcement, options?: AbortOptions): Promise<void>;

@@ -12,6 +12,7 @@ import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../
 import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
 import type { Signer } from "../../core/envelope.ts";
 import {
+  agreeOnVersion,
   announcementOf,
   type Behaviour,
   indexKey,
@@ -49,6 +50,10 @@ export interface P2PRegistryInit {
   stallMs?: number;
   /** Newest record seen per key; without it nothing protects against replayed old records */
   records?: RecordCache;
+  /** Publisher keys pinned for a package: they settle disagreements between peers */
+  pinned?: (id: string) => string[];
+  /** Distinct peers a version record should come from (`[registry.p2p.security] min_sources`) */
+  minSources?: number;
 }
 
 /** Options of a P2P publish */
@@ -69,9 +74,13 @@ export function createP2PRegistry(
    * The newest verified value of a key: the worker returns values verified and newest first; the
    * high-water record wins over anything older, so a replayed old record never reaches the caller
    */
-  const newest = async (key: string, options: AbortOptions): Promise<string | undefined> => {
+  const newest = async (key: string, options: AbortOptions, agreeFor?: string): Promise<string | undefined> => {
     const values = await node.getRecords(key, options);
-    const best = values[0];
+    const sources = new Set(values.flatMap((v) => v.from));
+    if (agreeFor && sources.size < (init.minSources ?? 3)) {
+      log.debug(`${recordName(key)}: ${sources.size} source(s), fewer than min_sources ${init.minSources ?? 3}`);
+    }
+    const best = agreeFor ? agreeOnVersion(key, values, init.pinned?.(agreeFor) ?? [])?.value : values[0]?.value;
     const kept = init.records?.get(key);
     const seq = best ? recordSeq(JSON.parse(best) as VersionRecord | IndexRecord) : -1;
     if (kept && kept.seq > seq) {
@@ -96,7 +105,7 @@ export function createP2PRegistry(
     }
     for (const version of listed) {
       options.signal?.throwIfAborted();
-      const value = await newest(versionKey(id, version), options);
+      const value = await newest(versionKey(id, version), options, id);
       if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
     }
     if (versions.size === 0) throw new NotFoundError(`Package "${id}" not found on the P2P network`);
