@@ -67,13 +67,17 @@ Deno.test("p2p limits: per-IP cap, half-open flood, deny/allow lists", async (t)
       let peak = before;
       const sampler = setInterval(() => peak = Math.max(peak, Deno.memoryUsage().rss), 20);
       const { kept, close } = await flood(port, 1000, 500);
-      await peer.dial(node.listenAddrs[0]!);
-      const served = (await node.peers()).some((p) => p.peerId === peer.peerId);
+      let served = false;
+      for (let i = 0; i < 30 && !served; i++) {
+        await peer.dial(node.listenAddrs[0]!).catch(() => {});
+        served = (await node.peers()).some((p) => p.peerId === peer.peerId);
+        if (!served) await new Promise((r) => setTimeout(r, 100));
+      }
       clearInterval(sampler);
       console.log(
-        `  1,000 half-open sockets: peak RSS of the test process ${(peak / 1024 / 1024).toFixed(0)} MB (+${
-          ((peak - before) / 1024 / 1024).toFixed(0)
-        } MB); a legitimate peer still connected: ${served}`,
+        `  1,000 half-open sockets from one IP: ${kept} kept; peak RSS of the test process ${
+          (peak / 1024 / 1024).toFixed(0)
+        } MB (+${((peak - before) / 1024 / 1024).toFixed(0)} MB); a legitimate peer still connected: ${served}`,
       );
       assert.ok(served);
       assert.ok(kept <= 8);
