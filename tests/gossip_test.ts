@@ -5,13 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createLibp2p } from "libp2p";
-import { tcp } from "@libp2p/tcp";
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { identify } from "@libp2p/identify";
-import { gossipsub } from "@libp2p/gossipsub";
 import { multiaddr } from "@multiformats/multiaddr";
+import { createStockPeer } from "./stock_peer.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { startWorkerNode } from "../src/p2p/mod.ts";
 import { tempDir } from "./helpers.ts";
@@ -22,12 +17,7 @@ const TOPIC = "ggen/packages/announce";
 Deno.test("gossip: 100 invalid announcements get the sender graylisted; its later messages are dropped", async () => {
   await using work = await tempDir();
   const node = await startWorkerNode({ logger: silentLogger }, loopbackNodeInit(join(work.path, "ggen")));
-  const attacker = await createLibp2p({
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
-  });
+  const attacker = await createStockPeer();
   try {
     attacker.services.pubsub.subscribe(TOPIC);
     await attacker.dial(multiaddr(node.listenAddrs[0]!));
@@ -80,12 +70,7 @@ Deno.test("gossip: 100 invalid announcements get the sender graylisted; its late
     assert.equal(connected, false);
 
     // Control: the same announcement from an honest peer is processed
-    const honest = await createLibp2p({
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
-    });
+    const honest = await createStockPeer();
     try {
       honest.services.pubsub.subscribe(TOPIC);
       await honest.dial(multiaddr(node.listenAddrs[0]!));

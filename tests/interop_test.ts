@@ -5,14 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createLibp2p } from "libp2p";
-import { tcp } from "@libp2p/tcp";
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { identify } from "@libp2p/identify";
-import { ping } from "@libp2p/ping";
-import { kadDHT, passthroughMapper, type SingleKadDHT } from "@libp2p/kad-dht";
-import { gossipsub } from "@libp2p/gossipsub";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
+import { createStockPeer } from "./stock_peer.ts";
 import { multiaddr } from "@multiformats/multiaddr";
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
@@ -23,25 +17,7 @@ import { startDaemon } from "./p2p_helpers.ts";
 Deno.test("interop: a stock js-libp2p peer finds ggen's providers, records and announcements", async () => {
   await using work = await tempDir();
   const daemon = await startDaemon(join(work.path, "ggen"));
-  const stock = await createLibp2p({
-    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: "/ggen/kad/1.0.0",
-        clientMode: false,
-        peerInfoMapper: passthroughMapper,
-        // a stock peer that accepts ggen's record namespace without knowing its schema
-        validators: { ggen: () => Promise.resolve() },
-        selectors: { ggen: () => 0 },
-      }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
-    },
-  });
+  const stock = await createStockPeer();
   try {
     const announcements: Record<string, unknown>[] = [];
     stock.services.pubsub.addEventListener("message", (evt) => {

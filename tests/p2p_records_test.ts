@@ -6,13 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createLibp2p } from "libp2p";
-import { tcp } from "@libp2p/tcp";
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { identify } from "@libp2p/identify";
-import { ping } from "@libp2p/ping";
-import { kadDHT, passthroughMapper, type SingleKadDHT } from "@libp2p/kad-dht";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
+import { createStockPeer } from "./stock_peer.ts";
 import { multiaddr } from "@multiformats/multiaddr";
 import { silentLogger } from "../src/core/logger.ts";
 import { connectDaemon } from "../src/p2p/mod.ts";
@@ -24,23 +19,7 @@ const enc = new TextEncoder();
 Deno.test("p2p records: bad records are neither stored nor returned; replayed old records never reach the CLI", async () => {
   await using work = await tempDir();
   const daemons: Daemon[] = [];
-  const stock = await createLibp2p({
-    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: "/ggen/kad/1.0.0",
-        clientMode: false,
-        peerInfoMapper: passthroughMapper,
-        validators: { ggen: () => Promise.resolve() },
-        selectors: { ggen: () => 0 },
-      }),
-    },
-  });
+  const stock = await createStockPeer();
   try {
     for (let i = 0; i < 4; i++) {
       daemons.push(await startDaemon(join(work.path, `n${i}`), { bootstrap: i ? [daemons[0]!.addr] : [] }));

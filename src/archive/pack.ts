@@ -8,6 +8,7 @@ import { join, relative, sep as SEPARATOR } from "node:path";
 import tar from "tar-stream";
 import { MANIFEST_NAME, PACK_MTIME, PROJECT_DIR } from "../core/constants.ts";
 import { sha256Hex } from "../core/digest.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { ValidationError } from "../core/errors.ts";
 import { type Manifest, parseManifest } from "../core/manifest.ts";
 
@@ -53,13 +54,7 @@ async function walk(root: string, dir: string, out: FileEntry[]): Promise<void> 
 async function collect(pack: tar.Pack): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   for await (const chunk of pack as unknown as AsyncIterable<Uint8Array>) chunks.push(chunk);
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return concatBytes(chunks);
 }
 
 /**

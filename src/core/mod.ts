@@ -13,3 +13,4 @@ export * from "./logger.ts";
 export * from "./resolve.ts";
 export * from "./api.ts";
 export * from "./envelope.ts";
+export * from "./bytes.ts";

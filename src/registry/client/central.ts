@@ -14,6 +14,7 @@ import {
   SIGNATURE_HEADER,
 } from "../../core/api.ts";
 import { type Envelope, toBase64 } from "../../core/envelope.ts";
+import { readAllLimited } from "../../core/bytes.ts";
 import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
 import { errorFromName, NotFoundError, TrustError, UnavailableError } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
@@ -51,25 +52,10 @@ async function readJsonLimited<T>(res: Response, limit: number, what: string): P
     await res.body?.cancel();
     throw new TrustError(`Refusing ${what}: ${declared} bytes is over the ${limit}-byte limit`);
   }
-  const reader = res.body!.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > limit) {
-      await reader.cancel();
-      throw new TrustError(`Refusing ${what}: more than the ${limit}-byte limit`);
-    }
-    chunks.push(value);
-  }
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.byteLength;
-  }
+  const all = await readAllLimited(res.body!, {
+    limit,
+    tooLarge: () => new TrustError(`Refusing ${what}: more than the ${limit}-byte limit`),
+  });
   return JSON.parse(new TextDecoder().decode(all)) as T;
 }
 

@@ -27,6 +27,7 @@ import {
   verifyEnvelope,
 } from "../../core/envelope.ts";
 import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
+import { readAllLimited } from "../../core/bytes.ts";
 import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
 import {
   ConflictError,
@@ -99,36 +100,15 @@ async function readBody(req: Request, limit: number, timeoutMs: number): Promise
     throw new TooLargeError(`Tarball of ${declared} bytes exceeds the limit of ${limit} bytes (read 0 bytes)`);
   }
   if (!req.body) throw new ValidationError("Missing request body: send the tarball");
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let timedOut = false;
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    void reader.cancel(new ValidationError("Body read deadline passed"));
-  }, timeoutMs);
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.byteLength;
-      if (total > limit) {
-        await reader.cancel();
-        throw new TooLargeError(`Tarball exceeds the limit of ${limit} bytes (read ${total} bytes, then stopped)`);
-      }
-      chunks.push(value);
-    }
-  } finally {
-    clearTimeout(deadline);
-  }
-  if (timedOut) throw new ValidationError(`Request body not received within ${timeoutMs} ms (read ${total} bytes)`);
-  const out = new Uint8Array(total);
-  let offset = 0;
-  for (const c of chunks) {
-    out.set(c, offset);
-    offset += c.byteLength;
-  }
-  return out;
+  return await readAllLimited(req.body, {
+    limit,
+    tooLarge: (read) =>
+      new TooLargeError(`Tarball exceeds the limit of ${limit} bytes (read ${read} bytes, then stopped)`),
+    deadline: {
+      ms: timeoutMs,
+      error: (read) => new ValidationError(`Request body not received within ${timeoutMs} ms (read ${read} bytes)`),
+    },
+  });
 }
 
 /** Parse a single `bytes=a-b` range; undefined for none, null for unsatisfiable */
