@@ -4,6 +4,7 @@
  * @module
  */
 import { IntegrityError, NotFoundError } from "../core/errors.ts";
+import { MAX_PROVIDERS_PER_KEY } from "../core/constants.ts";
 import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
 import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
 import { openTrustStore, verifyMetadata, verifyPublisher } from "../trust/mod.ts";
@@ -18,8 +19,8 @@ import {
 } from "../store/mod.ts";
 import type { Context } from "./context.ts";
 
-/** Most sources tried for one package before giving up */
-const MAX_DOWNLOAD_ATTEMPTS = 8;
+/** Most sources tried for one package: every provider a lookup keeps, and central */
+const MAX_DOWNLOAD_ATTEMPTS = MAX_PROVIDERS_PER_KEY + 1;
 
 /**
  * Make sure the cache holds the verified tarball of `v`, downloading it if needed.

@@ -1,0 +1,164 @@
+/**
+ * A Sybil run: 30 honest ggen nodes, then 30 hostile stock peers that provide the same package and
+ * accept fetches only to garble, stall or drop them. Reports the announcement delivery ratio and
+ * install success before and during the attack; bad bytes installed must stay 0.
+ * GGEN_SYBIL_HONEST / GGEN_SYBIL_HOSTILE change the sizes.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { multiaddr } from "@multiformats/multiaddr";
+import { CID } from "multiformats/cid";
+import * as raw from "multiformats/codecs/raw";
+import { sha256 } from "multiformats/hashes/sha2";
+import { sha256Hex } from "../src/core/digest.ts";
+import { silentLogger } from "../src/core/logger.ts";
+import type { PackageVersion } from "../src/core/package.ts";
+import { encodeFrame, type FetchRequest, readFrame } from "../src/p2p/fetch_wire.ts";
+import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
+import { createP2PRegistry } from "../src/registry/client/mod.ts";
+import { createPackageCache } from "../src/store/mod.ts";
+import { ensureCached } from "../src/cli/install.ts";
+import { createOutput } from "../src/cli/output.ts";
+import { tempDir } from "./helpers.ts";
+import { loopbackNodeInit } from "./node_init.ts";
+import { createStockPeer } from "./stock_peer.ts";
+
+const HONEST = Number(Deno.env.get("GGEN_SYBIL_HONEST") ?? 30);
+const HOSTILE = Number(Deno.env.get("GGEN_SYBIL_HOSTILE") ?? 30);
+const INSTALLS = 5;
+const ANNOUNCEMENTS = 5;
+const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
+
+Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes installed", async () => {
+  await using work = await tempDir();
+  const blob = new Uint8Array(256 * 1024);
+  for (let o = 0; o < blob.length; o += 65536) crypto.getRandomValues(blob.subarray(o, o + 65536));
+  const sha = sha256Hex(blob);
+  const version = { id: "io.sybil.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
+  const honest: WorkerNode[] = [];
+  const hostile: Awaited<ReturnType<typeof createStockPeer>>[] = [];
+  const clients: WorkerNode[] = [];
+  try {
+    for (let i = 0; i < HONEST; i++) {
+      const home = join(work.path, `h${i}`);
+      if (i < 3) {
+        await Deno.mkdir(join(home, "cache", "sha256"), { recursive: true });
+        await Deno.writeFile(join(home, "cache", "sha256", sha), blob);
+      }
+      honest.push(
+        await startWorkerNode(
+          { logger: silentLogger },
+          loopbackNodeInit(home, { bootstrap: i ? [pick(honest).listenAddrs[0]!] : [] }),
+        ),
+      );
+    }
+    for (
+      let i = 0;
+      i < 100 && (await Promise.all(honest.map((n) => n.status()))).some((s) => s.routingTableSize === 0);
+      i++
+    ) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    for (const n of honest.slice(0, 3)) await n.provide(sha);
+    await new Promise((r) => setTimeout(r, 1500)); // gossipsub meshes form on heartbeats
+
+    let run = 0;
+    const measure = async (phase: string) => {
+      for (let k = 0; k < ANNOUNCEMENTS; k++) {
+        await honest[0]!.announce({
+          type: "publish",
+          package_id: `io.sybil.${phase}${k}`,
+          version: "1.0.0",
+          peer_id: honest[0]!.peerId,
+          sha256: sha,
+          timestamp: Date.now(),
+          name: "sybil",
+          description: `announcement ${k} ${phase}`,
+          size_bytes: blob.length,
+          tags: [],
+          dependencies: {},
+        });
+      }
+      await new Promise((r) => setTimeout(r, 3000));
+      let delivered = 0;
+      for (const n of honest.slice(1)) {
+        const hits = await n.search(`io.sybil.${phase}`, 20).catch(() => []);
+        delivered += hits.filter((h) => h.package_id.startsWith(`io.sybil.${phase}`)).length;
+      }
+      let installed = 0;
+      let bad = 0;
+      for (let k = 0; k < INSTALLS; k++) {
+        const client = await startWorkerNode(
+          { logger: silentLogger },
+          loopbackNodeInit(join(work.path, `c${run++}`), { bootstrap: [pick(honest.slice(3)).listenAddrs[0]!] }),
+        );
+        clients.push(client);
+        for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        const registry = createP2PRegistry({ logger: silentLogger, node: client }, {
+          peerId: client.peerId,
+          stallMs: 1000,
+        });
+        const cache = createPackageCache({ logger: silentLogger }, { home: join(work.path, `cache${run}`) });
+        const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
+        try {
+          const got = await ensureCached(ctx, registry, cache, version);
+          installed++;
+          if (sha256Hex(await Deno.readFile(got.path)) !== sha) bad++;
+        } catch {
+          // no honest provider within reach this time
+        }
+        await client.stop();
+        clients.pop();
+      }
+      return { delivery: delivered / ((HONEST - 1) * ANNOUNCEMENTS), installed, bad };
+    };
+
+    const before = await measure("before");
+
+    // The attack: hostile peers join the DHT, provide the package, and lie when asked for it
+    const cid = CID.createV1(raw.code, await sha256.digest(blob));
+    for (let i = 0; i < HOSTILE; i++) {
+      const peer = await createStockPeer();
+      const mode = ["garble", "stall", "drop"][i % 3]!;
+      await peer.handle("/ggen/fetch/1.0.0", async (stream) => {
+        const it = (async function* () {
+          for await (const c of stream) yield c instanceof Uint8Array ? c : c.subarray();
+        })();
+        await readFrame<FetchRequest>(it[Symbol.asyncIterator]()).catch(() => undefined);
+        if (mode === "drop") return stream.abort(new Error("dropped"));
+        stream.send(encodeFrame({ ok: true, total: blob.length, offset: 0, length: blob.length }));
+        if (mode === "garble") {
+          const junk = new Uint8Array(blob.length);
+          for (let o = 0; o < junk.length; o += 65536) crypto.getRandomValues(junk.subarray(o, o + 65536));
+          stream.send(junk);
+          await stream.close().catch(() => {});
+        }
+        // stall: say nothing more and keep the stream open
+      });
+      for (let k = 0; k < 3; k++) await peer.dial(multiaddr(pick(honest).listenAddrs[0]!)).catch(() => {});
+      hostile.push(peer);
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+    await Promise.all(hostile.map((p) => p.contentRouting.provide(cid).catch(() => {})));
+    const during = await measure("during");
+
+    console.log(
+      `\n| phase | announcement delivery | installs completed | bad bytes installed |\n| --- | --- | --- | --- |\n` +
+        `| before (${HONEST} honest) | ${
+          (before.delivery * 100).toFixed(0)
+        }% | ${before.installed}/${INSTALLS} | ${before.bad} |\n` +
+        `| during (+${HOSTILE} hostile: garble, stall, drop) | ${
+          (during.delivery * 100).toFixed(0)
+        }% | ${during.installed}/${INSTALLS} | ${during.bad} |`,
+    );
+    assert.equal(before.bad + during.bad, 0);
+    assert.equal(before.installed, INSTALLS);
+    assert.ok(during.installed >= INSTALLS - 2, `only ${during.installed}/${INSTALLS} installs during the attack`);
+  } finally {
+    await Promise.all(clients.map((c) => c.stop()));
+    await Promise.all(hostile.map((p) => p.stop()));
+    await Promise.all(honest.map((n) => n.stop()));
+  }
+});
