@@ -547,18 +547,31 @@ async function peers(signal: AbortSignal): Promise<PeerSummary[]> {
   }));
 }
 
+/** Providers taken from any one responding peer, so a liar cannot fill the set with fakes */
+const MAX_PROVIDERS_PER_RESPONDER = 5;
+
 async function findProviders(sha256: string, limit: number, signal: AbortSignal): Promise<ProviderInfo[]> {
   const n = requireNode();
   const self = n.peerId.toString();
   const out = new Map<string, ProviderInfo>();
+  const perResponder = new Map<string, number>();
   const cap = Math.min(limit, MAX_PROVIDERS_PER_KEY);
   const inner = new AbortController();
   const both = AbortSignal.any([signal, inner.signal]);
   try {
-    for await (const p of n.contentRouting.findProviders(cidFromSha256(sha256), { signal: both })) {
-      const id = p.id.toString();
-      if (id === self || isBanned(id) || out.has(id)) continue;
-      out.set(id, { peerId: id, addrs: p.multiaddrs.map((a) => a.toString()) });
+    for await (const ev of n.services.dht.findProviders(cidFromSha256(sha256), { signal: both })) {
+      if (ev.name !== "PROVIDER") continue;
+      const from = ev.from.toString();
+      for (const p of ev.providers) {
+        const id = p.id.toString();
+        if (id === self || isBanned(id) || out.has(id)) continue;
+        const taken = perResponder.get(from) ?? 0;
+        if (from !== self && taken >= MAX_PROVIDERS_PER_RESPONDER) break;
+        perResponder.set(from, taken + 1);
+        if (p.multiaddrs.length) await n.peerStore.merge(p.id, { multiaddrs: p.multiaddrs }).catch(() => {});
+        out.set(id, { peerId: id, addrs: p.multiaddrs.map((a) => a.toString()) });
+        if (out.size >= cap) break;
+      }
       if (out.size >= cap) {
         inner.abort();
         break;
@@ -568,8 +581,7 @@ async function findProviders(sha256: string, limit: number, signal: AbortSignal)
     if (!inner.signal.aborted && out.size === 0) throw err;
   }
   log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
-  // Peers with fewer penalties first; shuffled within a level so downloads spread across providers
-  // Better-reputed first, in whole points, so equals are shuffled
+  // Better-reputed first, in whole points, so equals are shuffled and downloads spread
   const keyed = [...out.values()].map((p) => ({ p, score: Math.floor(reputation.score(p.peerId)), r: Math.random() }));
   keyed.sort((a, b) => b.score - a.score || a.r - b.r);
   return keyed.map((k) => k.p);
