@@ -4,6 +4,13 @@
  */
 import { join } from "node:path";
 import { MAIN, PERMS } from "./helpers.ts";
+import { silentLogger } from "../src/core/logger.ts";
+import type { PackageVersion } from "../src/core/package.ts";
+import type { P2PNode } from "../src/p2p/mod.ts";
+import { createP2PRegistry } from "../src/registry/client/mod.ts";
+import { createPackageCache, type PackageCache } from "../src/store/mod.ts";
+import { ensureCached } from "../src/cli/install.ts";
+import { createOutput } from "../src/cli/output.ts";
 
 /** A running daemon process */
 export interface Daemon {
@@ -80,4 +87,20 @@ export async function startDaemon(
       await stderrDone.catch(() => {});
     },
   };
+}
+
+/** Download `version` from peers through `node` into a fresh cache under `cacheHome`, verified */
+export async function fetchFromPeers(
+  node: P2PNode,
+  version: PackageVersion,
+  cacheHome: string,
+  opts: { stallMs?: number } = {},
+): Promise<{ path: string; source: string; cache: PackageCache }> {
+  const registry = createP2PRegistry({ logger: silentLogger, node }, {
+    peerId: "",
+    ...(opts.stallMs ? { stallMs: opts.stallMs } : {}),
+  });
+  const cache = createPackageCache({ logger: silentLogger }, { home: cacheHome });
+  const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
+  return { ...await ensureCached(ctx, registry, cache, version), cache };
 }

@@ -10,12 +10,9 @@ import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
-import { createP2PRegistry } from "../src/registry/client/mod.ts";
-import { createPackageCache } from "../src/store/mod.ts";
-import { ensureCached } from "../src/cli/install.ts";
-import { createOutput } from "../src/cli/output.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
+import { fetchFromPeers } from "./p2p_helpers.ts";
 import { createStockPeer } from "./stock_peer.ts";
 import { encodeFrame } from "../src/p2p/fetch_wire.ts";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -32,6 +29,7 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
   const sha = sha256Hex(blob);
   const version = { id: "io.poison.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
   const providers: WorkerNode[] = [];
+  const stallers: Awaited<ReturnType<typeof createStockPeer>>[] = [];
   const file = (i: number) => join(work.path, `p${i}`, "cache", "sha256", sha);
   try {
     for (let i = 0; i < 10; i++) {
@@ -50,10 +48,25 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
     for (const p of providers) await p.provide(sha);
     const rows: string[] = [];
     let run = 0;
+    const cid = CID.createV1(raw.code, await sha256.digest(blob));
     for (const ratio of [0.1, 0.3, 0.5]) {
       const bad = Math.round(ratio * 10);
+      await Promise.all(stallers.splice(0).map((p) => p.stop()));
       for (let i = 0; i < 10; i++) {
-        const lie = i < bad ? (i % 2 === 0 ? "wrong" : "truncated") : "honest";
+        const lie = i < bad ? ["wrong", "truncated", "stall"][i % 3]! : "honest";
+        if (lie === "stall") {
+          // This slot's provider stalls: the worker drops its copy, a stock peer provides and stalls
+          await Deno.remove(file(i)).catch(() => {});
+          const peer = await createStockPeer();
+          await peer.handle("/ggen/fetch/1.0.0", (stream) => {
+            stream.send(encodeFrame({ ok: true, total: blob.length, offset: 0, length: blob.length }));
+          });
+          await peer.dial(multiaddr(providers[i]!.listenAddrs[0]!));
+          await new Promise((r) => setTimeout(r, 300));
+          await peer.contentRouting.provide(cid).catch(() => {});
+          stallers.push(peer);
+          continue;
+        }
         const bytes = lie === "wrong"
           ? blob.map((b, j) => (j === 1000 ? b ^ 0xff : b))
           : lie === "truncated"
@@ -74,15 +87,9 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
           for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
             await new Promise((r) => setTimeout(r, 50));
           }
-          const registry = createP2PRegistry({ logger: silentLogger, node: client }, {
-            peerId: client.peerId,
-            stallMs: 1000,
-          });
-          const cache = createPackageCache({ logger: silentLogger }, { home: join(work.path, `cache${run}`) });
-          const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
           const t0 = performance.now();
           try {
-            const got = await ensureCached(ctx, registry, cache, version);
+            const got = await fetchFromPeers(client, version, join(work.path, `cache${run}`), { stallMs: 1000 });
             times.push(performance.now() - t0);
             completed++;
             if (sha256Hex(await Deno.readFile(got.path)) !== sha) badInstalled++;
@@ -109,6 +116,7 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
         rows.join("\n"),
     );
   } finally {
+    await Promise.all(stallers.map((p) => p.stop()));
     await Promise.all(providers.map((p) => p.stop()));
   }
 });

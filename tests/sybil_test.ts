@@ -15,12 +15,9 @@ import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { encodeFrame, type FetchRequest, readFrame } from "../src/p2p/fetch_wire.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
-import { createP2PRegistry } from "../src/registry/client/mod.ts";
-import { createPackageCache } from "../src/store/mod.ts";
-import { ensureCached } from "../src/cli/install.ts";
-import { createOutput } from "../src/cli/output.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
+import { fetchFromPeers } from "./p2p_helpers.ts";
 import { createStockPeer } from "./stock_peer.ts";
 
 const HONEST = Number(Deno.env.get("GGEN_SYBIL_HONEST") ?? 30);
@@ -96,14 +93,8 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
         for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
           await new Promise((r) => setTimeout(r, 50));
         }
-        const registry = createP2PRegistry({ logger: silentLogger, node: client }, {
-          peerId: client.peerId,
-          stallMs: 1000,
-        });
-        const cache = createPackageCache({ logger: silentLogger }, { home: join(work.path, `cache${run}`) });
-        const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
         try {
-          const got = await ensureCached(ctx, registry, cache, version);
+          const got = await fetchFromPeers(client, version, join(work.path, `cache${run}`), { stallMs: 1000 });
           installed++;
           if (sha256Hex(await Deno.readFile(got.path)) !== sha) bad++;
         } catch {

@@ -14,3 +14,4 @@ export * from "./resolve.ts";
 export * from "./api.ts";
 export * from "./envelope.ts";
 export * from "./bytes.ts";
+export * from "./fts.ts";

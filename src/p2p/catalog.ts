@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import * as semver from "semver";
+import { ftsQuery } from "../core/fts.ts";
 import type { Announcement } from "./records.ts";
 
 /** One catalog row: a version of a package and who announced it */
@@ -103,12 +104,12 @@ export function openCatalog(path: string): Catalog {
       );
     },
     search(text, limit) {
-      const terms = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 16);
-      const ids = terms.length === 0
+      const query = ftsQuery(text);
+      const ids = query === ""
         ? (db.prepare("SELECT DISTINCT package_id FROM catalog ORDER BY package_id LIMIT ?").all(limit) as Row[])
         : (db.prepare(
           "SELECT package_id FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY (package_id = ?) DESC, bm25(catalog_fts, 10.0, 5.0, 1.0, 3.0) LIMIT ?",
-        ).all(terms.map((t) => `"${t}"*`).join(" "), text.trim().toLowerCase(), limit) as Row[]);
+        ).all(query, text.trim().toLowerCase(), limit) as Row[]);
       const out: CatalogEntry[] = [];
       for (const r of ids) {
         const best = newest(this.versions(String(r.package_id)));

@@ -5,6 +5,7 @@
  * @module
  */
 import { gzipSync } from "node:zlib";
+import { concatBytes } from "../../src/core/bytes.ts";
 
 const enc = new TextEncoder();
 
@@ -87,13 +88,7 @@ export function rawTar(entries: RawEntry[]): Uint8Array {
     );
   }
   parts.push(new Uint8Array(1024));
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.byteLength;
-  }
-  return out;
+  return concatBytes(parts);
 }
 
 const gz = (tar: Uint8Array) => new Uint8Array(gzipSync(tar));

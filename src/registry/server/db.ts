@@ -5,6 +5,7 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import { ConflictError, TrustError } from "../../core/errors.ts";
+import { ftsQuery } from "../../core/fts.ts";
 import type { Envelope } from "../../core/envelope.ts";
 import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
 import * as semver from "semver";
@@ -61,12 +62,6 @@ CREATE TABLE IF NOT EXISTS tokens (
   revoked INTEGER NOT NULL DEFAULT 0
 );
 `;
-
-/** Turn free text into an FTS5 query of prefix terms, all required; quoting defuses syntax */
-export function ftsQuery(text: string): string {
-  const terms = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 16);
-  return terms.map((t) => `"${t}"*`).join(" ");
-}
 
 type Row = Record<string, unknown>;
 
