@@ -215,3 +215,30 @@ Deno.test("registry: a client that trickles its body is cut off at the body dead
     await server.stop();
   }
 });
+
+Deno.test("registry: a client that trickles its headers is cut off at the header deadline", async () => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, {
+    dataDir: join(work.path, "reg"),
+    port: 0,
+    headerTimeoutMs: 500,
+  });
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    const started = performance.now();
+    await conn.write(new TextEncoder().encode(`GET ${apiPaths.health()} HTTP/1.1\r\nhost: x\r\n`));
+    const trickle = setInterval(() => void conn.write(new TextEncoder().encode("x-slow: 1\r\n")).catch(() => {}), 100);
+    const n = await conn.read(new Uint8Array(1024)).catch(() => null);
+    clearInterval(trickle);
+    const seconds = (performance.now() - started) / 1000;
+    conn.close();
+    console.log(`  slow headers: connection closed after ${seconds.toFixed(2)} s with ${n ?? 0} bytes answered`);
+    assert.equal(n, null);
+    // A normal request still works through the front
+    const ok = await fetch(server.url + apiPaths.health());
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+  } finally {
+    await server.stop();
+  }
+});

@@ -549,19 +549,41 @@ async function peers(signal: AbortSignal): Promise<PeerSummary[]> {
 
 /** Providers taken from any one responding peer, so a liar cannot fill the set with fakes */
 const MAX_PROVIDERS_PER_RESPONDER = 5;
+/** More providers than this in one answer is a flood (kBucketSize is 20) */
+const MAX_PROVIDERS_IN_ANSWER = 100;
+/** How long a provider lookup may go on once it has found one provider */
+const FIND_PROVIDERS_BUDGET_MS = 3000;
 
-async function findProviders(sha256: string, limit: number, signal: AbortSignal): Promise<ProviderInfo[]> {
+async function findProviders(
+  sha256: string,
+  limit: number,
+  signal: AbortSignal,
+  retry = true,
+): Promise<ProviderInfo[]> {
   const n = requireNode();
   const self = n.peerId.toString();
   const out = new Map<string, ProviderInfo>();
   const perResponder = new Map<string, number>();
+  const flooders = new Set<string>();
   const cap = Math.min(limit, MAX_PROVIDERS_PER_KEY);
   const inner = new AbortController();
+  // Once one provider is known, a lookup that drags on (slow peers, a flood to parse) is cut at
+  // the budget: one verified provider is all an install needs
+  const budget = setTimeout(() => {
+    if (out.size > 0) inner.abort();
+  }, FIND_PROVIDERS_BUDGET_MS);
   const both = AbortSignal.any([signal, inner.signal]);
   try {
     for await (const ev of n.services.dht.findProviders(cidFromSha256(sha256), { signal: both })) {
       if (ev.name !== "PROVIDER") continue;
       const from = ev.from.toString();
+      // An honest peer knows a handful of providers; thousands in one answer is a flood, and js
+      // kad-dht ends the lookup once it has kBucketSize providers, so a flood would crowd out the
+      // honest ones: ban the flooder and look again without it
+      if (from !== self && ev.providers.length > MAX_PROVIDERS_IN_ANSWER) {
+        flooders.add(from);
+        continue;
+      }
       for (const p of ev.providers) {
         const id = p.id.toString();
         if (id === self || isBanned(id) || out.has(id)) continue;
@@ -578,7 +600,19 @@ async function findProviders(sha256: string, limit: number, signal: AbortSignal)
       }
     }
   } catch (err) {
-    if (!inner.signal.aborted && out.size === 0) throw err;
+    if (!inner.signal.aborted && out.size === 0 && flooders.size === 0) throw err;
+  } finally {
+    clearTimeout(budget);
+  }
+  for (const f of flooders) {
+    log("warn", `peer ${f} answered a provider lookup with a flood: banned`);
+    reputation.ban(f);
+    void n.hangUp(peerIdFromString(f)).catch(() => {});
+  }
+  if (flooders.size > 0) saveReputation();
+  if (flooders.size > 0 && retry && !signal.aborted) {
+    const again = await findProviders(sha256, limit, signal, false);
+    for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
   }
   log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
   // Better-reputed first, in whole points, so equals are shuffled and downloads spread

@@ -27,6 +27,7 @@ import {
   verifyEnvelope,
 } from "../../core/envelope.ts";
 import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
+import { CLIENT_IP_HEADER } from "./front.ts";
 import { readAllLimited } from "../../core/bytes.ts";
 import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
 import {
@@ -354,7 +355,9 @@ export function createHandler(
   return async (req: Request, info?: { remoteAddr: Deno.Addr }): Promise<Response> => {
     const started = performance.now();
     const url = new URL(req.url);
-    const ip = info?.remoteAddr.transport === "tcp" ? (info.remoteAddr as Deno.NetAddr).hostname : "local";
+    // Behind the front (the only client of this loopback listener) the client's address is a header
+    const ip = req.headers.get(CLIENT_IP_HEADER) ??
+      (info?.remoteAddr.transport === "tcp" ? (info.remoteAddr as Deno.NetAddr).hostname : "local");
     let res: Response;
     try {
       res = await route(req, url, ip);

@@ -9,6 +9,7 @@ import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";
 import { createHandler, type HandlerInit } from "./handler.ts";
+import { startFront } from "./front.ts";
 import type { BlobStore, MetadataStore } from "./storage.ts";
 
 /** Options for {@link startRegistryServer} */
@@ -19,6 +20,8 @@ export interface RegistryServerInit extends HandlerInit {
   hostname?: string;
   /** 0 picks a free port. @default 8787 */
   port?: number;
+  /** Deadline for a client's request headers. @default 10 s */
+  headerTimeoutMs?: number;
 }
 
 /** A running registry server */
@@ -64,13 +67,21 @@ export async function startRegistryServer(
     join(init.dataDir, "registry.pub"),
   );
   const handler = createHandler({ metadata, blobs, logger: components.logger, registryKey }, init);
+  // Deno.serve listens on loopback only; the front owns the public address and the header deadline
   const ready = Promise.withResolvers<Deno.NetAddr>();
   const server = Deno.serve({
-    hostname: init.hostname ?? "127.0.0.1",
-    port: init.port ?? 8787,
+    hostname: "127.0.0.1",
+    port: 0,
     onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
   }, handler);
-  const addr = await ready.promise;
+  const backend = await ready.promise;
+  const front = startFront(components, {
+    hostname: init.hostname ?? "127.0.0.1",
+    port: init.port ?? 8787,
+    backend: { hostname: backend.hostname, port: backend.port },
+    ...(init.headerTimeoutMs ? { headerTimeoutMs: init.headerTimeoutMs } : {}),
+  });
+  const addr = { hostname: front.hostname, port: front.port };
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopped = false;
   return {
@@ -83,6 +94,7 @@ export async function startRegistryServer(
     async stop() {
       if (stopped) return;
       stopped = true;
+      front.close();
       await server.shutdown();
       metadata.close();
     },
