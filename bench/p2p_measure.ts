@@ -272,7 +272,7 @@ console.log(table);
 if (Deno.args.includes("--write")) {
   const path = new URL("./RESULTS.md", import.meta.url);
   const current = await Deno.readTextFile(path);
-  const marker = "## P2P and multi-process (bench/p2p_bench.ts)";
+  const marker = "## P2P and multi-process (bench/p2p_measure.ts)";
   const head = current.includes(marker) ? current.slice(0, current.indexOf(marker)) : current + "\n";
   const date = new Date().toISOString().slice(0, 10);
   await Deno.writeTextFile(
