@@ -16,8 +16,7 @@ import { createPackageCache } from "../src/store/mod.ts";
 import { startDaemon } from "../tests/p2p_helpers.ts";
 import { ggen } from "../tests/helpers.ts";
 import { loopbackNodeInit } from "../tests/node_init.ts";
-import { createHosts, netnsUnavailable } from "../tests/netns.ts";
-import { MAIN, PERMS } from "../tests/helpers.ts";
+import { createHosts, ggenInHost, netnsUnavailable } from "../tests/netns.ts";
 
 interface Row {
   measure: string;
@@ -211,27 +210,12 @@ if (unavailable) {
       const home = join(work, `mdns${trial}-${i}`);
       await Deno.mkdir(home);
       logs.push(join(home, "out.jsonl"));
-      children.push(new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          ns,
-          Deno.execPath(),
-          "run",
-          "--quiet",
-          ...PERMS,
-          MAIN,
-          "p2p",
-          "start",
-          "--json",
-          "-v",
-          "--listen",
-          `/ip4/${hosts.address(i)}/tcp/0`,
-        ],
-        env: { GGEN_HOME: home, GGEN_MDNS: "1" },
-        stdout: "null",
-        stderr: "piped",
-      }).spawn());
+      children.push(
+        ggenInHost(ns, ["p2p", "start", "--json", "-v", "--listen", `/ip4/${hosts.address(i)}/tcp/0`], {
+          env: { GGEN_HOME: home, GGEN_MDNS: "1" },
+          stderr: "piped",
+        }).spawn(),
+      );
     }
     // Time from the node listening to the mDNS peer event, both read from the node's own log
     const reader = children[0]!.stderr.pipeThrough(new TextDecoderStream()).getReader();

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { MAIN, PERMS, tempDir } from "./helpers.ts";
-import { createHosts, netnsUnavailable } from "./netns.ts";
+import { tempDir } from "./helpers.ts";
+import { createHosts, ggenInHost, netnsUnavailable } from "./netns.ts";
 import { generateSwarmKey } from "../src/cli/context.ts";
 
 const unavailable = await netnsUnavailable();
@@ -24,43 +24,14 @@ async function mdnsPair(withKey: boolean): Promise<void> {
       const home = join(work.path, `h${i}`);
       await Deno.mkdir(home);
       children.push(
-        new Deno.Command("ip", {
-          args: [
-            "netns",
-            "exec",
-            ns,
-            Deno.execPath(),
-            "run",
-            "--quiet",
-            ...PERMS,
-            MAIN,
-            "p2p",
-            "start",
-            "--listen",
-            `/ip4/${hosts.address(i)}/tcp/0`,
-          ],
-          env: { GGEN_HOME: home, GGEN_MDNS: "1", NO_COLOR: "1", ...keyEnv },
-          stdout: "null",
-          stderr: "null",
+        ggenInHost(ns, ["p2p", "start", "--listen", `/ip4/${hosts.address(i)}/tcp/0`], {
+          env: { GGEN_HOME: home, GGEN_MDNS: "1", ...keyEnv },
         }).spawn(),
       );
     }
     const peersOf = async (i: number) => {
-      const out = await new Deno.Command("ip", {
-        args: [
-          "netns",
-          "exec",
-          hosts.names[i]!,
-          Deno.execPath(),
-          "run",
-          "--quiet",
-          ...PERMS,
-          MAIN,
-          "p2p",
-          "peers",
-          "--json",
-        ],
-        env: { GGEN_HOME: join(work.path, `h${i}`), NO_COLOR: "1", ...keyEnv },
+      const out = await ggenInHost(hosts.names[i]!, ["p2p", "peers", "--json"], {
+        env: { GGEN_HOME: join(work.path, `h${i}`), ...keyEnv },
         stdout: "piped",
         stderr: "piped",
       }).output();

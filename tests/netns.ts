@@ -3,6 +3,7 @@
  * mDNS is real multicast. Needs root and iproute2; {@link netnsUnavailable} says why not.
  * @module
  */
+import { MAIN, PERMS } from "./helpers.ts";
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -83,4 +84,18 @@ export async function createHosts(n: number): Promise<Hosts> {
     throw err;
   }
   return { names, address: (i) => `10.79.${tag}.${i + 1}`, [Symbol.asyncDispose]: cleanup };
+}
+
+/** A `ggen` command run inside host namespace `ns` */
+export function ggenInHost(
+  ns: string,
+  args: string[],
+  opts: { env: Record<string, string>; stdout?: "null" | "piped"; stderr?: "null" | "piped" },
+): Deno.Command {
+  return new Deno.Command("ip", {
+    args: ["netns", "exec", ns, Deno.execPath(), "run", "--quiet", ...PERMS, MAIN, ...args],
+    env: { NO_COLOR: "1", ...opts.env },
+    stdout: opts.stdout ?? "null",
+    stderr: opts.stderr ?? "null",
+  });
 }
