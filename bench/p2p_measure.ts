@@ -10,11 +10,12 @@ import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { MIB } from "../src/core/constants.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
+import { waitForPeers } from "../src/cli/context.ts";
 import { createCentralRegistry } from "../src/registry/client/mod.ts";
 import { startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache } from "../src/store/mod.ts";
 import { startDaemon } from "../tests/p2p_helpers.ts";
-import { ggen } from "../tests/helpers.ts";
+import { ggen, randomBytes } from "../tests/helpers.ts";
 import { loopbackNodeInit } from "../tests/node_init.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "../tests/netns.ts";
 
@@ -42,21 +43,12 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-function randomBytes(n: number): Uint8Array {
-  const out = new Uint8Array(n);
-  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
-  return out;
-}
-
 const nodeInit = (home: string, bootstrap: string[] = []) =>
   loopbackNodeInit(home, { bootstrap, requestTimeoutMs: 60_000 });
 
+/** Wait until every node has `min` peers in its routing table */
 async function waitRouting(nodes: WorkerNode[], min: number): Promise<void> {
-  for (let i = 0; i < 100; i++) {
-    const sizes = await Promise.all(nodes.map(async (n) => (await n.status()).routingTableSize));
-    if (sizes.every((s) => s >= min)) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await Promise.all(nodes.map((n) => waitForPeers(n, min, 10_000)));
 }
 
 // --- fetch: central and P2P, 1/10/100 MiB -----------------------------------------------

@@ -2,6 +2,7 @@
  * Latency budgets of the central path and the search cache: 1,000 published packages on a real
  * loopback server (SQLite + FTS5). Numbers and their budgets go to bench/RESULTS.md.
  */
+import { randomBytes } from "../tests/helpers.ts";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
 import { silentLogger } from "../src/core/logger.ts";
@@ -46,8 +47,7 @@ await Deno.writeTextFile(
   join(big, "ggen.toml"),
   `[package]\nid = "io.bench.big"\nname = "Big"\nversion = "1.0.0"\ndescription = "1 MiB"\n`,
 );
-const random = new Uint8Array(1024 * 1024);
-for (let o = 0; o < random.length; o += 65536) crypto.getRandomValues(random.subarray(o, o + 65536));
+const random = randomBytes(1024 * 1024);
 await Deno.writeFile(join(big, "data.bin"), random);
 const bigVersion = await publish(big);
 const hybrid = createHybridRegistry({ logger: silentLogger, backends: [central] });

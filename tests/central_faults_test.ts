@@ -12,7 +12,7 @@ import { createToken, startRegistryServer } from "../src/registry/server/mod.ts"
 import { verifyProject } from "../src/store/mod.ts";
 import { createPackageCache } from "../src/store/mod.ts";
 import { type Faults, startFaultProxy } from "./fault_proxy.ts";
-import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, randomBytes, tempDir, writePackage } from "./helpers.ts";
 import { startDaemon } from "./p2p_helpers.ts";
 
 Deno.test("central under faults: every fault falls back to P2P or fails clearly, with no partial install", async () => {
@@ -32,8 +32,7 @@ Deno.test("central under faults: every fault falls back to P2P or fails clearly,
   try {
     const { token } = createToken(server.metadata);
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.faults.pkg", version: "1.0.0" });
-    const random = new Uint8Array(100_000);
-    for (let o = 0; o < random.length; o += 65536) crypto.getRandomValues(random.subarray(o, o + 65536));
+    const random = randomBytes(100_000);
     await Deno.writeFile(join(pkg, "templates", "random.bin"), random);
     // The same signed package on central and on the peer
     assert.equal(

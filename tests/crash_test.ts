@@ -12,7 +12,7 @@ import { createSha256 } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, openRegistryStorage, startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache, readLockfile, verifyProject } from "../src/store/mod.ts";
-import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, PERMS, randomBytes, tempDir, writePackage } from "./helpers.ts";
 
 const INSTALL_TRIALS = Number(Deno.env.get("GGEN_CRASH_TRIALS") ?? 200);
 const PUBLISH_TRIALS = Number(Deno.env.get("GGEN_PUBLISH_CRASH_TRIALS") ?? 100);
@@ -78,8 +78,7 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MODE: "central" };
-    const big = new Uint8Array(4 * 1024 * 1024);
-    for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+    const big = randomBytes(4 * 1024 * 1024);
     for (const version of ["1.0.0", "2.0.0"]) {
       const lib = await writePackage(join(work.path, `lib-${version}`), { id: "io.crash.lib", version });
       await Deno.writeFile(join(lib, "templates", "big.bin"), big.map((b) => b ^ Number(version[0])));
@@ -183,8 +182,7 @@ Deno.test("crash safety: the registry killed during ggen publish leaves no row w
   metadata.close();
   const home = join(work.path, "home");
   await Deno.mkdir(home);
-  const big = new Uint8Array(2 * 1024 * 1024);
-  for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+  const big = randomBytes(2 * 1024 * 1024);
   let published = 0;
   let orphansSeen = 0;
   for (let trial = 0; trial < PUBLISH_TRIALS; trial++) {

@@ -83,3 +83,10 @@ export async function tempDir(prefix = "ggen-test-"): Promise<{ path: string } &
       Deno.env.get("KEEP") ? Promise.resolve() : Deno.remove(path, { recursive: true }).catch(() => {}),
   };
 }
+
+/** `n` random bytes (getRandomValues fills at most 64 KiB per call) */
+export function randomBytes(n: number): Uint8Array {
+  const out = new Uint8Array(n);
+  for (let o = 0; o < n; o += 65536) crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
+  return out;
+}

@@ -14,13 +14,12 @@ import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { encodeFrame, type FetchResponseHeader, readFrame } from "../src/p2p/fetch_wire.ts";
 import { startWorkerNode } from "../src/p2p/mod.ts";
-import { tempDir } from "./helpers.ts";
+import { randomBytes, tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
 
 Deno.test("fetch protocol: 1,000 streams on one connection, at most the limit accepted, the rest reset", async () => {
   await using work = await tempDir();
-  const blob = new Uint8Array(4 * 1024 * 1024);
-  for (let o = 0; o < blob.length; o += 65536) crypto.getRandomValues(blob.subarray(o, o + 65536));
+  const blob = randomBytes(4 * 1024 * 1024);
   const sha = sha256Hex(blob);
   await Deno.mkdir(join(work.path, "server", "cache", "sha256"), { recursive: true });
   await Deno.writeFile(join(work.path, "server", "cache", "sha256", sha), blob);

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";
-import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, randomBytes, tempDir, writePackage } from "./helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
 import { type FaultProxy, startFaultProxy, tcpTarget } from "./fault_proxy.ts";
 
@@ -133,8 +133,7 @@ Deno.test("p2p: a provider killed mid-transfer fails over to the next provider",
   try {
     const pkg = join(work.path, "pkg");
     await writePackage(pkg, { id: "io.p2p.big", version: "1.0.0" });
-    const data = new Uint8Array(4 * 1024 * 1024);
-    for (let o = 0; o < data.length; o += 65536) crypto.getRandomValues(data.subarray(o, o + 65536));
+    const data = randomBytes(4 * 1024 * 1024);
     await Deno.writeFile(join(pkg, "templates", "blob.bin"), data);
     for (let i = 0; i < 2; i++) {
       daemons.push(await startDaemon(join(work.path, `p${i}`), { bootstrap: i ? [daemons[0]!.addr] : [] }));
@@ -189,8 +188,7 @@ Deno.test("p2p: a provider that stalls mid-transfer times out and the next provi
       id: "io.p2p.stall",
       version: "1.0.0",
     });
-    const random = new Uint8Array(1024 * 1024);
-    for (let o = 0; o < random.length; o += 65536) crypto.getRandomValues(random.subarray(o, o + 65536));
+    const random = randomBytes(1024 * 1024);
     await Deno.writeFile(join(pkg, "templates", "random.bin"), random);
     for (let i = 0; i < 2; i++) {
       daemons.push(await startDaemon(join(work.path, `p${i}`), { bootstrap: i ? [daemons[0]!.addr] : [] }));

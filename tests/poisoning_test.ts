@@ -4,13 +4,14 @@
  * header and then nothing). For each: installs completed / attempted, bad bytes installed (must be
  * 0), median time to install, and the providers penalised.
  */
+import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
-import { tempDir } from "./helpers.ts";
+import { randomBytes, tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
 import { fetchFromPeers } from "./p2p_helpers.ts";
 import { createStockPeer } from "./stock_peer.ts";
@@ -24,8 +25,7 @@ const INSTALLS = Number(Deno.env.get("GGEN_POISON_INSTALLS") ?? 6);
 
 Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes installed", async () => {
   await using work = await tempDir();
-  const blob = new Uint8Array(256 * 1024);
-  for (let o = 0; o < blob.length; o += 65536) crypto.getRandomValues(blob.subarray(o, o + 65536));
+  const blob = randomBytes(256 * 1024);
   const sha = sha256Hex(blob);
   const version = { id: "io.poison.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
   const providers: WorkerNode[] = [];
@@ -42,9 +42,7 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
         ),
       );
     }
-    for (let i = 0; i < 50 && (await providers[9]!.status()).routingTableSize < 3; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForPeers(providers[9]!, 3, 5000);
     for (const p of providers) await p.provide(sha);
     const rows: string[] = [];
     let run = 0;
@@ -84,9 +82,7 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
           loopbackNodeInit(join(work.path, `c${run++}`), { bootstrap: [providers[9 - (k % 3)]!.listenAddrs[0]!] }),
         );
         try {
-          for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
-            await new Promise((r) => setTimeout(r, 50));
-          }
+          await waitForPeers(client, 1, 2500);
           const t0 = performance.now();
           try {
             const got = await fetchFromPeers(client, version, join(work.path, `cache${run}`), { stallMs: 1000 });

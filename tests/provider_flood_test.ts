@@ -7,6 +7,7 @@
  * The hostile peer speaks the Kademlia wire format written here by hand (protobuf), not js
  * kad-dht, because kad-dht would never send such an answer.
  */
+import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";
@@ -124,9 +125,7 @@ Deno.test("provider flooding: 10,000 fake providers from one peer do not hide th
     );
     nodes.push(client);
     await client.dial(`${liar.getMultiaddrs()[0]!.toString()}`);
-    for (let i = 0; i < 50 && (await client.status()).routingTableSize < 2; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await waitForPeers(client, 2, 5000);
 
     // Count the peers dialled for bytes before the verified transfer
     let dialled = 0;

@@ -4,6 +4,7 @@
  * install success before and during the attack; bad bytes installed must stay 0.
  * GGEN_SYBIL_HONEST / GGEN_SYBIL_HOSTILE change the sizes.
  */
+import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -15,7 +16,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { encodeFrame, type FetchRequest, readFrame } from "../src/p2p/fetch_wire.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
-import { tempDir } from "./helpers.ts";
+import { randomBytes, tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
 import { fetchFromPeers } from "./p2p_helpers.ts";
 import { createStockPeer } from "./stock_peer.ts";
@@ -28,8 +29,7 @@ const pick = <T>(xs: T[]) => xs[Math.floor(Math.random() * xs.length)]!;
 
 Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes installed", async () => {
   await using work = await tempDir();
-  const blob = new Uint8Array(256 * 1024);
-  for (let o = 0; o < blob.length; o += 65536) crypto.getRandomValues(blob.subarray(o, o + 65536));
+  const blob = randomBytes(256 * 1024);
   const sha = sha256Hex(blob);
   const version = { id: "io.sybil.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
   const honest: WorkerNode[] = [];
@@ -49,13 +49,7 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
         ),
       );
     }
-    for (
-      let i = 0;
-      i < 100 && (await Promise.all(honest.map((n) => n.status()))).some((s) => s.routingTableSize === 0);
-      i++
-    ) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await Promise.all(honest.map((n) => waitForPeers(n, 1, 10_000)));
     for (const n of honest.slice(0, 3)) await n.provide(sha);
     await new Promise((r) => setTimeout(r, 1500)); // gossipsub meshes form on heartbeats
 
@@ -90,9 +84,7 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
           loopbackNodeInit(join(work.path, `c${run++}`), { bootstrap: [pick(honest.slice(3)).listenAddrs[0]!] }),
         );
         clients.push(client);
-        for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
-          await new Promise((r) => setTimeout(r, 50));
-        }
+        await waitForPeers(client, 1, 2500);
         try {
           const got = await fetchFromPeers(client, version, join(work.path, `cache${run}`), { stallMs: 1000 });
           installed++;
@@ -121,8 +113,7 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
         if (mode === "drop") return stream.abort(new Error("dropped"));
         stream.send(encodeFrame({ ok: true, total: blob.length, offset: 0, length: blob.length }));
         if (mode === "garble") {
-          const junk = new Uint8Array(blob.length);
-          for (let o = 0; o < junk.length; o += 65536) crypto.getRandomValues(junk.subarray(o, o + 65536));
+          const junk = randomBytes(blob.length);
           stream.send(junk);
           await stream.close().catch(() => {});
         }

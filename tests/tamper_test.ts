@@ -3,6 +3,7 @@
  * in the cache, plus truncated and over-long bodies. Every delivery is refused before anything is
  * extracted; the cache path evicts and refetches good bytes. Prints the counts.
  */
+import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
@@ -16,7 +17,7 @@ import { createPackageCache } from "../src/store/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { ensureCached } from "../src/cli/install.ts";
 import { createOutput } from "../src/cli/output.ts";
-import { ggen, tempDir, writePackage } from "./helpers.ts";
+import { ggen, randomBytes, tempDir, writePackage } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
 
 const N = Number(Deno.env.get("GGEN_TAMPER_N") ?? 8);
@@ -30,8 +31,7 @@ Deno.test("tampering: flipped, truncated and over-long bytes are refused on HTTP
   });
   const { token } = createToken(server.metadata);
   const dir = await writePackage(join(work.path, "pkg"), { id: "io.tamper.pkg", version: "1.0.0" });
-  const noise = new Uint8Array(200_000);
-  for (let o = 0; o < noise.length; o += 65536) crypto.getRandomValues(noise.subarray(o, o + 65536));
+  const noise = randomBytes(200_000);
   await Deno.writeFile(join(dir, "templates", "noise.bin"), noise);
   const packed = await packDirectory(dir);
   await generateKey(work.path, "k");
@@ -91,9 +91,7 @@ Deno.test("tampering: flipped, truncated and over-long bytes are refused on HTTP
         const client = await startWorkerNode({ logger: silentLogger }, init(join(work.path, `client-${at}`)));
         try {
           await client.dial(peer.listenAddrs[0]!);
-          for (let i = 0; i < 50 && (await client.status()).routingTableSize === 0; i++) {
-            await new Promise((r) => setTimeout(r, 50));
-          }
+          await waitForPeers(client, 1, 2500);
           const p2p = createP2PRegistry({ logger: silentLogger, node: client }, { peerId: client.peerId });
           const cache = createPackageCache({ logger: silentLogger }, { home: join(work.path, `p2p-${at}`) });
           const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
