@@ -129,8 +129,9 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       if (o.p2p) await publishP2P(c, dir ?? ".", { key: o.key });
       else await publishCommand(c, dir ?? ".", { key: o.key });
     });
-  program.command("yank <spec>").description("yank ID@VERSION on the central registry")
+  program.command("yank <spec>").description("yank ID@VERSION on the central registry (signed by an owner's key)")
     .option("--undo", "unyank")
+    .option("--key <name>", "owner's signing key in $GGEN_HOME/keys", "default")
     .action(async (spec: string, o, cmd: Command) => await yankCommand(await open(cmd), spec, o));
 
   const registry = program.command("registry").description("run and administer a central registry");

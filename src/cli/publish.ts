@@ -5,7 +5,15 @@
 import { resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
 import { NotFoundError, ValidationError } from "../core/errors.ts";
-import { fromBase64, type Signer } from "../core/envelope.ts";
+import {
+  fromBase64,
+  PAYLOAD_TYPES,
+  peekStatement,
+  signEnvelope,
+  type Signer,
+  type YankStatement,
+} from "../core/envelope.ts";
+import { checkPackageId, checkVersion } from "../core/wire.ts";
 import { loadOrCreateSigner, signVersion } from "../trust/mod.ts";
 import { type PackageInfo, versionFromManifest } from "../core/package.ts";
 import type { Context } from "./context.ts";
@@ -68,12 +76,29 @@ export async function publishCommand(ctx: Context, dir: string, opts: { key?: st
   );
 }
 
-/** `ggen yank ID@VERSION [--undo]` */
-export async function yankCommand(ctx: Context, spec: string, opts: { undo?: boolean }): Promise<void> {
+/** `ggen yank ID@VERSION [--undo]`: signed by an owner's key, like owner changes */
+export async function yankCommand(
+  ctx: Context,
+  spec: string,
+  opts: { undo?: boolean; key?: string },
+): Promise<void> {
   const at = spec.lastIndexOf("@");
   if (at <= 0) throw new ValidationError(`Cannot yank "${spec}": give ID@VERSION`);
-  const id = spec.slice(0, at);
-  const version = spec.slice(at + 1);
-  await ctx.central().setYanked(id, version, !opts.undo, { signal: ctx.signal });
+  const id = checkPackageId(spec.slice(0, at), "yank");
+  const version = checkVersion(spec.slice(at + 1), "yank");
+  const signer = await publisherKey(ctx, opts.key);
+  // The statement names the package seq it was made at, so the registry can refuse a replay
+  const info = await ctx.central().info(id, { signal: ctx.signal });
+  const seq = Number(peekStatement(info.metadata_signature)?.seq ?? 0);
+  const statement: YankStatement = {
+    type: "ggen.yank/1",
+    package_id: id,
+    version,
+    yanked: !opts.undo,
+    package_seq: seq,
+    timestamp: new Date().toISOString(),
+  };
+  const envelope = await signEnvelope(PAYLOAD_TYPES.yank, statement, signer);
+  await ctx.central().setYanked(id, version, !opts.undo, envelope, { signal: ctx.signal });
   ctx.out.result({ id, version, yanked: !opts.undo }, `${opts.undo ? "Unyanked" : "Yanked"} ${id}@${version}`);
 }

@@ -17,6 +17,7 @@ export const PAYLOAD_TYPES = {
   owners: "application/vnd.ggen.owners.v1+json",
   metadata: "application/vnd.ggen.metadata.v1+json",
   index: "application/vnd.ggen.index.v1+json",
+  yank: "application/vnd.ggen.yank.v1+json",
 } as const;
 
 /** Largest payload accepted, so a hostile peer cannot feed endless data */
@@ -45,6 +46,11 @@ export interface PublishStatement {
   published_at: string;
   /** Per-package counter that only grows */
   seq: number;
+  /**
+   * The version's dependency table (id → range). Signed so that no registry, mirror or peer
+   * can add, drop or change a dependency.
+   */
+  dependencies: Record<string, string>;
 }
 
 /** An owner change, signed by a current owner */
@@ -57,6 +63,20 @@ export interface OwnersStatement {
   /** base64 raw public key of the key added */
   public_key: string;
   seq: number;
+  timestamp: string;
+}
+
+/**
+ * A yank or unyank, signed by a current owner. `package_seq` is the package's metadata `seq`
+ * the owner saw; the registry applies the change only at that seq and every change bumps it,
+ * so a captured statement cannot be replayed.
+ */
+export interface YankStatement {
+  type: "ggen.yank/1";
+  package_id: string;
+  version: string;
+  yanked: boolean;
+  package_seq: number;
   timestamp: string;
 }
 
@@ -141,6 +161,20 @@ export async function signEnvelope(payloadType: string, statement: unknown, sign
   return { payloadType, payload: toBase64(body), signatures: [{ keyid: signer.keyid, sig: toBase64(sig) }] };
 }
 
+/**
+ * Read the statement of an envelope without verifying it: only for choosing what to sign next
+ * (a seq), never for a trust decision.
+ */
+export function peekStatement(envelope: Envelope | undefined): Record<string, unknown> | undefined {
+  if (!envelope) return undefined;
+  try {
+    const value = JSON.parse(new TextDecoder().decode(fromBase64(envelope.payload)));
+    return typeof value === "object" && value !== null ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Check the shape of an untrusted envelope */
 export function parseEnvelope(value: unknown): Envelope {
   const e = value as Envelope;
@@ -202,7 +236,7 @@ export async function verifyEnvelope<T>(
  */
 export function checkPublishStatement(
   s: PublishStatement,
-  v: { id: string; version: string; sha256: string; size: number },
+  v: { id: string; version: string; sha256: string; size: number; dependencies: Record<string, string> },
 ): void {
   if (
     s.type !== "ggen.publish/1" || s.package_id !== v.id || s.version !== v.version || s.sha256 !== v.sha256 ||
@@ -212,6 +246,14 @@ export function checkPublishStatement(
       `Refusing "${v.id}@${v.version}": its signature is for "${s.package_id}@${s.version}" (sha256 ${
         String(s.sha256).slice(0, 12)
       }…), not this package`,
+    );
+  }
+  if (
+    typeof s.dependencies !== "object" || s.dependencies === null ||
+    canonicalJson(s.dependencies) !== canonicalJson(v.dependencies)
+  ) {
+    throw new TrustError(
+      `Refusing "${v.id}@${v.version}": its dependencies differ from the ones its publisher signed`,
     );
   }
 }

@@ -5,6 +5,7 @@
 import { parse as parseToml } from "smol-toml";
 import * as semver from "semver";
 import { ValidationError } from "./errors.ts";
+import { hasUnsafeChars, isValidVersion } from "./text.ts";
 
 /** A validated package manifest */
 export interface Manifest {
@@ -61,6 +62,8 @@ function text(
   const max = opts.max ?? MAX_TEXT_LENGTH;
   if (value.length > max) fail(`package.${key}`, `is longer than ${max} characters`);
   if (opts.required && value.trim() === "") fail(`package.${key}`, "must not be empty");
+  // Names and descriptions reach terminals and web pages: no escapes, no bidi tricks
+  if (hasUnsafeChars(value)) fail(`package.${key}`, "must not contain control, bidi or invisible characters");
   return value;
 }
 
@@ -80,6 +83,7 @@ function list(
       fail(`package.${key}[${i}]`, "must be a non-empty string");
     }
     if (v.length > 128) fail(`package.${key}[${i}]`, "is longer than 128 characters");
+    if (hasUnsafeChars(v)) fail(`package.${key}[${i}]`, "must not contain control, bidi or invisible characters");
     if (pattern && !pattern.test(v)) {
       fail(`package.${key}[${i}]`, `"${v}" must be lowercase letters, digits, '-', '.', '+' or '#'`);
     }
@@ -117,8 +121,8 @@ export function validateManifest(data: unknown): Manifest {
   const id = text(table, "id", { required: true, max: MAX_ID_LENGTH });
   assertPackageId(id);
   const version = text(table, "version", { required: true, max: 64 });
-  if (semver.valid(version) !== version) {
-    fail("package.version", `"${version}" is not a semver 2.0 version such as "1.2.3"`);
+  if (!isValidVersion(version)) {
+    fail("package.version", `"${version}" is not a semver 2.0 version such as "1.2.3" or "1.0.0+build.5"`);
   }
   const deps: Record<string, string> = {};
   const rawDeps = root.dependencies ?? {};
@@ -128,7 +132,7 @@ export function validateManifest(data: unknown): Manifest {
   for (const [depId, range] of Object.entries(rawDeps as Record<string, unknown>)) {
     if (!isValidPackageId(depId)) fail(`dependencies.${depId}`, "is not a reverse-DNS package id");
     if (depId === id) fail(`dependencies.${depId}`, "a package cannot depend on itself");
-    if (typeof range !== "string" || semver.validRange(range) === null) {
+    if (typeof range !== "string" || range.length > 256 || semver.validRange(range) === null) {
       fail(`dependencies.${depId}`, `"${String(range)}" is not a semver range`);
     }
     deps[depId] = range;

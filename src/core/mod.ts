@@ -15,3 +15,5 @@ export * from "./api.ts";
 export * from "./envelope.ts";
 export * from "./bytes.ts";
 export * from "./fts.ts";
+export * from "./text.ts";
+export * from "./wire.ts";

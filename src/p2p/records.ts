@@ -10,6 +10,7 @@ import { MAX_RECORD_BYTES, RECORD_NAMESPACE } from "../core/constants.ts";
 import { isSha256Hex } from "../core/digest.ts";
 import { TrustError, ValidationError } from "../core/errors.ts";
 import { isValidPackageId } from "../core/manifest.ts";
+import { isValidVersion } from "../core/text.ts";
 import type { PackageVersion } from "../core/package.ts";
 import {
   canonicalJson,
@@ -169,7 +170,7 @@ function checkSignatureFields(o: Record<string, unknown>): void {
 function checkVersionFields(o: Record<string, unknown>): void {
   checkSignatureFields(o);
   const version = str(o, "version", 64);
-  if (semver.valid(version) !== version) fail(`"version" "${version}" is not semver`);
+  if (!isValidVersion(version)) fail(`"version" "${version}" is not semver`);
   if (!isSha256Hex(str(o, "sha256", 64))) fail('"sha256" must be 64 lowercase hex digits');
   const size = o.size_bytes;
   if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) fail('"size_bytes" must be a byte count');
@@ -206,7 +207,7 @@ export function validateRecord(key: string, bytes: Uint8Array, now = Date.now())
     if (!Array.isArray(versions) || versions.length > MAX_INDEX_VERSIONS) fail('"versions" must be a short list');
     for (const v of versions as Record<string, unknown>[]) {
       if (
-        typeof v !== "object" || v === null || semver.valid(String(v.version)) !== v.version ||
+        typeof v !== "object" || v === null || !isValidVersion(v.version) ||
         !isSha256Hex(String(v.sha256))
       ) {
         fail('"versions" entries need a semver "version" and a "sha256"');
@@ -253,7 +254,13 @@ export async function verifyRecord(
         PAYLOAD_TYPES.publish,
         fromBase64(r.publisher_key),
       );
-      checkPublishStatement(statement, { id: r.package_id, version: r.version, sha256: r.sha256, size: r.size_bytes });
+      checkPublishStatement(statement, {
+        id: r.package_id,
+        version: r.version,
+        sha256: r.sha256,
+        size: r.size_bytes,
+        dependencies: r.dependencies ?? {},
+      });
     } else {
       const { statement } = await verifyEnvelope<IndexStatement>(
         r.signature,

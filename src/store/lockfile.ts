@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { LOCKFILE_NAME } from "../core/constants.ts";
 import { isSha256Hex } from "../core/digest.ts";
 import { ValidationError } from "../core/errors.ts";
+import { checkDependencies, checkPackageId, checkVersion } from "../core/wire.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** One locked package */
@@ -45,24 +46,33 @@ export async function readLockfile(projectDir: string): Promise<Lockfile> {
   } catch (err) {
     throw new ValidationError(`Cannot read "${path}": ${(err as Error).message}`);
   }
-  const requires = (data.requires ?? {}) as Record<string, string>;
-  const packages = ((data.package ?? []) as Record<string, unknown>[]).map((p, i) => {
-    if (
-      typeof p.id !== "string" || typeof p.version !== "string" || typeof p.sha256 !== "string" ||
-      !isSha256Hex(p.sha256)
-    ) {
-      throw new ValidationError(`Cannot read "${path}": package entry ${i} is missing id, version or sha256`);
-    }
-    return {
-      id: p.id,
-      version: p.version,
-      sha256: p.sha256,
-      size: Number(p.size ?? 0),
-      source: String(p.source ?? ""),
-      dependencies: (p.dependencies ?? {}) as Record<string, string>,
-      ...(typeof p.publisher_key === "string" ? { publisher_key: p.publisher_key } : {}),
-    };
-  });
+  // A committed lock is input like any other: a traversal id in it must not reach a path
+  let requires: Record<string, string>;
+  let packages: LockedPackage[];
+  try {
+    requires = checkDependencies(data.requires ?? {}, "requires");
+    const entries = data.package ?? [];
+    if (!Array.isArray(entries)) throw new ValidationError("[[package]] must be an array of tables");
+    packages = (entries as Record<string, unknown>[]).map((p, i) => {
+      if (typeof p !== "object" || p === null) throw new ValidationError(`package entry ${i} is not a table`);
+      if (typeof p.sha256 !== "string" || !isSha256Hex(p.sha256)) {
+        throw new ValidationError(`package entry ${i}: "sha256" must be 64 lowercase hex digits`);
+      }
+      const size = Number(p.size ?? 0);
+      if (!Number.isSafeInteger(size) || size < 0) throw new ValidationError(`package entry ${i}: bad "size"`);
+      return {
+        id: checkPackageId(p.id, `package entry ${i}: id`),
+        version: checkVersion(p.version, `package entry ${i}: version`),
+        sha256: p.sha256,
+        size,
+        source: String(p.source ?? ""),
+        dependencies: checkDependencies(p.dependencies ?? {}, `package entry ${i}: dependencies`),
+        ...(typeof p.publisher_key === "string" ? { publisher_key: p.publisher_key } : {}),
+      };
+    });
+  } catch (err) {
+    throw new ValidationError(`Cannot read "${path}": ${(err as Error).message}`, { cause: err });
+  }
   return { requires, packages };
 }
 

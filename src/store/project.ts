@@ -5,8 +5,11 @@
  * previous state intact.
  * @module
  */
-import { join } from "node:path";
+import { join, relative, resolve, sep } from "node:path";
 import { INSTALL_MARKER, PROJECT_DIR } from "../core/constants.ts";
+import { ValidationError } from "../core/errors.ts";
+import { isValidPackageId } from "../core/manifest.ts";
+import { isValidVersion } from "../core/text.ts";
 import type { Logger } from "../core/logger.ts";
 import { type ArchiveLimits, unpackArchive } from "../archive/mod.ts";
 import { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
@@ -24,9 +27,25 @@ export function projectPaths(projectDir: string) {
   return { root, packages: join(root, "packages"), tmp: join(root, "tmp") };
 }
 
-/** Directory of one installed version */
+/**
+ * Directory of one installed version. The id and version are checked before any path is built,
+ * and the result is checked to lie under the project's package directory after resolving.
+ * @throws {ValidationError} for an id or version that is not one, or a path that escapes
+ */
 export function packageDir(projectDir: string, id: string, version: string): string {
-  return join(projectPaths(projectDir).packages, id, version);
+  if (!isValidPackageId(id)) {
+    throw new ValidationError(`Refusing package id ${JSON.stringify(id.slice(0, 80))}: not a reverse-DNS id`);
+  }
+  if (!isValidVersion(version)) {
+    throw new ValidationError(`Refusing version ${JSON.stringify(String(version).slice(0, 80))} of "${id}": not semver`);
+  }
+  const packages = resolve(projectPaths(projectDir).packages);
+  const dir = resolve(packages, id, version);
+  const rel = relative(packages, dir);
+  if (rel === "" || rel.startsWith("..") || rel.startsWith(sep) || rel.split(sep).length !== 2) {
+    throw new ValidationError(`Refusing "${id}@${version}": its install path leaves ${packages}`);
+  }
+  return dir;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -99,7 +118,7 @@ export async function installIntoProject(
       // Created exclusively: an archive cannot have planted it (unpack skips the name)
       await Deno.writeTextFile(join(tmp, INSTALL_MARKER), `${locked.sha256}\n`, { createNew: true });
       const target = packageDir(projectDir, locked.id, locked.version);
-      await Deno.mkdir(join(paths.packages, locked.id), { recursive: true });
+      await Deno.mkdir(join(target, ".."), { recursive: true });
       await Deno.rename(tmp, target);
     } catch (err) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});

@@ -15,6 +15,7 @@ export async function signVersion(v: PackageVersion, signer: Signer, seq: number
     size: v.size,
     published_at: v.published_at,
     seq,
+    dependencies: v.dependencies,
   };
   return {
     ...v,

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { ConfigError } from "../core/errors.ts";
+import { ConfigError, isValidPackageId } from "../core/mod.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
 /** The trust store */
@@ -42,12 +42,20 @@ export async function openTrustStore(home: string): Promise<TrustStore> {
     }
   }
   data.packages ??= {};
+  for (const id of Object.keys(data.packages)) {
+    if (!isValidPackageId(id)) {
+      throw new ConfigError(
+        `Invalid trust store "${path}": ${JSON.stringify(id.slice(0, 80))} is not a package id; remove that entry`,
+      );
+    }
+  }
   let dirty = false;
   const entry = (id: string) => (data.packages![id] ??= {});
   return {
     path,
     pinned: (id) => [...(data.packages![id]?.keys ?? [])],
     pin(id, keyids) {
+      if (!isValidPackageId(id)) throw new ConfigError(`Refusing to pin keys for ${JSON.stringify(id)}: not a package id`);
       entry(id).keys = [...new Set(keyids)].sort();
       dirty = true;
     },

@@ -16,7 +16,20 @@ import {
 import { type Envelope, toBase64 } from "../../core/envelope.ts";
 import { readAllLimited } from "../../core/bytes.ts";
 import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
-import { errorFromName, NotFoundError, TrustError, UnavailableError } from "../../core/errors.ts";
+import {
+  errorFromName,
+  NotFoundError,
+  TrustError,
+  UnavailableError,
+  ValidationError,
+} from "../../core/errors.ts";
+import {
+  parseOwnersResponse,
+  parsePackageInfo,
+  parsePackageVersion,
+  parseRegistryKey,
+  parseSearchResponse,
+} from "../../core/wire.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { OwnerKey, PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
 import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
@@ -36,7 +49,8 @@ export interface CentralRegistryInit {
 /** The central registry client */
 export interface CentralRegistry extends Registry, Publisher {
   readonly url: string;
-  setYanked(id: string, version: string, yanked: boolean, options?: AbortOptions): Promise<void>;
+  /** Yank or unyank with a {@link YankStatement} signed by an owner */
+  setYanked(id: string, version: string, yanked: boolean, envelope: Envelope, options?: AbortOptions): Promise<void>;
   /** The registry's own public key, as it announces it */
   registryKey(options?: AbortOptions): Promise<RegistryKeyResponse>;
   /** Send an owner change signed by a current owner */
@@ -45,18 +59,30 @@ export interface CentralRegistry extends Registry, Publisher {
   owners(id: string, options?: AbortOptions): Promise<{ owners: OwnerKey[]; owner_log: Envelope[] }>;
 }
 
+/** Largest search answer a client reads */
+const MAX_SEARCH_BYTES = 1024 * 1024;
+/** Largest error body, registry key or owners answer a client reads */
+const MAX_SMALL_BYTES = 64 * 1024;
+/** Most same-origin redirects followed for one request */
+const MAX_REDIRECTS = 5;
+
 /** Read a JSON body of at most `limit` bytes (defeats endless data) */
-async function readJsonLimited<T>(res: Response, limit: number, what: string): Promise<T> {
+async function readJsonLimited(res: Response, limit: number, what: string): Promise<unknown> {
   const declared = Number(res.headers.get("content-length") ?? NaN);
   if (declared > limit) {
     await res.body?.cancel();
     throw new TrustError(`Refusing ${what}: ${declared} bytes is over the ${limit}-byte limit`);
   }
-  const all = await readAllLimited(res.body!, {
+  if (!res.body) throw new ValidationError(`Refusing ${what}: the answer has no body`);
+  const all = await readAllLimited(res.body, {
     limit,
     tooLarge: () => new TrustError(`Refusing ${what}: more than the ${limit}-byte limit`),
   });
-  return JSON.parse(new TextDecoder().decode(all)) as T;
+  try {
+    return JSON.parse(new TextDecoder().decode(all));
+  } catch (err) {
+    throw new ValidationError(`Refusing ${what}: not JSON`, { cause: err });
+  }
 }
 
 /** Create a client of the central registry at `init.url` */
@@ -90,9 +116,10 @@ class HttpCentralRegistry implements CentralRegistry {
       const signals = [AbortSignal.timeout(timeout), ...(init.signal ? [init.signal] : [])];
       let res: Response;
       try {
-        res = await fetch(this.url + path, { ...init, signal: AbortSignal.any(signals) });
+        res = await this.#fetchFollowingSameOrigin(this.url + path, { ...init, signal: AbortSignal.any(signals) });
       } catch (err) {
         if (init.signal?.aborted) throw init.signal.reason;
+        if (err instanceof TrustError) throw err;
         if (isTimeout(err) && attempt < retries) {
           this.#log.debug(`${path}: timed out after ${timeout} ms, retry ${attempt + 1}/${retries} in ${backoff} ms`);
           await new Promise((r) => setTimeout(r, backoff));
@@ -103,52 +130,95 @@ class HttpCentralRegistry implements CentralRegistry {
         throw new UnavailableError(`Cannot reach central registry ${this.url}: ${why}`, { cause: err });
       }
       if (res.ok) return res;
-      let body: ErrorResponse | undefined;
+      let body: Partial<ErrorResponse> | undefined;
       try {
-        body = await res.json();
+        body = await readJsonLimited(res, MAX_SMALL_BYTES, "error answer") as Partial<ErrorResponse>;
       } catch {
         // not our JSON: a proxy or another server
+        await res.body?.cancel().catch(() => {});
       }
-      if (res.status >= 500 || !body?.code) {
-        throw new UnavailableError(
-          `Central registry ${this.url} answered ${res.status}${body?.message ? `: ${body.message}` : ""}`,
+      const code = typeof body?.code === "string" ? body.code : undefined;
+      const message = typeof body?.message === "string" ? body.message.slice(0, 2000) : undefined;
+      if (res.status >= 500 || !code) {
+        throw new UnavailableError(`Central registry ${this.url} answered ${res.status}${message ? `: ${message}` : ""}`);
+      }
+      throw errorFromName({ name: code, message: message ?? `Central registry answered ${res.status}` });
+    }
+  }
+
+  /**
+   * fetch with redirects followed only within the registry's origin: a registry cannot send the
+   * client (and its token) to another host.
+   */
+  async #fetchFollowingSameOrigin(url: string, init: RequestInit): Promise<Response> {
+    const origin = new URL(this.url).origin;
+    let current = url;
+    for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+      const res = await fetch(current, { ...init, redirect: "manual" });
+      if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
+      await res.body?.cancel().catch(() => {});
+      const location = res.headers.get("location");
+      if (!location) return res;
+      const next = new URL(location, current);
+      if (next.origin !== origin) {
+        throw new TrustError(
+          `Refusing a redirect from central registry ${this.url} to another origin (${next.origin}); ` +
+            "set [registry] central_url to the registry's real address",
         );
       }
-      throw errorFromName({ name: body.code, message: body.message });
+      current = next.href;
     }
+    throw new UnavailableError(`Central registry ${this.url} redirected more than ${MAX_REDIRECTS} times`);
   }
 
   async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchHit[]> {
     const res = await this.#request(apiPaths.search(query.text, query.limit ?? 20, query.offset ?? 0), options);
-    return (await this.#json<SearchResponse>(res.json(), "search results")).hits;
+    return parseSearchResponse(await this.#json(readJsonLimited(res, MAX_SEARCH_BYTES, "search results"), "search"))
+      .hits;
   }
 
-  /** A body that does not parse means a broken connection or proxy: the registry is unavailable */
-  async #json<T>(body: Promise<unknown>, what: string): Promise<T> {
+  /** A body that does not arrive means a broken connection or proxy: the registry is unavailable */
+  async #json(body: Promise<unknown>, what: string): Promise<unknown> {
     try {
-      return await body as T;
+      return await body;
     } catch (err) {
-      if (err instanceof TrustError) throw err;
+      if (err instanceof TrustError || err instanceof ValidationError) throw this.#hostile(err, what);
       throw new UnavailableError(`Central registry ${this.url} sent broken ${what}: ${(err as Error).message}`, {
         cause: err,
       });
     }
   }
 
+  #hostile(err: Error, what: string): Error {
+    const Cls = err instanceof TrustError ? TrustError : ValidationError;
+    return new Cls(`Central registry ${this.url} sent invalid ${what}: ${err.message}`, { cause: err });
+  }
+
+  #check<T>(parse: () => T, what: string): T {
+    try {
+      return parse();
+    } catch (err) {
+      if (err instanceof ValidationError) throw this.#hostile(err, what);
+      throw err;
+    }
+  }
+
   async info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
     const res = await this.#request(apiPaths.package(id), options);
-    return await this.#json<PackageInfo>(
-      readJsonLimited<PackageInfo>(res, MAX_METADATA_BYTES, `metadata of "${id}"`),
-      "metadata",
-    );
+    const body = await this.#json(readJsonLimited(res, MAX_METADATA_BYTES, `metadata of "${id}"`), "metadata");
+    return this.#check(() => parsePackageInfo(body, id), "metadata");
   }
 
   async registryKey(options: AbortOptions = {}): Promise<RegistryKeyResponse> {
-    return await (await this.#request(apiPaths.registryKey(), options)).json();
+    const res = await this.#request(apiPaths.registryKey(), options);
+    const body = await this.#json(readJsonLimited(res, MAX_SMALL_BYTES, "registry key"), "registry key");
+    return this.#check(() => parseRegistryKey(body), "registry key");
   }
 
   async owners(id: string, options: AbortOptions = {}): Promise<{ owners: OwnerKey[]; owner_log: Envelope[] }> {
-    return await (await this.#request(apiPaths.owners(id), options)).json();
+    const res = await this.#request(apiPaths.owners(id), options);
+    const body = await this.#json(readJsonLimited(res, MAX_METADATA_BYTES, `owners of "${id}"`), "owners");
+    return this.#check(() => parseOwnersResponse(body), "owners");
   }
 
   async changeOwners(id: string, envelope: Envelope, options: AbortOptions = {}): Promise<OwnerKey[]> {
@@ -161,7 +231,8 @@ class HttpCentralRegistry implements CentralRegistry {
       },
       ...options,
     });
-    return ((await res.json()) as { owners: OwnerKey[] }).owners;
+    const body = await this.#json(readJsonLimited(res, MAX_METADATA_BYTES, `owners of "${id}"`), "owners");
+    return this.#check(() => parseOwnersResponse(body), "owners").owners;
   }
 
   async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
@@ -190,14 +261,25 @@ class HttpCentralRegistry implements CentralRegistry {
       },
       ...options,
     });
-    return await res.json();
+    const body = await this.#json(readJsonLimited(res, MAX_METADATA_BYTES, "publish answer"), "publish answer");
+    return this.#check(() => parsePackageVersion(body, "publish answer", version.id), "publish answer");
   }
 
-  async setYanked(id: string, version: string, yanked: boolean, options: AbortOptions = {}): Promise<void> {
+  async setYanked(
+    id: string,
+    version: string,
+    yanked: boolean,
+    envelope: Envelope,
+    options: AbortOptions = {},
+  ): Promise<void> {
     const path = yanked ? apiPaths.yank(id, version) : apiPaths.unyank(id, version);
     const res = await this.#request(path, {
       method: "POST",
-      headers: this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {},
+      body: JSON.stringify(envelope),
+      headers: {
+        "content-type": "application/json",
+        ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
+      },
       ...options,
     });
     await res.body?.cancel();

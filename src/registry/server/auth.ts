@@ -57,13 +57,37 @@ export function createToken(store: MetadataStore, init: CreateTokenInit = {}): {
   return { token, row };
 }
 
+/** The stored row of a bearer token that is known, unrevoked and unexpired; undefined otherwise */
+export function validTokenRow(store: MetadataStore, header: string | null): TokenRow | undefined {
+  const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
+  if (!token || !isWellFormedToken(token)) return undefined;
+  const row = store.findToken(hashToken(token));
+  if (!row || row.revoked) return undefined;
+  if (row.expires_at && Date.parse(row.expires_at) < Date.now()) return undefined;
+  return row;
+}
+
+/**
+ * True when `id` lies under `prefix` on id segments: `io.acme` admits `io.acme` and
+ * `io.acme.cli`, never `io.acmeevil.pkg`. A prefix ending in "." admits only ids below it.
+ */
+export function idHasPrefix(id: string, prefix: string): boolean {
+  if (prefix === "") return true;
+  if (prefix.endsWith(".")) return id.startsWith(prefix);
+  return id === prefix || id.startsWith(`${prefix}.`);
+}
+
 /**
  * Check a bearer token for a scope on a package id.
  * @throws {UnauthorizedError} naming what is missing
  */
 export function authorize(store: MetadataStore, header: string | null, scope: TokenScope, id: string): TokenRow {
   const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
-  if (!token) throw new UnauthorizedError("Missing bearer token: create one with `ggen registry token create`");
+  if (!token) {
+    throw new UnauthorizedError(
+      "Missing bearer token: create one with `ggen registry token create`, then set GGEN_TOKEN or [registry] token",
+    );
+  }
   if (!isWellFormedToken(token)) throw new UnauthorizedError("Invalid token: not a ggen token");
   const row = store.findToken(hashToken(token));
   if (!row || row.revoked) throw new UnauthorizedError("Invalid token: unknown or revoked");
@@ -71,8 +95,8 @@ export function authorize(store: MetadataStore, header: string | null, scope: To
   if (!row.scopes.split(",").includes(scope)) {
     throw new UnauthorizedError(`Token "${row.name}" lacks the "${scope}" scope`);
   }
-  if (row.id_prefix && !id.startsWith(row.id_prefix)) {
-    throw new UnauthorizedError(`Token "${row.name}" may only touch ids starting with "${row.id_prefix}"`);
+  if (!idHasPrefix(id, row.id_prefix)) {
+    throw new UnauthorizedError(`Token "${row.name}" may only touch "${row.id_prefix}" and the ids below it`);
   }
   return row;
 }

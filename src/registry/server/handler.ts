@@ -25,9 +25,9 @@ import {
   type Signer,
   toBase64,
   verifyEnvelope,
+  type YankStatement,
 } from "../../core/envelope.ts";
 import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
-import { CLIENT_IP_HEADER } from "./front.ts";
 import { readAllLimited } from "../../core/bytes.ts";
 import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
 import {
@@ -40,9 +40,11 @@ import {
 } from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import { assertPackageId } from "../../core/manifest.ts";
+import { isValidVersion } from "../../core/text.ts";
 import { type PackageInfo, versionFromManifest } from "../../core/package.ts";
 import { readManifestFromArchive } from "../../archive/mod.ts";
-import { authorize } from "./auth.ts";
+import { authorize, validTokenRow } from "./auth.ts";
+import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
 import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";
@@ -71,7 +73,7 @@ export interface HandlerInit {
 /** Read and verify the publisher's signature headers */
 async function verifyPublishSignature(
   req: Request,
-  v: { id: string; version: string; sha256: string; size: number },
+  v: { id: string; version: string; sha256: string; size: number; dependencies: Record<string, string> },
 ): Promise<{ auth: PublishAuth; envelope: Envelope; publicKey: string }> {
   const sigHeader = req.headers.get(SIGNATURE_HEADER);
   const publicKey = req.headers.get(PUBLIC_KEY_HEADER);
@@ -203,8 +205,11 @@ export function createHandler(
     limiter.take(existing ? "newVersion" : "newPackage", token.hash);
     const claimed = req.headers.get(SHA256_HEADER) ?? "";
     if (!isSha256Hex(claimed)) throw new ValidationError(`Missing or invalid ${SHA256_HEADER} header`);
-    if (metadata.getVersion(id, version)) {
-      throw new ConflictError(`Cannot publish "${id}@${version}": that version already exists`);
+    if (!isValidVersion(version)) throw new ValidationError(`Invalid version "${version.slice(0, 80)}": not semver 2.0`);
+    // Build metadata does not order versions (semver §10): 1.0.0+a and 1.0.0+b are one version
+    const same = existing?.versions.find((v) => semver.eq(v.version, version));
+    if (same) {
+      throw new ConflictError(`Cannot publish "${id}@${version}": version ${same.version} already exists`);
     }
     const body = await readBody(req, maxTarball, bodyTimeout);
     const actual = sha256Hex(body);
@@ -219,7 +224,13 @@ export function createHandler(
         `Manifest says "${manifest.id}@${manifest.version}" but the request is for "${id}@${version}"`,
       );
     }
-    const signed = await verifyPublishSignature(req, { id, version, sha256: actual, size: body.byteLength });
+    const signed = await verifyPublishSignature(req, {
+      id,
+      version,
+      sha256: actual,
+      size: body.byteLength,
+      dependencies: manifest.dependencies,
+    });
     const statement = JSON.parse(new TextDecoder().decode(fromBase64(signed.envelope.payload))) as PublishStatement;
     const v = {
       ...versionFromManifest(manifest, { sha256: actual, size: body.byteLength }, statement.published_at),
@@ -258,9 +269,13 @@ export function createHandler(
     };
   }
 
-  /** POST owners: an owner change signed by a current owner */
-  async function changeOwners(req: Request, id: string): Promise<Response> {
-    authorize(metadata, req.headers.get("authorization"), "owners", id);
+  /** Read an envelope from the body and verify it was made by a current owner of `id` */
+  async function readOwnerSigned<T>(
+    req: Request,
+    id: string,
+    payloadType: string,
+    what: string,
+  ): Promise<{ statement: T; envelope: Envelope }> {
     const owners = metadata.getOwners(id);
     if (owners.length === 0) throw new NotFoundError(`Package "${id}" not found`);
     const raw = await readBody(req, 64 * 1024, bodyTimeout);
@@ -268,15 +283,23 @@ export function createHandler(
     try {
       envelope = parseEnvelope(JSON.parse(new TextDecoder().decode(raw)));
     } catch (err) {
-      throw new ValidationError(`Invalid owner change: ${(err as Error).message}`);
+      throw new ValidationError(`Invalid ${what}: send the envelope signed by an owner's key`, { cause: err });
     }
     const signerId = envelope.signatures[0]!.keyid;
     const signer = owners.find((o) => o.keyid === signerId);
-    if (!signer) throw new TrustError(`Refusing owner change of "${id}": signed by ${signerId}, who is not an owner`);
-    const { statement } = await verifyEnvelope<OwnersStatement>(
-      envelope,
+    if (!signer) throw new TrustError(`Refusing ${what} of "${id}": signed by ${signerId}, who is not an owner`);
+    const { statement } = await verifyEnvelope<T>(envelope, payloadType, fromBase64(signer.public_key));
+    return { statement, envelope };
+  }
+
+  /** POST owners: an owner change signed by a current owner */
+  async function changeOwners(req: Request, id: string): Promise<Response> {
+    authorize(metadata, req.headers.get("authorization"), "owners", id);
+    const { statement, envelope } = await readOwnerSigned<OwnersStatement>(
+      req,
+      id,
       PAYLOAD_TYPES.owners,
-      fromBase64(signer.public_key),
+      "owner change",
     );
     if (
       statement.type !== "ggen.owners/1" || statement.package_id !== id || !["add", "remove"].includes(statement.action)
@@ -297,9 +320,52 @@ export function createHandler(
     return json({ owners: metadata.getOwners(id) });
   }
 
+  /** POST yank/unyank: a token with the yank scope and a statement signed by a current owner */
+  async function setYanked(req: Request, id: string, version: string, yanked: boolean): Promise<Response> {
+    authorize(metadata, req.headers.get("authorization"), "yank", id);
+    const { statement } = await readOwnerSigned<YankStatement>(req, id, PAYLOAD_TYPES.yank, yanked ? "yank" : "unyank");
+    if (
+      statement.type !== "ggen.yank/1" || statement.package_id !== id || statement.version !== version ||
+      statement.yanked !== yanked
+    ) {
+      throw new ValidationError(`Invalid ${yanked ? "yank" : "unyank"}: the signed statement is for another change`);
+    }
+    const seq = metadata.packageSeq(id);
+    if (statement.package_seq !== seq) {
+      throw new ConflictError(
+        `Refusing ${yanked ? "yank" : "unyank"} of "${id}@${version}": signed at package seq ${statement.package_seq}, ` +
+          `the package is at ${seq} (a replay, or a change raced it: run the command again)`,
+      );
+    }
+    if (!metadata.setYanked(id, version, yanked)) throw new NotFoundError(`Package "${id}@${version}" not found`);
+    log.info(`${yanked ? "yanked" : "unyanked"} ${id}@${version}`);
+    return json({ ok: true, id, version, yanked });
+  }
+
+  /** Rate-limit key of an anonymous request, or nothing for a valid token (limited per token elsewhere) */
+  function takeAnonymous(req: Request, bucket: "search" | "download", ip: string): void {
+    const token = validTokenRow(metadata, req.headers.get("authorization"));
+    // Only a token the registry knows buys its own bucket: any other header is anonymous
+    limiter.take(bucket, token ? `token:${token.hash}` : ip);
+  }
+
+  /** A query parameter that must be a non-negative integer */
+  function intParam(url: URL, name: string, fallback: number, max: number): number {
+    const raw = url.searchParams.get(name);
+    if (raw === null || raw === "") return fallback;
+    if (!/^\d{1,9}$/.test(raw)) throw new ValidationError(`Invalid "${name}": expected a whole number, got "${raw.slice(0, 20)}"`);
+    return Math.min(Number(raw), max);
+  }
+
   async function route(req: Request, url: URL, ip: string): Promise<Response> {
     if (!url.pathname.startsWith(API_PREFIX + "/")) throw new NotFoundError(`No route for ${url.pathname}`);
-    const parts = url.pathname.slice(API_PREFIX.length + 1).split("/").map(decodeURIComponent);
+    const parts = url.pathname.slice(API_PREFIX.length + 1).split("/").map((p) => {
+      try {
+        return decodeURIComponent(p);
+      } catch (err) {
+        throw new ValidationError(`Malformed percent-escape in "${p.slice(0, 80)}"`, { cause: err });
+      }
+    });
     const method = req.method;
     const [head, a, b, c] = parts;
     if (head === "health" && parts.length === 1) return json({ ok: true });
@@ -309,13 +375,13 @@ export function createHandler(
       );
     }
     if (head === "search" && parts.length === 1 && method === "GET") {
-      if (!req.headers.has("authorization")) limiter.take("search", ip);
-      const limit = Math.min(Math.max(Number(url.searchParams.get("limit") ?? 20) || 20, 1), 100);
-      const offset = Math.max(Number(url.searchParams.get("offset") ?? 0) || 0, 0);
+      takeAnonymous(req, "search", ip);
+      const limit = Math.max(intParam(url, "limit", 20, 100), 1);
+      const offset = intParam(url, "offset", 0, 100_000);
       return json(metadata.search(url.searchParams.get("q") ?? "", limit, offset));
     }
     if (head === "blobs" && a && parts.length === 2 && (method === "GET" || method === "HEAD")) {
-      if (!req.headers.has("authorization")) limiter.take("download", ip);
+      takeAnonymous(req, "download", ip);
       if (!isSha256Hex(a)) throw new ValidationError(`Invalid sha256 "${a}"`);
       return await serveBlob(req, a);
     }
@@ -338,15 +404,13 @@ export function createHandler(
         if (method === "PUT") return await publish(req, a, b);
       }
       if (b && parts.length === 4 && c === "tarball" && (method === "GET" || method === "HEAD")) {
-        if (!req.headers.has("authorization")) limiter.take("download", ip);
+        takeAnonymous(req, "download", ip);
         const v = metadata.getVersion(a, b);
         if (!v) throw new NotFoundError(`Package "${a}@${b}" not found`);
         return await serveBlob(req, v.sha256);
       }
       if (b && parts.length === 4 && (c === "yank" || c === "unyank") && method === "POST") {
-        authorize(metadata, req.headers.get("authorization"), "yank", a);
-        if (!metadata.setYanked(a, b, c === "yank")) throw new NotFoundError(`Package "${a}@${b}" not found`);
-        return json({ ok: true, id: a, version: b, yanked: c === "yank" });
+        return await setYanked(req, a, b, c === "yank");
       }
     }
     throw new NotFoundError(`No route for ${method} ${url.pathname}`);
@@ -355,9 +419,8 @@ export function createHandler(
   return async (req: Request, info?: { remoteAddr: Deno.Addr }): Promise<Response> => {
     const started = performance.now();
     const url = new URL(req.url);
-    // Behind the front (the only client of this loopback listener) the client's address is a header
-    const ip = req.headers.get(CLIENT_IP_HEADER) ??
-      (info?.remoteAddr.transport === "tcp" ? (info.remoteAddr as Deno.NetAddr).hostname : "local");
+    // The client's address comes from the socket, never from a header a client could send
+    const ip = info?.remoteAddr.transport === "tcp" ? (info.remoteAddr as Deno.NetAddr).hostname : "local";
     let res: Response;
     try {
       res = await route(req, url, ip);

@@ -9,11 +9,12 @@ import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";
 import { createHandler, type HandlerInit } from "./handler.ts";
-import { startFront } from "./front.ts";
+import { type HttpServerInit, startHttpServer } from "./http_server.ts";
 import type { BlobStore, MetadataStore } from "./storage.ts";
 
 /** Options for {@link startRegistryServer} */
-export interface RegistryServerInit extends HandlerInit {
+export interface RegistryServerInit
+  extends HandlerInit, Pick<HttpServerInit, "keepAliveTimeoutMs" | "maxConnections" | "maxConnectionsPerIp"> {
   /** Data directory holding `registry.db` and `blobs/` */
   dataDir: string;
   /** @default "127.0.0.1" */
@@ -34,6 +35,8 @@ export interface RegistryServer {
   readonly registryKey: Signer;
   /** Wait until the server stopped */
   readonly finished: Promise<void>;
+  /** Connections open now */
+  openConnections(): number;
   stop(): Promise<void>;
 }
 
@@ -67,21 +70,16 @@ export async function startRegistryServer(
     join(init.dataDir, "registry.pub"),
   );
   const handler = createHandler({ metadata, blobs, logger: components.logger, registryKey }, init);
-  // Deno.serve listens on loopback only; the front owns the public address and the header deadline
-  const ready = Promise.withResolvers<Deno.NetAddr>();
-  const server = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen: (addr) => ready.resolve(addr as Deno.NetAddr),
-  }, handler);
-  const backend = await ready.promise;
-  const front = startFront(components, {
+  const http = await startHttpServer(components, {
     hostname: init.hostname ?? "127.0.0.1",
     port: init.port ?? 8787,
-    backend: { hostname: backend.hostname, port: backend.port },
     ...(init.headerTimeoutMs ? { headerTimeoutMs: init.headerTimeoutMs } : {}),
-  });
-  const addr = { hostname: front.hostname, port: front.port };
+    ...(init.keepAliveTimeoutMs ? { keepAliveTimeoutMs: init.keepAliveTimeoutMs } : {}),
+    ...(init.maxConnections ? { maxConnections: init.maxConnections } : {}),
+    ...(init.maxConnectionsPerIp ? { maxConnectionsPerIp: init.maxConnectionsPerIp } : {}),
+  }, handler);
+  const finished = Promise.withResolvers<void>();
+  const addr = { hostname: http.hostname, port: http.port };
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   let stopped = false;
   return {
@@ -90,13 +88,14 @@ export async function startRegistryServer(
     metadata,
     blobs,
     registryKey,
-    finished: server.finished,
+    finished: finished.promise,
+    openConnections: () => http.openConnections(),
     async stop() {
       if (stopped) return;
       stopped = true;
-      front.close();
-      await server.shutdown();
+      await http.close();
       metadata.close();
+      finished.resolve();
     },
   };
 }
