@@ -4,6 +4,7 @@
  * @module
  */
 import { runCli, UsageError } from "./src/cli/mod.ts";
+import { escapeTerminal } from "./src/core/mod.ts";
 
 function describe(err: unknown, verbose: boolean): string {
   if (!(err instanceof Error)) return `error: ${String(err)}`;
@@ -36,7 +37,8 @@ if (import.meta.main) {
   } catch (err) {
     if (interrupted && !(err instanceof Error && err.name !== "AbortError")) code = 130;
     else {
-      console.error(describe(err, verbose));
+      // Error messages quote registry and peer answers: escape them for the terminal
+      console.error(describe(err, verbose).split("\n").map(escapeTerminal).join("\n"));
       code = err instanceof UsageError ? 2 : 1;
     }
   }

@@ -10,6 +10,19 @@ import { ConfigError } from "../core/errors.ts";
 import type { LogLevel } from "../core/logger.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
+/**
+ * `GGEN_TIMEOUT_SECS`: seconds in (0, 600], fractions allowed.
+ * @throws {ConfigError} naming the variable and the accepted range
+ */
+function envTimeoutSecs(raw: string | undefined): number | undefined {
+  if (raw === undefined || raw === "") return undefined;
+  const secs = Number(raw);
+  if (!Number.isFinite(secs) || secs <= 0 || secs > 600) {
+    throw new ConfigError(`Invalid GGEN_TIMEOUT_SECS "${raw}": must be a number of seconds above 0 and at most 600`);
+  }
+  return secs;
+}
+
 /** Registry modes */
 export type RegistryMode = "central" | "p2p" | "hybrid";
 
@@ -230,9 +243,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       centralUrl,
       ...(token ? { token } : {}),
       ...(file["registry.public_key"] ? { publicKey: file["registry.public_key"] as string } : {}),
-      timeoutMs:
-        (Number(env("GGEN_TIMEOUT_SECS") ?? 0) || ((file["registry.timeout_secs"] as number | undefined) ?? 10)) *
-        1000,
+      timeoutMs: (envTimeoutSecs(env("GGEN_TIMEOUT_SECS")) ??
+        ((file["registry.timeout_secs"] as number | undefined) ?? 10)) * 1000,
     },
     p2p: {
       enabled: (file["registry.p2p.enabled"] as boolean | undefined) ?? true,

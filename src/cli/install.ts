@@ -4,6 +4,7 @@
  * @module
  */
 import { IntegrityError, NotFoundError } from "../core/errors.ts";
+import type { TrustStore } from "../trust/mod.ts";
 import { MAX_PROVIDERS_PER_KEY } from "../core/constants.ts";
 import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
 import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
@@ -72,6 +73,39 @@ export async function ensureCached(
   throw lastError ?? new IntegrityError(`Cannot download "${v.id}@${v.version}": every source failed`);
 }
 
+/** Package metadata from the configured registry, with the registry's signature checked */
+export async function verifiedInfo(
+  ctx: Context,
+  registry: Registry,
+  trust: TrustStore,
+  id: string,
+  o: AbortOptions,
+): Promise<PackageInfo> {
+  const info = await registry.info(id, o);
+  await verifyMetadata(info, trust, {
+    ...(ctx.config.registry.publicKey ? { configuredKey: ctx.config.registry.publicKey } : {}),
+    announcedKey: async () => (await ctx.central().registryKey(o)).public_key,
+    logger: ctx.logger,
+  });
+  return info;
+}
+
+/**
+ * Refuse a locked version whose bytes or signer differ from what ggen.lock pins: a lock
+ * changes only through `ggen update` or a new requirement, never silently.
+ * @throws {IntegrityError} naming both digests and the command that moves the lock
+ */
+function checkAgainstLock(v: PackageVersion, lockedEntry: LockedPackage | undefined): void {
+  if (!lockedEntry || lockedEntry.version !== v.version) return;
+  if (lockedEntry.sha256 !== v.sha256) {
+    throw new IntegrityError(
+      `Refusing "${v.id}@${v.version}": ggen.lock pins sha256 ${lockedEntry.sha256}, but the registry now serves ` +
+        `${v.sha256}. The published bytes changed (or a registry or peer is lying). If the change is intended, ` +
+        `run: ggen update ${v.id}`,
+    );
+  }
+}
+
 /** Options of {@link installPackages} */
 export interface InstallOptions {
   /** Ids to re-resolve ignoring the lock; "all" for a full update */
@@ -98,20 +132,20 @@ export async function installPackages(
   const trust = await openTrustStore(ctx.config.home);
   const infos = new Map<string, PackageInfo>();
   const checkedInfo = async (id: string, o: AbortOptions) => {
-    const info = await registry.info(id, o);
-    await verifyMetadata(info, trust, {
-      ...(ctx.config.registry.publicKey ? { configuredKey: ctx.config.registry.publicKey } : {}),
-      announcedKey: async () => (await ctx.central().registryKey(o)).public_key,
-      logger: ctx.logger,
-    });
+    const info = await verifiedInfo(ctx, registry, trust, id, o);
     infos.set(id, info);
     return info;
   };
   const resolved = await resolve(requirements, checkedInfo, { locked, unlock, signal: ctx.signal });
+  const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   // Every version is checked against its publisher signature and the pinned key, whatever its source
   const publishers = new Map<string, string>();
   for (const v of resolved) {
-    const check = await verifyPublisher(v, infos.get(v.id), trust);
+    const lockedEntry = lockedById.get(v.id);
+    const isUnlocked = unlock === "all" || unlock.has(v.id);
+    if (!isUnlocked) checkAgainstLock(v, lockedEntry);
+    const lockedKey = lockedEntry?.publisher_key;
+    const check = await verifyPublisher(v, infos.get(v.id), trust, lockedKey ? { lockedKey } : {});
     publishers.set(v.id, check.keyid);
     if (check.how === "first-use") {
       ctx.logger.info(`Trusting ${check.keyid} for "${v.id}" (first use; pinned in ${trust.path})`);

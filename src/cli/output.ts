@@ -4,7 +4,14 @@
  * @module
  */
 
+import { escapeTerminal } from "../core/text.ts";
+
 const encoder = new TextEncoder();
+
+/** Escape each line of text for the terminal: names and descriptions come from publishers and peers */
+function safeLines(text: string): string {
+  return text.split("\n").map(escapeTerminal).join("\n");
+}
 
 /** Output of one command run */
 export interface Output {
@@ -36,10 +43,10 @@ export function createOutput(init: { json: boolean }): Output {
   return {
     json: init.json,
     result(value, text) {
-      out(init.json ? JSON.stringify(value) : text);
+      out(init.json ? JSON.stringify(value) : safeLines(text));
     },
     line(text) {
-      if (!init.json) out(text);
+      if (!init.json) out(safeLines(text));
     },
     progress(label, total) {
       if (!tty) return { update() {}, done() {} };
@@ -47,7 +54,9 @@ export function createOutput(init: { json: boolean }): Output {
       const draw = (done: number) => {
         const pct = total ? ` ${Math.floor((done / total) * 100)}%` : "";
         Deno.stderr.writeSync(
-          encoder.encode(`\r${label} ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ""}${pct}\x1b[K`),
+          encoder.encode(
+            `\r${escapeTerminal(label)} ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ""}${pct}\x1b[K`,
+          ),
         );
       };
       return {

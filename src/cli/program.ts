@@ -2,6 +2,7 @@
  * The `ggen` command line: commander definitions that call one function per command.
  * @module
  */
+import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
 import { DEFAULT_REGISTRY_PORT } from "../core/constants.ts";
@@ -25,10 +26,7 @@ interface GlobalOptions {
   verbose?: boolean;
 }
 
-/** Thrown for usage errors; exit code 2 */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export { UsageError };
 
 /** Run the CLI with `argv` (without the program name); resolves to the exit code */
 export async function runCli(argv: string[], signal: AbortSignal): Promise<number> {
@@ -148,9 +146,10 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--prefix <idPrefix>", "only ids with this prefix")
     .option("--expires-days <n>", "lifetime in days", (v) => parseIntArg(v, "--expires-days"))
     .action(async (o, cmd: Command) => await tokenCreateCommand(await open(cmd), o));
-  token.command("revoke <token>").description("revoke a token")
+  token.command("revoke [tokenId]").description("revoke a token by its id, or --stdin with the secret on stdin")
     .option("--data <dir>", "registry data directory", "./ggen-registry")
-    .action(async (t: string, o, cmd: Command) => await tokenRevokeCommand(await open(cmd), t, o));
+    .option("--stdin", "read the token secret from standard input")
+    .action(async (t: string | undefined, o, cmd: Command) => await tokenRevokeCommand(await open(cmd), t, o));
 
   const config = program.command("config").description("show or change $GGEN_HOME/config.toml");
   config.command("show").description("print the resolved configuration").action(async (_o, cmd: Command) => {

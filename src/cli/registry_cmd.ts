@@ -2,7 +2,9 @@
  * `ggen registry serve` and `ggen registry token create|revoke`.
  * @module
  */
-import { ValidationError } from "../core/errors.ts";
+import { NotFoundError, ValidationError } from "../core/errors.ts";
+import { readAllLimited } from "../core/bytes.ts";
+import { UsageError } from "./usage.ts";
 import {
   createToken,
   hashToken,
@@ -49,20 +51,67 @@ export async function tokenCreateCommand(
       ...(opts.expiresDays ? { expiresInDays: opts.expiresDays } : {}),
     });
     ctx.out.result(
-      { token, name: row.name, scopes: row.scopes, id_prefix: row.id_prefix, expires_at: row.expires_at },
+      {
+        token,
+        token_id: tokenId(row.hash),
+        name: row.name,
+        scopes: row.scopes,
+        id_prefix: row.id_prefix,
+        expires_at: row.expires_at,
+      },
       token,
     );
+    ctx.logger.info(`Token id ${tokenId(row.hash)} (revoke with: ggen registry token revoke ${tokenId(row.hash)})`);
   } finally {
     metadata.close();
   }
 }
 
-/** `ggen registry token revoke TOKEN` */
-export async function tokenRevokeCommand(ctx: Context, token: string, opts: { data: string }): Promise<void> {
+/** The public id of a token: the start of its stored hash, safe to show and to type */
+export function tokenId(hash: string): string {
+  return hash.slice(0, 16);
+}
+
+/**
+ * `ggen registry token revoke TOKEN_ID` or `--stdin` (the secret on standard input). A secret on
+ * the command line would show in `ps` and the shell history, so it is refused.
+ */
+export async function tokenRevokeCommand(
+  ctx: Context,
+  idOrNothing: string | undefined,
+  opts: { data: string; stdin?: boolean },
+): Promise<void> {
+  let hash: string | undefined;
+  let idPrefix: string | undefined;
+  if (opts.stdin) {
+    const secret = new TextDecoder().decode(
+      await readAllLimited(Deno.stdin.readable, {
+        limit: 4096,
+        tooLarge: () => new ValidationError("Cannot revoke: more than 4096 bytes on stdin"),
+      }),
+    ).trim();
+    if (!secret) throw new ValidationError("Cannot revoke: no token on stdin");
+    hash = hashToken(secret);
+  } else if (idOrNothing && /^ggen_/.test(idOrNothing)) {
+    throw new UsageError(
+      "Refusing a token secret on the command line (visible in `ps` and shell history): pass its id " +
+        "(printed by `token create`), or pipe the secret: ggen registry token revoke --stdin < file",
+    );
+  } else if (idOrNothing && /^[0-9a-f]{8,64}$/.test(idOrNothing)) {
+    idPrefix = idOrNothing;
+  } else {
+    throw new UsageError("Give the token id printed by `ggen registry token create`, or --stdin");
+  }
   const { metadata } = await openRegistryStorage(opts.data);
   try {
-    if (!metadata.revokeToken(hashToken(token))) throw new ValidationError("Cannot revoke: unknown token");
-    ctx.out.result({ revoked: true }, "Token revoked");
+    if (idPrefix) {
+      const matches = metadata.findTokensByHashPrefix(idPrefix);
+      if (matches.length === 0) throw new NotFoundError(`Cannot revoke: no token with id ${idPrefix}`);
+      if (matches.length > 1) throw new UsageError(`Token id ${idPrefix} is ambiguous: give more characters`);
+      hash = matches[0]!.hash;
+    }
+    if (!metadata.revokeToken(hash!)) throw new NotFoundError("Cannot revoke: unknown token");
+    ctx.out.result({ revoked: true, token_id: tokenId(hash!) }, `Token ${tokenId(hash!)} revoked`);
   } finally {
     metadata.close();
   }

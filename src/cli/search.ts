@@ -6,6 +6,8 @@ import * as semver from "semver";
 import { NotFoundError } from "../core/errors.ts";
 import { parsePackageSpec } from "../core/package.ts";
 import type { Context } from "./context.ts";
+import { verifiedInfo } from "./install.ts";
+import { openTrustStore } from "../trust/mod.ts";
 
 /** `ggen search QUERY` */
 export async function searchCommand(ctx: Context, query: string, opts: { limit: number }): Promise<void> {
@@ -24,7 +26,9 @@ export async function searchCommand(ctx: Context, query: string, opts: { limit: 
 export async function infoCommand(ctx: Context, spec: string): Promise<void> {
   const { id, range } = parsePackageSpec(spec);
   const registry = await ctx.registry();
-  const info = await registry.info(id, { signal: ctx.signal });
+  const trust = await openTrustStore(ctx.config.home);
+  const info = await verifiedInfo(ctx, registry, trust, id, { signal: ctx.signal });
+  await trust.save();
   const versions = info.versions.filter((v) => semver.satisfies(v.version, range));
   if (versions.length === 0) throw new NotFoundError(`Cannot show "${spec}": no version matches "${range}"`);
   if (ctx.out.json) {

@@ -1,7 +1,10 @@
 /**
  * A small leveled logger. Library code takes a `Logger`; only this module writes to stderr.
+ * Messages often quote what peers and registries sent, so every line is escaped for the
+ * terminal (no ESC sequences, carriage returns or bidi overrides from the network).
  * @module
  */
+import { escapeTerminal } from "./text.ts";
 
 /** Log levels, most severe first */
 export type LogLevel = "error" | "warn" | "info" | "debug";
@@ -44,7 +47,9 @@ export function createLogger(init: LoggerInit = {}): Logger {
   const sink = init.sink ?? stderrSink;
   const isEnabled = (l: LogLevel) => RANK[l] <= RANK[level];
   const log = (l: LogLevel, message: string) => {
-    if (isEnabled(l)) sink(l === "info" ? message : `${name} ${l}: ${message}`);
+    if (!isEnabled(l)) return;
+    const safe = message.split("\n").map(escapeTerminal).join("\n");
+    sink(l === "info" ? safe : `${name} ${l}: ${safe}`);
   };
   return {
     error: (m) => log("error", m),

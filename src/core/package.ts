@@ -48,6 +48,11 @@ export interface PackageInfo {
   owner_log?: Envelope[];
   /** The registry's signature over a MetadataStatement of this document (central only) */
   metadata_signature?: Envelope;
+  /**
+   * Which backend built the document, set by the client that received it (never read from the
+   * wire): "central" documents must carry the registry's signature once its key is pinned.
+   */
+  source?: "central" | "p2p";
 }
 
 /** One search result */

@@ -114,7 +114,9 @@ export function parsePackageVersion(value: unknown, where: string, expectedId?: 
   const id = checkPackageId(v.id, `${where}.id`);
   if (expectedId !== undefined && id !== expectedId) fail(`${where}.id`, `"${id}" is not "${expectedId}"`);
   const signature = optionalEnvelope(v.signature, `${where}.signature`);
-  const publisherKey = v.publisher_key === undefined ? undefined : string(v.publisher_key, `${where}.publisher_key`, 64);
+  const publisherKey = v.publisher_key === undefined
+    ? undefined
+    : string(v.publisher_key, `${where}.publisher_key`, 64);
   return {
     id,
     version: checkVersion(v.version, `${where}.version`),
@@ -152,10 +154,11 @@ export function parsePackageInfo(value: unknown, expectedId: string): PackageInf
   const owners = info.owners === undefined
     ? undefined
     : array(info.owners, `${where}: owners`).map((o, i) => parseOwnerKey(o, `${where}: owners[${i}]`));
-  const ownerLog = info.owner_log === undefined ? undefined : array(info.owner_log, `${where}: owner_log`).map((e, i) =>
-    optionalEnvelope(e, `${where}: owner_log[${i}]`)!
-  );
+  const ownerLog = info.owner_log === undefined
+    ? undefined
+    : array(info.owner_log, `${where}: owner_log`).map((e, i) => optionalEnvelope(e, `${where}: owner_log[${i}]`)!);
   const metadataSignature = optionalEnvelope(info.metadata_signature, `${where}: metadata_signature`);
+  // `source` is never taken from the wire: the receiving client sets it
   return {
     id,
     name: string(info.name ?? "", `${where}: name`),
@@ -195,7 +198,10 @@ export function parseSearchResponse(value: unknown, source = "central"): SearchR
  */
 export function parseRegistryKey(value: unknown): RegistryKeyResponse {
   const body = object(value, "registry key");
-  return { keyid: string(body.keyid, "registry key: keyid", 128), public_key: string(body.public_key, "registry key", 64) };
+  return {
+    keyid: string(body.keyid, "registry key: keyid", 128),
+    public_key: string(body.public_key, "registry key", 64),
+  };
 }
 
 /**

@@ -1,11 +1,28 @@
 /**
  * The long-lived node behind `ggen p2p start`, and its control API: HTTP bound to 127.0.0.1,
- * protected by a random bearer token in `$GGEN_HOME/daemon.json` (mode 0600), so other `ggen`
- * invocations use the daemon's node instead of starting their own.
+ * so other `ggen` invocations use the daemon's node instead of starting their own.
+ *
+ * Both ends prove they hold the secret in `$GGEN_HOME/daemon.json` (mode 0600) without ever
+ * sending it: the client signs each request with HMAC-SHA256(secret, nonce, method, path, body
+ * digest), the daemon answers with HMAC-SHA256(secret, nonce, answer digest). A process that
+ * squats the port of a stale daemon file learns nothing it can reuse and cannot forge an answer;
+ * every call has a deadline, so a squatter that hangs cannot hang the CLI.
  * @module
  */
+import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
-import { errorFromName, type SerializedError, serializeError, UnavailableError } from "../core/errors.ts";
+import { readAllLimited } from "../core/bytes.ts";
+import { DEFAULT_P2P_REQUEST_TIMEOUT_MS, MIB, SECOND } from "../core/constants.ts";
+import { sha256Hex } from "../core/digest.ts";
+import {
+  errorFromName,
+  type SerializedError,
+  serializeError,
+  TrustError,
+  UnauthorizedError,
+  UnavailableError,
+  ValidationError,
+} from "../core/errors.ts";
 import type { Logger } from "../core/logger.ts";
 import type { AbortOptions } from "../core/registry.ts";
 import type { CatalogEntry } from "./catalog.ts";
@@ -44,6 +61,37 @@ const RPC_METHODS: RpcMethod[] = [
   "banned",
 ];
 
+/** Header carrying the client's nonce */
+const NONCE_HEADER = "x-ggen-nonce";
+/** Header carrying the daemon's proof over the nonce and its answer */
+const PROOF_HEADER = "x-ggen-proof";
+/** Largest request body the daemon reads */
+const MAX_CONTROL_REQUEST_BYTES = 1 * MIB;
+/** Largest answer the client reads */
+const MAX_CONTROL_ANSWER_BYTES = 16 * MIB;
+/** Deadline of one control call: the longest P2P operation plus a margin */
+const CONTROL_CALL_TIMEOUT_MS = DEFAULT_P2P_REQUEST_TIMEOUT_MS + 5 * SECOND;
+const NONCE = /^[0-9a-f]{32}$/;
+
+function hmac(secret: string, ...parts: string[]): string {
+  return createHmac("sha256", secret).update(parts.join("\n")).digest("hex");
+}
+
+/** Constant-time equality of two hex strings */
+function sameHex(a: string, b: string): boolean {
+  const x = new TextEncoder().encode(a);
+  const y = new TextEncoder().encode(b);
+  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
+}
+
+function requestMac(secret: string, nonce: string, method: string, pathAndQuery: string, body: Uint8Array): string {
+  return hmac(secret, "ggen-daemon-request", nonce, method, pathAndQuery, sha256Hex(body));
+}
+
+function answerMac(secret: string, nonce: string, body: Uint8Array | undefined): string {
+  return hmac(secret, "ggen-daemon-answer", nonce, body ? sha256Hex(body) : "stream");
+}
+
 /** A running control API */
 export interface ControlServer {
   readonly info: DaemonInfo;
@@ -59,32 +107,73 @@ export async function startControlServer(
   const log = components.logger.child("daemon");
   const token = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
   const ready = Promise.withResolvers<number>();
+  // Nonces seen recently: a captured request cannot be replayed
+  const seen = new Map<string, number>();
+  const remember = (nonce: string): boolean => {
+    const now = Date.now();
+    if (seen.size > 10_000) { for (const [n, t] of seen) if (now - t > 10 * 60 * SECOND) seen.delete(n); }
+    if (seen.has(nonce)) return false;
+    seen.set(nonce, now);
+    return true;
+  };
+  const answer = (nonce: string, status: number, value: unknown): Response => {
+    const body = new TextEncoder().encode(JSON.stringify(value));
+    return new Response(body, {
+      status,
+      headers: { "content-type": "application/json", [PROOF_HEADER]: answerMac(token, nonce, body) },
+    });
+  };
+  let port = 0;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: (a) => ready.resolve(a.port) }, async (req) => {
-    if (req.headers.get("authorization") !== `Bearer ${token}`) {
-      return Response.json({ name: "UnauthorizedError", message: "Bad daemon token" }, { status: 401 });
-    }
     const url = new URL(req.url);
+    // DNS rebinding: a web page can reach 127.0.0.1 only under another host name
+    const host = req.headers.get("host");
+    if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+      return Response.json({ name: "UnauthorizedError", message: "Wrong Host" }, { status: 421 });
+    }
+    const nonce = req.headers.get(NONCE_HEADER) ?? "";
+    let body: Uint8Array;
+    try {
+      body = req.body
+        ? await readAllLimited(req.body, {
+          limit: MAX_CONTROL_REQUEST_BYTES,
+          tooLarge: () => new ValidationError(`Control request over ${MAX_CONTROL_REQUEST_BYTES} bytes`),
+        })
+        : new Uint8Array(0);
+    } catch (err) {
+      return Response.json({ ok: false, error: serializeError(err) }, { status: 413 });
+    }
+    const mac = (req.headers.get("authorization") ?? "").replace(/^GGEN-HMAC /, "");
+    if (
+      !NONCE.test(nonce) || !sameHex(mac, requestMac(token, nonce, req.method, url.pathname + url.search, body)) ||
+      !remember(nonce)
+    ) {
+      return Response.json({ name: "UnauthorizedError", message: "Bad daemon credentials" }, { status: 401 });
+    }
     try {
       if (url.pathname === "/fetch" && req.method === "GET") {
-        const body = await node.fetch(url.searchParams.get("peer") ?? "", url.searchParams.get("sha256") ?? "", {
+        const stream = await node.fetch(url.searchParams.get("peer") ?? "", url.searchParams.get("sha256") ?? "", {
           offset: Number(url.searchParams.get("offset") ?? 0),
           stallMs: Number(url.searchParams.get("stallMs") ?? 0) || undefined,
         } as FetchOptions);
-        return new Response(body, { headers: { "content-type": "application/octet-stream" } });
+        // The bytes are content-addressed and checked by the client's store; the proof binds the nonce
+        return new Response(stream, {
+          headers: { "content-type": "application/octet-stream", [PROOF_HEADER]: answerMac(token, nonce, undefined) },
+        });
       }
       if (url.pathname === "/rpc" && req.method === "POST") {
-        const { method, args } = await req.json() as { method: RpcMethod; args: unknown[] };
-        if (!RPC_METHODS.includes(method)) throw new TypeError(`Unknown method "${method}"`);
+        const { method, args } = JSON.parse(new TextDecoder().decode(body)) as { method: RpcMethod; args: unknown[] };
+        if (!RPC_METHODS.includes(method) || !Array.isArray(args)) throw new TypeError(`Unknown method "${method}"`);
         const fn = node[method] as (...a: unknown[]) => Promise<unknown>;
         const value = await fn.apply(node, args);
-        return Response.json({ ok: true, value: value ?? null });
+        return answer(nonce, 200, { ok: true, value: value ?? null });
       }
-      return Response.json({ name: "NotFoundError", message: "No such route" }, { status: 404 });
+      return answer(nonce, 404, { ok: false, error: { name: "NotFoundError", message: "No such route" } });
     } catch (err) {
-      return Response.json({ ok: false, error: serializeError(err) }, { status: 500 });
+      return answer(nonce, 500, { ok: false, error: serializeError(err) });
     }
   });
-  const port = await ready.promise;
+  port = await ready.promise;
   const info: DaemonInfo = { pid: Deno.pid, port, token, peerId: node.peerId, listenAddrs: node.listenAddrs };
   const path = daemonFile(init.home);
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
@@ -105,6 +194,37 @@ export async function startControlServer(
   };
 }
 
+/**
+ * Check the shape of a daemon answer `{ ok, value }` or `{ ok: false, error: { name, message } }`.
+ * @throws {ValidationError} for anything else, or the rebuilt error the daemon reported
+ */
+export function parseDaemonAnswer<T>(bytes: Uint8Array): T {
+  let body: unknown;
+  try {
+    body = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (err) {
+    throw new ValidationError("Invalid P2P daemon answer: not JSON", { cause: err });
+  }
+  if (typeof body !== "object" || body === null || typeof (body as { ok?: unknown }).ok !== "boolean") {
+    throw new ValidationError("Invalid P2P daemon answer: expected { ok, value | error }");
+  }
+  const b = body as { ok: boolean; value?: unknown; error?: unknown };
+  if (b.ok) return (b.value ?? undefined) as T;
+  throw errorFromName(tryParseDaemonError(bytes) ?? { name: "UnavailableError", message: "P2P daemon failed" });
+}
+
+function tryParseDaemonError(bytes: Uint8Array): SerializedError | undefined {
+  try {
+    const e = (JSON.parse(new TextDecoder().decode(bytes)) as { error?: { name?: unknown; message?: unknown } }).error;
+    if (typeof e?.name === "string" && typeof e.message === "string") {
+      return { name: e.name.slice(0, 64), message: e.message.slice(0, 2000) };
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
 /** Connect to the daemon of `home`, or undefined when none answers */
 export async function connectDaemon(home: string, logger: Logger): Promise<P2PNode | undefined> {
   let info: DaemonInfo;
@@ -117,7 +237,8 @@ export async function connectDaemon(home: string, logger: Logger): Promise<P2PNo
   try {
     await client.status({ signal: AbortSignal.timeout(2000) });
   } catch (err) {
-    logger.debug(`stale daemon file (pid ${info.pid}): ${(err as Error).message}`);
+    if (err instanceof TrustError) logger.warn(err.message);
+    else logger.debug(`stale daemon file (pid ${info.pid}): ${(err as Error).message}`);
     return undefined;
   }
   logger.debug(`using the P2P daemon (pid ${info.pid}, port ${info.port})`);
@@ -131,22 +252,59 @@ class DaemonClient implements P2PNode {
     this.#info = info;
   }
 
-  async #rpc<T>(method: RpcMethod, args: unknown[], o: AbortOptions = {}): Promise<T> {
-    let res: Response;
+  /** One authenticated call with a deadline; the daemon's proof is checked before anything is used */
+  async #call(method: "GET" | "POST", pathAndQuery: string, body: string, o: AbortOptions): Promise<Response> {
+    const nonce = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
+      .join("");
+    const bytes = new TextEncoder().encode(body);
+    const signal = AbortSignal.any([AbortSignal.timeout(CONTROL_CALL_TIMEOUT_MS), ...(o.signal ? [o.signal] : [])]);
     try {
-      res = await fetch(`http://127.0.0.1:${this.#info.port}/rpc`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${this.#info.token}`, "content-type": "application/json" },
-        body: JSON.stringify({ method, args }),
-        ...(o.signal ? { signal: o.signal } : {}),
+      const res = await fetch(`http://127.0.0.1:${this.#info.port}${pathAndQuery}`, {
+        method,
+        redirect: "error",
+        headers: {
+          authorization: `GGEN-HMAC ${requestMac(this.#info.token, nonce, method, pathAndQuery, bytes)}`,
+          [NONCE_HEADER]: nonce,
+          ...(method === "POST" ? { "content-type": "application/json" } : {}),
+        },
+        ...(method === "POST" ? { body: bytes as Uint8Array<ArrayBuffer> } : {}),
+        signal,
       });
+      Object.defineProperty(res, "nonce", { value: nonce });
+      return res;
     } catch (err) {
       if (o.signal?.aborted) throw o.signal.reason;
-      throw new UnavailableError(`Cannot reach the P2P daemon on port ${this.#info.port}`, { cause: err });
+      const why = signal.aborted ? `no answer within ${CONTROL_CALL_TIMEOUT_MS} ms` : (err as Error).message;
+      throw new UnavailableError(`Cannot reach the P2P daemon on port ${this.#info.port}: ${why}`, { cause: err });
     }
-    const body = await res.json() as { ok: boolean; value?: T; error?: SerializedError };
-    if (!body.ok) throw errorFromName(body.error ?? { name: "Error", message: `daemon answered ${res.status}` });
-    return body.value as T;
+  }
+
+  /** Check the daemon's proof over the nonce and `body` */
+  #checkProof(res: Response, body: Uint8Array | undefined): void {
+    const nonce = (res as Response & { nonce: string }).nonce;
+    const proof = res.headers.get(PROOF_HEADER) ?? "";
+    if (!sameHex(proof, answerMac(this.#info.token, nonce, body))) {
+      throw new TrustError(
+        `The process on port ${this.#info.port} is not this home's P2P daemon (it cannot prove the daemon secret); ` +
+          `remove the stale ${daemonFile("$GGEN_HOME")} or restart the daemon with \`ggen p2p start\``,
+      );
+    }
+  }
+
+  async #rpc<T>(method: RpcMethod, args: unknown[], o: AbortOptions = {}): Promise<T> {
+    const res = await this.#call("POST", "/rpc", JSON.stringify({ method, args }), o);
+    if (res.status === 401 || res.status === 421) {
+      await res.body?.cancel();
+      throw new UnauthorizedError(`The P2P daemon on port ${this.#info.port} refused this home's credentials`);
+    }
+    const body = res.body
+      ? await readAllLimited(res.body, {
+        limit: MAX_CONTROL_ANSWER_BYTES,
+        tooLarge: () => new TrustError(`P2P daemon answer over ${MAX_CONTROL_ANSWER_BYTES} bytes`),
+      })
+      : new Uint8Array(0);
+    this.#checkProof(res, body);
+    return parseDaemonAnswer<T>(body);
   }
 
   status(o?: AbortOptions): Promise<NodeStatus> {
@@ -196,14 +354,16 @@ class DaemonClient implements P2PNode {
       offset: String(o.offset ?? 0),
       stallMs: String(o.stallMs ?? 0),
     });
-    const res = await fetch(`http://127.0.0.1:${this.#info.port}/fetch?${q}`, {
-      headers: { authorization: `Bearer ${this.#info.token}` },
-      ...(o.signal ? { signal: o.signal } : {}),
-    });
+    const res = await this.#call("GET", `/fetch?${q}`, "", o.signal ? { signal: o.signal } : {});
     if (!res.ok || !res.body) {
-      const body = await res.json().catch(() => ({})) as { error?: SerializedError };
-      throw errorFromName(body.error ?? { name: "UnavailableError", message: `daemon fetch failed: ${res.status}` });
+      const body = res.body
+        ? await readAllLimited(res.body, { limit: 64 * 1024, tooLarge: () => new TrustError("daemon error too large") })
+        : undefined;
+      if (body) this.#checkProof(res, body);
+      const parsed = body ? tryParseDaemonError(body) : undefined;
+      throw errorFromName(parsed ?? { name: "UnavailableError", message: `daemon fetch failed: ${res.status}` });
     }
+    this.#checkProof(res, undefined);
     return res.body;
   }
   stop(): Promise<void> {

@@ -37,7 +37,9 @@ export function packageDir(projectDir: string, id: string, version: string): str
     throw new ValidationError(`Refusing package id ${JSON.stringify(id.slice(0, 80))}: not a reverse-DNS id`);
   }
   if (!isValidVersion(version)) {
-    throw new ValidationError(`Refusing version ${JSON.stringify(String(version).slice(0, 80))} of "${id}": not semver`);
+    throw new ValidationError(
+      `Refusing version ${JSON.stringify(String(version).slice(0, 80))} of "${id}": not semver`,
+    );
   }
   const packages = resolve(projectPaths(projectDir).packages);
   const dir = resolve(packages, id, version);

@@ -79,6 +79,7 @@ export async function verifyPublisher(
   v: PackageVersion,
   info: PackageInfo | undefined,
   store: TrustStore,
+  o: { lockedKey?: string } = {},
 ): Promise<PublisherCheck> {
   if (!v.signature || !v.publisher_key) {
     throw new TrustError(`Refusing "${v.id}@${v.version}": it is not signed by its publisher`);
@@ -89,12 +90,17 @@ export async function verifyPublisher(
     fromBase64(v.publisher_key),
   );
   checkPublishStatement(statement, v);
+  // A committed lock names the key that signed: on a fresh machine it is the pin
   const pinned = store.pinned(v.id);
+  if (pinned.length === 0 && o.lockedKey) pinned.push(o.lockedKey);
   if (pinned.length === 0) {
     store.pin(v.id, [keyid]);
     return { keyid, how: "first-use" };
   }
-  if (pinned.includes(keyid)) return { keyid, how: "pinned" };
+  if (pinned.includes(keyid)) {
+    if (store.pinned(v.id).length === 0) store.pin(v.id, pinned);
+    return { keyid, how: "pinned" };
+  }
   if (info) {
     const trusted = await walkOwnerLog(info, pinned);
     if (trusted.has(keyid)) {
@@ -103,8 +109,8 @@ export async function verifyPublisher(
     }
   }
   throw new TrustError(
-    `Refusing "${v.id}@${v.version}": it is signed by key ${keyid}, but "${v.id}" is pinned to ${
-      pinned.join(", ")
+    `Refusing "${v.id}@${v.version}": it is signed by key ${keyid}, but "${v.id}" is pinned to ${pinned.join(", ")}${
+      o.lockedKey && pinned.includes(o.lockedKey) ? " (by ggen.lock)" : ""
     }. If you trust the new key, run: ggen trust ${v.id} ${keyid}`,
   );
 }
@@ -121,8 +127,10 @@ export interface MetadataCheckOptions {
 
 /**
  * Verify the registry's signature over a package document: key, digest of the versions, expiry
- * and seq. A document without a signature passes only while no registry key is configured.
- * @throws {TrustError} for rollback (older seq), freeze (expired), wrong key or tampering
+ * and seq. Once a registry key is configured or pinned, every document from central must carry
+ * its signature: stripping it would otherwise switch off rollback and freeze protection. Peer
+ * documents (P2P) are checked version by version by {@link verifyPublisher} instead.
+ * @throws {TrustError} for rollback (older seq), freeze (expired), wrong key, tampering or a missing signature
  */
 export async function verifyMetadata(
   info: PackageInfo,
@@ -131,7 +139,13 @@ export async function verifyMetadata(
 ): Promise<void> {
   const key = o.configuredKey ?? store.registryKey();
   if (!info.metadata_signature) {
-    if (o.configuredKey) throw new TrustError(`Refusing metadata of "${info.id}": the registry did not sign it`);
+    if (key && info.source !== "p2p") {
+      throw new TrustError(
+        `Refusing metadata of "${info.id}": the registry did not sign it, but its key ${
+          fingerprint(fromBase64(key))
+        } is pinned (a proxy stripped the signature, or this is another registry)`,
+      );
+    }
     return;
   }
   let publicKey = key;

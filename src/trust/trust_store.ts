@@ -55,7 +55,9 @@ export async function openTrustStore(home: string): Promise<TrustStore> {
     path,
     pinned: (id) => [...(data.packages![id]?.keys ?? [])],
     pin(id, keyids) {
-      if (!isValidPackageId(id)) throw new ConfigError(`Refusing to pin keys for ${JSON.stringify(id)}: not a package id`);
+      if (!isValidPackageId(id)) {
+        throw new ConfigError(`Refusing to pin keys for ${JSON.stringify(id)}: not a package id`);
+      }
       entry(id).keys = [...new Set(keyids)].sort();
       dirty = true;
     },

@@ -16,13 +16,7 @@ import {
 import { type Envelope, toBase64 } from "../../core/envelope.ts";
 import { readAllLimited } from "../../core/bytes.ts";
 import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
-import {
-  errorFromName,
-  NotFoundError,
-  TrustError,
-  UnavailableError,
-  ValidationError,
-} from "../../core/errors.ts";
+import { errorFromName, NotFoundError, TrustError, UnavailableError, ValidationError } from "../../core/errors.ts";
 import {
   parseOwnersResponse,
   parsePackageInfo,
@@ -140,7 +134,9 @@ class HttpCentralRegistry implements CentralRegistry {
       const code = typeof body?.code === "string" ? body.code : undefined;
       const message = typeof body?.message === "string" ? body.message.slice(0, 2000) : undefined;
       if (res.status >= 500 || !code) {
-        throw new UnavailableError(`Central registry ${this.url} answered ${res.status}${message ? `: ${message}` : ""}`);
+        throw new UnavailableError(
+          `Central registry ${this.url} answered ${res.status}${message ? `: ${message}` : ""}`,
+        );
       }
       throw errorFromName({ name: code, message: message ?? `Central registry answered ${res.status}` });
     }
@@ -206,7 +202,7 @@ class HttpCentralRegistry implements CentralRegistry {
   async info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
     const res = await this.#request(apiPaths.package(id), options);
     const body = await this.#json(readJsonLimited(res, MAX_METADATA_BYTES, `metadata of "${id}"`), "metadata");
-    return this.#check(() => parsePackageInfo(body, id), "metadata");
+    return { ...this.#check(() => parsePackageInfo(body, id), "metadata"), source: "central" };
   }
 
   async registryKey(options: AbortOptions = {}): Promise<RegistryKeyResponse> {

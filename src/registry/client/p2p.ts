@@ -4,6 +4,7 @@
  * whose bytes are rejected is penalised and skipped.
  * @module
  */
+import { isValidVersion, parsePackageInfo } from "../../core/mod.ts";
 import * as semver from "semver";
 import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
 import { IntegrityError, NotFoundError, TooLargeError, TrustError } from "../../core/errors.ts";
@@ -101,7 +102,8 @@ export function createP2PRegistry(
     const index = await newest(indexKey(id), options);
     if (index) { for (const v of (JSON.parse(index) as IndexRecord).versions) listed.add(v.version); }
     for (const e of await node.search(id, 50, options)) {
-      if (e.package_id === id) listed.add(e.version);
+      // Catalog answers are peers' words: only a real version may become a DHT key
+      if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
     }
     for (const version of listed) {
       options.signal?.throwIfAborted();
@@ -112,7 +114,10 @@ export function createP2PRegistry(
     const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
     const latest = sorted.at(-1)!;
     log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
-    return { id, name: latest.name, description: latest.description, versions: sorted };
+    return {
+      ...parsePackageInfo({ id, name: latest.name, description: latest.description, versions: sorted }, id),
+      source: "p2p",
+    };
   };
 
   return {

@@ -315,6 +315,14 @@ class SqliteMetadata implements MetadataStore {
     return this.#db.prepare("SELECT * FROM tokens WHERE hash = ?").get(hash) as TokenRow | undefined;
   }
 
+  findTokensByHashPrefix(prefix: string): TokenRow[] {
+    if (!/^[0-9a-f]+$/.test(prefix)) return [];
+    return this.#db.prepare("SELECT * FROM tokens WHERE substr(hash, 1, ?) = ? LIMIT 2").all(
+      prefix.length,
+      prefix,
+    ) as unknown as TokenRow[];
+  }
+
   revokeToken(hash: string): boolean {
     return Number(this.#db.prepare("UPDATE tokens SET revoked = 1 WHERE hash = ?").run(hash).changes) > 0;
   }

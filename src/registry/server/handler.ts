@@ -205,7 +205,9 @@ export function createHandler(
     limiter.take(existing ? "newVersion" : "newPackage", token.hash);
     const claimed = req.headers.get(SHA256_HEADER) ?? "";
     if (!isSha256Hex(claimed)) throw new ValidationError(`Missing or invalid ${SHA256_HEADER} header`);
-    if (!isValidVersion(version)) throw new ValidationError(`Invalid version "${version.slice(0, 80)}": not semver 2.0`);
+    if (!isValidVersion(version)) {
+      throw new ValidationError(`Invalid version "${version.slice(0, 80)}": not semver 2.0`);
+    }
     // Build metadata does not order versions (semver §10): 1.0.0+a and 1.0.0+b are one version
     const same = existing?.versions.find((v) => semver.eq(v.version, version));
     if (same) {
@@ -333,7 +335,9 @@ export function createHandler(
     const seq = metadata.packageSeq(id);
     if (statement.package_seq !== seq) {
       throw new ConflictError(
-        `Refusing ${yanked ? "yank" : "unyank"} of "${id}@${version}": signed at package seq ${statement.package_seq}, ` +
+        `Refusing ${
+          yanked ? "yank" : "unyank"
+        } of "${id}@${version}": signed at package seq ${statement.package_seq}, ` +
           `the package is at ${seq} (a replay, or a change raced it: run the command again)`,
       );
     }
@@ -353,7 +357,9 @@ export function createHandler(
   function intParam(url: URL, name: string, fallback: number, max: number): number {
     const raw = url.searchParams.get(name);
     if (raw === null || raw === "") return fallback;
-    if (!/^\d{1,9}$/.test(raw)) throw new ValidationError(`Invalid "${name}": expected a whole number, got "${raw.slice(0, 20)}"`);
+    if (!/^\d{1,9}$/.test(raw)) {
+      throw new ValidationError(`Invalid "${name}": expected a whole number, got "${raw.slice(0, 20)}"`);
+    }
     return Math.min(Number(raw), max);
   }
 

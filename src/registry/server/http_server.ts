@@ -149,7 +149,11 @@ export async function startHttpServer(
     res.once("close", () => aborter.abort());
     let request: Request;
     try {
-      request = toRequest(req, `http://${init.hostname.includes(":") ? `[${init.hostname}]` : init.hostname}`, aborter.signal);
+      request = toRequest(
+        req,
+        `http://${init.hostname.includes(":") ? `[${init.hostname}]` : init.hostname}`,
+        aborter.signal,
+      );
     } catch (err) {
       log.debug(`bad request from ${remoteAddr.hostname}: ${(err as Error).message}`);
       res.writeHead(400, { "content-type": "application/json", connection: "close" });

@@ -34,6 +34,8 @@ export interface MetadataStore {
   listBlobDigests(): string[];
   insertToken(t: TokenRow): void;
   findToken(hash: string): TokenRow | undefined;
+  /** Tokens whose hash starts with `prefix` (a token id); at most two, to tell ambiguity */
+  findTokensByHashPrefix(prefix: string): TokenRow[];
   revokeToken(hash: string): boolean;
   close(): void;
 }

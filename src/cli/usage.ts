@@ -1,0 +1,9 @@
+/**
+ * The usage error of the CLI (exit code 2).
+ * @module
+ */
+
+/** Thrown for usage errors; exit code 2 */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
