@@ -9,7 +9,6 @@ import {
   MAX_METADATA_BYTES,
   PUBLIC_KEY_HEADER,
   type RegistryKeyResponse,
-  type SearchResponse,
   SHA256_HEADER,
   SIGNATURE_HEADER,
 } from "../../core/api.ts";
