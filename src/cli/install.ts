@@ -8,7 +8,7 @@ import type { TrustStore } from "../trust/mod.ts";
 import { MAX_PROVIDERS_PER_KEY } from "../core/constants.ts";
 import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
 import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
-import { openTrustStore, verifyMetadata, verifyPublisher } from "../trust/mod.ts";
+import { openTrustStore, verifyMetadata, verifyPublisher, verifyPublisherSignature } from "../trust/mod.ts";
 import { resolve } from "../core/resolve.ts";
 import {
   installIntoProject,
@@ -136,14 +136,20 @@ export async function installPackages(
     infos.set(id, info);
     return info;
   };
-  const resolved = await resolve(requirements, checkedInfo, { locked, unlock, signal: ctx.signal });
+  const resolved = await resolve(requirements, checkedInfo, {
+    locked,
+    unlock,
+    signal: ctx.signal,
+    check: async (v) => void await verifyPublisherSignature(v),
+  });
   const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   // Every version is checked against its publisher signature and the pinned key, whatever its source
   const publishers = new Map<string, string>();
   for (const v of resolved) {
     const lockedEntry = lockedById.get(v.id);
-    const isUnlocked = unlock === "all" || unlock.has(v.id);
-    if (!isUnlocked) checkAgainstLock(v, lockedEntry);
+    // Only `ggen update` may move a locked version's bytes; a new requirement picks versions, never new bytes
+    const relock = options.unlock === "all" || options.unlock?.has(v.id) === true;
+    if (!relock) checkAgainstLock(v, lockedEntry);
     const lockedKey = lockedEntry?.publisher_key;
     const check = await verifyPublisher(v, infos.get(v.id), trust, lockedKey ? { lockedKey } : {});
     publishers.set(v.id, check.keyid);

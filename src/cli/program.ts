@@ -67,9 +67,16 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     });
   modeFlags(program.command("info <spec>").description("show a package and its versions (ID[@RANGE])"))
     .action(async (spec: string, o, cmd: Command) => await infoCommand(await open(cmd, modeOf(o)), spec));
-  modeFlags(program.command("install <specs...>").description("install packages (ID[@RANGE]) into this project"))
+  modeFlags(
+    program.command("install [specs...]").description(
+      "install packages (ID[@RANGE]) into this project; without arguments, exactly what ggen.lock pins",
+    ),
+  )
     .action(async (specs: string[], o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
+      if (specs.length === 0 && Object.keys((await readLockfile(Deno.cwd())).requires).length === 0) {
+        throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
+      }
       const locked = await installPackages(c, specs);
       for (const p of locked) c.out.result(p, `Installed ${p.id}@${p.version} (${p.source})`);
     });

@@ -46,6 +46,11 @@ export interface ResolveOptions extends AbortOptions {
   locked?: Map<string, string>;
   /** ids whose lock is ignored (being updated) */
   unlock?: Set<string> | "all";
+  /**
+   * Called for each chosen version before its dependencies are followed, so a dependency list
+   * nobody signed is never walked (and never fetched)
+   */
+  check?: (v: PackageVersion) => Promise<void>;
 }
 
 /** Upper bound on re-selection passes: each pass adds a package or narrows one */
@@ -100,6 +105,7 @@ export async function resolve(
       const detail = list.map((c) => `${c.by} requires "${c.range}"`).join("; ");
       throw new ConflictError(`Cannot resolve "${id}": the ranges conflict: ${detail}`);
     }
+    await options.check?.(chosen);
     selected.set(id, chosen);
     for (const [dep, range] of Object.entries(chosen.dependencies)) {
       add(dep, { range, by: `${id}@${chosen.version}` });

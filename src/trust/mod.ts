@@ -13,5 +13,11 @@
  */
 export { generateKey, type KeyInfo, listKeys, loadOrCreateSigner, loadSigner } from "./keys.ts";
 export { openTrustStore, type TrustStore } from "./trust_store.ts";
-export { type MetadataCheckOptions, type PublisherCheck, verifyMetadata, verifyPublisher } from "./policy.ts";
+export {
+  type MetadataCheckOptions,
+  type PublisherCheck,
+  verifyMetadata,
+  verifyPublisher,
+  verifyPublisherSignature,
+} from "./policy.ts";
 export { signVersion } from "./sign.ts";

@@ -72,15 +72,11 @@ async function walkOwnerLog(info: PackageInfo, pinned: string[]): Promise<Set<st
 }
 
 /**
- * Verify the publisher signature of `v` and check its key against the trust store.
- * @throws {TrustError} naming both fingerprints and the command that accepts the new key
+ * Verify that the publisher signed exactly `v` (id, version, bytes, size, dependencies),
+ * whoever the publisher is. Resolution calls it before it follows a version's dependencies.
+ * @throws {TrustError}
  */
-export async function verifyPublisher(
-  v: PackageVersion,
-  info: PackageInfo | undefined,
-  store: TrustStore,
-  o: { lockedKey?: string } = {},
-): Promise<PublisherCheck> {
+export async function verifyPublisherSignature(v: PackageVersion): Promise<string> {
   if (!v.signature || !v.publisher_key) {
     throw new TrustError(`Refusing "${v.id}@${v.version}": it is not signed by its publisher`);
   }
@@ -90,6 +86,20 @@ export async function verifyPublisher(
     fromBase64(v.publisher_key),
   );
   checkPublishStatement(statement, v);
+  return keyid;
+}
+
+/**
+ * Verify the publisher signature of `v` and check its key against the trust store.
+ * @throws {TrustError} naming both fingerprints and the command that accepts the new key
+ */
+export async function verifyPublisher(
+  v: PackageVersion,
+  info: PackageInfo | undefined,
+  store: TrustStore,
+  o: { lockedKey?: string } = {},
+): Promise<PublisherCheck> {
+  const keyid = await verifyPublisherSignature(v);
   // A committed lock names the key that signed: on a fresh machine it is the pin
   const pinned = store.pinned(v.id);
   if (pinned.length === 0 && o.lockedKey) pinned.push(o.lockedKey);
