@@ -7,7 +7,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
 import { apiPaths, PUBLIC_KEY_HEADER, SHA256_HEADER, SIGNATURE_HEADER } from "../src/core/api.ts";
-import { type OwnersStatement, PAYLOAD_TYPES, signEnvelope, toBase64 } from "../src/core/envelope.ts";
+import {
+  type OwnersStatement,
+  PAYLOAD_TYPES,
+  signEnvelope,
+  toBase64,
+  type YankStatement,
+} from "../src/core/envelope.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import {
@@ -51,11 +57,23 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     const endpoints: Record<string, (token: string, i: number) => Promise<Response>> = {
       "publish-new": (t, i) => publish(t, `io.matrix.new${i}`, "1.0.0"),
       "publish-update": (t, i) => publish(t, "io.matrix.base", `1.1.${i}`),
-      "yank": (t) =>
-        fetch(server.url + apiPaths.yank("io.matrix.base", "1.0.0"), {
+      // Yank needs the scope and a statement signed by an owner (attack_registry_test.ts has that matrix)
+      "yank": async (t) => {
+        const statement: YankStatement = {
+          type: "ggen.yank/1",
+          package_id: "io.matrix.base",
+          version: "1.0.0",
+          yanked: true,
+          package_seq: server.metadata.packageSeq("io.matrix.base"),
+          timestamp: new Date().toISOString(),
+        };
+        const res = await fetch(server.url + apiPaths.yank("io.matrix.base", "1.0.0"), {
           method: "POST",
-          headers: { authorization: `Bearer ${t}` },
-        }),
+          headers: { authorization: `Bearer ${t}`, "content-type": "application/json" },
+          body: JSON.stringify(await signEnvelope(PAYLOAD_TYPES.yank, statement, signer)),
+        });
+        return res;
+      },
       "owners": async (t) => {
         const other = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]) as CryptoKeyPair;
         const raw = new Uint8Array(await crypto.subtle.exportKey("raw", other.publicKey));
@@ -103,9 +121,11 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     assert.equal(unauthorizedSuccesses, 0);
     assert.equal(authorizedFailures, 0);
 
-    const prefixed = createToken(server.metadata, { name: "acme", idPrefix: "io.acme." }).token;
+    const prefixed = createToken(server.metadata, { name: "acme", idPrefix: "io.acme" }).token;
     issued.push(prefixed);
     assert.equal((await publish(prefixed, "io.other.pkg", "1.0.0")).status, 401);
+    // Prefixes match whole id segments: "io.acme" does not admit "io.acmeevil.pkg"
+    assert.equal((await publish(prefixed, "io.acmeevil.pkg", "1.0.0")).status, 401);
     assert.equal((await publish(prefixed, "io.acme.pkg", "1.0.0")).status, 201);
     const expiring = createToken(server.metadata, { name: "old" });
     issued.push(expiring.token);

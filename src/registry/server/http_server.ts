@@ -5,10 +5,13 @@
  * second parser can disagree with the first, and the client's address comes from the socket.
  *
  * Bounds: a deadline for the request head (slowloris), for the whole request, and for idle
- * keep-alive connections; a global and a per-IP connection cap, under which a refused client
- * gets `503` and its socket is closed at once. The global cap stays below the process's file
- * descriptor limit, so a flood of idle sockets never reaches `EMFILE` (Deno 2.9.6's `node:net`
- * listener stops accepting for good after one).
+ * keep-alive connections; a global and a per-IP connection cap. At the global cap a new
+ * connection evicts the oldest idle one (no request in flight: a silent socket, a slowloris, an
+ * idle keep-alive), so a flood of idle sockets cannot lock legitimate clients out; only when
+ * every connection is busy, or one IP holds its share, is a client refused with `503` and its
+ * socket closed at once. The global cap stays below the process's file descriptor limit, so a
+ * flood never reaches `EMFILE` (Deno 2.9.6's `node:net` listener stops accepting for good
+ * after one).
  * @module
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -44,32 +47,45 @@ export interface HttpServer {
   openConnections(): number;
   /** Connections refused with 503 since the start */
   refusedConnections(): number;
+  /** Idle connections closed to make room since the start */
+  evictedConnections(): number;
   close(): Promise<void>;
 }
 
 const BUSY = "HTTP/1.1 503 Service Unavailable\r\nconnection: close\r\nretry-after: 1\r\n" +
   'content-type: application/json\r\ncontent-length: 77\r\n\r\n{"code":"UnavailableError","message":"Too many connections: retry in a moment"}';
 
-/** Soft limit of open files of this process, when the platform tells */
-function fileDescriptorLimit(): number | undefined {
+/** Upper bound of the default cap, and so of the descriptors {@link freeDescriptors} opens */
+const MAX_DEFAULT_CONNECTIONS = 10_000;
+/** Descriptors kept for the database, the runtime and log files */
+const RESERVED_DESCRIPTORS = 64;
+
+/**
+ * How many more files this process can open now, up to `max`. Deno exposes no getrlimit
+ * without --allow-all (/proc) or --allow-ffi, so the headroom is measured: open /dev/null until
+ * the limit answers, then close everything. Done once, before listening.
+ */
+export function freeDescriptors(max: number): number | undefined {
+  const files: Deno.FsFile[] = [];
   try {
-    const text = Deno.readTextFileSync("/proc/self/limits");
-    const m = /^Max open files\s+(\d+|unlimited)/m.exec(text);
-    if (m && m[1] !== "unlimited") return Number(m[1]);
+    for (let i = 0; i < max; i++) files.push(Deno.openSync("/dev/null"));
+    return max;
   } catch {
-    // not Linux, or no read permission: use the fixed default
+    // EMFILE (or no /dev/null): what was opened is the headroom
+    return files.length > 0 ? files.length : undefined;
+  } finally {
+    for (const f of files) f.close();
   }
-  return undefined;
 }
 
 /**
- * The default global connection cap: half of what the descriptor limit leaves after a reserve
- * for the database, blobs being served (one per download) and the runtime.
+ * The default global connection cap: half of the descriptors left after a reserve (a
+ * connection may hold a second descriptor: the blob it is downloading).
  */
 export function defaultMaxConnections(): number {
-  const limit = fileDescriptorLimit();
-  if (limit === undefined) return 1024;
-  return Math.max(8, Math.min(10_000, Math.floor((limit - 64) / 2)));
+  const free = freeDescriptors(2 * MAX_DEFAULT_CONNECTIONS + RESERVED_DESCRIPTORS);
+  if (free === undefined) return 1024;
+  return Math.max(8, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor((free - RESERVED_DESCRIPTORS) / 2)));
 }
 
 function toRequest(req: IncomingMessage, base: string, signal: AbortSignal): Request {
@@ -128,8 +144,20 @@ export async function startHttpServer(
   const maxConnections = init.maxConnections ?? defaultMaxConnections();
   const maxPerIp = init.maxConnectionsPerIp ?? 64;
   const perIp = new Map<string, number>();
-  let open = 0;
+  /** Open sockets, least recently used first, with whether a request is in flight */
+  const sockets = new Map<Socket, { busy: boolean }>();
   let refused = 0;
+  let evicted = 0;
+  const evictOldestIdle = (): boolean => {
+    for (const [socket, state] of sockets) {
+      if (state.busy) continue;
+      sockets.delete(socket);
+      evicted++;
+      socket.destroy();
+      return true;
+    }
+    return false;
+  };
 
   const http = createHttpServer({
     headersTimeout: init.headerTimeoutMs ?? 10_000,
@@ -140,6 +168,15 @@ export async function startHttpServer(
     requireHostHeader: true,
   }, (req, res) => {
     const socket = req.socket;
+    const state = sockets.get(socket);
+    if (state) {
+      state.busy = true;
+      res.once("close", () => {
+        state.busy = false;
+        // most recently used last: eviction takes the connection idle the longest
+        if (sockets.delete(socket)) sockets.set(socket, state);
+      });
+    }
     const remoteAddr: Deno.NetAddr = {
       transport: "tcp",
       hostname: socket.remoteAddress ?? "unknown",
@@ -179,11 +216,14 @@ export async function startHttpServer(
     const ip = socket.remoteAddress ?? "unknown";
     const fromIp = perIp.get(ip) ?? 0;
     socket.on("error", () => {}); // a reset peer is not an error of ours
-    if (open >= maxConnections || fromIp >= maxPerIp) {
+    const full = sockets.size >= maxConnections && !evictOldestIdle();
+    if (full || fromIp >= maxPerIp) {
       // Answer and free the descriptor at once: a held socket is what exhausts a server
       refused++;
       if (refused % 1000 === 1) {
-        log.warn(`refusing connections: ${open} open (cap ${maxConnections}), ${fromIp} from ${ip} (cap ${maxPerIp})`);
+        log.warn(
+          `refusing connections: ${sockets.size} open (cap ${maxConnections}), ${fromIp} from ${ip} (cap ${maxPerIp})`,
+        );
       }
       const destroy = setTimeout(() => socket.destroy(), 200);
       socket.write(BUSY, () => {
@@ -192,10 +232,10 @@ export async function startHttpServer(
       });
       return;
     }
-    open++;
+    sockets.set(socket, { busy: false });
     perIp.set(ip, fromIp + 1);
     socket.once("close", () => {
-      open--;
+      sockets.delete(socket);
       const left = (perIp.get(ip) ?? 1) - 1;
       if (left <= 0) perIp.delete(ip);
       else perIp.set(ip, left);
@@ -212,8 +252,9 @@ export async function startHttpServer(
   return {
     hostname: init.hostname,
     port,
-    openConnections: () => open,
+    openConnections: () => sockets.size,
     refusedConnections: () => refused,
+    evictedConnections: () => evicted,
     async close() {
       const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
       http.closeAllConnections();
