@@ -15,8 +15,7 @@
  * @module
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
-import { createServer as createNetServer, type Socket } from "node:net";
-import { Readable } from "node:stream";
+import type { Socket } from "node:net";
 import type { Logger } from "../../core/logger.ts";
 
 /** The handler the server calls; `remoteAddr` is the socket's peer */
@@ -88,6 +87,40 @@ export function defaultMaxConnections(): number {
   return Math.max(8, Math.min(MAX_DEFAULT_CONNECTIONS, Math.floor((free - RESERVED_DESCRIPTORS) / 2)));
 }
 
+/**
+ * The request body as a web stream. Cancelling it (a handler that answered early, a 413) does
+ * not reset the socket: the rest of the body is read and dropped, so the client gets to read
+ * the answer; the request deadline bounds how long that may take.
+ */
+function bodyStream(req: IncomingMessage): ReadableStream<Uint8Array> {
+  let done = false;
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      req.on("data", (chunk: Uint8Array) => {
+        if (done) return;
+        controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+        if ((controller.desiredSize ?? 0) <= 0) req.pause();
+      });
+      req.once("end", () => {
+        if (!done) controller.close();
+        done = true;
+      });
+      req.once("error", (err) => {
+        if (!done) controller.error(err);
+        done = true;
+      });
+      req.pause();
+    },
+    pull() {
+      req.resume();
+    },
+    cancel() {
+      done = true;
+      req.resume();
+    },
+  }, { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength });
+}
+
 function toRequest(req: IncomingMessage, base: string, signal: AbortSignal): Request {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
@@ -97,7 +130,7 @@ function toRequest(req: IncomingMessage, base: string, signal: AbortSignal): Req
     method,
     headers,
     signal,
-    ...(hasBody ? { body: Readable.toWeb(req) as ReadableStream<Uint8Array>, duplex: "half" } : {}),
+    ...(hasBody ? { body: bodyStream(req), duplex: "half" } : {}),
   } as RequestInit);
 }
 
@@ -145,18 +178,30 @@ export async function startHttpServer(
   const maxPerIp = init.maxConnectionsPerIp ?? 64;
   const perIp = new Map<string, number>();
   /** Open sockets, least recently used first, with whether a request is in flight */
-  const sockets = new Map<Socket, { busy: boolean }>();
+  const sockets = new Map<Socket, { busy: boolean; ip: string }>();
   let refused = 0;
   let evicted = 0;
+  /**
+   * Make room: close the longest-idle connection of the address holding the most connections
+   * (a flood pays for itself, a client with one connection keeps it), else any idle one.
+   */
   const evictOldestIdle = (): boolean => {
+    let heaviest = "";
+    for (const [ip, count] of perIp) if (count > (perIp.get(heaviest) ?? 0)) heaviest = ip;
+    let fallback: Socket | undefined;
     for (const [socket, state] of sockets) {
       if (state.busy) continue;
-      sockets.delete(socket);
-      evicted++;
-      socket.destroy();
-      return true;
+      if (state.ip === heaviest) {
+        fallback = socket;
+        break;
+      }
+      fallback ??= socket;
     }
-    return false;
+    if (!fallback) return false;
+    sockets.delete(fallback);
+    evicted++;
+    fallback.destroy();
+    return true;
   };
 
   const http = createHttpServer({
@@ -199,6 +244,12 @@ export async function startHttpServer(
     }
     handler(request, { remoteAddr })
       .then((response) => writeResponse(res, response, req.method === "HEAD"))
+      .then(() => {
+        // An early answer (413, 401): drop the rest of the body instead of resetting the socket
+        console.error("AFTER", req.complete, !!request.body, request.bodyUsed);
+        if (!req.complete && request.body && !request.bodyUsed) return request.body.cancel();
+        if (!req.complete) req.resume();
+      })
       .catch((err) => {
         log.debug(`response to ${remoteAddr.hostname} failed: ${(err as Error).message}`);
         res.destroy();
@@ -212,7 +263,9 @@ export async function startHttpServer(
     socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
   });
 
-  const listener = createNetServer((socket: Socket) => {
+  // Runs after the HTTP server's own connection listener: a refused socket is answered and
+  // destroyed before it can send a request
+  http.on("connection", (socket: Socket) => {
     const ip = socket.remoteAddress ?? "unknown";
     const fromIp = perIp.get(ip) ?? 0;
     socket.on("error", () => {}); // a reset peer is not an error of ours
@@ -232,7 +285,7 @@ export async function startHttpServer(
       });
       return;
     }
-    sockets.set(socket, { busy: false });
+    sockets.set(socket, { busy: false, ip });
     perIp.set(ip, fromIp + 1);
     socket.once("close", () => {
       sockets.delete(socket);
@@ -240,14 +293,13 @@ export async function startHttpServer(
       if (left <= 0) perIp.delete(ip);
       else perIp.set(ip, left);
     });
-    http.emit("connection", socket);
   });
-  listener.on("error", (err: Error) => log.error(`listener: ${err.message}`));
   const ready = Promise.withResolvers<void>();
-  listener.once("error", (err: Error) => ready.reject(err));
-  listener.listen({ host: init.hostname, port: init.port }, () => ready.resolve());
+  http.once("error", (err: Error) => ready.reject(err));
+  http.listen({ host: init.hostname, port: init.port }, () => ready.resolve());
   await ready.promise;
-  const address = listener.address();
+  http.on("error", (err: Error) => log.error(`listener: ${err.message}`));
+  const address = http.address();
   const port = typeof address === "object" && address ? address.port : init.port;
   return {
     hostname: init.hostname,
@@ -256,9 +308,8 @@ export async function startHttpServer(
     refusedConnections: () => refused,
     evictedConnections: () => evicted,
     async close() {
-      const closed = new Promise<void>((resolve) => listener.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeAllConnections();
-      http.close();
       await closed;
     },
   };
