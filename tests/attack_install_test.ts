@@ -141,7 +141,7 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
   );
   const evilVersion = await signVersion(versionFromManifest(packed.manifest, packed), mallory, Date.now());
   const honest = await realInfo(reg.server.url, "io.lock.pkg");
-  await using evil = await hostileRegistry((req, url) => {
+  await using evil = await hostileRegistry((_req, url) => {
     if (url.pathname === INFO("io.lock.pkg")) {
       return Response.json({ ...honest, metadata_signature: undefined, versions: [evilVersion] });
     }
@@ -250,6 +250,7 @@ Deno.test("client: bounded reads, escaped text, typed errors, same-origin redire
     );
     const r = await ggen(["search", "x", "--central"], { home, env: { GGEN_REGISTRY: evil.url } });
     assert.equal(r.code, 0, r.stderr);
+    // deno-lint-ignore no-control-regex
     assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f\u202e]/);
     assert.match(r.stdout, /\\u\{1b\}\[2J/);
   });
