@@ -84,7 +84,14 @@ function sameHex(a: string, b: string): boolean {
   return x.byteLength === y.byteLength && timingSafeEqual(x, y);
 }
 
-function requestMac(secret: string, nonce: string, method: string, pathAndQuery: string, body: Uint8Array): string {
+/** The client's MAC over one control request (exported for the protocol's tests) */
+export function requestMac(
+  secret: string,
+  nonce: string,
+  method: string,
+  pathAndQuery: string,
+  body: Uint8Array,
+): string {
   return hmac(secret, "ggen-daemon-request", nonce, method, pathAndQuery, sha256Hex(body));
 }
 
