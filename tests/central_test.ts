@@ -116,8 +116,13 @@ Deno.test("central registry: publish, search, install, update, yank and every er
       const range = await run(["install", "io.test.lib@^9"], join(work.path, "other"));
       assert.equal(range.code, 1);
       assert.match(range.stderr, /no non-yanked version matches "?.*available: 1\.0\.0, 1\.1\.0/);
-      const usage = await run(["install"]);
+      // Without arguments, install restores ggen.lock; with no lock there is nothing to do: usage error
+      await Deno.mkdir(join(work.path, "empty"));
+      const usage = await run(["install"], join(work.path, "empty"));
       assert.equal(usage.code, 2);
+      assert.match(usage.stderr, /Nothing to install/);
+      const restore = await run(["install"]);
+      assert.equal(restore.code, 0, restore.stderr);
       const down = await ggen(["search", "x"], {
         home,
         cwd: project,
