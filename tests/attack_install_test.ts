@@ -13,6 +13,7 @@ import { versionFromManifest } from "../src/core/package.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { ggen, tempDir, writePackage } from "./helpers.ts";
 import { hostileRegistry, realInfo, realRegistry } from "./hostile_registry.ts";
+import { recordFigure } from "./figures.ts";
 
 const INFO = (id: string) => apiPaths.package(id);
 
@@ -62,6 +63,8 @@ Deno.test("install: ids, versions and dependencies from a registry never build a
     "an added valid dependency (unsigned)": /dependencies differ from the ones its publisher signed/,
     "versions is not a list": /versions: expected an array/,
   };
+  let refused = 0;
+  let outside = 0;
   for (const [name, alter] of Object.entries(cases)) {
     await t.step(name, async () => {
       await using evil = await hostileRegistry(
@@ -80,8 +83,10 @@ Deno.test("install: ids, versions and dependencies from a registry never build a
       assert.doesNotMatch(r.stderr, /TypeError/);
       // Nothing was written anywhere under the home but the cache, and no lock
       const written = (await tree(home)).filter((p) => !p.startsWith("cache") && !p.startsWith("trust.toml"));
+      outside += written.filter((p) => /escape/.test(p)).length;
       assert.deepEqual(written.filter((p) => /escape/.test(p)), []);
       assert.deepEqual(written.filter((p) => p.endsWith("ggen.lock")), []);
+      refused++;
     });
   }
 
@@ -117,6 +122,12 @@ Deno.test("install: ids, versions and dependencies from a registry never build a
     assert.equal(r.code, 1);
     assert.match(r.stderr, /Invalid trust store .* is not a package id/);
   });
+  await recordFigure(
+    "traversal",
+    `${refused}/${Object.keys(cases).length} hostile package documents refused (traversal ids and versions, ` +
+      `another id, unsigned dependencies, bad shapes), ${outside} paths created outside; a dependency added in the ` +
+      "registry database refused; traversal ids in ggen.lock (verify, list, install) and trust.toml refused",
+  );
 });
 
 Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign; info verifies", async (t) => {
@@ -163,6 +174,12 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
       assert.equal(await Deno.readTextFile(join(freshProject, "ggen.lock")), lock);
       await assert.rejects(Deno.stat(join(freshProject, ".ggen", "packages", "io.lock.pkg", "1.0.0")));
     }
+    await recordFigure(
+      "lockfile",
+      "a registry serving Mallory's bytes for a locked version, on a fresh machine with the committed lock: " +
+        "`install`, `install ID` and `update ID` all refused, lock byte-identical, nothing installed; " +
+        "the same lock against the honest registry restores with the lock unchanged",
+    );
   });
 
   await t.step("the committed lock restores on a fresh machine from the honest registry", async () => {
@@ -205,6 +222,10 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
         await strip[Symbol.asyncDispose]();
         await alter[Symbol.asyncDispose]();
       }
+      await recordFigure(
+        "stripped-signature",
+        "registry key pinned: a stripped signature and altered versions each refused by `info` and by `install`",
+      );
     },
   );
 });
@@ -226,6 +247,7 @@ Deno.test("client: bounded reads, escaped text, typed errors, same-origin redire
     });
 
   await t.step("endless search, error and key bodies stop at the cap", async () => {
+    const queued: string[] = [];
     for (const status of [200, 404, 500]) {
       sent = 0;
       await using evil = await hostileRegistry(() => new Response(endless(), { status }));
@@ -237,7 +259,13 @@ Deno.test("client: bounded reads, escaped text, typed errors, same-origin redire
       if (status === 200) assert.match(r.stderr, /over the .*-byte limit|more than the .*-byte limit/);
       console.log(`  endless ${status} body: the client hung up after the server had queued ${sent} bytes`);
       assert.ok(sent < 8 * 1024 * 1024, `read ${sent} bytes`);
+      queued.push(`${status}: ${(sent / 1024 / 1024).toFixed(1)} MiB`);
     }
+    await recordFigure(
+      "client-memory",
+      `endless bodies: the client hung up after the server had queued ${queued.join(", ")} ` +
+        "(caps 1 MiB search, 64 KiB error bodies; the rest sits in socket buffers)",
+    );
   });
 
   await t.step("control and bidi characters from a registry are escaped on the terminal", async () => {
@@ -253,6 +281,11 @@ Deno.test("client: bounded reads, escaped text, typed errors, same-origin redire
     // deno-lint-ignore no-control-regex
     assert.doesNotMatch(r.stdout, /[\x00-\x08\x0b-\x1f\x7f\u202e]/);
     assert.match(r.stdout, /\\u\{1b\}\[2J/);
+    await recordFigure(
+      "terminal",
+      "ESC/OSC, BEL, CR, RLO and NUL in a registry's search answer: printed as visible escapes, 0 raw control " +
+        "bytes on stdout; a manifest description with ESC: `pack` refused",
+    );
   });
 
   await t.step("a publish with control characters in its manifest is refused", async () => {
@@ -292,6 +325,11 @@ Deno.test("client: bounded reads, escaped text, typed errors, same-origin redire
       assert.match(r.stderr, /Refusing a redirect .* to another origin/);
     }
     assert.equal(elsewhere.seen.length, 0);
+    await recordFigure(
+      "malformed",
+      "3 malformed search answers: typed errors naming the field, 0 TypeErrors; documents for another id refused; " +
+        `a redirect to another origin refused for search and yank, the other origin saw ${elsewhere.seen.length} requests`,
+    );
   });
 
   await t.step("a negative GGEN_TIMEOUT_SECS is a configuration error", async () => {

@@ -14,6 +14,7 @@ import { versionFromManifest } from "../src/core/package.ts";
 import { createToken, hashToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { recordFigure } from "./figures.ts";
 
 /** One raw HTTP exchange over a socket bound to `localAddress`; resolves with what came back */
 function rawExchange(port: number, request: string, localAddress = "127.0.0.1", timeoutMs = 5000): Promise<string> {
@@ -111,11 +112,11 @@ Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock ou
     for (let i = 0; i < 20; i++) answers.push(await rawExchange(port, GET_HEALTH, "127.0.0.100"));
     const ok = answers.filter((a) => a.startsWith("HTTP/1.1 200")).length;
     const fds = Number((await procText(`ls /proc/${child.pid}/fd | wc -l`)).trim());
-    console.log(
-      `  3000 idle sockets from 20 IPs (${opened.filter(Boolean).length} connected): ${busy} answered 503, ` +
-        `${closedByServer} closed by the server; legitimate requests during the flood: ${ok}/20 answered 200; ` +
-        `server holds ${fds} descriptors (limit 256)`,
-    );
+    const figure = `ulimit -n 256, 3000 idle sockets from 20 IPs (${opened.filter(Boolean).length} connected): ` +
+      `${busy} answered 503, ${closedByServer} closed by the server; legitimate requests during the flood: ` +
+      `${ok}/20 answered 200; the server held ${fds} descriptors; ${listening.length} listening socket`;
+    console.log(`  ${figure}`);
+    await recordFigure("idle-flood", figure);
     assert.equal(ok, 20);
     assert.ok(fds < 256);
     for (const s of flood) s.destroy();
@@ -172,6 +173,11 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
       );
       assert.match(clte, /^HTTP\/1\.1 400/);
       assert.equal((clte.match(/HTTP\/1\.1/g) ?? []).length, 1, "no smuggled second response");
+      await recordFigure(
+        "smuggling",
+        "bare-LF request: 400; Content-Length with Transfer-Encoding: 400 and 1 response (the appended request " +
+          "never runs); x-ggen-client-ip and x-forwarded-for ignored for rate limits",
+      );
     });
 
     await t.step("a spoofed client-ip header or a bogus Authorization does not escape the rate limit", async () => {
@@ -189,6 +195,12 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
       }
       assert.deepEqual(statuses.filter((s) => s === 200).length, 5, statuses.join(","));
       assert.ok(statuses.slice(5).every((s) => s === 429), statuses.join(","));
+      await recordFigure(
+        "rate-limit",
+        `12 searches with spoofed address headers, every other one with a bogus token (burst 5): ` +
+          `${statuses.filter((s) => s === 200).length} served, ${statuses.filter((s) => s === 429).length} refused ` +
+          "with 429; a token for io.acme cannot publish io.acmeevil.pkg (401)",
+      );
     });
 
     await t.step("keep-alive answers several requests on one socket, then closes it when idle", async () => {
@@ -248,6 +260,7 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
       ];
       console.log(matrix.map(([what, got]) => `  ${what}: ${got}`).join("\n"));
       for (const [what, got, want] of matrix) assert.equal(got, want, what);
+      await recordFigure("yank", matrix.map(([what, got]) => `${what}: ${got}`).join("; "));
       assert.equal(server.metadata.getVersion("io.yank.pkg", "1.0.0")?.yanked, false);
     });
 
@@ -262,6 +275,10 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
       const res = await fetch(`${server.url}/api/v1/packages/%E0%A4%A`);
       assert.equal(res.status, 400);
       assert.match((await res.json()).message, /Malformed percent-escape/);
+      await recordFigure(
+        "parameters",
+        "7 hostile limit/offset values: 400 each (or 429), 0 × 500; a broken percent-escape: 400",
+      );
     });
 
     await t.step(
@@ -326,6 +343,10 @@ Deno.test("registry CLI: a token is revoked by its id or from stdin, never from 
   try {
     assert.equal(metadata.findToken(hashToken(a.token))?.revoked, 1);
     assert.equal(metadata.findToken(hashToken(b.token))?.revoked, 1);
+    await recordFigure(
+      "token-revoke",
+      "a secret on the command line: refused, exit 2; by token id: revoked; from stdin: revoked",
+    );
   } finally {
     metadata.close();
   }

@@ -11,6 +11,7 @@ import { connectDaemon, daemonFile, type DaemonInfo, startControlServer, startWo
 import { requestMac } from "../src/p2p/daemon.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
+import { recordFigure } from "./figures.ts";
 
 /** A fake daemon on loopback that records what it is sent and answers with `answer` */
 async function squatter(answer: (req: Request) => Promise<Response>) {
@@ -26,6 +27,7 @@ async function squatter(answer: (req: Request) => Promise<Response>) {
 Deno.test("daemon control API: mutual authentication, deadlines, replay and rebinding refused", async (t) => {
   await using work = await tempDir();
   const secret = "f".repeat(64);
+  const figures: string[] = [];
   const staleInfo = (port: number): DaemonInfo => ({ pid: 1, port, token: secret, peerId: "x", listenAddrs: [] });
 
   await t.step("a squatter that hangs: the CLI gives up, the secret never leaves", async () => {
@@ -35,10 +37,12 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       await Deno.writeTextFile(daemonFile(work.path), JSON.stringify(staleInfo(s.port)));
       const started = performance.now();
       const node = await connectDaemon(work.path, silentLogger);
-      console.log(`  hanging squatter: connectDaemon gave up after ${Math.round(performance.now() - started)} ms`);
+      const gaveUp = Math.round(performance.now() - started);
+      console.log(`  hanging squatter: connectDaemon gave up after ${gaveUp} ms`);
       assert.equal(node, undefined);
       assert.equal(s.seen.length, 1);
       assert.ok(!s.seen.some((r) => r.includes(secret)), "the daemon secret was sent");
+      figures.push(`hanging squatter: the client gave up after ${gaveUp} ms, secret seen 0 times`);
     } finally {
       hang.resolve(new Response("late"));
       await s.server.shutdown();
@@ -56,6 +60,7 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       assert.equal(node, undefined);
       assert.match(lines.join("\n"), /is not this home's P2P daemon/);
       assert.ok(!s.seen.some((r) => r.includes(secret)));
+      figures.push("answering squatter: refused, secret seen 0 times");
     } finally {
       await s.server.shutdown();
     }
@@ -112,6 +117,10 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       const huge = await fetch(url, { method: "POST", body: new Uint8Array(2 * 1024 * 1024) });
       assert.equal(huge.status, 413);
       await huge.body?.cancel();
+      figures.push(
+        "real daemon: forged MAC 401, the secret as a bearer token 401, replay 401, foreign Host 421, 2 MiB body 413",
+      );
+      await recordFigure("daemon", figures.join("; "));
     } finally {
       await control.stop();
       await node.stop();

@@ -12,6 +12,7 @@ import { TrustError, ValidationError } from "../src/core/errors.ts";
 import { isValidPackageId } from "../src/core/manifest.ts";
 import type { PackageInfo, PackageVersion } from "../src/core/package.ts";
 import { isValidVersion } from "../src/core/text.ts";
+import { recordFigure } from "./figures.ts";
 import { parseOwnersResponse, parsePackageInfo, parseRegistryKey, parseSearchResponse } from "../src/core/wire.ts";
 import { parseDaemonAnswer } from "../src/p2p/daemon.ts";
 import {
@@ -186,6 +187,11 @@ Deno.test("fuzz: client-side parsers of network answers accept only valid docume
     );
   });
 
+  await recordFigure(
+    "client-fuzz",
+    Object.entries(counts).map(([k, c]) => `${k}: ${c.runs} runs, ${c.accepted} accepted, ${c.refused} refused`)
+      .join("; ") + "; 0 untyped errors",
+  );
   console.log(
     "\n| client parser | runs | accepted | refused (typed) |\n| --- | --- | --- | --- |\n" +
       Object.entries(counts).map(([k, c]) => `| ${k} | ${c.runs} | ${c.accepted} | ${c.refused} |`).join("\n"),
