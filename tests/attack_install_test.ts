@@ -182,6 +182,13 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
     );
   });
 
+  await t.step("a version with semver build metadata publishes and installs", async () => {
+    await reg.publish(alice, { id: "io.build.pkg", version: "1.0.0+build.5" });
+    const r = await ggen(["install", "io.build.pkg"], { home, cwd: project, env: { GGEN_REGISTRY: reg.server.url } });
+    assert.equal(r.code, 0, r.stderr);
+    await Deno.stat(join(project, ".ggen", "packages", "io.build.pkg", "1.0.0+build.5", "templates", "file.tmpl"));
+  });
+
   await t.step("the committed lock restores on a fresh machine from the honest registry", async () => {
     const freshHome = join(work.path, "fresh-honest");
     const freshProject = join(work.path, "clone-honest");
