@@ -243,12 +243,12 @@ export async function startHttpServer(
       return;
     }
     handler(request, { remoteAddr })
-      .then((response) => writeResponse(res, response, req.method === "HEAD"))
-      .then(() => {
-        // An early answer (413, 401): drop the rest of the body instead of resetting the socket
-        console.error("AFTER", req.complete, !!request.body, request.bodyUsed);
-        if (!req.complete && request.body && !request.bodyUsed) return request.body.cancel();
-        if (!req.complete) req.resume();
+      .then(async (response) => {
+        // An early answer (413, 401): read and drop the rest of the body, so the client reads
+        // the answer instead of a reset; the request deadline bounds how long that may take
+        if (!req.complete && request.body && !request.bodyUsed) await request.body.cancel();
+        else if (!req.complete) req.resume();
+        await writeResponse(res, response, req.method === "HEAD");
       })
       .catch((err) => {
         log.debug(`response to ${remoteAddr.hostname} failed: ${(err as Error).message}`);
