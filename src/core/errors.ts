@@ -20,6 +20,14 @@ export class UnavailableError extends Error {
   }
 }
 
+/** A peer or server sent nothing for longer than the stall timer: a kind of unavailability */
+export class StallError extends UnavailableError {
+  override name = "StallError";
+  constructor(message = "No data within the stall timer", options?: ErrorOptions) {
+    super(message, options);
+  }
+}
+
 /** Bytes did not match their content address */
 export class IntegrityError extends Error {
   override name = "IntegrityError";
@@ -89,6 +97,7 @@ export class RateLimitError extends Error {
 const ERROR_CLASSES = {
   NotFoundError,
   UnavailableError,
+  StallError,
   IntegrityError,
   ConflictError,
   UnauthorizedError,
@@ -99,26 +108,30 @@ const ERROR_CLASSES = {
   RateLimitError,
 } as const;
 
-/** Plain form of an error that survives structured clone and JSON */
+/** Plain form of an error that survives structured clone and JSON, its causes included */
 export interface SerializedError {
   name: string;
   message: string;
+  cause?: SerializedError;
 }
 
-/** Turn any thrown value into its plain form */
-export function serializeError(err: unknown): SerializedError {
-  if (err instanceof Error) return { name: err.name, message: err.message };
-  return { name: "Error", message: String(err) };
+/** Turn any thrown value into its plain form, keeping up to 4 levels of `cause` */
+export function serializeError(err: unknown, depth = 0): SerializedError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const cause = depth < 4 && err.cause !== undefined ? serializeError(err.cause, depth + 1) : undefined;
+  return { name: err.name, message: err.message, ...(cause ? { cause } : {}) };
 }
 
-/** Rebuild a domain error from its name; unknown names become plain `Error` */
+/** Rebuild a domain error from its name (and its causes); unknown names become plain `Error` */
 export function errorFromName(e: SerializedError): Error {
+  const options = e.cause ? { cause: errorFromName(e.cause) } : undefined;
   if (e.name === "AbortError" || e.name === "TimeoutError") {
     return new DOMException(e.message, e.name);
   }
   const Cls = ERROR_CLASSES[e.name as keyof typeof ERROR_CLASSES];
-  if (Cls) return new Cls(e.message);
-  const err = new Error(e.message);
+  if (Cls === RateLimitError) return new RateLimitError(e.message, 1, options);
+  if (Cls) return new (Cls as new (m: string, o?: ErrorOptions) => Error)(e.message, options);
+  const err = new Error(e.message, options);
   err.name = e.name;
   return err;
 }

@@ -7,7 +7,14 @@
 import { isValidVersion, parsePackageInfo } from "../../core/mod.ts";
 import * as semver from "semver";
 import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
-import { IntegrityError, NotFoundError, TooLargeError, TrustError } from "../../core/errors.ts";
+import {
+  IntegrityError,
+  NotFoundError,
+  StallError,
+  TooLargeError,
+  TrustError,
+  UnavailableError,
+} from "../../core/errors.ts";
 import type { Logger } from "../../core/logger.ts";
 import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
 import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
@@ -21,6 +28,7 @@ import {
   type P2PNode,
   recordName,
   recordSeq,
+  type RecordValue,
   signedIndexRecord,
   versionFromRecord,
   versionKey,
@@ -32,7 +40,7 @@ import type { RecordCache } from "../../store/mod.ts";
 /** How a failed transfer reflects on the peer */
 function behaviourOf(err: Error): Behaviour {
   if (err instanceof IntegrityError || err instanceof TooLargeError) return "wrong-bytes";
-  if (/stalled|no data for/.test(err.message)) return "stall";
+  if (err instanceof StallError) return "stall";
   return "failure";
 }
 
@@ -76,7 +84,18 @@ export function createP2PRegistry(
    * high-water record wins over anything older, so a replayed old record never reaches the caller
    */
   const newest = async (key: string, options: AbortOptions, agreeFor?: string): Promise<string | undefined> => {
-    const values = await node.getRecords(key, options);
+    let values: RecordValue[];
+    try {
+      values = await node.getRecords(key, options);
+    } catch (err) {
+      // The DHT could not be asked: a record seen before still answers, else say so
+      const kept = init.records?.get(key);
+      if (err instanceof UnavailableError && kept) {
+        log.debug(`${recordName(key)}: ${err.message}; using the record seen before`);
+        return kept.value;
+      }
+      throw err;
+    }
     const sources = new Set(values.flatMap((v) => v.from));
     if (agreeFor && sources.size < (init.minSources ?? 3)) {
       log.debug(`${recordName(key)}: ${sources.size} source(s), fewer than min_sources ${init.minSources ?? 3}`);
