@@ -92,10 +92,15 @@ export function createHybridRegistry(
       }
     }
     const tried = failures.map((f) => `${f.backend}: ${f.error.message}`).join("; ");
+    // One error that keeps every backend's own error
+    const cause = new AggregateError(failures.map((f) => f.error), `every backend failed to ${what}`);
     if (failures.length > 0 && failures.every((f) => f.error instanceof NotFoundError)) {
-      throw new NotFoundError(`${failures.at(-1)!.error.message} (tried ${failures.map((f) => f.backend).join(", ")})`);
+      throw new NotFoundError(
+        `${failures.at(-1)!.error.message} (tried ${failures.map((f) => f.backend).join(", ")})`,
+        { cause },
+      );
     }
-    throw new UnavailableError(`Cannot ${what}: every backend failed: ${tried || "none configured"}`);
+    throw new UnavailableError(`Cannot ${what}: every backend failed: ${tried || "none configured"}`, { cause });
   }
 
   return {
