@@ -160,34 +160,19 @@ export function createHandler(
     if (range === null) {
       return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${size}` } });
     }
-    const file = await blobs.open(sha256);
-    if (!file) throw new NotFoundError(`Blob ${sha256} not found`);
     if (req.method === "HEAD") {
-      file.close();
       return new Response(null, { status: 200, headers: { ...headers, "content-length": String(size) } });
     }
+    const body = await blobs.open(sha256, range);
+    if (!body) throw new NotFoundError(`Blob ${sha256} not found`);
     if (range === undefined) {
-      return new Response(file.readable, { status: 200, headers: { ...headers, "content-length": String(size) } });
+      return new Response(body, { status: 200, headers: { ...headers, "content-length": String(size) } });
     }
-    await file.seek(range.start, Deno.SeekMode.Start);
-    const length = range.end - range.start + 1;
-    let left = length;
-    const body = file.readable.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          if (left <= 0) return;
-          const part = chunk.subarray(0, Math.min(left, chunk.byteLength));
-          left -= part.byteLength;
-          ctl.enqueue(part);
-          if (left <= 0) ctl.terminate();
-        },
-      }),
-    );
     return new Response(body, {
       status: 206,
       headers: {
         ...headers,
-        "content-length": String(length),
+        "content-length": String(range.end - range.start + 1),
         "content-range": `bytes ${range.start}-${range.end}/${size}`,
       },
     });

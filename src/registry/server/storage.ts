@@ -71,12 +71,21 @@ export interface TokenRow {
   revoked: number;
 }
 
+/** An inclusive byte range */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
 /** Blob store of the registry, by SHA-256 */
 export interface BlobStore {
   /** Store bytes atomically under their digest (verified by the caller) */
   put(sha256: string, bytes: Uint8Array): Promise<void>;
-  /** Open a blob for reading, or undefined */
-  open(sha256: string): Promise<Deno.FsFile | undefined>;
+  /**
+   * The bytes of a blob, or of the inclusive byte range `range` of it; undefined when absent.
+   * A stream, so a backend may read a file, an object store or anything else.
+   */
+  open(sha256: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | undefined>;
   size(sha256: string): Promise<number | undefined>;
   delete(sha256: string): Promise<void>;
   list(): Promise<string[]>;
