@@ -151,7 +151,10 @@ export async function installPackages(
     const relock = options.unlock === "all" || options.unlock?.has(v.id) === true;
     if (!relock) checkAgainstLock(v, lockedEntry);
     const lockedKey = lockedEntry?.publisher_key;
-    const check = await verifyPublisher(v, infos.get(v.id), trust, lockedKey ? { lockedKey } : {});
+    const check = await verifyPublisher(v, infos.get(v.id), trust, {
+      logger: ctx.logger,
+      ...(lockedKey ? { lockedKey } : {}),
+    });
     publishers.set(v.id, check.keyid);
     if (check.how === "first-use") {
       ctx.logger.info(`Trusting ${check.keyid} for "${v.id}" (first use; pinned in ${trust.path})`);

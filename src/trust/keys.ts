@@ -66,7 +66,9 @@ export async function loadOrCreateSigner(
     return await loadSigner(home, name);
   } catch (err) {
     if (!(err instanceof NotFoundError) || name !== "default") throw err;
-    onCreate?.(await generateKey(home, name));
+    // Create first, then tell: `onCreate?.(await generateKey(…))` would skip the creation too
+    const created = await generateKey(home, name);
+    onCreate?.(created);
     return await loadSigner(home, name);
   }
 }
