@@ -17,9 +17,13 @@ const IGNORED = new Set([".git", PROJECT_DIR, "node_modules", ".DS_Store", "ggen
 
 /** A packed package */
 export interface PackedPackage {
+  /** The validated manifest */
   manifest: Manifest;
+  /** The bytes */
   bytes: Uint8Array;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size in bytes */
   size: number;
 }
 

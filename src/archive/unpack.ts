@@ -22,8 +22,11 @@ import { type ArchiveLimits, resolveLimits } from "./limits.ts";
 export interface ArchiveEntry {
   /** Normalised relative path, `/`-separated */
   path: string;
+  /** Discriminator of the statement, record or message */
   type: "file" | "directory";
+  /** Size in bytes */
   size: number;
+  /** True for files packed with mode 0755 */
   executable: boolean;
 }
 
@@ -149,7 +152,9 @@ function wrapArchiveError(err: unknown): Error {
 
 /** Result of {@link unpackArchive} */
 export interface UnpackResult {
+  /** Files in the archive */
   files: number;
+  /** The bytes */
   bytes: number;
 }
 

@@ -10,26 +10,39 @@ import type { Announcement } from "./records.ts";
 
 /** One catalog row: a version of a package and who announced it */
 export interface CatalogEntry {
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** Human-readable name */
   name: string;
+  /** One-line description */
   description: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size of the tarball in bytes */
   size_bytes: number;
+  /** Search tags */
   tags: string[];
+  /** package id → semver range */
   dependencies: Record<string, string>;
+  /** PeerId of the announcing peer; must be the gossip signer */
   peer_id: string;
+  /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: number;
 }
 
 /** The catalog */
 export interface Catalog {
+  /** Add an entry */
   add(a: Announcement): void;
   /** Newest version per package matching the text, at most `limit` */
   search(text: string, limit: number): CatalogEntry[];
   /** Every known version of a package */
   versions(id: string): CatalogEntry[];
+  /** Size in bytes */
   size(): number;
+  /** Close, releasing the underlying resources */
   close(): void;
 }
 

@@ -23,12 +23,14 @@ import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } fro
 
 /** Collaborators of the worker client */
 export interface WorkerNodeComponents {
+  /** Where to log */
   logger: Logger;
 }
 
 /** Options of {@link startWorkerNode} */
 export interface WorkerNodeInit extends WorkerStartInit {
   /** @default DEFAULT_P2P_REQUEST_TIMEOUT_MS */
+  /** Deadline of one request in milliseconds */
   requestTimeoutMs?: number;
   /** Called for each valid announcement heard */
   onAnnouncement?: (a: Announcement, from: string) => void;
@@ -36,7 +38,9 @@ export interface WorkerNodeInit extends WorkerStartInit {
 
 /** A node running in a worker of this process */
 export interface WorkerNode extends P2PNode {
+  /** libp2p PeerId of the peer */
   readonly peerId: string;
+  /** Multiaddrs the node listens on */
   readonly listenAddrs: string[];
 }
 

@@ -40,10 +40,15 @@ import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } fro
 
 /** Contents of `$GGEN_HOME/daemon.json` */
 export interface DaemonInfo {
+  /** Process id of the daemon */
   pid: number;
+  /** TCP port */
   port: number;
+  /** Bearer token (secret) */
   token: string;
+  /** libp2p PeerId of the peer */
   peerId: string;
+  /** Multiaddrs the node listens on */
   listenAddrs: string[];
 }
 
@@ -92,7 +97,9 @@ function answerMac(secret: string, nonce: string, body: Uint8Array | undefined):
 
 /** A running control API */
 export interface ControlServer {
+  /** Every version of a package */
   readonly info: DaemonInfo;
+  /** Stop, releasing everything it started */
   stop(): Promise<void>;
 }
 

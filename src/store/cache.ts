@@ -20,6 +20,7 @@ export interface PutOptions extends AbortOptions {
 
 /** The content-addressed blob cache */
 export interface PackageCache {
+  /** Directory */
   readonly dir: string;
   /** Path of a blob if present and verified; a corrupt blob is evicted and `undefined` returned */
   get(sha256: string, options?: AbortOptions): Promise<string | undefined>;
@@ -38,6 +39,7 @@ export interface PackageCache {
 
 /** Collaborators of the cache */
 export interface PackageCacheComponents {
+  /** Where to log */
   logger: Logger;
 }
 

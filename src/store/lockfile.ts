@@ -12,12 +12,17 @@ import { writeFileAtomic } from "./atomic.ts";
 
 /** One locked package */
 export interface LockedPackage {
+  /** Reverse-DNS package id */
   id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size in bytes */
   size: number;
   /** "central", "p2p:<peer>", "cache" */
   source: string;
+  /** package id → semver range */
   dependencies: Record<string, string>;
   /** Fingerprint of the publisher key that signed this version */
   publisher_key?: string;
@@ -27,6 +32,7 @@ export interface LockedPackage {
 export interface Lockfile {
   /** Top-level requirements: id → range */
   requires: Record<string, string>;
+  /** Every locked package */
   packages: LockedPackage[];
 }
 

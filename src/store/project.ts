@@ -17,12 +17,14 @@ import { removeOrphanTemps } from "./atomic.ts";
 
 /** A package ready to install: its lock entry and its verified blob */
 export interface StagedPackage {
+  /** The lock entry of the package */
   locked: LockedPackage;
+  /** Path of the verified tarball in the cache */
   blobPath: string;
 }
 
 /** Paths of a project */
-export function projectPaths(projectDir: string) {
+export function projectPaths(projectDir: string): { root: string; packages: string; tmp: string } {
   const root = join(projectDir, PROJECT_DIR);
   return { root, packages: join(root, "packages"), tmp: join(root, "tmp") };
 }
@@ -91,7 +93,9 @@ export async function repairProject(projectDir: string, logger: Logger): Promise
 
 /** Options for {@link installIntoProject} */
 export interface InstallInit {
+  /** Where to log */
   logger: Logger;
+  /** Archive limits */
   limits?: ArchiveLimits;
   /** Requirements to record as top-level */
   requires: Record<string, string>;

@@ -12,8 +12,11 @@ import { packageDir } from "./project.ts";
 
 /** One difference found */
 export interface Difference {
+  /** The package */
   package: string;
+  /** File system path */
   path: string;
+  /** What is wrong */
   problem: "missing" | "modified" | "extra" | "not-installed" | "incomplete" | "blob-missing" | "blob-corrupt";
 }
 

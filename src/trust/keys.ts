@@ -10,8 +10,11 @@ import { createKeyFiles, loadKeyFiles } from "../store/mod.ts";
 
 /** A key as listed */
 export interface KeyInfo {
+  /** Name of the key file in `$GGEN_HOME/keys` */
   name: string;
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
+  /** base64 raw Ed25519 public key */
   publicKey: string;
 }
 

@@ -25,6 +25,7 @@ import type { TrustStore } from "./trust_store.ts";
 
 /** Result of {@link verifyPublisher} */
 export interface PublisherCheck {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
   /** "pinned" (matched), "first-use" (pinned now) or "rotated" (accepted through the owner log) */
   how: "pinned" | "first-use" | "rotated";
@@ -132,7 +133,9 @@ export interface MetadataCheckOptions {
   configuredKey?: string;
   /** The key the registry announces, pinned on first use when nothing is configured */
   announcedKey?: () => Promise<string>;
+  /** The time to check against (tests) */
   now?: Date;
+  /** Where to log */
   logger?: Logger;
 }
 

@@ -4,7 +4,8 @@
  * banned and the lookup repeated) and stop once one provider is known and the budget is spent.
  * @module
  */
-import { cidFromSha256, isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
+import { isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
+import { cidFromSha256 } from "./cid.ts";
 import type { ProviderInfo } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import type { Log, P2PLibp2p } from "./types.ts";

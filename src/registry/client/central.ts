@@ -29,18 +29,23 @@ import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } fr
 
 /** Options for {@link createCentralRegistry} */
 export interface CentralRegistryInit {
+  /** Base URL */
   url: string;
+  /** Bearer token (secret) */
   token?: string;
   /** Per-attempt timeout. @default DEFAULT_HTTP_TIMEOUT_MS */
   timeoutMs?: number;
   /** @default CENTRAL_TIMEOUT_RETRIES */
+  /** Retries of a timed-out request */
   retries?: number;
   /** @default CENTRAL_RETRY_BACKOFF_MS */
+  /** First backoff between retries; doubles each time */
   backoffMs?: number;
 }
 
 /** The central registry client */
 export interface CentralRegistry extends Registry, Publisher {
+  /** Base URL */
   readonly url: string;
   /** Yank or unyank with a {@link YankStatement} signed by an owner */
   setYanked(id: string, version: string, yanked: boolean, envelope: Envelope, options?: AbortOptions): Promise<void>;

@@ -24,10 +24,17 @@ export class LruCache<V> {
   #map = new Map<string, { value: V; expires: number }>();
   #max: number;
   #ttl: number;
+  /**
+   * Create an empty cache.
+   *
+   * @param max entries kept
+   * @param ttlMs lifetime of an entry
+   */
   constructor(max: number, ttlMs: number) {
     this.#max = max;
     this.#ttl = ttlMs;
   }
+  /** The value of a key, if present and fresh */
   get(key: string): V | undefined {
     const e = this.#map.get(key);
     if (!e) return undefined;
@@ -36,6 +43,7 @@ export class LruCache<V> {
     this.#map.set(key, e);
     return e.value;
   }
+  /** Store a value under a key */
   set(key: string, value: V): void {
     this.#map.delete(key);
     this.#map.set(key, { value, expires: Date.now() + this.#ttl });

@@ -46,6 +46,7 @@ function behaviourOf(err: Error): Behaviour {
 
 /** The P2P registry */
 export interface P2PRegistry extends Registry {
+  /** The P2P node */
   readonly node: P2PNode;
   /** Provide, put the signed records and announce */
   publish(tarball: Uint8Array, version: PackageVersion, options?: P2PPublishOptions): Promise<PackageVersion>;

@@ -31,8 +31,11 @@ export function hashToken(token: string): string {
 
 /** Options for {@link createToken} */
 export interface CreateTokenInit {
+  /** Human-readable name */
   name?: string;
+  /** Scopes the token carries */
   scopes?: TokenScope[];
+  /** Only this id and the ids below it */
   idPrefix?: string;
   /** Lifetime in days; 0 or absent means no expiry */
   expiresInDays?: number;

@@ -61,6 +61,7 @@ export interface HandlerComponents {
 /** Limits of the handler */
 export interface HandlerInit {
   /** @default DEFAULT_MAX_TARBALL_BYTES */
+  /** Largest tarball accepted */
   maxTarballBytes?: number;
   /** Deadline for reading a request body. @default 30 s */
   bodyTimeoutMs?: number;

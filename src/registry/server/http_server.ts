@@ -23,6 +23,7 @@ export type FetchHandler = (req: Request, info: { remoteAddr: Deno.NetAddr }) =>
 
 /** Options of {@link startHttpServer} */
 export interface HttpServerInit {
+  /** Address the server listens on */
   hostname: string;
   /** 0 picks a free port */
   port: number;

@@ -18,6 +18,7 @@ export interface RegistryServerInit
   /** Data directory holding `registry.db` and `blobs/` */
   dataDir: string;
   /** @default "127.0.0.1" */
+  /** Address the server listens on */
   hostname?: string;
   /** 0 picks a free port. @default 8787 */
   port?: number;
@@ -27,9 +28,13 @@ export interface RegistryServerInit
 
 /** A running registry server */
 export interface RegistryServer {
+  /** Base URL */
   readonly url: string;
+  /** TCP port */
   readonly port: number;
+  /** The metadata store */
   readonly metadata: MetadataStore;
+  /** The blob store */
   readonly blobs: BlobStore;
   /** The registry's signing key */
   readonly registryKey: Signer;
@@ -37,6 +42,7 @@ export interface RegistryServer {
   readonly finished: Promise<void>;
   /** Connections open now */
   openConnections(): number;
+  /** Stop, releasing everything it started */
   stop(): Promise<void>;
 }
 
