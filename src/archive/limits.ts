@@ -2,7 +2,7 @@
  * Limits applied while reading an archive.
  * @module
  */
-import { DEFAULT_MAX_ARCHIVE_ENTRIES, DEFAULT_MAX_UNPACKED_BYTES, MAX_ARCHIVE_PATH_LENGTH } from "../core/constants.ts";
+import { DEFAULT_MAX_ARCHIVE_ENTRIES, DEFAULT_MAX_UNPACKED_BYTES, MAX_ARCHIVE_PATH_LENGTH } from "../core/mod.ts";
 
 /** Limits on what an archive may expand to */
 export interface ArchiveLimits {

@@ -13,9 +13,14 @@ import { createGunzip } from "node:zlib";
 import { dirname, join } from "node:path";
 import { Buffer } from "node:buffer";
 import tar from "tar-stream";
-import { INSTALL_MARKER, MANIFEST_NAME } from "../core/constants.ts";
-import { TooLargeError, ValidationError } from "../core/errors.ts";
-import { type Manifest, parseManifest } from "../core/manifest.ts";
+import {
+  INSTALL_MARKER,
+  type Manifest,
+  MANIFEST_NAME,
+  parseManifest,
+  TooLargeError,
+  ValidationError,
+} from "../core/mod.ts";
 import { type ArchiveLimits, resolveLimits } from "./limits.ts";
 
 /** A validated archive entry */

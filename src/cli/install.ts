@@ -3,13 +3,20 @@
  * verified cache (trying the next source when bytes are bad), install atomically, lock.
  * @module
  */
-import { IntegrityError, NotFoundError } from "../core/errors.ts";
+import {
+  type AbortOptions,
+  IntegrityError,
+  MAX_PROVIDERS_PER_KEY,
+  NotFoundError,
+  type PackageInfo,
+  type PackageVersion,
+  parsePackageSpec,
+  type Registry,
+  resolve,
+  type TarballStream,
+} from "../core/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
-import { MAX_PROVIDERS_PER_KEY } from "../core/constants.ts";
-import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
-import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
 import { openTrustStore, verifyMetadata, verifyPublisher, verifyPublisherSignature } from "../trust/mod.ts";
-import { resolve } from "../core/resolve.ts";
 import {
   installIntoProject,
   type LockedPackage,

@@ -11,7 +11,7 @@ import {
   packageIndexSchema,
   packageIndexSearch,
   packageIndexValues,
-} from "../core/fts.ts";
+} from "../core/mod.ts";
 import type { Announcement } from "./records.ts";
 
 /** One catalog row: a version of a package and who announced it */

@@ -3,10 +3,14 @@
  * has an id, a timeout and cancellation; errors come back as errors, never as hangs.
  * @module
  */
-import { DEFAULT_FETCH_STALL_MS, DEFAULT_P2P_REQUEST_TIMEOUT_MS } from "../core/constants.ts";
-import { errorFromName, UnavailableError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { AbortOptions } from "../core/registry.ts";
+import {
+  type AbortOptions,
+  DEFAULT_FETCH_STALL_MS,
+  DEFAULT_P2P_REQUEST_TIMEOUT_MS,
+  errorFromName,
+  type Logger,
+  UnavailableError,
+} from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import {
   INITIAL_CREDIT,

@@ -11,20 +11,22 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
-import { readAllLimited } from "../core/bytes.ts";
-import { DEFAULT_P2P_REQUEST_TIMEOUT_MS, MIB, SECOND } from "../core/constants.ts";
-import { sha256Hex } from "../core/digest.ts";
 import {
+  type AbortOptions,
+  DEFAULT_P2P_REQUEST_TIMEOUT_MS,
   errorFromName,
+  type Logger,
+  MIB,
+  readAllLimited,
+  SECOND,
   type SerializedError,
   serializeError,
+  sha256Hex,
   TrustError,
   UnauthorizedError,
   UnavailableError,
   ValidationError,
-} from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { AbortOptions } from "../core/registry.ts";
+} from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement, RecordValue } from "./records.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";

@@ -4,8 +4,7 @@
  * server uses it), and `checkResult` checks what came back before a caller uses it.
  * @module
  */
-import { ValidationError } from "../core/errors.ts";
-import type { AbortOptions } from "../core/registry.ts";
+import { type AbortOptions, ValidationError } from "../core/mod.ts";
 import type { WorkerMethod, WorkerMethods } from "./protocol.ts";
 import type { P2PNode } from "./types.ts";
 

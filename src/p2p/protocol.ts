@@ -9,8 +9,7 @@
  * without limit.
  * @module
  */
-import type { SerializedError } from "../core/errors.ts";
-import type { LogLevel } from "../core/logger.ts";
+import type { LogLevel, SerializedError } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";

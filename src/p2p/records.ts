@@ -6,26 +6,28 @@
  * @module
  */
 import * as semver from "semver";
-import { MAX_RECORD_BYTES, RECORD_NAMESPACE } from "../core/constants.ts";
-import { isSha256Hex } from "../core/digest.ts";
-import { TrustError, ValidationError } from "../core/errors.ts";
-import { isValidPackageId } from "../core/manifest.ts";
-import { isValidVersion } from "../core/text.ts";
-import type { PackageVersion } from "../core/package.ts";
 import {
   canonicalJson,
   checkPublishStatement,
   type Envelope,
   fingerprint,
   fromBase64,
+  isSha256Hex,
+  isValidPackageId,
+  isValidVersion,
+  MAX_RECORD_BYTES,
+  type PackageVersion,
   parseEnvelope,
   PAYLOAD_TYPES,
   type PublishStatement,
+  RECORD_NAMESPACE,
   signEnvelope,
   type Signer,
   toBase64,
+  TrustError,
+  ValidationError,
   verifyEnvelope,
-} from "../core/envelope.ts";
+} from "../core/mod.ts";
 
 /** Record of one version: `ggen://{id}/{version}` */
 export interface VersionRecord {

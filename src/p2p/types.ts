@@ -3,7 +3,7 @@
  * daemon client alike.
  * @module
  */
-import type { AbortOptions } from "../core/registry.ts";
+import type { AbortOptions } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";

@@ -4,10 +4,14 @@
  * @module
  */
 import { join } from "node:path";
-import { assertSha256Hex, createSha256 } from "../core/digest.ts";
-import { IntegrityError, TooLargeError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { AbortOptions } from "../core/registry.ts";
+import {
+  type AbortOptions,
+  assertSha256Hex,
+  createSha256,
+  IntegrityError,
+  type Logger,
+  TooLargeError,
+} from "../core/mod.ts";
 import { removeOrphanTemps, tempPathFor } from "./atomic.ts";
 
 /** Options for {@link PackageCache.put} */

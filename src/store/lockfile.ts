@@ -4,10 +4,14 @@
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { join } from "node:path";
-import { LOCKFILE_NAME } from "../core/constants.ts";
-import { isSha256Hex } from "../core/digest.ts";
-import { ValidationError } from "../core/errors.ts";
-import { checkDependencies, checkPackageId, checkVersion } from "../core/wire.ts";
+import {
+  checkDependencies,
+  checkPackageId,
+  checkVersion,
+  isSha256Hex,
+  LOCKFILE_NAME,
+  ValidationError,
+} from "../core/mod.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** One locked package */

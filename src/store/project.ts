@@ -6,11 +6,14 @@
  * @module
  */
 import { join, relative, resolve, sep } from "node:path";
-import { INSTALL_MARKER, PROJECT_DIR } from "../core/constants.ts";
-import { ValidationError } from "../core/errors.ts";
-import { isValidPackageId } from "../core/manifest.ts";
-import { isValidVersion } from "../core/text.ts";
-import type { Logger } from "../core/logger.ts";
+import {
+  INSTALL_MARKER,
+  isValidPackageId,
+  isValidVersion,
+  type Logger,
+  PROJECT_DIR,
+  ValidationError,
+} from "../core/mod.ts";
 import { type ArchiveLimits, unpackArchive } from "../archive/mod.ts";
 import { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
 import { removeOrphanTemps } from "./atomic.ts";

@@ -3,8 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { createSha256 } from "../core/digest.ts";
-import { INSTALL_MARKER } from "../core/constants.ts";
+import { createSha256, INSTALL_MARKER } from "../core/mod.ts";
 import { readArchive } from "../archive/mod.ts";
 import type { PackageCache } from "./cache.ts";
 import { readLockfile } from "./lockfile.ts";

@@ -4,8 +4,15 @@
  * @module
  */
 import { join } from "node:path";
-import { ConflictError, NotFoundError, ValidationError } from "../core/errors.ts";
-import { fingerprint, fromBase64, type Signer, toBase64 } from "../core/envelope.ts";
+import {
+  ConflictError,
+  fingerprint,
+  fromBase64,
+  NotFoundError,
+  type Signer,
+  toBase64,
+  ValidationError,
+} from "../core/mod.ts";
 import { createKeyFiles, loadKeyFiles } from "../store/mod.ts";
 
 /** A key as listed */

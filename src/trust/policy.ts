@@ -6,21 +6,22 @@
  * `seq` (rollback).
  * @module
  */
-import { sha256Hex } from "../core/digest.ts";
 import {
   canonicalJson,
   checkPublishStatement,
   fingerprint,
   fromBase64,
+  type Logger,
   type MetadataStatement,
   type OwnersStatement,
+  type PackageInfo,
+  type PackageVersion,
   PAYLOAD_TYPES,
   type PublishStatement,
+  sha256Hex,
+  TrustError,
   verifyEnvelope,
-} from "../core/envelope.ts";
-import { TrustError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { PackageInfo, PackageVersion } from "../core/package.ts";
+} from "../core/mod.ts";
 import type { TrustStore } from "./trust_store.ts";
 
 /** Result of {@link verifyPublisher} */

@@ -4,10 +4,19 @@
  * caller's abort included, is thrown. Every choice and fallback is logged at debug level.
  * @module
  */
-import { NotFoundError, UnavailableError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
+import {
+  type AbortOptions,
+  type Logger,
+  NotFoundError,
+  type OpenOptions,
+  type PackageInfo,
+  type PackageVersion,
+  type Registry,
+  type SearchHit,
+  type SearchQuery,
+  type TarballStream,
+  UnavailableError,
+} from "../../core/mod.ts";
 
 /** Options of {@link createHybridRegistry} */
 export interface HybridRegistryInit {

@@ -4,9 +4,18 @@
  * error mapping can be tested fast and without a network.
  * @module
  */
-import { NotFoundError, UnavailableError } from "../../core/errors.ts";
-import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
+import {
+  type AbortOptions,
+  NotFoundError,
+  type OpenOptions,
+  type PackageInfo,
+  type PackageVersion,
+  type Registry,
+  type SearchHit,
+  type SearchQuery,
+  type TarballStream,
+  UnavailableError,
+} from "../../core/mod.ts";
 
 /** An in-memory registry */
 export interface MemoryRegistry extends Registry {

@@ -6,19 +6,25 @@
  */
 import { isValidVersion, parsePackageInfo } from "../../core/mod.ts";
 import * as semver from "semver";
-import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
 import {
+  type AbortOptions,
   IntegrityError,
+  type Logger,
+  MAX_PROVIDERS_PER_KEY,
   NotFoundError,
+  type OpenOptions,
+  type PackageInfo,
+  type PackageVersion,
+  type Registry,
+  type SearchHit,
+  type SearchQuery,
+  type Signer,
   StallError,
+  type TarballStream,
   TooLargeError,
   TrustError,
   UnavailableError,
-} from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
-import type { Signer } from "../../core/envelope.ts";
+} from "../../core/mod.ts";
 import {
   agreeOnVersion,
   announcementOf,

@@ -3,8 +3,7 @@
  * recognisable by scanners. Only the SHA-256 of a token is stored.
  * @module
  */
-import { sha256Hex } from "../../core/digest.ts";
-import { UnauthorizedError } from "../../core/errors.ts";
+import { sha256Hex, UnauthorizedError } from "../../core/mod.ts";
 import type { MetadataStore, TokenRow } from "./storage.ts";
 
 /** Every scope a token may carry */

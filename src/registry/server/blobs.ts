@@ -3,7 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { assertSha256Hex } from "../../core/digest.ts";
+import { assertSha256Hex } from "../../core/mod.ts";
 import { removeOrphanTemps, writeFileAtomic } from "../../store/mod.ts";
 import type { BlobStore } from "./storage.ts";
 

@@ -4,16 +4,20 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { ConflictError, TrustError } from "../../core/errors.ts";
 import {
+  ConflictError,
+  type Envelope,
   ftsQuery,
+  type OwnerKey,
   packageIndexInsert,
   packageIndexSchema,
   packageIndexSearch,
   packageIndexValues,
-} from "../../core/fts.ts";
-import type { Envelope } from "../../core/envelope.ts";
-import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+  type PackageInfo,
+  type PackageVersion,
+  type SearchHit,
+  TrustError,
+} from "../../core/mod.ts";
 import * as semver from "semver";
 import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
 

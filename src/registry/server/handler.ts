@@ -5,49 +5,50 @@
  */
 import {
   API_PREFIX,
-  PUBLIC_KEY_HEADER,
-  type RegistryKeyResponse,
-  SHA256_HEADER,
-  SIGNATURE_HEADER,
-} from "../../core/api.ts";
-import {
+  assertPackageId,
   canonicalJson,
   checkPublishStatement,
+  ConflictError,
+  DEFAULT_MAX_TARBALL_BYTES,
+  DEFAULT_RATE_LIMITS,
   type Envelope,
   fingerprint,
   fromBase64,
+  IntegrityError,
+  isSha256Hex,
+  isValidVersion,
+  type Logger,
   type MetadataStatement,
+  NotFoundError,
   type OwnersStatement,
+  type PackageInfo,
   parseEnvelope,
   PAYLOAD_TYPES,
+  PUBLIC_KEY_HEADER,
   type PublishStatement,
+  RateLimiter,
+  type RateLimits,
+  readAllLimited,
+  type RegistryKeyResponse,
+  SECOND,
+  SHA256_HEADER,
+  sha256Hex,
+  SIGNATURE_HEADER,
   signEnvelope,
   type Signer,
   toBase64,
-  verifyEnvelope,
-  type YankStatement,
-} from "../../core/envelope.ts";
-import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
-import { readAllLimited } from "../../core/bytes.ts";
-import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
-import {
-  ConflictError,
-  IntegrityError,
-  NotFoundError,
   TooLargeError,
   TrustError,
   ValidationError,
-} from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import { assertPackageId } from "../../core/manifest.ts";
-import { isValidVersion } from "../../core/text.ts";
-import { type PackageInfo, versionFromManifest } from "../../core/package.ts";
+  verifyEnvelope,
+  versionFromManifest,
+  type YankStatement,
+} from "../../core/mod.ts";
 import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize, validTokenRow } from "./auth.ts";
 import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";
 
 /** Collaborators of the handler */
 export interface HandlerComponents {

@@ -3,8 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Logger } from "../../core/logger.ts";
-import type { Signer } from "../../core/envelope.ts";
+import type { Logger, Signer } from "../../core/mod.ts";
 import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";

@@ -3,8 +3,7 @@
  * and an S3-compatible backend can follow the embedded SQLite + files default.
  * @module
  */
-import type { Envelope } from "../../core/envelope.ts";
-import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+import type { Envelope, OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/mod.ts";
 
 /** Metadata store of the registry */
 export interface MetadataStore {
