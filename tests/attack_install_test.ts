@@ -9,13 +9,19 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { packDirectory } from "../src/archive/mod.ts";
 import { apiPaths } from "../src/core/api.ts";
-import { versionFromManifest } from "../src/core/package.ts";
+import { type PackageInfo, versionFromManifest } from "../src/core/package.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { ggen, tempDir, writePackage } from "./helpers.ts";
 import { hostileRegistry, realInfo, realRegistry } from "./hostile_registry.ts";
 import { recordFigure } from "./figures.ts";
 
 const INFO = (id: string) => apiPaths.package(id);
+
+/** A package document without the registry's signature */
+function unsigned(info: PackageInfo): PackageInfo {
+  const { metadata_signature: _dropped, ...rest } = info;
+  return rest;
+}
 
 /** Every path under `dir`, to prove nothing appeared outside a project */
 async function tree(dir: string): Promise<string[]> {
@@ -70,7 +76,7 @@ Deno.test("install: ids, versions and dependencies from a registry never build a
       await using evil = await hostileRegistry(
         (req, url) =>
           req.method === "GET" && url.pathname === INFO("io.app.main")
-            ? Response.json(alter({ ...honest, metadata_signature: undefined }))
+            ? Response.json(alter(unsigned(honest)))
             : undefined,
         reg.server.url,
       );
@@ -154,7 +160,7 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
   const honest = await realInfo(reg.server.url, "io.lock.pkg");
   await using evil = await hostileRegistry((_req, url) => {
     if (url.pathname === INFO("io.lock.pkg")) {
-      return Response.json({ ...honest, metadata_signature: undefined, versions: [evilVersion] });
+      return Response.json({ ...unsigned(honest), versions: [evilVersion] });
     }
     if (url.pathname === apiPaths.blob(packed.sha256)) return new Response(packed.bytes as Uint8Array<ArrayBuffer>);
     return undefined;
@@ -204,10 +210,7 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
     "with the registry key pinned, a stripped or altered document is refused by info and install",
     async () => {
       const strip = await hostileRegistry(
-        (_req, url) =>
-          url.pathname === INFO("io.lock.pkg")
-            ? Response.json({ ...honest, metadata_signature: undefined })
-            : undefined,
+        (_req, url) => url.pathname === INFO("io.lock.pkg") ? Response.json(unsigned(honest)) : undefined,
         reg.server.url,
       );
       const alter = await hostileRegistry(

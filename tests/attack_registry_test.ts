@@ -226,7 +226,7 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
         const res = await fetch(server.url + apiPaths[action]("io.yank.pkg", "1.0.0"), {
           method: "POST",
           headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-          body: body === undefined ? undefined : JSON.stringify(body),
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         });
         await res.body?.cancel();
         return res.status;

@@ -76,7 +76,7 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       assert.ok(client, "the client connects to the real daemon");
       assert.equal((await client.status()).peerId, node.peerId);
       const url = `http://127.0.0.1:${control.info.port}/rpc`;
-      const body = JSON.stringify({ method: "status", args: [] });
+      const body = JSON.stringify({ method: "status", params: {} });
       const forged = await fetch(url, {
         method: "POST",
         body,

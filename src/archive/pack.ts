@@ -6,20 +6,29 @@
 import { gzipSync } from "node:zlib";
 import { join, relative, sep as SEPARATOR } from "node:path";
 import tar from "tar-stream";
-import { MANIFEST_NAME, PACK_MTIME, PROJECT_DIR } from "../core/constants.ts";
-import { sha256Hex } from "../core/digest.ts";
-import { concatBytes } from "../core/bytes.ts";
-import { ValidationError } from "../core/errors.ts";
-import { type Manifest, parseManifest } from "../core/manifest.ts";
+import {
+  concatBytes,
+  type Manifest,
+  MANIFEST_NAME,
+  PACK_MTIME,
+  parseManifest,
+  PROJECT_DIR,
+  sha256Hex,
+  ValidationError,
+} from "../core/mod.ts";
 
 /** Names never packed: VCS data, installs, build output */
 const IGNORED = new Set([".git", PROJECT_DIR, "node_modules", ".DS_Store", "ggen.lock"]);
 
 /** A packed package */
 export interface PackedPackage {
+  /** The validated manifest */
   manifest: Manifest;
+  /** The bytes */
   bytes: Uint8Array;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size in bytes */
   size: number;
 }
 

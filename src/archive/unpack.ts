@@ -13,17 +13,25 @@ import { createGunzip } from "node:zlib";
 import { dirname, join } from "node:path";
 import { Buffer } from "node:buffer";
 import tar from "tar-stream";
-import { INSTALL_MARKER, MANIFEST_NAME } from "../core/constants.ts";
-import { TooLargeError, ValidationError } from "../core/errors.ts";
-import { type Manifest, parseManifest } from "../core/manifest.ts";
+import {
+  INSTALL_MARKER,
+  type Manifest,
+  MANIFEST_NAME,
+  parseManifest,
+  TooLargeError,
+  ValidationError,
+} from "../core/mod.ts";
 import { type ArchiveLimits, resolveLimits } from "./limits.ts";
 
 /** A validated archive entry */
 export interface ArchiveEntry {
   /** Normalised relative path, `/`-separated */
   path: string;
+  /** Discriminator of the statement, record or message */
   type: "file" | "directory";
+  /** Size in bytes */
   size: number;
+  /** True for files packed with mode 0755 */
   executable: boolean;
 }
 
@@ -149,7 +157,9 @@ function wrapArchiveError(err: unknown): Error {
 
 /** Result of {@link unpackArchive} */
 export interface UnpackResult {
+  /** Files in the archive */
   files: number;
+  /** The bytes */
   bytes: number;
 }
 

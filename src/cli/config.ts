@@ -5,9 +5,7 @@
  */
 import { join, resolve as resolvePath } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { DEFAULT_CENTRAL_URL } from "../core/constants.ts";
-import { ConfigError } from "../core/errors.ts";
-import type { LogLevel } from "../core/logger.ts";
+import { ConfigError, DEFAULT_CENTRAL_URL, type LogLevel } from "../core/mod.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
 /**

@@ -3,12 +3,8 @@
  * lazily built registries and P2P node (the daemon's when one runs, else a short-lived one).
  * @module
  */
-import { MINUTE, SECOND } from "../core/constants.ts";
-import type { Logger } from "../core/logger.ts";
-import type { PackageVersion } from "../core/package.ts";
-import type { Registry } from "../core/registry.ts";
+import { ConfigError, type Logger, MINUTE, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import { connectDaemon, type P2PNode, startWorkerNode, type WorkerNodeInit } from "../p2p/mod.ts";
-import { ConfigError } from "../core/errors.ts";
 import {
   type CentralRegistry,
   createCentralRegistry,

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { fileURLToPath as fromFileUrl } from "node:url";
 import { packDirectory } from "../archive/mod.ts";
-import { versionFromManifest } from "../core/package.ts";
+import { versionFromManifest } from "../core/mod.ts";
 import { createCentralRegistry } from "../registry/client/mod.ts";
 import { createToken, startRegistryServer } from "../registry/server/mod.ts";
 import { createPackageCache, readLockfile } from "../store/mod.ts";

@@ -3,13 +3,20 @@
  * verified cache (trying the next source when bytes are bad), install atomically, lock.
  * @module
  */
-import { IntegrityError, NotFoundError } from "../core/errors.ts";
+import {
+  type AbortOptions,
+  IntegrityError,
+  MAX_PROVIDERS_PER_KEY,
+  NotFoundError,
+  type PackageInfo,
+  type PackageVersion,
+  parsePackageSpec,
+  type Registry,
+  resolve,
+  type TarballStream,
+} from "../core/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
-import { MAX_PROVIDERS_PER_KEY } from "../core/constants.ts";
-import { type PackageInfo, type PackageVersion, parsePackageSpec } from "../core/package.ts";
-import type { AbortOptions, Registry, TarballStream } from "../core/registry.ts";
 import { openTrustStore, verifyMetadata, verifyPublisher, verifyPublisherSignature } from "../trust/mod.ts";
-import { resolve } from "../core/resolve.ts";
 import {
   installIntoProject,
   type LockedPackage,
@@ -151,7 +158,10 @@ export async function installPackages(
     const relock = options.unlock === "all" || options.unlock?.has(v.id) === true;
     if (!relock) checkAgainstLock(v, lockedEntry);
     const lockedKey = lockedEntry?.publisher_key;
-    const check = await verifyPublisher(v, infos.get(v.id), trust, lockedKey ? { lockedKey } : {});
+    const check = await verifyPublisher(v, infos.get(v.id), trust, {
+      logger: ctx.logger,
+      ...(lockedKey ? { lockedKey } : {}),
+    });
     publishers.set(v.id, check.keyid);
     if (check.how === "first-use") {
       ctx.logger.info(`Trusting ${check.keyid} for "${v.id}" (first use; pinned in ${trust.path})`);

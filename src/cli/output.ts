@@ -4,7 +4,7 @@
  * @module
  */
 
-import { escapeTerminal } from "../core/text.ts";
+import { escapeTerminal } from "../core/mod.ts";
 
 const encoder = new TextEncoder();
 

@@ -5,9 +5,7 @@
 import type { Command } from "commander";
 import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
-import { REPROVIDE_INTERVAL_MS } from "../core/constants.ts";
-import { ConflictError } from "../core/errors.ts";
-import { versionFromManifest } from "../core/package.ts";
+import { ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
 import { startControlServer, startWorkerNode } from "../p2p/mod.ts";
 import type { ConfigFlags } from "./config.ts";
 import { publisherKey } from "./publish.ts";

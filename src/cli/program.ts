@@ -5,8 +5,7 @@
 import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
-import { DEFAULT_REGISTRY_PORT } from "../core/constants.ts";
-import { createLogger, type Logger } from "../core/logger.ts";
+import { ConfigError, createLogger, DEFAULT_REGISTRY_PORT, IntegrityError, type Logger } from "../core/mod.ts";
 import { readLockfile, verifyProject } from "../store/mod.ts";
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
 import { type Context, createContext } from "./context.ts";
@@ -18,7 +17,6 @@ import { infoCommand, searchCommand } from "./search.ts";
 import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
 import { demoCommand } from "./demo.ts";
-import { ConfigError, IntegrityError } from "../core/errors.ts";
 
 interface GlobalOptions {
   registry?: string;

@@ -4,18 +4,21 @@
  */
 import { resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
-import { NotFoundError, ValidationError } from "../core/errors.ts";
 import {
+  checkPackageId,
+  checkVersion,
   fromBase64,
+  NotFoundError,
+  type PackageInfo,
   PAYLOAD_TYPES,
   peekStatement,
   signEnvelope,
   type Signer,
+  ValidationError,
+  versionFromManifest,
   type YankStatement,
-} from "../core/envelope.ts";
-import { checkPackageId, checkVersion } from "../core/wire.ts";
+} from "../core/mod.ts";
 import { loadOrCreateSigner, signVersion } from "../trust/mod.ts";
-import { type PackageInfo, versionFromManifest } from "../core/package.ts";
 import type { Context } from "./context.ts";
 
 /** `ggen pack [DIR]`: writes `<id>-<version>.tar.gz` and prints its sha256 */

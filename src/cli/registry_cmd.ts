@@ -2,8 +2,7 @@
  * `ggen registry serve` and `ggen registry token create|revoke`.
  * @module
  */
-import { NotFoundError, ValidationError } from "../core/errors.ts";
-import { readAllLimited } from "../core/bytes.ts";
+import { NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import {
   createToken,

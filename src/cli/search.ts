@@ -3,8 +3,7 @@
  * @module
  */
 import * as semver from "semver";
-import { NotFoundError } from "../core/errors.ts";
-import { parsePackageSpec } from "../core/package.ts";
+import { NotFoundError, parsePackageSpec } from "../core/mod.ts";
 import type { Context } from "./context.ts";
 import { verifiedInfo } from "./install.ts";
 import { openTrustStore } from "../trust/mod.ts";

@@ -3,8 +3,15 @@
  * @module
  */
 import type { Command } from "commander";
-import { fingerprint, fromBase64, type OwnersStatement, PAYLOAD_TYPES, signEnvelope } from "../core/envelope.ts";
-import { NotFoundError, ValidationError } from "../core/errors.ts";
+import {
+  fingerprint,
+  fromBase64,
+  NotFoundError,
+  type OwnersStatement,
+  PAYLOAD_TYPES,
+  signEnvelope,
+  ValidationError,
+} from "../core/mod.ts";
 import { generateKey, listKeys, openTrustStore } from "../trust/mod.ts";
 import type { ConfigFlags } from "./config.ts";
 import type { Context } from "./context.ts";

@@ -5,5 +5,6 @@
 
 /** Thrown for usage errors; exit code 2 */
 export class UsageError extends Error {
+  /** Human-readable name */
   override name = "UsageError";
 }

@@ -37,7 +37,9 @@ export const apiPaths = {
 
 /** GET search */
 export interface SearchResponse {
+  /** How many results match in all */
   total: number;
+  /** This page of results */
   hits: SearchHit[];
 }
 
@@ -49,6 +51,7 @@ export type PublishResponse = PackageVersion;
 
 /** GET registry key */
 export interface RegistryKeyResponse {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
   /** base64 raw Ed25519 public key */
   public_key: string;
@@ -58,6 +61,7 @@ export interface RegistryKeyResponse {
 export interface ErrorResponse {
   /** The domain error name, e.g. "NotFoundError" */
   code: string;
+  /** What went wrong, for a person */
   message: string;
 }
 

@@ -4,9 +4,13 @@
  */
 
 export const SECOND = 1000;
+/** Milliseconds in a minute */
 export const MINUTE = 60 * SECOND;
+/** Bytes in a KiB */
 export const KIB = 1024;
+/** Bytes in a MiB */
 export const MIB = 1024 * KIB;
+/** Bytes in a GiB */
 export const GIB = 1024 * MIB;
 
 /** Default central registry port */

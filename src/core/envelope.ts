@@ -25,24 +25,35 @@ export const MAX_ENVELOPE_PAYLOAD_BYTES = 64 * 1024;
 
 /** One signature */
 export interface EnvelopeSignature {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
+  /** base64 Ed25519 signature over PAE(payloadType, payload) */
   sig: string;
 }
 
 /** A DSSE envelope */
 export interface Envelope {
+  /** Media type of the payload, e.g. application/vnd.ggen.publish.v1+json */
   payloadType: string;
+  /** base64 of the canonical JSON statement */
   payload: string;
+  /** One or more signatures over the payload */
   signatures: EnvelopeSignature[];
 }
 
 /** What a publisher signs for each version */
 export interface PublishStatement {
+  /** Discriminator of the statement, record or message */
   type: "ggen.publish/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size in bytes */
   size: number;
+  /** ISO 8601 publish time */
   published_at: string;
   /** Per-package counter that only grows */
   seq: number;
@@ -55,14 +66,19 @@ export interface PublishStatement {
 
 /** An owner change, signed by a current owner */
 export interface OwnersStatement {
+  /** Discriminator of the statement, record or message */
   type: "ggen.owners/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Add or remove the key */
   action: "add" | "remove";
   /** Fingerprint of the key added or removed */
   keyid: string;
   /** base64 raw public key of the key added */
   public_key: string;
+  /** Counter that only grows */
   seq: number;
+  /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: string;
 }
 
@@ -72,17 +88,25 @@ export interface OwnersStatement {
  * so a captured statement cannot be replayed.
  */
 export interface YankStatement {
+  /** Discriminator of the statement, record or message */
   type: "ggen.yank/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** True when the version is hidden from new resolution */
   yanked: boolean;
+  /** The package's metadata seq the owner saw */
   package_seq: number;
+  /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: string;
 }
 
 /** The registry's signed view of a package's metadata */
 export interface MetadataStatement {
+  /** Discriminator of the statement, record or message */
   type: "ggen.metadata/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
   /** Grows with every change of the package */
   seq: number;
@@ -96,8 +120,11 @@ export interface MetadataStatement {
 
 /** A signing key */
 export interface Signer {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
+  /** The Ed25519 private key (WebCrypto, not extractable) */
   privateKey: CryptoKey;
+  /** The raw 32-byte Ed25519 public key */
   publicKeyRaw: Uint8Array;
 }
 

@@ -1,7 +1,47 @@
 /**
- * Free-text search terms for SQLite FTS5, shared by the registry's index and the P2P catalog.
+ * The one full-text index definition of the package entity, shared by the registry's SQLite
+ * index (src/registry/server/db.ts) and the P2P catalog (src/p2p/catalog.ts), so both rank the
+ * same way: the exact id first, then BM25 with the id and name weighted above the prose. Pure
+ * SQL text and mapping (no database handle), which is why it sits in core beside the package
+ * model it indexes.
  * @module
  */
+
+/** The indexed fields of a package, in column order */
+export interface PackageIndexRow {
+  id: string;
+  name: string;
+  description: string;
+  tags: string[];
+  keywords: string[];
+}
+
+/** BM25 weights of the columns: id, name, description, tags, keywords */
+const WEIGHTS = [10, 5, 1, 3, 3];
+
+/** `CREATE VIRTUAL TABLE` of the index named `table` */
+export function packageIndexSchema(table: string): string {
+  return `CREATE VIRTUAL TABLE IF NOT EXISTS ${table} USING fts5(id, name, description, tags, keywords);`;
+}
+
+/** Statement inserting one row into `table`; bind {@link packageIndexValues} */
+export function packageIndexInsert(table: string): string {
+  return `INSERT INTO ${table} (id, name, description, tags, keywords) VALUES (?, ?, ?, ?, ?)`;
+}
+
+/** The values of one row, in column order */
+export function packageIndexValues(p: PackageIndexRow): [string, string, string, string, string] {
+  return [p.id, p.name, p.description, p.tags.join(" "), p.keywords.join(" ")];
+}
+
+/**
+ * Query of matching ids, ranked; bind the {@link ftsQuery} text, the lower-cased raw text (the
+ * exact-id match), the limit and the offset
+ */
+export function packageIndexSearch(table: string): string {
+  return `SELECT id FROM ${table} WHERE ${table} MATCH ?
+    ORDER BY (id = ?) DESC, bm25(${table}, ${WEIGHTS.map((w) => w.toFixed(1)).join(", ")}), id LIMIT ? OFFSET ?`;
+}
 
 /** Turn free text into an FTS5 query of prefix terms, all required; quoting defuses FTS syntax */
 export function ftsQuery(text: string): string {

@@ -12,20 +12,29 @@ const RANK: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
 
 /** A scoped logger */
 export interface Logger {
+  /** Log at error level */
   error(message: string): void;
+  /** Log at warn level */
   warn(message: string): void;
+  /** Every version of a package */
   info(message: string): void;
+  /** Log at debug level */
   debug(message: string): void;
+  /** Log at a given level */
   log(level: LogLevel, message: string): void;
+  /** True when lines of this level are written */
   isEnabled(level: LogLevel): boolean;
+  /** A logger for a component, named after it */
   child(name: string): Logger;
 }
 
 /** Options for {@link createLogger} */
 export interface LoggerInit {
   /** @default "info" */
+  /** Log level */
   level?: LogLevel;
   /** @default "ggen" */
+  /** Human-readable name */
   name?: string;
   /** Where lines go. @default stderr */
   sink?: (line: string) => void;

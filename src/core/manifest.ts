@@ -9,15 +9,25 @@ import { hasUnsafeChars, isValidVersion } from "./text.ts";
 
 /** A validated package manifest */
 export interface Manifest {
+  /** Reverse-DNS package id */
   id: string;
+  /** Human-readable name */
   name: string;
+  /** Semver 2.0 version */
   version: string;
+  /** One-line description */
   description: string;
+  /** Authors, "Name <email>" */
   authors: string[];
+  /** SPDX license expression */
   license: string;
+  /** Search tags */
   tags: string[];
+  /** Search keywords */
   keywords: string[];
+  /** Marketplace category */
   category: string;
+  /** Path of the README inside the package */
   readme: string;
   /** package id → semver range */
   dependencies: Record<string, string>;

@@ -17,3 +17,4 @@ export * from "./bytes.ts";
 export * from "./fts.ts";
 export * from "./text.ts";
 export * from "./wire.ts";
+export * from "./rate_limit.ts";

@@ -8,11 +8,17 @@ import type { Manifest } from "./manifest.ts";
 
 /** One published version of a package */
 export interface PackageVersion {
+  /** Reverse-DNS package id */
   id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** Human-readable name */
   name: string;
+  /** One-line description */
   description: string;
+  /** Search tags */
   tags: string[];
+  /** Search keywords */
   keywords: string[];
   /** SHA-256 of the tarball, the content address */
   sha256: string;
@@ -20,6 +26,7 @@ export interface PackageVersion {
   size: number;
   /** package id → semver range */
   dependencies: Record<string, string>;
+  /** True when the version is hidden from new resolution */
   yanked: boolean;
   /** ISO 8601 */
   published_at: string;
@@ -31,6 +38,7 @@ export interface PackageVersion {
 
 /** A package owner's public key */
 export interface OwnerKey {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
   /** base64 raw Ed25519 public key */
   public_key: string;
@@ -38,9 +46,13 @@ export interface OwnerKey {
 
 /** A package with every known version, newest last */
 export interface PackageInfo {
+  /** Reverse-DNS package id */
   id: string;
+  /** Human-readable name */
   name: string;
+  /** One-line description */
   description: string;
+  /** Every version, oldest first */
   versions: PackageVersion[];
   /** Current owner keys (central only) */
   owners?: OwnerKey[];
@@ -57,11 +69,15 @@ export interface PackageInfo {
 
 /** One search result */
 export interface SearchHit {
+  /** Reverse-DNS package id */
   id: string;
+  /** Human-readable name */
   name: string;
   /** Highest non-yanked version */
   version: string;
+  /** One-line description */
   description: string;
+  /** Search tags */
   tags: string[];
   /** Which backend answered: "central" | "p2p" | "cache" */
   source: string;
@@ -69,10 +85,13 @@ export interface SearchHit {
 
 /** A search request */
 export interface SearchQuery {
+  /** Free-text query */
   text: string;
   /** @default 20 */
+  /** Most results */
   limit?: number;
   /** @default 0 */
+  /** Byte offset to start at */
   offset?: number;
 }
 

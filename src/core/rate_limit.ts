@@ -8,6 +8,7 @@ import { RateLimitError } from "./errors.ts";
 
 /** One bucket's shape */
 export interface BucketSpec {
+  /** Tokens in a full bucket */
   burst: number;
   /** Milliseconds to refill one token */
   refillMs: number;
@@ -15,9 +16,13 @@ export interface BucketSpec {
 
 /** Every limit; a missing key means unlimited */
 export interface RateLimits {
+  /** Publishes of new ids, per token */
   newPackage?: BucketSpec;
+  /** Publishes of new versions, per token */
   newVersion?: BucketSpec;
+  /** Searches, per IP or token */
   search?: BucketSpec;
+  /** Downloads, per IP or token */
   download?: BucketSpec;
   /** P2P fetch requests per peer */
   peerFetch?: BucketSpec;
@@ -42,6 +47,12 @@ export class RateLimiter {
   #buckets = new Map<string, { tokens: number; at: number }>();
   #limits: RateLimits;
   #now: () => number;
+  /**
+   * Create the buckets.
+   *
+   * @param limits buckets by name
+   * @param now the clock (tests)
+   */
   constructor(limits: RateLimits, now: () => number = Date.now) {
     this.#limits = limits;
     this.#now = now;

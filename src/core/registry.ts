@@ -6,6 +6,7 @@ import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "./pack
 
 /** Per-call options: cancellation */
 export interface AbortOptions {
+  /** Aborts the call */
   signal?: AbortSignal;
 }
 
@@ -35,6 +36,7 @@ export interface Registry {
 
 /** A tarball body with where it came from */
 export interface TarballStream {
+  /** The bytes as a stream */
   body: ReadableStream<Uint8Array>;
   /** e.g. "central" or "p2p:12D3Koo…" */
   source: string;
@@ -46,6 +48,7 @@ export interface TarballStream {
 
 /** A registry that can publish (central, and p2p without a central server) */
 export interface Publisher {
+  /** Publish a version */
   publish(
     tarball: Uint8Array,
     version: PackageVersion,

@@ -10,7 +10,9 @@ import type { AbortOptions } from "./registry.ts";
 
 /** One top-level request */
 export interface Requirement {
+  /** Reverse-DNS package id */
   id: string;
+  /** Semver range */
   range: string;
 }
 

@@ -5,31 +5,50 @@
  */
 import { DatabaseSync } from "node:sqlite";
 import * as semver from "semver";
-import { ftsQuery } from "../core/fts.ts";
+import {
+  ftsQuery,
+  packageIndexInsert,
+  packageIndexSchema,
+  packageIndexSearch,
+  packageIndexValues,
+} from "../core/mod.ts";
 import type { Announcement } from "./records.ts";
 
 /** One catalog row: a version of a package and who announced it */
 export interface CatalogEntry {
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** Human-readable name */
   name: string;
+  /** One-line description */
   description: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size of the tarball in bytes */
   size_bytes: number;
+  /** Search tags */
   tags: string[];
+  /** package id → semver range */
   dependencies: Record<string, string>;
+  /** PeerId of the announcing peer; must be the gossip signer */
   peer_id: string;
+  /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: number;
 }
 
 /** The catalog */
 export interface Catalog {
+  /** Add an entry */
   add(a: Announcement): void;
   /** Newest version per package matching the text, at most `limit` */
   search(text: string, limit: number): CatalogEntry[];
   /** Every known version of a package */
   versions(id: string): CatalogEntry[];
+  /** Size in bytes */
   size(): number;
+  /** Close, releasing the underlying resources */
   close(): void;
 }
 
@@ -60,8 +79,26 @@ export function openCatalog(path: string): Catalog {
       sha256 TEXT NOT NULL, size_bytes INTEGER NOT NULL, tags TEXT NOT NULL, dependencies TEXT NOT NULL,
       peer_id TEXT NOT NULL, timestamp INTEGER NOT NULL, PRIMARY KEY (package_id, version)
     );
-    CREATE VIRTUAL TABLE IF NOT EXISTS catalog_fts USING fts5(package_id, name, description, tags);
+    DROP TABLE IF EXISTS catalog_fts;
+    ${packageIndexSchema("catalog_index")}
   `);
+  function reindex(id: string): void {
+    const latest = newest(versions(id))[0];
+    db.prepare("DELETE FROM catalog_index WHERE id = ?").run(id);
+    if (!latest) return;
+    db.prepare(packageIndexInsert("catalog_index")).run(
+      ...packageIndexValues({
+        id: latest.package_id,
+        name: latest.name,
+        description: latest.description,
+        tags: latest.tags,
+        keywords: [],
+      }),
+    );
+  }
+  function versions(id: string): CatalogEntry[] {
+    return (db.prepare("SELECT * FROM catalog WHERE package_id = ?").all(id) as Row[]).map(toEntry);
+  }
   const newest = (rows: CatalogEntry[]) => {
     const byId = new Map<string, CatalogEntry>();
     for (const e of rows) {
@@ -70,6 +107,12 @@ export function openCatalog(path: string): Catalog {
     }
     return [...byId.values()];
   };
+  // The index is derived: rebuild it when it is new (a catalog from before the shared index)
+  if (Number((db.prepare("SELECT count(*) AS n FROM catalog_index").get() as Row).n) === 0) {
+    for (const r of db.prepare("SELECT DISTINCT package_id FROM catalog").all() as Row[]) {
+      reindex(String(r.package_id));
+    }
+  }
   return {
     add(a) {
       const existing = db.prepare("SELECT sha256 FROM catalog WHERE package_id = ? AND version = ?").get(
@@ -95,21 +138,14 @@ export function openCatalog(path: string): Catalog {
         a.peer_id,
         a.timestamp,
       );
-      db.prepare("DELETE FROM catalog_fts WHERE package_id = ?").run(a.package_id);
-      db.prepare("INSERT INTO catalog_fts (package_id, name, description, tags) VALUES (?, ?, ?, ?)").run(
-        a.package_id,
-        a.name,
-        a.description,
-        a.tags.join(" "),
-      );
+      reindex(a.package_id);
     },
     search(text, limit) {
       const query = ftsQuery(text);
       const ids = query === ""
         ? (db.prepare("SELECT DISTINCT package_id FROM catalog ORDER BY package_id LIMIT ?").all(limit) as Row[])
-        : (db.prepare(
-          "SELECT package_id FROM catalog_fts WHERE catalog_fts MATCH ? ORDER BY (package_id = ?) DESC, bm25(catalog_fts, 10.0, 5.0, 1.0, 3.0) LIMIT ?",
-        ).all(query, text.trim().toLowerCase(), limit) as Row[]);
+        : (db.prepare(packageIndexSearch("catalog_index")).all(query, text.trim().toLowerCase(), limit, 0) as Row[])
+          .map((r) => ({ package_id: r.id }));
       const out: CatalogEntry[] = [];
       for (const r of ids) {
         const best = newest(this.versions(String(r.package_id)));
@@ -117,9 +153,7 @@ export function openCatalog(path: string): Catalog {
       }
       return out;
     },
-    versions(id) {
-      return (db.prepare("SELECT * FROM catalog WHERE package_id = ?").all(id) as Row[]).map(toEntry);
-    },
+    versions,
     size() {
       return Number((db.prepare("SELECT count(*) AS n FROM catalog").get() as Row).n);
     },

@@ -3,10 +3,14 @@
  * has an id, a timeout and cancellation; errors come back as errors, never as hangs.
  * @module
  */
-import { DEFAULT_FETCH_STALL_MS, DEFAULT_P2P_REQUEST_TIMEOUT_MS } from "../core/constants.ts";
-import { errorFromName, UnavailableError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { AbortOptions } from "../core/registry.ts";
+import {
+  type AbortOptions,
+  DEFAULT_FETCH_STALL_MS,
+  DEFAULT_P2P_REQUEST_TIMEOUT_MS,
+  errorFromName,
+  type Logger,
+  UnavailableError,
+} from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import {
   INITIAL_CREDIT,
@@ -23,12 +27,14 @@ import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } fro
 
 /** Collaborators of the worker client */
 export interface WorkerNodeComponents {
+  /** Where to log */
   logger: Logger;
 }
 
 /** Options of {@link startWorkerNode} */
 export interface WorkerNodeInit extends WorkerStartInit {
   /** @default DEFAULT_P2P_REQUEST_TIMEOUT_MS */
+  /** Deadline of one request in milliseconds */
   requestTimeoutMs?: number;
   /** Called for each valid announcement heard */
   onAnnouncement?: (a: Announcement, from: string) => void;
@@ -36,7 +42,9 @@ export interface WorkerNodeInit extends WorkerStartInit {
 
 /** A node running in a worker of this process */
 export interface WorkerNode extends P2PNode {
+  /** libp2p PeerId of the peer */
   readonly peerId: string;
+  /** Multiaddrs the node listens on */
   readonly listenAddrs: string[];
 }
 

@@ -11,31 +11,46 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
-import { readAllLimited } from "../core/bytes.ts";
-import { DEFAULT_P2P_REQUEST_TIMEOUT_MS, MIB, SECOND } from "../core/constants.ts";
-import { sha256Hex } from "../core/digest.ts";
 import {
+  type AbortOptions,
+  DEFAULT_P2P_REQUEST_TIMEOUT_MS,
   errorFromName,
+  type Logger,
+  MIB,
+  readAllLimited,
+  SECOND,
   type SerializedError,
   serializeError,
+  sha256Hex,
   TrustError,
   UnauthorizedError,
   UnavailableError,
   ValidationError,
-} from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { AbortOptions } from "../core/registry.ts";
+} from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement, RecordValue } from "./records.ts";
-import type { Behaviour } from "./reputation.ts";
+import { BAN_MS, type Behaviour } from "./reputation.ts";
+import {
+  callNode,
+  checkResult,
+  isNodeMethod,
+  type NodeMethod,
+  type NodeParams,
+  type NodeResult,
+} from "./node_calls.ts";
 import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 
 /** Contents of `$GGEN_HOME/daemon.json` */
 export interface DaemonInfo {
+  /** Process id of the daemon */
   pid: number;
+  /** TCP port */
   port: number;
+  /** Bearer token (secret) */
   token: string;
+  /** libp2p PeerId of the peer */
   peerId: string;
+  /** Multiaddrs the node listens on */
   listenAddrs: string[];
 }
 
@@ -43,23 +58,6 @@ export interface DaemonInfo {
 export function daemonFile(home: string): string {
   return join(home, "daemon.json");
 }
-
-type RpcMethod = Exclude<keyof P2PNode, "kind" | "stop" | "fetch">;
-const RPC_METHODS: RpcMethod[] = [
-  "status",
-  "peers",
-  "dial",
-  "provide",
-  "findProviders",
-  "putRecord",
-  "getRecords",
-  "announce",
-  "search",
-  "penalize",
-  "ban",
-  "unban",
-  "banned",
-];
 
 /** Header carrying the client's nonce */
 const NONCE_HEADER = "x-ggen-nonce";
@@ -101,7 +99,9 @@ function answerMac(secret: string, nonce: string, body: Uint8Array | undefined):
 
 /** A running control API */
 export interface ControlServer {
+  /** Every version of a package */
   readonly info: DaemonInfo;
+  /** Stop, releasing everything it started */
   stop(): Promise<void>;
 }
 
@@ -169,10 +169,10 @@ export async function startControlServer(
         });
       }
       if (url.pathname === "/rpc" && req.method === "POST") {
-        const { method, args } = JSON.parse(new TextDecoder().decode(body)) as { method: RpcMethod; args: unknown[] };
-        if (!RPC_METHODS.includes(method) || !Array.isArray(args)) throw new TypeError(`Unknown method "${method}"`);
-        const fn = node[method] as (...a: unknown[]) => Promise<unknown>;
-        const value = await fn.apply(node, args);
+        const { method, params } = JSON.parse(new TextDecoder().decode(body)) as { method: unknown; params: unknown };
+        if (!isNodeMethod(method)) throw new ValidationError(`Unknown method "${String(method).slice(0, 40)}"`);
+        // The client hanging up aborts the call in the node
+        const value = await callNode(node, method, params as NodeParams<typeof method>, req.signal);
         return answer(nonce, 200, { ok: true, value: value ?? null });
       }
       return answer(nonce, 404, { ok: false, error: { name: "NotFoundError", message: "No such route" } });
@@ -298,8 +298,8 @@ class DaemonClient implements P2PNode {
     }
   }
 
-  async #rpc<T>(method: RpcMethod, args: unknown[], o: AbortOptions = {}): Promise<T> {
-    const res = await this.#call("POST", "/rpc", JSON.stringify({ method, args }), o);
+  async #rpc<K extends NodeMethod>(method: K, params: NodeParams<K>, o: AbortOptions = {}): Promise<NodeResult<K>> {
+    const res = await this.#call("POST", "/rpc", JSON.stringify({ method, params }), o);
     if (res.status === 401 || res.status === 421) {
       await res.body?.cancel();
       throw new UnauthorizedError(`The P2P daemon on port ${this.#info.port} refused this home's credentials`);
@@ -311,48 +311,47 @@ class DaemonClient implements P2PNode {
       })
       : new Uint8Array(0);
     this.#checkProof(res, body);
-    return parseDaemonAnswer<T>(body);
+    return checkResult(method, parseDaemonAnswer<unknown>(body));
   }
 
   status(o?: AbortOptions): Promise<NodeStatus> {
-    return this.#rpc("status", [], o);
+    return this.#rpc("status", {}, o);
   }
   peers(o?: AbortOptions): Promise<PeerSummary[]> {
-    return this.#rpc("peers", [], o);
+    return this.#rpc("peers", {}, o);
   }
   dial(multiaddr: string, o?: AbortOptions): Promise<void> {
-    return this.#rpc("dial", [multiaddr], o);
+    return this.#rpc("dial", { multiaddr }, o);
   }
   provide(sha256: string, o?: AbortOptions): Promise<void> {
-    return this.#rpc("provide", [sha256], o);
+    return this.#rpc("provide", { sha256 }, o);
   }
   findProviders(sha256: string, o: AbortOptions & { limit?: number } = {}): Promise<ProviderInfo[]> {
-    const { signal, ...rest } = o;
-    return this.#rpc("findProviders", [sha256, rest], signal ? { signal } : {});
+    return this.#rpc("findProviders", { sha256, limit: o.limit ?? 20 }, o.signal ? { signal: o.signal } : {});
   }
   putRecord(key: string, value: string, o?: AbortOptions): Promise<void> {
-    return this.#rpc("putRecord", [key, value], o);
+    return this.#rpc("putRecord", { key, value }, o);
   }
   getRecords(key: string, o?: AbortOptions): Promise<RecordValue[]> {
-    return this.#rpc("getRecords", [key], o);
+    return this.#rpc("getRecords", { key }, o);
   }
-  announce(a: Announcement, o?: AbortOptions): Promise<void> {
-    return this.#rpc("announce", [a], o);
+  announce(announcement: Announcement, o?: AbortOptions): Promise<void> {
+    return this.#rpc("announce", { announcement }, o);
   }
   search(text: string, limit: number, o?: AbortOptions): Promise<CatalogEntry[]> {
-    return this.#rpc("search", [text, limit], o);
+    return this.#rpc("search", { text, limit }, o);
   }
-  penalize(peerId: string, reason: string, behaviour?: Behaviour): Promise<void> {
-    return this.#rpc("penalize", [peerId, reason, ...(behaviour ? [behaviour] : [])]);
+  penalize(peerId: string, reason: string, behaviour: Behaviour = "failure"): Promise<void> {
+    return this.#rpc("penalize", { peerId, reason, behaviour });
   }
-  ban(peerId: string, ms?: number): Promise<void> {
-    return this.#rpc("ban", [peerId, ...(ms ? [ms] : [])]);
+  ban(peerId: string, ms = BAN_MS): Promise<void> {
+    return this.#rpc("ban", { peerId, ms });
   }
   unban(peerId: string): Promise<void> {
-    return this.#rpc("unban", [peerId]);
+    return this.#rpc("unban", { peerId });
   }
   banned(): Promise<string[]> {
-    return this.#rpc("banned", []);
+    return this.#rpc("banned", {});
   }
   async fetch(peerId: string, sha256: string, o: FetchOptions = {}): Promise<ReadableStream<Uint8Array>> {
     const q = new URLSearchParams({

@@ -11,8 +11,11 @@ export const MAX_FRAME_BYTES = 64 * 1024;
 
 /** A fetch request */
 export interface FetchRequest {
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Byte offset to start at */
   offset?: number;
+  /** Bytes to send from the offset */
   length?: number;
 }
 

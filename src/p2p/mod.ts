@@ -10,10 +10,12 @@
  * ```
  * @module
  */
-export { startWorkerNode, type WorkerNode, type WorkerNodeInit } from "./client.ts";
+export { startWorkerNode, type WorkerNode, type WorkerNodeComponents, type WorkerNodeInit } from "./client.ts";
 export { connectDaemon, type ControlServer, daemonFile, type DaemonInfo, startControlServer } from "./daemon.ts";
 export * from "./records.ts";
-export type { CatalogEntry } from "./catalog.ts";
+export { type Catalog, type CatalogEntry, openCatalog } from "./catalog.ts";
+export * from "./fetch_wire.ts";
 export type { DiscoverySource, FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
-export type { WorkerStartInit } from "./protocol.ts";
-export { BAN_MS, type Behaviour, Reputation } from "./reputation.ts";
+export * from "./protocol.ts";
+export { BAN_MS, type Behaviour, Reputation, type Standing } from "./reputation.ts";
+export * from "./node_calls.ts";

@@ -9,8 +9,7 @@
  * without limit.
  * @module
  */
-import type { SerializedError } from "../core/errors.ts";
-import type { LogLevel } from "../core/logger.ts";
+import type { LogLevel, SerializedError } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";
@@ -20,15 +19,21 @@ import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
 export interface WorkerStartInit {
   /** `$GGEN_HOME`: identity.key, cache/sha256 and p2p.db live there */
   home: string;
+  /** Multiaddrs the node listens on */
   listenAddrs: string[];
+  /** Bootstrap peer multiaddrs, each with /p2p/<id> */
   bootstrap: string[];
+  /** Discover peers on the LAN by mDNS */
   mdns: boolean;
+  /** Most open connections */
   maxConnections: number;
   /** Inbound connections accepted per second per IP (js-libp2p default 5) */
   inboundConnectionThreshold: number;
+  /** Kademlia bucket size and replication factor */
   dhtReplicationFactor: number;
   /** Re-provide everything in the store this often; 0 disables */
   reprovideIntervalMs: number;
+  /** Log level of the worker */
   logLevel: LogLevel;
   /** Swarm key (the whole key file) of a private network */
   psk?: Uint8Array;
@@ -36,28 +41,45 @@ export interface WorkerStartInit {
   maxConnectionsPerIp: number;
   /** When not empty, only these PeerIds may connect */
   allowPeers: string[];
+  /** PeerIds that may never connect */
   denyPeers: string[];
   /** When not empty, only addresses in these CIDR ranges may connect */
   allowRanges: string[];
+  /** CIDR ranges that may never connect */
   denyRanges: string[];
 }
 
 /** Every request the worker answers: params and result */
 export interface WorkerMethods {
+  /** Start */
   start: { params: WorkerStartInit; result: { peerId: string; listenAddrs: string[] } };
+  /** Stop, releasing everything it started */
   stop: { params: Record<string, never>; result: void };
+  /** The node's figures */
   status: { params: Record<string, never>; result: NodeStatus };
+  /** Connected peers with latency, source and score */
   peers: { params: Record<string, never>; result: PeerSummary[] };
+  /** Connect to a multiaddr */
   dial: { params: { multiaddr: string }; result: void };
+  /** Announce on the DHT that this node has a blob */
   provide: { params: { sha256: string }; result: void };
+  /** Peers that provide a blob, better-reputed first */
   findProviders: { params: { sha256: string; limit: number }; result: ProviderInfo[] };
+  /** Verify and put a signed record on the DHT */
   putRecord: { params: { key: string; value: string }; result: void };
+  /** Every valid value of a DHT key with the peers that returned it, newest first */
   getRecords: { params: { key: string }; result: RecordValue[] };
+  /** Publish an announcement on gossipsub and record it in the catalog */
   announce: { params: { announcement: Announcement }; result: void };
+  /** Searches, per IP or token */
   search: { params: { text: string; limit: number }; result: CatalogEntry[] };
+  /** Record a peer's behaviour in its reputation */
   penalize: { params: { peerId: string; reason: string; behaviour: Behaviour }; result: void };
+  /** Ban a peer (default one hour) and close its connections */
   ban: { params: { peerId: string; ms: number }; result: void };
+  /** Lift the ban of a peer */
   unban: { params: { peerId: string }; result: void };
+  /** PeerIds banned now */
   banned: { params: Record<string, never>; result: string[] };
   /** Result arrives before the chunks: the total size */
   fetch: {

@@ -6,38 +6,50 @@
  * @module
  */
 import * as semver from "semver";
-import { MAX_RECORD_BYTES, RECORD_NAMESPACE } from "../core/constants.ts";
-import { isSha256Hex } from "../core/digest.ts";
-import { TrustError, ValidationError } from "../core/errors.ts";
-import { isValidPackageId } from "../core/manifest.ts";
-import { isValidVersion } from "../core/text.ts";
-import type { PackageVersion } from "../core/package.ts";
 import {
   canonicalJson,
   checkPublishStatement,
   type Envelope,
   fingerprint,
   fromBase64,
+  isSha256Hex,
+  isValidPackageId,
+  isValidVersion,
+  MAX_RECORD_BYTES,
+  type PackageVersion,
   parseEnvelope,
   PAYLOAD_TYPES,
   type PublishStatement,
+  RECORD_NAMESPACE,
   signEnvelope,
   type Signer,
   toBase64,
+  TrustError,
+  ValidationError,
   verifyEnvelope,
-} from "../core/envelope.ts";
+} from "../core/mod.ts";
 
 /** Record of one version: `ggen://{id}/{version}` */
 export interface VersionRecord {
+  /** Discriminator of the statement, record or message */
   type: "ggen.version/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** Human-readable name */
   name: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size of the tarball in bytes */
   size_bytes: number;
+  /** One-line description */
   description: string;
+  /** Search tags */
   tags: string[];
+  /** Search keywords */
   keywords: string[];
+  /** package id → semver range */
   dependencies: Record<string, string>;
   /** PeerId of the publishing node */
   publisher: string;
@@ -51,39 +63,61 @@ export interface VersionRecord {
 
 /** Record listing known versions: `ggen://{id}` */
 export interface IndexRecord {
+  /** Discriminator of the statement, record or message */
   type: "ggen.index/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Every version, oldest first */
   versions: { version: string; sha256: string }[];
+  /** PeerId of the node that put the record */
   publisher: string;
   /** Milliseconds since the epoch; also the record's seq */
   timestamp: number;
   /** DSSE envelope over {@link IndexStatement} */
   signature?: Envelope;
+  /** base64 raw Ed25519 public key of the publisher */
   publisher_key?: string;
 }
 
 /** What an index record's signature covers */
 export interface IndexStatement {
+  /** Discriminator of the statement, record or message */
   type: "ggen.index/1";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Every version, oldest first */
   versions: { version: string; sha256: string }[];
+  /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: number;
 }
 
 /** A gossip announcement on `ggen/packages/announce` */
 export interface Announcement {
+  /** Discriminator of the statement, record or message */
   type: "publish";
+  /** Reverse-DNS package id the statement or record is about */
   package_id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** PeerId of the announcing peer; must be the gossip signer */
   peer_id: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: number;
+  /** Human-readable name */
   name: string;
+  /** One-line description */
   description: string;
+  /** Size of the tarball in bytes */
   size_bytes: number;
+  /** Search tags */
   tags: string[];
+  /** package id → semver range */
   dependencies: Record<string, string>;
+  /** The publisher's DSSE envelope */
   signature?: Envelope;
+  /** base64 raw Ed25519 public key of the publisher */
   publisher_key?: string;
 }
 
@@ -405,7 +439,9 @@ export function announcementOf(v: PackageVersion, peerId: string, timestamp = Da
 
 /** A verified record value and the peers that returned it */
 export interface RecordValue {
+  /** The record value as JSON text */
   value: string;
+  /** PeerIds that returned this value */
   from: string[];
 }
 

@@ -37,6 +37,7 @@ const MAX_PEERS = 10_000;
 
 /** One peer's standing */
 export interface Standing {
+  /** Reputation score; decays towards 0 */
   score: number;
   /** When the score was last computed, ms */
   updated: number;
@@ -48,6 +49,11 @@ export interface Standing {
 export class Reputation {
   #peers = new Map<string, Standing>();
   #now: () => number;
+  /**
+   * Create an empty table.
+   *
+   * @param now the clock (tests)
+   */
   constructor(now: () => number = Date.now) {
     this.#now = now;
   }
@@ -73,6 +79,7 @@ export class Reputation {
     return s.score * Math.pow(0.5, (this.#now() - s.updated) / HALF_LIFE_MS);
   }
 
+  /** True while a peer is banned */
   isBanned(peer: string): boolean {
     return (this.#peers.get(peer)?.bannedUntil ?? 0) > this.#now();
   }
@@ -93,12 +100,14 @@ export class Reputation {
     return !wasBanned && this.isBanned(peer);
   }
 
+  /** Ban a peer (default one hour) and close its connections */
   ban(peer: string, ms = BAN_MS): void {
     const s = this.#peers.get(peer) ?? { score: 0, updated: this.#now(), bannedUntil: 0 };
     s.bannedUntil = this.#now() + ms;
     this.#peers.set(peer, s);
   }
 
+  /** Lift the ban of a peer */
   unban(peer: string): void {
     const s = this.#peers.get(peer);
     if (!s) return;

@@ -3,23 +3,32 @@
  * daemon client alike.
  * @module
  */
-import type { AbortOptions } from "../core/registry.ts";
+import type { AbortOptions } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement, RecordValue } from "./records.ts";
 import type { Behaviour } from "./reputation.ts";
 
 /** `ggen p2p status` */
 export interface NodeStatus {
+  /** libp2p PeerId of this node */
   peerId: string;
+  /** Multiaddrs the node listens on */
   listenAddrs: string[];
+  /** Peers with an open connection */
   peerCount: number;
+  /** Peers in the DHT routing table */
   routingTableSize: number;
+  /** Packages this node provided since it started */
   providedPackages: number;
+  /** Entries in the local catalog */
   catalogSize: number;
+  /** Milliseconds since the node started */
   uptimeMs: number;
   /** Inbound connections refused by the per-IP cap or the address lists */
   inboundDenied: number;
+  /** Bytes received by the fetch protocol */
   bytesIn: number;
+  /** Bytes sent by the fetch protocol */
   bytesOut: number;
 }
 
@@ -28,9 +37,13 @@ export type DiscoverySource = "mdns" | "bootstrap" | "dht" | "inbound" | "dial";
 
 /** `ggen p2p peers` */
 export interface PeerSummary {
+  /** libp2p PeerId of the peer */
   peerId: string;
+  /** Remote multiaddr of the connection */
   address: string;
+  /** Ping round trip, or null when the peer did not answer in time */
   latencyMs: number | null;
+  /** How the peer was found */
   source: DiscoverySource;
   /** Reputation score (decayed); bans at -40 */
   score: number;
@@ -38,7 +51,9 @@ export interface PeerSummary {
 
 /** A provider of some content */
 export interface ProviderInfo {
+  /** libp2p PeerId of the peer */
   peerId: string;
+  /** Multiaddrs the peer is reachable at */
   addrs: string[];
 }
 
@@ -54,11 +69,17 @@ export interface FetchOptions extends AbortOptions {
 
 /** A running P2P node */
 export interface P2PNode {
+  /** "worker" (this process) or "daemon" (`ggen p2p start`) */
   readonly kind: "worker" | "daemon";
+  /** The node's figures */
   status(options?: AbortOptions): Promise<NodeStatus>;
+  /** Connected peers with latency, source and score */
   peers(options?: AbortOptions): Promise<PeerSummary[]>;
+  /** Connect to a multiaddr */
   dial(multiaddr: string, options?: AbortOptions): Promise<void>;
+  /** Announce on the DHT that this node has a blob */
   provide(sha256: string, options?: AbortOptions): Promise<void>;
+  /** Peers that provide a blob, better-reputed first */
   findProviders(sha256: string, options?: AbortOptions & { limit?: number }): Promise<ProviderInfo[]>;
   /** Put a JSON record under a `/ggen/...` key */
   putRecord(key: string, value: string, options?: AbortOptions): Promise<void>;
@@ -66,6 +87,7 @@ export interface P2PNode {
   getRecords(key: string, options?: AbortOptions): Promise<RecordValue[]>;
   /** Stream a blob from one peer; the caller verifies it */
   fetch(peerId: string, sha256: string, options?: FetchOptions): Promise<ReadableStream<Uint8Array>>;
+  /** Publish an announcement on gossipsub and record it in the catalog */
   announce(announcement: Announcement, options?: AbortOptions): Promise<void>;
   /** Local catalog plus connected peers' catalogs */
   search(text: string, limit: number, options?: AbortOptions): Promise<CatalogEntry[]>;
@@ -73,8 +95,10 @@ export interface P2PNode {
   penalize(peerId: string, reason: string, behaviour?: Behaviour): Promise<void>;
   /** Refuse a peer for `ms` */
   ban(peerId: string, ms?: number): Promise<void>;
+  /** Lift the ban of a peer */
   unban(peerId: string): Promise<void>;
   /** Peers banned now */
   banned(): Promise<string[]>;
+  /** Stop, releasing everything it started */
   stop(): Promise<void>;
 }

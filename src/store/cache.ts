@@ -4,10 +4,14 @@
  * @module
  */
 import { join } from "node:path";
-import { assertSha256Hex, createSha256 } from "../core/digest.ts";
-import { IntegrityError, TooLargeError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { AbortOptions } from "../core/registry.ts";
+import {
+  type AbortOptions,
+  assertSha256Hex,
+  createSha256,
+  IntegrityError,
+  type Logger,
+  TooLargeError,
+} from "../core/mod.ts";
 import { removeOrphanTemps, tempPathFor } from "./atomic.ts";
 
 /** Options for {@link PackageCache.put} */
@@ -20,6 +24,7 @@ export interface PutOptions extends AbortOptions {
 
 /** The content-addressed blob cache */
 export interface PackageCache {
+  /** Directory */
   readonly dir: string;
   /** Path of a blob if present and verified; a corrupt blob is evicted and `undefined` returned */
   get(sha256: string, options?: AbortOptions): Promise<string | undefined>;
@@ -38,6 +43,7 @@ export interface PackageCache {
 
 /** Collaborators of the cache */
 export interface PackageCacheComponents {
+  /** Where to log */
   logger: Logger;
 }
 

@@ -3,7 +3,7 @@
  * Used for publisher keys (`$GGEN_HOME/keys/`) and the registry's own key.
  * @module
  */
-import { fingerprint, fromBase64, type Signer, toBase64 } from "../core/envelope.ts";
+import { fingerprint, fromBase64, type Signer, toBase64 } from "../core/mod.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** Generate a key pair into the two files (which must not exist) */

@@ -4,20 +4,29 @@
  */
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { join } from "node:path";
-import { LOCKFILE_NAME } from "../core/constants.ts";
-import { isSha256Hex } from "../core/digest.ts";
-import { ValidationError } from "../core/errors.ts";
-import { checkDependencies, checkPackageId, checkVersion } from "../core/wire.ts";
+import {
+  checkDependencies,
+  checkPackageId,
+  checkVersion,
+  isSha256Hex,
+  LOCKFILE_NAME,
+  ValidationError,
+} from "../core/mod.ts";
 import { writeFileAtomic } from "./atomic.ts";
 
 /** One locked package */
 export interface LockedPackage {
+  /** Reverse-DNS package id */
   id: string;
+  /** Semver 2.0 version */
   version: string;
+  /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
+  /** Size in bytes */
   size: number;
   /** "central", "p2p:<peer>", "cache" */
   source: string;
+  /** package id → semver range */
   dependencies: Record<string, string>;
   /** Fingerprint of the publisher key that signed this version */
   publisher_key?: string;
@@ -27,6 +36,7 @@ export interface LockedPackage {
 export interface Lockfile {
   /** Top-level requirements: id → range */
   requires: Record<string, string>;
+  /** Every locked package */
   packages: LockedPackage[];
 }
 

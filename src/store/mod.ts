@@ -8,10 +8,11 @@
  * ```
  * @module
  */
-export { createPackageCache, type PackageCache, type PutOptions } from "./cache.ts";
+export { createPackageCache, type PackageCache, type PackageCacheComponents, type PutOptions } from "./cache.ts";
 export { removeOrphanTemps, writeFileAtomic } from "./atomic.ts";
 export { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
 export {
+  type InstallInit,
   installIntoProject,
   isInstalled,
   packageDir,

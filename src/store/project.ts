@@ -6,23 +6,28 @@
  * @module
  */
 import { join, relative, resolve, sep } from "node:path";
-import { INSTALL_MARKER, PROJECT_DIR } from "../core/constants.ts";
-import { ValidationError } from "../core/errors.ts";
-import { isValidPackageId } from "../core/manifest.ts";
-import { isValidVersion } from "../core/text.ts";
-import type { Logger } from "../core/logger.ts";
+import {
+  INSTALL_MARKER,
+  isValidPackageId,
+  isValidVersion,
+  type Logger,
+  PROJECT_DIR,
+  ValidationError,
+} from "../core/mod.ts";
 import { type ArchiveLimits, unpackArchive } from "../archive/mod.ts";
 import { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
 import { removeOrphanTemps } from "./atomic.ts";
 
 /** A package ready to install: its lock entry and its verified blob */
 export interface StagedPackage {
+  /** The lock entry of the package */
   locked: LockedPackage;
+  /** Path of the verified tarball in the cache */
   blobPath: string;
 }
 
 /** Paths of a project */
-export function projectPaths(projectDir: string) {
+export function projectPaths(projectDir: string): { root: string; packages: string; tmp: string } {
   const root = join(projectDir, PROJECT_DIR);
   return { root, packages: join(root, "packages"), tmp: join(root, "tmp") };
 }
@@ -91,7 +96,9 @@ export async function repairProject(projectDir: string, logger: Logger): Promise
 
 /** Options for {@link installIntoProject} */
 export interface InstallInit {
+  /** Where to log */
   logger: Logger;
+  /** Archive limits */
   limits?: ArchiveLimits;
   /** Requirements to record as top-level */
   requires: Record<string, string>;

@@ -10,6 +10,7 @@ import { writeFileAtomic } from "./atomic.ts";
 
 /** A high-water record store */
 export interface RecordCache {
+  /** The value of a key, if present and fresh */
   get(key: string): { seq: number; value: string } | undefined;
   /** Remember `value` when `seq` is above what is kept; written atomically */
   offer(key: string, seq: number, value: string): Promise<void>;

@@ -3,8 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { createSha256 } from "../core/digest.ts";
-import { INSTALL_MARKER } from "../core/constants.ts";
+import { createSha256, INSTALL_MARKER } from "../core/mod.ts";
 import { readArchive } from "../archive/mod.ts";
 import type { PackageCache } from "./cache.ts";
 import { readLockfile } from "./lockfile.ts";
@@ -12,8 +11,11 @@ import { packageDir } from "./project.ts";
 
 /** One difference found */
 export interface Difference {
+  /** The package */
   package: string;
+  /** File system path */
   path: string;
+  /** What is wrong */
   problem: "missing" | "modified" | "extra" | "not-installed" | "incomplete" | "blob-missing" | "blob-corrupt";
 }
 

@@ -4,14 +4,24 @@
  * @module
  */
 import { join } from "node:path";
-import { ConflictError, NotFoundError, ValidationError } from "../core/errors.ts";
-import { fingerprint, fromBase64, type Signer, toBase64 } from "../core/envelope.ts";
+import {
+  ConflictError,
+  fingerprint,
+  fromBase64,
+  NotFoundError,
+  type Signer,
+  toBase64,
+  ValidationError,
+} from "../core/mod.ts";
 import { createKeyFiles, loadKeyFiles } from "../store/mod.ts";
 
 /** A key as listed */
 export interface KeyInfo {
+  /** Name of the key file in `$GGEN_HOME/keys` */
   name: string;
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
+  /** base64 raw Ed25519 public key */
   publicKey: string;
 }
 
@@ -66,7 +76,9 @@ export async function loadOrCreateSigner(
     return await loadSigner(home, name);
   } catch (err) {
     if (!(err instanceof NotFoundError) || name !== "default") throw err;
-    onCreate?.(await generateKey(home, name));
+    // Create first, then tell: `onCreate?.(await generateKey(…))` would skip the creation too
+    const created = await generateKey(home, name);
+    onCreate?.(created);
     return await loadSigner(home, name);
   }
 }

@@ -6,32 +6,34 @@
  * `seq` (rollback).
  * @module
  */
-import { sha256Hex } from "../core/digest.ts";
 import {
   canonicalJson,
   checkPublishStatement,
   fingerprint,
   fromBase64,
+  type Logger,
   type MetadataStatement,
   type OwnersStatement,
+  type PackageInfo,
+  type PackageVersion,
   PAYLOAD_TYPES,
   type PublishStatement,
+  sha256Hex,
+  TrustError,
   verifyEnvelope,
-} from "../core/envelope.ts";
-import { TrustError } from "../core/errors.ts";
-import type { Logger } from "../core/logger.ts";
-import type { PackageInfo, PackageVersion } from "../core/package.ts";
+} from "../core/mod.ts";
 import type { TrustStore } from "./trust_store.ts";
 
 /** Result of {@link verifyPublisher} */
 export interface PublisherCheck {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
   /** "pinned" (matched), "first-use" (pinned now) or "rotated" (accepted through the owner log) */
   how: "pinned" | "first-use" | "rotated";
 }
 
 /** Walk the owner log from the pinned keys; returns the keys trusted at the end */
-async function walkOwnerLog(info: PackageInfo, pinned: string[]): Promise<Set<string>> {
+async function walkOwnerLog(info: PackageInfo, pinned: string[], logger?: Logger): Promise<Set<string>> {
   const trusted = new Set(pinned);
   // Public keys are self-authenticating (keyid = fingerprint), so any listed copy will do:
   // current owners, keys added in the log, and the keys that signed earlier versions
@@ -64,8 +66,9 @@ async function walkOwnerLog(info: PackageInfo, pinned: string[]): Promise<Set<st
       } else if (statement.action === "remove") {
         trusted.delete(statement.keyid);
       }
-    } catch {
-      // an entry that does not verify changes nothing
+    } catch (err) {
+      // an entry that does not verify changes nothing, but someone should be able to see it
+      logger?.debug(`owner log of "${info.id}": ignored an entry signed by ${signerId}: ${(err as Error).message}`);
     }
   }
   return trusted;
@@ -97,7 +100,7 @@ export async function verifyPublisher(
   v: PackageVersion,
   info: PackageInfo | undefined,
   store: TrustStore,
-  o: { lockedKey?: string } = {},
+  o: { lockedKey?: string; logger?: Logger } = {},
 ): Promise<PublisherCheck> {
   const keyid = await verifyPublisherSignature(v);
   // A committed lock names the key that signed: on a fresh machine it is the pin
@@ -112,7 +115,7 @@ export async function verifyPublisher(
     return { keyid, how: "pinned" };
   }
   if (info) {
-    const trusted = await walkOwnerLog(info, pinned);
+    const trusted = await walkOwnerLog(info, pinned, o.logger);
     if (trusted.has(keyid)) {
       store.pin(v.id, [...trusted]);
       return { keyid, how: "rotated" };
@@ -131,7 +134,9 @@ export interface MetadataCheckOptions {
   configuredKey?: string;
   /** The key the registry announces, pinned on first use when nothing is configured */
   announcedKey?: () => Promise<string>;
+  /** The time to check against (tests) */
   now?: Date;
+  /** Where to log */
   logger?: Logger;
 }
 

@@ -2,8 +2,14 @@
  * Signing a version before it is published.
  * @module
  */
-import { PAYLOAD_TYPES, type PublishStatement, signEnvelope, type Signer, toBase64 } from "../core/envelope.ts";
-import type { PackageVersion } from "../core/package.ts";
+import {
+  type PackageVersion,
+  PAYLOAD_TYPES,
+  type PublishStatement,
+  signEnvelope,
+  type Signer,
+  toBase64,
+} from "../core/mod.ts";
 
 /** Sign `v` with `signer`; `seq` must be above every seq signed before for this package */
 export async function signVersion(v: PackageVersion, signer: Signer, seq: number): Promise<PackageVersion> {

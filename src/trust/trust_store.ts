@@ -10,6 +10,7 @@ import { writeFileAtomic } from "../store/mod.ts";
 
 /** The trust store */
 export interface TrustStore {
+  /** File system path */
   readonly path: string;
   /** Fingerprints pinned for a package */
   pinned(id: string): string[];
@@ -17,9 +18,11 @@ export interface TrustStore {
   pin(id: string, keyids: string[]): void;
   /** The pinned registry key (base64 raw) */
   registryKey(): string | undefined;
+  /** Pin the registry key */
   setRegistryKey(publicKey: string): void;
   /** Highest metadata seq seen for a package */
   metadataSeq(id: string): number;
+  /** Remember the highest metadata seq seen */
   setMetadataSeq(id: string, seq: number): void;
   /** Write changes atomically */
   save(): Promise<void>;

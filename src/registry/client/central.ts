@@ -4,43 +4,61 @@
  * @module
  */
 import {
+  type AbortOptions,
   apiPaths,
+  CENTRAL_RETRY_BACKOFF_MS,
+  CENTRAL_TIMEOUT_RETRIES,
+  DEFAULT_HTTP_TIMEOUT_MS,
+  type Envelope,
+  errorFromName,
   type ErrorResponse,
+  type Logger,
   MAX_METADATA_BYTES,
-  PUBLIC_KEY_HEADER,
-  type RegistryKeyResponse,
-  SHA256_HEADER,
-  SIGNATURE_HEADER,
-} from "../../core/api.ts";
-import { type Envelope, toBase64 } from "../../core/envelope.ts";
-import { readAllLimited } from "../../core/bytes.ts";
-import { CENTRAL_RETRY_BACKOFF_MS, CENTRAL_TIMEOUT_RETRIES, DEFAULT_HTTP_TIMEOUT_MS } from "../../core/constants.ts";
-import { errorFromName, NotFoundError, TrustError, UnavailableError, ValidationError } from "../../core/errors.ts";
-import {
+  NotFoundError,
+  type OpenOptions,
+  type OwnerKey,
+  type PackageInfo,
+  type PackageVersion,
   parseOwnersResponse,
   parsePackageInfo,
   parsePackageVersion,
   parseRegistryKey,
   parseSearchResponse,
-} from "../../core/wire.ts";
-import type { Logger } from "../../core/logger.ts";
-import type { OwnerKey, PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Publisher, Registry, TarballStream } from "../../core/registry.ts";
+  PUBLIC_KEY_HEADER,
+  type Publisher,
+  readAllLimited,
+  type Registry,
+  type RegistryKeyResponse,
+  type SearchHit,
+  type SearchQuery,
+  SHA256_HEADER,
+  SIGNATURE_HEADER,
+  type TarballStream,
+  toBase64,
+  TrustError,
+  UnavailableError,
+  ValidationError,
+} from "../../core/mod.ts";
 
 /** Options for {@link createCentralRegistry} */
 export interface CentralRegistryInit {
+  /** Base URL */
   url: string;
+  /** Bearer token (secret) */
   token?: string;
   /** Per-attempt timeout. @default DEFAULT_HTTP_TIMEOUT_MS */
   timeoutMs?: number;
   /** @default CENTRAL_TIMEOUT_RETRIES */
+  /** Retries of a timed-out request */
   retries?: number;
   /** @default CENTRAL_RETRY_BACKOFF_MS */
+  /** First backoff between retries; doubles each time */
   backoffMs?: number;
 }
 
 /** The central registry client */
 export interface CentralRegistry extends Registry, Publisher {
+  /** Base URL */
   readonly url: string;
   /** Yank or unyank with a {@link YankStatement} signed by an owner */
   setYanked(id: string, version: string, yanked: boolean, envelope: Envelope, options?: AbortOptions): Promise<void>;

@@ -4,10 +4,19 @@
  * caller's abort included, is thrown. Every choice and fallback is logged at debug level.
  * @module
  */
-import { NotFoundError, UnavailableError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
+import {
+  type AbortOptions,
+  type Logger,
+  NotFoundError,
+  type OpenOptions,
+  type PackageInfo,
+  type PackageVersion,
+  type Registry,
+  type SearchHit,
+  type SearchQuery,
+  type TarballStream,
+  UnavailableError,
+} from "../../core/mod.ts";
 
 /** Options of {@link createHybridRegistry} */
 export interface HybridRegistryInit {
@@ -24,10 +33,17 @@ export class LruCache<V> {
   #map = new Map<string, { value: V; expires: number }>();
   #max: number;
   #ttl: number;
+  /**
+   * Create an empty cache.
+   *
+   * @param max entries kept
+   * @param ttlMs lifetime of an entry
+   */
   constructor(max: number, ttlMs: number) {
     this.#max = max;
     this.#ttl = ttlMs;
   }
+  /** The value of a key, if present and fresh */
   get(key: string): V | undefined {
     const e = this.#map.get(key);
     if (!e) return undefined;
@@ -36,6 +52,7 @@ export class LruCache<V> {
     this.#map.set(key, e);
     return e.value;
   }
+  /** Store a value under a key */
   set(key: string, value: V): void {
     this.#map.delete(key);
     this.#map.set(key, { value, expires: Date.now() + this.#ttl });
@@ -92,10 +109,15 @@ export function createHybridRegistry(
       }
     }
     const tried = failures.map((f) => `${f.backend}: ${f.error.message}`).join("; ");
+    // One error that keeps every backend's own error
+    const cause = new AggregateError(failures.map((f) => f.error), `every backend failed to ${what}`);
     if (failures.length > 0 && failures.every((f) => f.error instanceof NotFoundError)) {
-      throw new NotFoundError(`${failures.at(-1)!.error.message} (tried ${failures.map((f) => f.backend).join(", ")})`);
+      throw new NotFoundError(
+        `${failures.at(-1)!.error.message} (tried ${failures.map((f) => f.backend).join(", ")})`,
+        { cause },
+      );
     }
-    throw new UnavailableError(`Cannot ${what}: every backend failed: ${tried || "none configured"}`);
+    throw new UnavailableError(`Cannot ${what}: every backend failed: ${tried || "none configured"}`, { cause });
   }
 
   return {

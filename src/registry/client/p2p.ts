@@ -6,12 +6,25 @@
  */
 import { isValidVersion, parsePackageInfo } from "../../core/mod.ts";
 import * as semver from "semver";
-import { MAX_PROVIDERS_PER_KEY } from "../../core/constants.ts";
-import { IntegrityError, NotFoundError, TooLargeError, TrustError } from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import type { PackageInfo, PackageVersion, SearchHit, SearchQuery } from "../../core/package.ts";
-import type { AbortOptions, OpenOptions, Registry, TarballStream } from "../../core/registry.ts";
-import type { Signer } from "../../core/envelope.ts";
+import {
+  type AbortOptions,
+  IntegrityError,
+  type Logger,
+  MAX_PROVIDERS_PER_KEY,
+  NotFoundError,
+  type OpenOptions,
+  type PackageInfo,
+  type PackageVersion,
+  type Registry,
+  type SearchHit,
+  type SearchQuery,
+  type Signer,
+  StallError,
+  type TarballStream,
+  TooLargeError,
+  TrustError,
+  UnavailableError,
+} from "../../core/mod.ts";
 import {
   agreeOnVersion,
   announcementOf,
@@ -21,6 +34,7 @@ import {
   type P2PNode,
   recordName,
   recordSeq,
+  type RecordValue,
   signedIndexRecord,
   versionFromRecord,
   versionKey,
@@ -32,12 +46,13 @@ import type { RecordCache } from "../../store/mod.ts";
 /** How a failed transfer reflects on the peer */
 function behaviourOf(err: Error): Behaviour {
   if (err instanceof IntegrityError || err instanceof TooLargeError) return "wrong-bytes";
-  if (/stalled|no data for/.test(err.message)) return "stall";
+  if (err instanceof StallError) return "stall";
   return "failure";
 }
 
 /** The P2P registry */
 export interface P2PRegistry extends Registry {
+  /** The P2P node */
   readonly node: P2PNode;
   /** Provide, put the signed records and announce */
   publish(tarball: Uint8Array, version: PackageVersion, options?: P2PPublishOptions): Promise<PackageVersion>;
@@ -76,7 +91,18 @@ export function createP2PRegistry(
    * high-water record wins over anything older, so a replayed old record never reaches the caller
    */
   const newest = async (key: string, options: AbortOptions, agreeFor?: string): Promise<string | undefined> => {
-    const values = await node.getRecords(key, options);
+    let values: RecordValue[];
+    try {
+      values = await node.getRecords(key, options);
+    } catch (err) {
+      // The DHT could not be asked: a record seen before still answers, else say so
+      const kept = init.records?.get(key);
+      if (err instanceof UnavailableError && kept) {
+        log.debug(`${recordName(key)}: ${err.message}; using the record seen before`);
+        return kept.value;
+      }
+      throw err;
+    }
     const sources = new Set(values.flatMap((v) => v.from));
     if (agreeFor && sources.size < (init.minSources ?? 3)) {
       log.debug(`${recordName(key)}: ${sources.size} source(s), fewer than min_sources ${init.minSources ?? 3}`);

@@ -3,8 +3,7 @@
  * recognisable by scanners. Only the SHA-256 of a token is stored.
  * @module
  */
-import { sha256Hex } from "../../core/digest.ts";
-import { UnauthorizedError } from "../../core/errors.ts";
+import { sha256Hex, UnauthorizedError } from "../../core/mod.ts";
 import type { MetadataStore, TokenRow } from "./storage.ts";
 
 /** Every scope a token may carry */
@@ -31,8 +30,11 @@ export function hashToken(token: string): string {
 
 /** Options for {@link createToken} */
 export interface CreateTokenInit {
+  /** Human-readable name */
   name?: string;
+  /** Scopes the token carries */
   scopes?: TokenScope[];
+  /** Only this id and the ids below it */
   idPrefix?: string;
   /** Lifetime in days; 0 or absent means no expiry */
   expiresInDays?: number;

@@ -3,7 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { assertSha256Hex } from "../../core/digest.ts";
+import { assertSha256Hex } from "../../core/mod.ts";
 import { removeOrphanTemps, writeFileAtomic } from "../../store/mod.ts";
 import type { BlobStore } from "./storage.ts";
 
@@ -16,14 +16,31 @@ export async function createFsBlobStore(dir: string): Promise<BlobStore> {
     return join(dir, sha256);
   };
   return {
-    put: (sha256, bytes) => writeFileAtomic(path(sha256), bytes),
-    async open(sha256) {
+    async put(sha256, bytes) {
+      await writeFileAtomic(path(sha256), bytes);
+    },
+    async open(sha256, range) {
+      let file: Deno.FsFile;
       try {
-        return await Deno.open(path(sha256), { read: true });
+        file = await Deno.open(path(sha256), { read: true });
       } catch (err) {
         if (err instanceof Deno.errors.NotFound) return undefined;
         throw err;
       }
+      if (!range) return file.readable;
+      await file.seek(range.start, Deno.SeekMode.Start);
+      let left = range.end - range.start + 1;
+      return file.readable.pipeThrough(
+        new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, ctl) {
+            if (left <= 0) return;
+            const part = chunk.subarray(0, Math.min(left, chunk.byteLength));
+            left -= part.byteLength;
+            ctl.enqueue(part);
+            if (left <= 0) ctl.terminate();
+          },
+        }),
+      );
     },
     async size(sha256) {
       try {
@@ -32,7 +49,11 @@ export async function createFsBlobStore(dir: string): Promise<BlobStore> {
         return undefined;
       }
     },
-    delete: (sha256) => Deno.remove(path(sha256)).catch(() => {}),
+    async delete(sha256) {
+      await Deno.remove(path(sha256)).catch((err) => {
+        if (!(err instanceof Deno.errors.NotFound)) throw err;
+      });
+    },
     async list() {
       const out: string[] = [];
       for await (const e of Deno.readDir(dir)) if (/^[0-9a-f]{64}$/.test(e.name)) out.push(e.name);

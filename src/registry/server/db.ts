@@ -4,10 +4,20 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
-import { ConflictError, TrustError } from "../../core/errors.ts";
-import { ftsQuery } from "../../core/fts.ts";
-import type { Envelope } from "../../core/envelope.ts";
-import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+import {
+  ConflictError,
+  type Envelope,
+  ftsQuery,
+  type OwnerKey,
+  packageIndexInsert,
+  packageIndexSchema,
+  packageIndexSearch,
+  packageIndexValues,
+  type PackageInfo,
+  type PackageVersion,
+  type SearchHit,
+  TrustError,
+} from "../../core/mod.ts";
 import * as semver from "semver";
 import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
 
@@ -51,7 +61,7 @@ CREATE TABLE IF NOT EXISTS versions (
   PRIMARY KEY (id, version)
 );
 CREATE INDEX IF NOT EXISTS versions_sha256 ON versions(sha256);
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(id, name, description, tags, keywords);
+${packageIndexSchema("search")}
 CREATE TABLE IF NOT EXISTS tokens (
   hash TEXT PRIMARY KEY,
   name TEXT NOT NULL,
@@ -117,11 +127,8 @@ class SqliteMetadata implements MetadataStore {
         .map((r) => String(r.id));
     } else {
       total = Number((this.#db.prepare("SELECT count(*) AS n FROM search WHERE search MATCH ?").get(q) as Row).n);
-      // Exact id first, then BM25 with the id and name weighted above the prose
-      ids = (this.#db.prepare(
-        `SELECT id FROM search WHERE search MATCH ?
-         ORDER BY (id = ?) DESC, bm25(search, 10.0, 5.0, 1.0, 3.0, 3.0), id LIMIT ? OFFSET ?`,
-      ).all(q, text.trim().toLowerCase(), limit, offset) as Row[]).map((r) => String(r.id));
+      ids = (this.#db.prepare(packageIndexSearch("search")).all(q, text.trim().toLowerCase(), limit, offset) as Row[])
+        .map((r) => String(r.id));
     }
     const hits: SearchHit[] = [];
     for (const id of ids) {
@@ -215,13 +222,7 @@ class SqliteMetadata implements MetadataStore {
     const latest = this.#latest(id);
     this.#db.prepare("DELETE FROM search WHERE id = ?").run(id);
     if (!latest) return;
-    this.#db.prepare("INSERT INTO search (id, name, description, tags, keywords) VALUES (?, ?, ?, ?, ?)").run(
-      id,
-      latest.name,
-      latest.description,
-      latest.tags.join(" "),
-      latest.keywords.join(" "),
-    );
+    this.#db.prepare(packageIndexInsert("search")).run(...packageIndexValues(latest));
   }
 
   setYanked(id: string, version: string, yanked: boolean): boolean {

@@ -5,49 +5,50 @@
  */
 import {
   API_PREFIX,
-  PUBLIC_KEY_HEADER,
-  type RegistryKeyResponse,
-  SHA256_HEADER,
-  SIGNATURE_HEADER,
-} from "../../core/api.ts";
-import {
+  assertPackageId,
   canonicalJson,
   checkPublishStatement,
+  ConflictError,
+  DEFAULT_MAX_TARBALL_BYTES,
+  DEFAULT_RATE_LIMITS,
   type Envelope,
   fingerprint,
   fromBase64,
+  IntegrityError,
+  isSha256Hex,
+  isValidVersion,
+  type Logger,
   type MetadataStatement,
+  NotFoundError,
   type OwnersStatement,
+  type PackageInfo,
   parseEnvelope,
   PAYLOAD_TYPES,
+  PUBLIC_KEY_HEADER,
   type PublishStatement,
+  RateLimiter,
+  type RateLimits,
+  readAllLimited,
+  type RegistryKeyResponse,
+  SECOND,
+  SHA256_HEADER,
+  sha256Hex,
+  SIGNATURE_HEADER,
   signEnvelope,
   type Signer,
   toBase64,
-  verifyEnvelope,
-  type YankStatement,
-} from "../../core/envelope.ts";
-import { DEFAULT_MAX_TARBALL_BYTES, SECOND } from "../../core/constants.ts";
-import { readAllLimited } from "../../core/bytes.ts";
-import { isSha256Hex, sha256Hex } from "../../core/digest.ts";
-import {
-  ConflictError,
-  IntegrityError,
-  NotFoundError,
   TooLargeError,
   TrustError,
   ValidationError,
-} from "../../core/errors.ts";
-import type { Logger } from "../../core/logger.ts";
-import { assertPackageId } from "../../core/manifest.ts";
-import { isValidVersion } from "../../core/text.ts";
-import { type PackageInfo, versionFromManifest } from "../../core/package.ts";
+  verifyEnvelope,
+  versionFromManifest,
+  type YankStatement,
+} from "../../core/mod.ts";
 import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize, validTokenRow } from "./auth.ts";
 import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
-import { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";
 
 /** Collaborators of the handler */
 export interface HandlerComponents {
@@ -61,6 +62,7 @@ export interface HandlerComponents {
 /** Limits of the handler */
 export interface HandlerInit {
   /** @default DEFAULT_MAX_TARBALL_BYTES */
+  /** Largest tarball accepted */
   maxTarballBytes?: number;
   /** Deadline for reading a request body. @default 30 s */
   bodyTimeoutMs?: number;
@@ -160,34 +162,19 @@ export function createHandler(
     if (range === null) {
       return new Response(null, { status: 416, headers: { ...headers, "content-range": `bytes */${size}` } });
     }
-    const file = await blobs.open(sha256);
-    if (!file) throw new NotFoundError(`Blob ${sha256} not found`);
     if (req.method === "HEAD") {
-      file.close();
       return new Response(null, { status: 200, headers: { ...headers, "content-length": String(size) } });
     }
+    const body = await blobs.open(sha256, range);
+    if (!body) throw new NotFoundError(`Blob ${sha256} not found`);
     if (range === undefined) {
-      return new Response(file.readable, { status: 200, headers: { ...headers, "content-length": String(size) } });
+      return new Response(body, { status: 200, headers: { ...headers, "content-length": String(size) } });
     }
-    await file.seek(range.start, Deno.SeekMode.Start);
-    const length = range.end - range.start + 1;
-    let left = length;
-    const body = file.readable.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, ctl) {
-          if (left <= 0) return;
-          const part = chunk.subarray(0, Math.min(left, chunk.byteLength));
-          left -= part.byteLength;
-          ctl.enqueue(part);
-          if (left <= 0) ctl.terminate();
-        },
-      }),
-    );
     return new Response(body, {
       status: 206,
       headers: {
         ...headers,
-        "content-length": String(length),
+        "content-length": String(range.end - range.start + 1),
         "content-range": `bytes ${range.start}-${range.end}/${size}`,
       },
     });

@@ -2,8 +2,7 @@
  * Map domain errors to HTTP responses `{ code, message }`.
  * @module
  */
-import { ERROR_STATUS, type ErrorResponse } from "../../core/api.ts";
-import { RateLimitError } from "../../core/errors.ts";
+import { ERROR_STATUS, type ErrorResponse, RateLimitError } from "../../core/mod.ts";
 
 /** A JSON response */
 export function json(body: unknown, status = 200, headers: HeadersInit = {}): Response {

@@ -16,13 +16,14 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Logger } from "../../core/logger.ts";
+import type { Logger } from "../../core/mod.ts";
 
 /** The handler the server calls; `remoteAddr` is the socket's peer */
 export type FetchHandler = (req: Request, info: { remoteAddr: Deno.NetAddr }) => Promise<Response>;
 
 /** Options of {@link startHttpServer} */
 export interface HttpServerInit {
+  /** Address the server listens on */
   hostname: string;
   /** 0 picks a free port */
   port: number;

@@ -10,6 +10,15 @@
  * @module
  */
 export { openRegistryStorage, type RegistryServer, type RegistryServerInit, startRegistryServer } from "./server.ts";
-export { createToken, hashToken, isWellFormedToken, TOKEN_SCOPES, type TokenScope } from "./auth.ts";
-export type { BlobStore, MetadataStore, TokenRow } from "./storage.ts";
+export type { HandlerInit } from "./handler.ts";
+export type { HttpServerInit } from "./http_server.ts";
+export {
+  createToken,
+  type CreateTokenInit,
+  hashToken,
+  isWellFormedToken,
+  TOKEN_SCOPES,
+  type TokenScope,
+} from "./auth.ts";
+export type { BlobStore, ByteRange, MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
 export { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";

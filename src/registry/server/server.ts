@@ -3,8 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import type { Logger } from "../../core/logger.ts";
-import type { Signer } from "../../core/envelope.ts";
+import type { Logger, Signer } from "../../core/mod.ts";
 import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";
@@ -18,6 +17,7 @@ export interface RegistryServerInit
   /** Data directory holding `registry.db` and `blobs/` */
   dataDir: string;
   /** @default "127.0.0.1" */
+  /** Address the server listens on */
   hostname?: string;
   /** 0 picks a free port. @default 8787 */
   port?: number;
@@ -27,9 +27,13 @@ export interface RegistryServerInit
 
 /** A running registry server */
 export interface RegistryServer {
+  /** Base URL */
   readonly url: string;
+  /** TCP port */
   readonly port: number;
+  /** The metadata store */
   readonly metadata: MetadataStore;
+  /** The blob store */
   readonly blobs: BlobStore;
   /** The registry's signing key */
   readonly registryKey: Signer;
@@ -37,6 +41,7 @@ export interface RegistryServer {
   readonly finished: Promise<void>;
   /** Connections open now */
   openConnections(): number;
+  /** Stop, releasing everything it started */
   stop(): Promise<void>;
 }
 

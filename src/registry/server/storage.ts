@@ -3,13 +3,15 @@
  * and an S3-compatible backend can follow the embedded SQLite + files default.
  * @module
  */
-import type { Envelope } from "../../core/envelope.ts";
-import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/package.ts";
+import type { Envelope, OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/mod.ts";
 
 /** Metadata store of the registry */
 export interface MetadataStore {
+  /** Ranked full-text search, exact id first */
   search(text: string, limit: number, offset: number): { total: number; hits: SearchHit[] };
+  /** A package with every version, or undefined */
   getPackage(id: string): PackageInfo | undefined;
+  /** One version, or undefined */
   getVersion(id: string, version: string): PackageVersion | undefined;
   /**
    * Insert a version (and the package on first publish) in one transaction.
@@ -20,64 +22,96 @@ export interface MetadataStore {
   packageSeq(id: string): number;
   /** Highest publish seq signed so far */
   maxPublishSeq(id: string): number;
+  /** Current owner keys of a package */
   getOwners(id: string): OwnerKey[];
+  /** Every owner change of a package, oldest first */
   getOwnerLog(id: string): Envelope[];
   /**
    * Apply a verified owner change and append it to the log.
    * @throws {ConflictError} for a stale seq or removing the last owner
    */
   changeOwners(id: string, change: OwnerChange): void;
+  /** Yank or unyank a version; false when it does not exist */
   setYanked(id: string, version: string, yanked: boolean): boolean;
   /** True when any version references the blob */
   isBlobReferenced(sha256: string): boolean;
   /** Every referenced blob digest */
   listBlobDigests(): string[];
+  /** Store a token row */
   insertToken(t: TokenRow): void;
+  /** The token row with this hash */
   findToken(hash: string): TokenRow | undefined;
   /** Tokens whose hash starts with `prefix` (a token id); at most two, to tell ambiguity */
   findTokensByHashPrefix(prefix: string): TokenRow[];
+  /** Revoke a token; false when unknown */
   revokeToken(hash: string): boolean;
+  /** Close, releasing the underlying resources */
   close(): void;
 }
 
 /** The verified signature facts of a publish */
 export interface PublishAuth {
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
   /** base64 raw public key */
   publicKey: string;
+  /** Counter that only grows */
   seq: number;
 }
 
 /** A verified owner change */
 export interface OwnerChange {
+  /** Add or remove the key */
   action: "add" | "remove";
+  /** Key fingerprint `SHA256:<base64>` */
   keyid: string;
+  /** base64 raw Ed25519 public key */
   publicKey: string;
+  /** Counter that only grows */
   seq: number;
+  /** The signed change, kept in the owner log */
   envelope: Envelope;
 }
 
 /** A stored token: only its hash */
 export interface TokenRow {
+  /** SHA-256 of the token: the only form stored */
   hash: string;
+  /** Label of the token */
   name: string;
   /** Comma-separated: publish-new, publish-update, yank, owners */
   scopes: string;
   /** Only ids starting with this may be touched; empty means any */
   id_prefix: string;
+  /** ISO 8601 creation time */
   created_at: string;
   /** ISO 8601 or empty for never */
   expires_at: string;
+  /** 1 when revoked */
   revoked: number;
+}
+
+/** An inclusive byte range */
+export interface ByteRange {
+  /** First byte, inclusive */
+  start: number;
+  /** Last byte, inclusive */
+  end: number;
 }
 
 /** Blob store of the registry, by SHA-256 */
 export interface BlobStore {
   /** Store bytes atomically under their digest (verified by the caller) */
   put(sha256: string, bytes: Uint8Array): Promise<void>;
-  /** Open a blob for reading, or undefined */
-  open(sha256: string): Promise<Deno.FsFile | undefined>;
+  /**
+   * The bytes of a blob, or of the inclusive byte range `range` of it; undefined when absent.
+   * A stream, so a backend may read a file, an object store or anything else.
+   */
+  open(sha256: string, range?: ByteRange): Promise<ReadableStream<Uint8Array> | undefined>;
+  /** Size in bytes */
   size(sha256: string): Promise<number | undefined>;
+  /** Remove a blob (no error when absent) */
   delete(sha256: string): Promise<void>;
+  /** Every blob digest */
   list(): Promise<string[]>;
 }

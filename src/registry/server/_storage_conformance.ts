@@ -1,0 +1,136 @@
+/**
+ * The conformance suites every storage backend of the registry passes: one for
+ * {@link MetadataStore}, one for {@link BlobStore}. The embedded SQLite and file backends run
+ * them today; a PostgreSQL and an S3 backend run the same cases.
+ * @module
+ */
+import assert from "node:assert/strict";
+import { sha256Hex } from "../../core/digest.ts";
+import { ConflictError } from "../../core/errors.ts";
+import type { PackageVersion } from "../../core/package.ts";
+import type { BlobStore, MetadataStore, TokenRow } from "./storage.ts";
+
+function version(id: string, v: string, extra: Partial<PackageVersion> = {}): PackageVersion {
+  return {
+    id,
+    version: v,
+    name: `${id} templates`,
+    description: `Templates of ${id}`,
+    tags: ["rust"],
+    keywords: ["cli"],
+    sha256: sha256Hex(new TextEncoder().encode(`${id}@${v}`)),
+    size: 10,
+    dependencies: {},
+    yanked: false,
+    published_at: "2026-01-01T00:00:00.000Z",
+    ...extra,
+  };
+}
+
+const AUTH = { keyid: "SHA256:owner", publicKey: "AAAA", seq: 1 };
+
+/** Run the metadata cases as steps of `t` against a fresh store from `open` */
+export async function metadataStoreConformance(
+  t: Deno.TestContext,
+  name: string,
+  open: () => Promise<MetadataStore>,
+): Promise<void> {
+  const store = await open();
+  try {
+    await t.step(`${name}: insert, read back, and refuse a duplicate version`, () => {
+      store.insertVersion(version("io.store.cli", "1.0.0"), AUTH);
+      store.insertVersion(version("io.store.cli", "1.1.0"), { ...AUTH, seq: 2 });
+      const info = store.getPackage("io.store.cli");
+      assert.deepEqual(info?.versions.map((v) => v.version), ["1.0.0", "1.1.0"]);
+      assert.equal(store.getVersion("io.store.cli", "1.1.0")?.sha256, version("io.store.cli", "1.1.0").sha256);
+      assert.equal(store.getVersion("io.store.cli", "9.9.9"), undefined);
+      assert.throws(() => store.insertVersion(version("io.store.cli", "1.0.0"), AUTH), ConflictError);
+      assert.equal(store.maxPublishSeq("io.store.cli"), 2);
+      assert.deepEqual(store.getOwners("io.store.cli").map((o) => o.keyid), ["SHA256:owner"]);
+    });
+
+    await t.step(`${name}: search ranks the exact id first and pages`, () => {
+      store.insertVersion(version("io.store.cli-extra", "1.0.0", { description: "io.store.cli helpers" }), AUTH);
+      store.insertVersion(version("io.other.pkg", "1.0.0", { tags: ["go"] }), AUTH);
+      const { hits, total } = store.search("io.store.cli", 10, 0);
+      assert.equal(hits[0]?.id, "io.store.cli");
+      assert.equal(hits[0]?.version, "1.1.0", "the highest version");
+      assert.ok(total >= 2);
+      assert.equal(store.search("io.store.cli", 1, 1).hits.length, 1);
+      assert.deepEqual(store.search("nothing-matches-this", 10, 0).hits, []);
+    });
+
+    await t.step(`${name}: a yank bumps the package seq and hides nothing from info`, () => {
+      const before = store.packageSeq("io.store.cli");
+      assert.equal(store.setYanked("io.store.cli", "1.1.0", true), true);
+      assert.ok(store.packageSeq("io.store.cli") > before);
+      assert.equal(store.getVersion("io.store.cli", "1.1.0")?.yanked, true);
+      assert.equal(store.setYanked("io.store.cli", "7.0.0", true), false);
+    });
+
+    await t.step(`${name}: blob references`, () => {
+      const sha = version("io.store.cli", "1.0.0").sha256;
+      assert.equal(store.isBlobReferenced(sha), true);
+      assert.equal(store.isBlobReferenced("f".repeat(64)), false);
+      assert.ok(store.listBlobDigests().includes(sha));
+    });
+
+    await t.step(`${name}: tokens by hash, by id prefix, and revocation`, () => {
+      const row: TokenRow = {
+        hash: "ab".repeat(32),
+        name: "ci",
+        scopes: "publish-new",
+        id_prefix: "io.store",
+        created_at: "2026-01-01T00:00:00Z",
+        expires_at: "",
+        revoked: 0,
+      };
+      store.insertToken(row);
+      store.insertToken({ ...row, hash: "abcd" + "0".repeat(60), name: "other" });
+      assert.equal(store.findToken(row.hash)?.name, "ci");
+      assert.equal(store.findTokensByHashPrefix("abab").length, 1);
+      assert.equal(store.findTokensByHashPrefix("ab").length, 2, "ambiguous prefixes return both");
+      assert.equal(store.revokeToken(row.hash), true);
+      assert.equal(store.findToken(row.hash)?.revoked, 1);
+      assert.equal(store.revokeToken("00".repeat(32)), false);
+    });
+  } finally {
+    store.close();
+  }
+}
+
+async function text(stream: ReadableStream<Uint8Array> | undefined): Promise<string> {
+  assert.ok(stream, "the blob exists");
+  return await new Response(stream).text();
+}
+
+/** Run the blob cases as steps of `t` against a fresh store from `open` */
+export async function blobStoreConformance(
+  t: Deno.TestContext,
+  name: string,
+  open: () => Promise<BlobStore>,
+): Promise<void> {
+  const store = await open();
+  const bytes = new TextEncoder().encode("0123456789abcdef");
+  const sha = sha256Hex(bytes);
+  await t.step(`${name}: put, size, whole and ranged reads`, async () => {
+    await store.put(sha, bytes);
+    assert.equal(await store.size(sha), bytes.byteLength);
+    assert.equal(await text(await store.open(sha)), "0123456789abcdef");
+    assert.equal(await text(await store.open(sha, { start: 4, end: 9 })), "456789");
+    assert.equal(await text(await store.open(sha, { start: 15, end: 15 })), "f");
+  });
+  await t.step(`${name}: absent blobs, listing, deletion`, async () => {
+    assert.equal(await store.open("0".repeat(64)), undefined);
+    assert.equal(await store.size("0".repeat(64)), undefined);
+    assert.deepEqual(await store.list(), [sha]);
+    await store.put(sha, bytes); // idempotent
+    await store.delete(sha);
+    assert.equal(await store.size(sha), undefined);
+    assert.deepEqual(await store.list(), []);
+    await store.delete(sha); // deleting twice is fine
+  });
+  await t.step(`${name}: ids that are not digests never reach the backend`, async () => {
+    await assert.rejects(store.put("../../etc/passwd", bytes));
+  });
+}

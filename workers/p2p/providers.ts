@@ -1,0 +1,168 @@
+/**
+ * Provider records: providing what the local store holds (at start and on an interval, under a
+ * shutdown signal), and provider lookups that resist floods (per-responder quota, flooders
+ * banned and the lookup repeated) and stop once one provider is known and the budget is spent.
+ * @module
+ */
+import { isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
+import { cidFromSha256 } from "./cid.ts";
+import type { ProviderInfo } from "../../src/p2p/mod.ts";
+import type { ReputationBook } from "./reputation_book.ts";
+import type { Log, P2PLibp2p } from "./types.ts";
+
+/** Providers taken from any one responding peer, so a liar cannot fill the set with fakes */
+export const MAX_PROVIDERS_PER_RESPONDER = 5;
+/** More providers than this in one answer is a flood (kBucketSize is 20) */
+export const MAX_PROVIDERS_IN_ANSWER = 100;
+/** How long a provider lookup may go on once it has found one provider */
+const FIND_PROVIDERS_BUDGET_MS = 3000;
+
+/** Collaborators of the provider service */
+export interface ProviderServiceComponents {
+  node: P2PLibp2p;
+  reputation: ReputationBook;
+  log: Log;
+}
+
+/** Options of the provider service */
+export interface ProviderServiceInit {
+  /** The local blob store */
+  cacheDir: string;
+  /** Re-provide everything this often; 0 disables */
+  reprovideIntervalMs: number;
+}
+
+/** Provide and find providers */
+export interface ProviderService {
+  /** Provide the store now, then on the interval */
+  start(): void;
+  /** Abort the re-provide runs */
+  stop(): void;
+  provide(sha256: string, signal: AbortSignal): Promise<void>;
+  findProviders(sha256: string, limit: number, signal: AbortSignal): Promise<ProviderInfo[]>;
+  /** Distinct packages provided since the start */
+  providedCount(): number;
+}
+
+/** Create the provider service */
+export function createProviderService(
+  components: ProviderServiceComponents,
+  init: ProviderServiceInit,
+): ProviderService {
+  const { node, reputation, log } = components;
+  const provided = new Set<string>();
+  const shutdown = new AbortController();
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  async function provide(sha256: string, signal: AbortSignal): Promise<void> {
+    await node.contentRouting.provide(cidFromSha256(sha256), { signal });
+    provided.add(sha256);
+  }
+
+  async function provideAll(): Promise<void> {
+    const digests: string[] = [];
+    try {
+      for await (const e of Deno.readDir(init.cacheDir)) if (e.isFile && isSha256Hex(e.name)) digests.push(e.name);
+    } catch (err) {
+      log("debug", `re-provide: cannot list ${init.cacheDir}: ${(err as Error).message}`);
+      return;
+    }
+    // One run may take at most the interval; stop() aborts it at once
+    const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(init.reprovideIntervalMs)]);
+    for (const sha of digests) {
+      if (signal.aborted) return;
+      await provide(sha, signal).catch((err) =>
+        log("debug", `re-provide ${sha.slice(0, 12)} failed: ${(err as Error).message}`)
+      );
+    }
+    if (digests.length) log("debug", `provided ${digests.length} packages`);
+  }
+
+  async function findProviders(
+    sha256: string,
+    limit: number,
+    signal: AbortSignal,
+    retry = true,
+  ): Promise<ProviderInfo[]> {
+    const self = node.peerId.toString();
+    const out = new Map<string, ProviderInfo>();
+    const perResponder = new Map<string, number>();
+    const flooders = new Set<string>();
+    const cap = Math.min(limit, MAX_PROVIDERS_PER_KEY);
+    const inner = new AbortController();
+    // Once one provider is known, a lookup that drags on (slow peers, a flood to parse) is cut
+    // at the budget: one verified provider is all an install needs
+    const budget = setTimeout(() => {
+      if (out.size > 0) inner.abort();
+    }, FIND_PROVIDERS_BUDGET_MS);
+    const both = AbortSignal.any([signal, inner.signal, shutdown.signal]);
+    try {
+      for await (const ev of node.services.dht.findProviders(cidFromSha256(sha256), { signal: both })) {
+        if (ev.name !== "PROVIDER") continue;
+        const from = ev.from.toString();
+        // An honest peer knows a handful of providers; thousands in one answer is a flood, and
+        // js kad-dht ends the lookup once it has kBucketSize providers, so a flood would crowd
+        // out the honest ones: ban the flooder and look again without it
+        if (from !== self && ev.providers.length > MAX_PROVIDERS_IN_ANSWER) {
+          flooders.add(from);
+          continue;
+        }
+        for (const p of ev.providers) {
+          const id = p.id.toString();
+          if (id === self || reputation.isBanned(id) || out.has(id)) continue;
+          const taken = perResponder.get(from) ?? 0;
+          if (from !== self && taken >= MAX_PROVIDERS_PER_RESPONDER) break;
+          perResponder.set(from, taken + 1);
+          if (p.multiaddrs.length) {
+            await node.peerStore.merge(p.id, { multiaddrs: p.multiaddrs }).catch((err) =>
+              log("debug", `peer store ${id}: ${(err as Error).message}`)
+            );
+          }
+          out.set(id, { peerId: id, addrs: p.multiaddrs.map((a) => a.toString()) });
+          if (out.size >= cap) break;
+        }
+        if (out.size >= cap) {
+          inner.abort();
+          break;
+        }
+      }
+    } catch (err) {
+      if (!inner.signal.aborted && out.size === 0 && flooders.size === 0) throw err;
+    } finally {
+      clearTimeout(budget);
+    }
+    for (const f of flooders) {
+      log("warn", `peer ${f} answered a provider lookup with a flood: banned`);
+      reputation.ban(f);
+    }
+    if (flooders.size > 0 && retry && !signal.aborted) {
+      const again = await findProviders(sha256, limit, signal, false);
+      for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
+    }
+    log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
+    // Better-reputed first, in whole points, so equals are shuffled and downloads spread
+    const keyed = [...out.values()].map((p) => ({
+      p,
+      score: Math.floor(reputation.score(p.peerId)),
+      r: Math.random(),
+    }));
+    keyed.sort((a, b) => b.score - a.score || a.r - b.r);
+    return keyed.map((k) => k.p);
+  }
+
+  return {
+    start() {
+      if (init.reprovideIntervalMs <= 0) return;
+      void provideAll();
+      timer = setInterval(() => void provideAll(), init.reprovideIntervalMs);
+    },
+    stop() {
+      if (timer !== undefined) clearInterval(timer);
+      timer = undefined;
+      shutdown.abort(new DOMException("Node stopping", "AbortError"));
+    },
+    provide,
+    findProviders: (sha256, limit, signal) => findProviders(sha256, limit, signal),
+    providedCount: () => provided.size,
+  };
+}

@@ -1,0 +1,68 @@
+/**
+ * Signed DHT records under `/ggen/…`: a put verifies before it stores; a get returns every
+ * distinct valid value with the peers that returned it, highest seq first, penalising peers
+ * that return invalid ones. "Not found" (no value anywhere) is an empty answer; a lookup that
+ * fails or times out without any value is an {@link UnavailableError}, never "not found".
+ * @module
+ */
+import { UnavailableError } from "../../src/core/mod.ts";
+import { recordSeq, type RecordValue, verifyRecord } from "../../src/p2p/mod.ts";
+import type { ReputationBook } from "./reputation_book.ts";
+import type { Log, P2PLibp2p } from "./types.ts";
+
+/** Collaborators of the record service */
+export interface RecordServiceComponents {
+  node: P2PLibp2p;
+  reputation: ReputationBook;
+  log: Log;
+}
+
+/** Put and get records */
+export interface RecordService {
+  put(key: string, value: string, signal: AbortSignal): Promise<void>;
+  get(key: string, signal: AbortSignal): Promise<RecordValue[]>;
+}
+
+/** Create the record service */
+export function createRecordService(components: RecordServiceComponents): RecordService {
+  const { node, reputation, log } = components;
+  const enc = new TextEncoder();
+  const dec = new TextDecoder();
+  return {
+    async put(key, value, signal) {
+      const bytes = enc.encode(value);
+      await verifyRecord(key, bytes);
+      for await (const _ of node.services.dht.put(enc.encode(key), bytes, { signal })) {
+        // drain the query events
+      }
+    },
+    async get(key, signal) {
+      const values = new Map<string, { seq: number; from: Set<string> }>();
+      try {
+        for await (const ev of node.services.dht.get(enc.encode(key), { signal })) {
+          if (ev.name !== "VALUE") continue;
+          try {
+            const rec = await verifyRecord(key, ev.value);
+            const text = dec.decode(ev.value);
+            const entry = values.get(text) ?? { seq: recordSeq(rec), from: new Set<string>() };
+            entry.from.add(ev.from.toString());
+            values.set(text, entry);
+          } catch (err) {
+            reputation.judge(ev.from.toString(), "invalid-record", `${key}: ${(err as Error).message}`);
+          }
+        }
+      } catch (err) {
+        // kad-dht ends a lookup that found nothing with its NotFoundError: that is an answer
+        const notFound = err instanceof Error && err.name === "NotFoundError";
+        if (values.size === 0 && !notFound) {
+          log("debug", `get ${key}: ${(err as Error).message}`);
+          throw new UnavailableError(`DHT lookup of ${key} failed: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      return [...values.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([value, e]) => ({
+        value,
+        from: [...e.from],
+      }));
+    },
+  };
+}

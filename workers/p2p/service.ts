@@ -1,0 +1,168 @@
+/**
+ * The P2P service of the worker: composes the reputation book, the access gate, the node and
+ * the protocol services, answers every method of the worker protocol, and stops everything it
+ * started. It runs without a worker too (the services' tests use it in-process).
+ * @module
+ */
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
+import type { Connection } from "@libp2p/interface";
+import { join } from "node:path";
+import {
+  type Announcement,
+  type Catalog,
+  type DiscoverySource,
+  type NodeStatus,
+  openCatalog,
+  type PeerSummary,
+  type WorkerStartInit,
+  type WorkerToMain,
+} from "../../src/p2p/mod.ts";
+import { type AccessGate, createAccessGate } from "./access.ts";
+import { type CatalogService, createCatalogService } from "./catalog_service.ts";
+import { createFetchService, type FetchService } from "./fetch_service.ts";
+import { createNode } from "./node.ts";
+import { createProviderService, type ProviderService } from "./providers.ts";
+import { createRecordService, type RecordService } from "./records_service.ts";
+import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
+import type { Counters, Log, P2PLibp2p } from "./types.ts";
+
+/** Collaborators of the P2P service */
+export interface P2PServiceComponents {
+  log: Log;
+  /** Messages to the main thread (fetch chunks, announcements) */
+  post(msg: WorkerToMain, transfer?: Transferable[]): void;
+}
+
+/** A started P2P service: one method per request of the worker protocol */
+export interface P2PService {
+  readonly node: P2PLibp2p;
+  readonly reputation: ReputationBook;
+  readonly access: AccessGate;
+  status(): NodeStatus;
+  peers(signal: AbortSignal): Promise<PeerSummary[]>;
+  dial(address: string, signal: AbortSignal): Promise<void>;
+  provide(sha256: string, signal: AbortSignal): Promise<void>;
+  readonly providers: ProviderService;
+  readonly records: RecordService;
+  readonly catalog: CatalogService;
+  readonly fetcher: FetchService;
+  /** Stop everything this service started */
+  stop(): Promise<void>;
+}
+
+/** Start the node and its services */
+export async function startP2PService(
+  components: P2PServiceComponents,
+  init: WorkerStartInit,
+): Promise<P2PService> {
+  const { log, post } = components;
+  const cacheDir = join(init.home, "cache", "sha256");
+  await Deno.mkdir(cacheDir, { recursive: true });
+  const sources = new Map<string, DiscoverySource>();
+  const counters: Counters = { bytesIn: 0, bytesOut: 0 };
+  let node: P2PLibp2p | undefined;
+  const reputation = createReputationBook({
+    log,
+    hangUp: async (peerId) => void await node?.hangUp(peerIdFromString(peerId)),
+  }, { file: join(init.home, "reputation.json") });
+  await reputation.load();
+  const access = createAccessGate({ isBanned: (p) => reputation.isBanned(p) }, init);
+  const catalogDb: Catalog = openCatalog(join(init.home, "p2p.db"));
+  try {
+    node = await createNode({ access, reputation, log, sources }, init);
+  } catch (err) {
+    catalogDb.close();
+    throw err;
+  }
+  const started = node;
+  const startedAt = Date.now();
+  started.addEventListener("peer:discovery", (evt) => {
+    const peer = evt.detail.id;
+    if (!sources.has(peer.toString())) sources.set(peer.toString(), "dht");
+    if (started.getConnections(peer).length === 0 && !reputation.isBanned(peer.toString())) {
+      void started.dial(peer).catch((err) => log("debug", `dial ${peer} failed: ${(err as Error).message}`));
+    }
+  });
+  started.addEventListener("connection:open", (evt) => {
+    const id = evt.detail.remotePeer.toString();
+    if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
+  });
+  const fetcher = createFetchService({ node: started, reputation, log, counters, post }, { cacheDir });
+  const catalog = createCatalogService({
+    node: started,
+    catalog: catalogDb,
+    reputation,
+    log,
+    onAnnouncement: (announcement: Announcement, from: string) => post({ type: "announcement", announcement, from }),
+  });
+  const providers = createProviderService({ node: started, reputation, log }, {
+    cacheDir,
+    reprovideIntervalMs: init.reprovideIntervalMs,
+  });
+  const records = createRecordService({ node: started, reputation, log });
+  await fetcher.start();
+  await catalog.start();
+  for (const addr of init.bootstrap.filter(Boolean)) {
+    const id = multiaddr(addr).getComponents().find((c) => c.name === "p2p")?.value;
+    if (id) sources.set(id, "bootstrap");
+    void started.dial(multiaddr(addr)).catch((err) => log("debug", `bootstrap ${addr}: ${(err as Error).message}`));
+  }
+  providers.start();
+  log("debug", `node ${started.peerId} listening on ${started.getMultiaddrs().join(", ")}`);
+
+  return {
+    node: started,
+    reputation,
+    access,
+    providers,
+    records,
+    catalog,
+    fetcher,
+    status: () => ({
+      peerId: started.peerId.toString(),
+      listenAddrs: started.getMultiaddrs().map((a) => a.toString()),
+      peerCount: new Set(started.getConnections().map((c) => c.remotePeer.toString())).size,
+      routingTableSize: started.services.dht.routingTable.size,
+      providedPackages: providers.providedCount(),
+      catalogSize: catalogDb.size(),
+      uptimeMs: Date.now() - startedAt,
+      inboundDenied: access.denied(),
+      bytesIn: counters.bytesIn,
+      bytesOut: counters.bytesOut,
+    }),
+    async peers(signal) {
+      const byPeer = new Map<string, Connection>();
+      for (const c of started.getConnections()) {
+        if (!byPeer.has(c.remotePeer.toString())) byPeer.set(c.remotePeer.toString(), c);
+      }
+      return await Promise.all([...byPeer.entries()].map(async ([id, c]) => {
+        let latencyMs: number | null = null;
+        try {
+          latencyMs = await started.services.ping.ping(c.remotePeer, {
+            signal: AbortSignal.any([signal, AbortSignal.timeout(1000)]),
+          });
+        } catch {
+          // unreachable within a second: report no latency
+        }
+        return {
+          peerId: id,
+          address: c.remoteAddr.toString(),
+          latencyMs,
+          source: sources.get(id) ?? (c.direction === "inbound" ? "inbound" : "dial"),
+          score: Math.round(reputation.score(id) * 10) / 10,
+        };
+      }));
+    },
+    async dial(address, signal) {
+      await started.dial(multiaddr(address), { signal });
+    },
+    provide: (sha256, signal) => providers.provide(sha256, signal),
+    async stop() {
+      providers.stop();
+      await reputation.stop();
+      await started.stop();
+      catalogDb.close();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+/**
+ * The worker's services without a worker: two real libp2p nodes in this process on loopback,
+ * each behind its P2P service, exercising providers, records, the catalog, the fetch protocol
+ * with credit, and stop.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { sha256Hex, UnavailableError } from "../../src/core/mod.ts";
+import type { PackageVersion } from "../../src/core/mod.ts";
+import { announcementOf, encodeJson, versionKey, versionRecordOf, type WorkerToMain } from "../../src/p2p/mod.ts";
+import { generateKey, loadSigner, signVersion } from "../../src/trust/mod.ts";
+import { loopbackNodeInit } from "../../tests/node_init.ts";
+import { type P2PService, startP2PService } from "./service.ts";
+
+async function waitFor(what: string, check: () => boolean | Promise<boolean>, attempts = 100): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what}: not within ${attempts} checks`);
+}
+
+Deno.test({
+  name: "P2P service in-process: providers, records, catalog, fetch with credit, stop",
+  // libp2p keeps sockets in TIME_WAIT bookkeeping a moment after stop
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async (t) => {
+    const dir = await Deno.makeTempDir();
+    const posted: WorkerToMain[] = [];
+    const services: P2PService[] = [];
+    try {
+      const start = async (name: string) => {
+        const home = join(dir, name);
+        const s = await startP2PService(
+          { log: () => {}, post: (m) => posted.push(m) },
+          loopbackNodeInit(home, { reprovideIntervalMs: 60_000 }),
+        );
+        services.push(s);
+        return { s, home };
+      };
+      const { s: a, home: homeA } = await start("a");
+      const { s: b } = await start("b");
+      await b.dial(a.node.getMultiaddrs()[0]!.toString(), AbortSignal.timeout(5000));
+      await waitFor("routing tables", () => a.status().routingTableSize > 0 && b.status().routingTableSize > 0);
+
+      const bytes = crypto.getRandomValues(new Uint8Array(50_000));
+      const sha256 = sha256Hex(bytes);
+      await Deno.writeFile(join(homeA, "cache", "sha256", sha256), bytes);
+
+      await t.step("a provided blob is found by the other node", async () => {
+        await a.provide(sha256, AbortSignal.timeout(10_000));
+        const found = await b.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
+        assert.deepEqual(found.map((p) => p.peerId), [a.node.peerId.toString()]);
+        assert.equal(a.status().providedPackages, 1);
+      });
+
+      await t.step(
+        "records: a signed record travels; a missing key is empty; a failed lookup is unavailable",
+        async () => {
+          await generateKey(dir, "k");
+          const v: PackageVersion = await signVersion(
+            {
+              id: "io.svc.pkg",
+              version: "1.0.0",
+              name: "Pkg",
+              description: "d",
+              tags: [],
+              keywords: [],
+              sha256,
+              size: bytes.byteLength,
+              dependencies: {},
+              yanked: false,
+              published_at: new Date().toISOString(),
+            },
+            await loadSigner(dir, "k"),
+            1,
+          );
+          const key = versionKey(v.id, v.version);
+          const value = new TextDecoder().decode(encodeJson(versionRecordOf(v, a.node.peerId.toString())));
+          await a.records.put(key, value, AbortSignal.timeout(10_000));
+          const got = await b.records.get(key, AbortSignal.timeout(10_000));
+          assert.equal(got[0]?.value, value);
+          assert.deepEqual(await b.records.get(versionKey("io.svc.none", "1.0.0"), AbortSignal.timeout(10_000)), []);
+          await assert.rejects(b.records.get(key, AbortSignal.abort()), UnavailableError);
+
+          await a.catalog.announce(announcementOf(v, a.node.peerId.toString()));
+          const hits = await b.catalog.search("io.svc.pkg", 5, AbortSignal.timeout(5000));
+          assert.equal(hits[0]?.package_id, "io.svc.pkg");
+        },
+      );
+
+      await t.step("fetch streams chunks under credit and ends; bytes are counted", async () => {
+        posted.length = 0;
+        await b.fetcher.fetch(
+          7,
+          { peerId: a.node.peerId.toString(), sha256, offset: 0, stallMs: 5000 },
+          AbortSignal.timeout(10_000),
+        );
+        const chunks = posted.filter((m) => m.type === "chunk" && m.id === 7) as { data: Uint8Array }[];
+        const total = chunks.reduce((n, c) => n + c.data.byteLength, 0);
+        assert.equal(total, bytes.byteLength);
+        assert.ok(posted.some((m) => m.type === "end" && m.id === 7));
+        assert.equal(b.status().bytesIn, bytes.byteLength);
+        assert.equal(a.status().bytesOut, bytes.byteLength);
+      });
+    } finally {
+      for (const s of services) await s.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

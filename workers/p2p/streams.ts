@@ -1,0 +1,36 @@
+/**
+ * Stream helpers shared by the worker's protocols: bytes of a libp2p stream, a read with a
+ * stall timer, and a send that respects back-pressure.
+ * @module
+ */
+import type { Stream } from "@libp2p/interface";
+import { StallError } from "../../src/core/mod.ts";
+
+/** Bytes of a stream, as plain Uint8Arrays */
+export async function* bytesOf(stream: Stream): AsyncGenerator<Uint8Array> {
+  for await (const chunk of stream) yield chunk instanceof Uint8Array ? chunk : chunk.subarray();
+}
+
+/**
+ * `promise`, unless nothing arrives within `ms` ({@link StallError}) or `signal` aborts first.
+ * @throws {StallError}
+ */
+export function withStallTimer<T>(promise: Promise<T>, ms: number, signal: AbortSignal, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => finish(() => reject(signal.reason));
+    const timer = setTimeout(() => finish(() => reject(new StallError(`${what}: no data for ${ms} ms`))), ms);
+    const finish = (fn: () => void) => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      fn();
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then((v) => finish(() => resolve(v)), (e) => finish(() => reject(e)));
+  });
+}
+
+/** Send `data`, waiting for the stream to drain when its buffer is full */
+export async function sendAll(stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  if (!stream.send(data)) await stream.onDrain(signal ? { signal } : {});
+}

@@ -1,0 +1,24 @@
+/**
+ * What the worker's services share: the node's type, the log function and byte counters.
+ * @module
+ */
+import type { Libp2p } from "libp2p";
+import type { Ping } from "@libp2p/ping";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
+import type { GossipSub } from "@libp2p/gossipsub";
+import type { LogLevel } from "../../src/core/mod.ts";
+
+/** The libp2p services ggen runs */
+export type Services = { identify: unknown; ping: Ping; dht: SingleKadDHT; pubsub: GossipSub };
+
+/** The node */
+export type P2PLibp2p = Libp2p<Services>;
+
+/** Where the services log (the worker forwards it to the main thread's logger) */
+export type Log = (level: LogLevel, message: string) => void;
+
+/** Bytes moved by the fetch protocol */
+export interface Counters {
+  bytesIn: number;
+  bytesOut: number;
+}
