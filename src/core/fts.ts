@@ -9,10 +9,15 @@
 
 /** The indexed fields of a package, in column order */
 export interface PackageIndexRow {
+  /** Reverse-DNS package id (weighted highest) */
   id: string;
+  /** Human-readable name */
   name: string;
+  /** One-line description (weighted lowest) */
   description: string;
+  /** Search tags */
   tags: string[];
+  /** Search keywords */
   keywords: string[];
 }
 
