@@ -92,6 +92,9 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       await node.handle(CATALOG_PROTOCOL, (stream) => answer(stream), { maxInboundStreams: 32 });
       const pubsub = node.services.pubsub;
       pubsub.topicValidators.set(ANNOUNCE_TOPIC, (peer, msg) => {
+        // A banned signer stays banned when an honest peer relays its messages: ignore them
+        // without penalising the relay
+        if (msg.type === "signed" && reputation.isBanned(msg.from.toString())) return TopicValidatorResult.Ignore;
         try {
           const a = validateAnnouncement(msg.data);
           if (msg.type !== "signed" || msg.from.toString() !== a.peer_id) {
