@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { CID } from "multiformats/cid";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { sha256Hex } from "../src/core/digest.ts";
@@ -51,7 +52,27 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
     }
     await Promise.all(honest.map((n) => waitForPeers(n, 1, 10_000)));
     for (const n of honest.slice(0, 3)) await n.provide(sha);
-    await new Promise((r) => setTimeout(r, 1500)); // gossipsub meshes form on heartbeats
+    // Meshes form on gossipsub heartbeats: probe until every node hears the first one
+    for (let k = 0; k < 50; k++) {
+      await honest[0]!.announce({
+        type: "publish",
+        package_id: `io.sybil.probe${k}`,
+        version: "1.0.0",
+        peer_id: honest[0]!.peerId,
+        sha256: sha,
+        timestamp: Date.now(),
+        name: "probe",
+        description: "mesh probe",
+        size_bytes: blob.length,
+        tags: [],
+        dependencies: {},
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      const heard = await Promise.all(
+        honest.slice(1).map(async (n) => (await n.search("io.sybil.probe", 50).catch(() => [])).length > 0),
+      );
+      if (heard.every(Boolean)) break;
+    }
 
     let run = 0;
     const measure = async (phase: string) => {
@@ -70,11 +91,17 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
           dependencies: {},
         });
       }
-      await new Promise((r) => setTimeout(r, 3000));
+      // Delivery is counted when every announcement reached every node, or after 10 s at most
+      const expected = ANNOUNCEMENTS * (honest.length - 1);
       let delivered = 0;
-      for (const n of honest.slice(1)) {
-        const hits = await n.search(`io.sybil.${phase}`, 20).catch(() => []);
-        delivered += hits.filter((h) => h.package_id.startsWith(`io.sybil.${phase}`)).length;
+      for (let wait = 0; wait < 100; wait++) {
+        delivered = 0;
+        for (const n of honest.slice(1)) {
+          const hits = await n.search(`io.sybil.${phase}`, 20).catch(() => []);
+          delivered += hits.filter((h) => h.package_id.startsWith(`io.sybil.${phase}`)).length;
+        }
+        if (delivered >= expected) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
       let installed = 0;
       let bad = 0;
@@ -122,7 +149,11 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
       for (let k = 0; k < 3; k++) await peer.dial(multiaddr(pick(honest).listenAddrs[0]!)).catch(() => {});
       hostile.push(peer);
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    // Provide once each hostile peer has someone in its routing table
+    for (let wait = 0; wait < 100; wait++) {
+      if (hostile.every((p) => (p.services.dht as SingleKadDHT).routingTable.size > 0)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await Promise.all(hostile.map((p) => p.contentRouting.provide(cid).catch(() => {})));
     const during = await measure("during");
 
