@@ -3,6 +3,7 @@
  * penalised (gossipsub P4 and ggen's reputation), graylisted and banned, and nothing it sends
  * afterwards is processed.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -91,6 +92,14 @@ Deno.test("gossip: 100 invalid announcements get the sender graylisted; its late
       `  ${sent} invalid announcements: sender banned and graylisted after ${
         bannedAfter.toFixed(0)
       } ms; still connected: ${connected}; later messages processed: ${processed}`,
+    );
+    await recordFigure(
+      "gossip-flood",
+      String(
+        `  ${sent} invalid announcements: sender banned and graylisted after ${
+          bannedAfter.toFixed(0)
+        } ms; still connected: ${connected}; later messages processed: ${processed}`,
+      ).trim(),
     );
     assert.ok(bannedAfter >= 0, "the flooding peer was never banned");
     assert.equal(processed, 0);

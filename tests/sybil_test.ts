@@ -4,6 +4,7 @@
  * install success before and during the attack; bad bytes installed must stay 0.
  * GGEN_SYBIL_HONEST / GGEN_SYBIL_HOSTILE change the sizes.
  */
+import { recordFigure } from "./figures.ts";
 import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -165,6 +166,16 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
         `| during (+${HOSTILE} hostile: garble, stall, drop) | ${
           (during.delivery * 100).toFixed(0)
         }% | ${during.installed}/${INSTALLS} | ${during.bad} |`,
+    );
+    await recordFigure(
+      "sybil",
+      String(
+        `before (${HONEST} honest): delivery ${
+          (before.delivery * 100).toFixed(0)
+        }%, installs ${before.installed}/${INSTALLS}, bad bytes ${before.bad}; during (+${HOSTILE} hostile): delivery ${
+          (during.delivery * 100).toFixed(0)
+        }%, installs ${during.installed}/${INSTALLS}, bad bytes ${during.bad}`,
+      ).trim(),
     );
     assert.equal(before.bad + during.bad, 0);
     assert.equal(before.installed, INSTALLS);
