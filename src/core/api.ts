@@ -43,12 +43,6 @@ export interface SearchResponse {
   hits: SearchHit[];
 }
 
-/** GET package */
-export type PackageResponse = PackageInfo;
-
-/** PUT version (publish) */
-export type PublishResponse = PackageVersion;
-
 /** GET registry key */
 export interface RegistryKeyResponse {
   /** Key fingerprint `SHA256:<base64>` */

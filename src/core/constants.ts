@@ -10,8 +10,6 @@ export const MINUTE = 60 * SECOND;
 export const KIB = 1024;
 /** Bytes in a MiB */
 export const MIB = 1024 * KIB;
-/** Bytes in a GiB */
-export const GIB = 1024 * MIB;
 
 /** Default central registry port */
 export const DEFAULT_REGISTRY_PORT = 8787;
