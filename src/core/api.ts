@@ -3,7 +3,7 @@
  * server and the central client so the two cannot drift.
  * @module
  */
-import type { PackageInfo, PackageVersion, SearchHit } from "./package.ts";
+import type { SearchHit } from "./package.ts";
 
 /** Prefix of every API path */
 export const API_PREFIX = "/api/v1";
