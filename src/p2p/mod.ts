@@ -3,9 +3,26 @@
  * records and announcements ggen puts on the network.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startWorkerNode } from "./mod.ts";
- * const node = await startWorkerNode({ logger }, { home, listenAddrs: ["/ip4/127.0.0.1/tcp/0"], ... });
+ * import { silentLogger } from "../core/mod.ts";
+ * const node = await startWorkerNode({ logger: silentLogger }, {
+ *   home: "/tmp/ggen-home",
+ *   listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+ *   bootstrap: [],
+ *   mdns: false,
+ *   maxConnections: 100,
+ *   inboundConnectionThreshold: 5,
+ *   dhtReplicationFactor: 20,
+ *   reprovideIntervalMs: 0,
+ *   logLevel: "warn",
+ *   maxConnectionsPerIp: 8,
+ *   allowPeers: [],
+ *   denyPeers: [],
+ *   allowRanges: [],
+ *   denyRanges: [],
+ * });
+ * console.log((await node.status()).peerId);
  * await node.stop();
  * ```
  * @module
