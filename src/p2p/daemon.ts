@@ -28,7 +28,8 @@ import {
   ValidationError,
 } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import {
   callNode,

@@ -11,7 +11,8 @@
  */
 import type { LogLevel, SerializedError } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
 import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
 

@@ -5,7 +5,8 @@
  */
 import type { AbortOptions } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
 
 /** `ggen p2p status` */
