@@ -313,9 +313,28 @@ const ROWS: Row[] = [
   },
 ];
 
+/** Issue 12: P2P trust holes closed so far */
+const P2P_ROWS: Row[] = [
+  {
+    key: "slow-drip",
+    threat: "a provider drips one byte at a time under the stall timer and holds an install forever",
+    mitigation:
+      "a transfer deadline derived from the size: 5 s grace + size / minimum rate (16 KiB/s by default); the stall timer still covers silence; the provider is penalised and the next one tried",
+    test: "tests/p2p_transfer_bounds_test.ts",
+  },
+  {
+    key: "size-cap",
+    threat: "a record declaring a huge size makes a client write gigabytes; a provider declares another size",
+    mitigation:
+      "the signed record's size is checked against `registry.p2p.max_package_bytes` (default 10 MiB, as central) before any lookup; a provider's declared total must equal the record's before its first byte; bytes stream to the cache (bounded memory)",
+    test: "tests/p2p_transfer_bounds_test.ts",
+  },
+];
+
 const SECTIONS = [
   { name: "earlier", rows: EARLIER_ROWS },
   { name: "attack-run", rows: ROWS },
+  { name: "p2p-trust", rows: P2P_ROWS },
 ];
 const marker = (name: string, edge: "start" | "end") => `<!-- security-report:${name}:${edge} -->`;
 

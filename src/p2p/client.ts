@@ -259,6 +259,8 @@ class WorkerNodeClient implements WorkerNode {
         offset: o.offset ?? 0,
         ...(o.length !== undefined ? { length: o.length } : {}),
         stallMs: o.stallMs ?? DEFAULT_FETCH_STALL_MS,
+        ...(o.expectedSize !== undefined ? { expectedSize: o.expectedSize } : {}),
+        ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
       },
       o,
       controller,

@@ -84,7 +84,17 @@ export interface WorkerMethods {
   banned: { params: Record<string, never>; result: string[] };
   /** Result arrives before the chunks: the total size */
   fetch: {
-    params: { peerId: string; sha256: string; offset: number; length?: number; stallMs: number };
+    params: {
+      peerId: string;
+      sha256: string;
+      offset: number;
+      length?: number;
+      stallMs: number;
+      /** Refuse a peer whose declared total differs, before its first byte */
+      expectedSize?: number;
+      /** Slowest acceptable average rate after the grace period */
+      minBytesPerSecond?: number;
+    };
     result: { total: number };
   };
 }

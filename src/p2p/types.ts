@@ -66,6 +66,10 @@ export interface FetchOptions extends AbortOptions {
   length?: number;
   /** Abort when no byte arrives for this long */
   stallMs?: number;
+  /** The size the signed record declares: a peer announcing another size is refused before its first byte */
+  expectedSize?: number;
+  /** Slowest acceptable average rate after a grace period (slow-drip defence). @default MIN_FETCH_BYTES_PER_SECOND */
+  minBytesPerSecond?: number;
 }
 
 /** A running P2P node */

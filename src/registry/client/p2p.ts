@@ -4,7 +4,7 @@
  * whose bytes are rejected is penalised and skipped.
  * @module
  */
-import { isValidVersion, parsePackageInfo } from "../../core/mod.ts";
+import { DEFAULT_MAX_TARBALL_BYTES, isValidVersion, parsePackageInfo } from "../../core/mod.ts";
 import * as semver from "semver";
 import {
   type AbortOptions,
@@ -70,6 +70,8 @@ export interface P2PRegistryInit {
   pinned?: (id: string) => string[];
   /** Distinct peers a version record should come from (`[registry.p2p.security] min_sources`) */
   minSources?: number;
+  /** Largest package fetched from peers (`registry.p2p.max_package_bytes`). @default DEFAULT_MAX_TARBALL_BYTES */
+  maxPackageBytes?: number;
 }
 
 /** Options of a P2P publish */
@@ -162,6 +164,14 @@ export function createP2PRegistry(
     },
     info,
     async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
+      // The declared size is checked before any lookup: a record claiming 2^53 bytes costs nothing
+      const cap = init.maxPackageBytes ?? DEFAULT_MAX_TARBALL_BYTES;
+      if (version.size > cap) {
+        throw new TooLargeError(
+          `Refusing "${version.id}@${version.version}" from peers: ${version.size} bytes is over the ${cap}-byte ` +
+            "limit (registry.p2p.max_package_bytes)",
+        );
+      }
       const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
       if (candidates.length === 0) {
@@ -177,6 +187,7 @@ export function createP2PRegistry(
           const body = await node.fetch(p.peerId, version.sha256, {
             ...options,
             ...(init.stallMs ? { stallMs: init.stallMs } : {}),
+            expectedSize: version.size,
           });
           return {
             body,
