@@ -12,6 +12,8 @@ import { silentLogger } from "../src/core/logger.ts";
 import { startWorkerNode } from "../src/p2p/mod.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
+import { signedAnnouncement } from "./p2p_helpers.ts";
+import { generateKey, loadSigner } from "../src/trust/mod.ts";
 
 const TOPIC = "ggen/packages/announce";
 
@@ -60,25 +62,15 @@ Deno.test("gossip: 100 invalid announcements get the sender graylisted; its late
     honest.services.pubsub.subscribe(TOPIC);
     await honest.dial(multiaddr(node.listenAddrs[0]!));
     await waitUntil("the honest peer's mesh", () => meshSize(honest.services.pubsub) > 0);
-    // A valid announcement from the same peer after the flood
-    const valid = {
-      type: "publish",
-      package_id: "io.gossip.after",
-      version: "1.0.0",
-      peer_id: attacker.peerId.toString(),
-      sha256: "a".repeat(64),
-      timestamp: Date.now(),
-      name: "after",
-      description: "sent after the flood",
-      size_bytes: 1,
-      tags: [],
-      dependencies: {},
-    };
+    // A valid, publisher-signed announcement from the same peer after the flood
+    await generateKey(work.path, "publisher");
+    const publisher = await loadSigner(work.path, "publisher");
+    const valid = await signedAnnouncement(publisher, "io.gossip.after", attacker.peerId.toString());
     await attacker.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(valid))).catch(() => {});
     try {
       // Control: the same announcement from an honest peer is processed; once it is, anything the
       // attacker sent before it would have been processed too
-      const mine = { ...valid, package_id: "io.gossip.honest", peer_id: honest.peerId.toString() };
+      const mine = await signedAnnouncement(publisher, "io.gossip.honest", honest.peerId.toString());
       await honest.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(mine)));
       await waitUntil("the honest announcement", async () => (await node.search("io.gossip.honest", 5)).length === 1);
     } finally {

@@ -329,6 +329,14 @@ const P2P_ROWS: Row[] = [
       "the signed record's size is checked against `registry.p2p.max_package_bytes` (default 10 MiB, as central) before any lookup; a provider's declared total must equal the record's before its first byte; bytes stream to the cache (bounded memory)",
     test: "tests/p2p_transfer_bounds_test.ts",
   },
+  {
+    key: "signed-announcements",
+    threat:
+      "unsigned or mismatched catalog entries and announcements accepted, stored and re-served; announcement floods; escape characters from peers",
+    mitigation:
+      "every announcement and catalog answer must carry the publisher's signature over exactly its id, version, sha256, size and dependencies, verified on receipt (gossip validator, catalog answers, local announce) and stored with the entry so re-served entries verify; text with control or bidi characters refused; a banned signer ignored even when relayed; per-peer announcement rate (burst 64, then 10/s) with a reputation cost; a quota of 1,000 entries per publisher key and a 50,000-entry catalog that evicts the oldest; unsigned entries of older catalogs dropped",
+    test: "tests/announce_trust_test.ts, src/p2p/catalog_test.ts",
+  },
 ];
 
 const SECTIONS = [

@@ -20,7 +20,8 @@ import { encodeFrame, type FetchRequest, readFrame } from "../src/p2p/fetch_wire
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
 import { randomBytes, tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
-import { fetchFromPeers } from "./p2p_helpers.ts";
+import { fetchFromPeers, signedAnnouncement } from "./p2p_helpers.ts";
+import { generateKey, loadSigner } from "../src/trust/mod.ts";
 import { createStockPeer } from "./stock_peer.ts";
 
 const HONEST = Number(Deno.env.get("GGEN_SYBIL_HONEST") ?? 30);
@@ -33,6 +34,8 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
   await using work = await tempDir();
   const blob = randomBytes(256 * 1024);
   const sha = sha256Hex(blob);
+  await generateKey(work.path, "publisher");
+  const publisher = await loadSigner(work.path, "publisher");
   const version = { id: "io.sybil.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
   const honest: WorkerNode[] = [];
   const hostile: Awaited<ReturnType<typeof createStockPeer>>[] = [];
@@ -55,19 +58,12 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
     for (const n of honest.slice(0, 3)) await n.provide(sha);
     // Meshes form on gossipsub heartbeats: probe until every node hears the first one
     for (let k = 0; k < 50; k++) {
-      await honest[0]!.announce({
-        type: "publish",
-        package_id: `io.sybil.probe${k}`,
-        version: "1.0.0",
-        peer_id: honest[0]!.peerId,
-        sha256: sha,
-        timestamp: Date.now(),
-        name: "probe",
-        description: "mesh probe",
-        size_bytes: blob.length,
-        tags: [],
-        dependencies: {},
-      });
+      await honest[0]!.announce(
+        await signedAnnouncement(publisher, `io.sybil.probe${k}`, honest[0]!.peerId, {
+          sha256: sha,
+          size: blob.length,
+        }),
+      );
       await new Promise((r) => setTimeout(r, 200));
       const heard = await Promise.all(
         honest.slice(1).map(async (n) => (await n.search("io.sybil.probe", 50).catch(() => [])).length > 0),
@@ -78,19 +74,12 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
     let run = 0;
     const measure = async (phase: string) => {
       for (let k = 0; k < ANNOUNCEMENTS; k++) {
-        await honest[0]!.announce({
-          type: "publish",
-          package_id: `io.sybil.${phase}${k}`,
-          version: "1.0.0",
-          peer_id: honest[0]!.peerId,
-          sha256: sha,
-          timestamp: Date.now(),
-          name: "sybil",
-          description: `announcement ${k} ${phase}`,
-          size_bytes: blob.length,
-          tags: [],
-          dependencies: {},
-        });
+        await honest[0]!.announce(
+          await signedAnnouncement(publisher, `io.sybil.${phase}${k}`, honest[0]!.peerId, {
+            sha256: sha,
+            size: blob.length,
+          }),
+        );
       }
       // Delivery is counted when every announcement reached every node, or after 10 s at most
       const expected = ANNOUNCEMENTS * (honest.length - 1);

@@ -11,6 +11,7 @@ import {
   checkPublishStatement,
   type Envelope,
   fromBase64,
+  hasUnsafeChars,
   isSha256Hex,
   isValidPackageId,
   isValidVersion,
@@ -19,6 +20,7 @@ import {
   PAYLOAD_TYPES,
   type PublishStatement,
   RECORD_NAMESPACE,
+  TrustError,
   ValidationError,
   verifyEnvelope,
 } from "../core/mod.ts";
@@ -142,12 +144,17 @@ function fail(what: string): never {
 function str(o: Record<string, unknown>, k: string, max = 1024): string {
   const v = o[k];
   if (typeof v !== "string" || v.length > max) fail(`"${k}" must be a string of at most ${max} characters`);
+  // Peers' text reaches terminals, logs and pages: no escapes, no bidi tricks
+  if (hasUnsafeChars(v)) fail(`"${k}" holds control, bidi or invisible characters`);
   return v;
 }
 
 function strList(o: Record<string, unknown>, k: string): string[] {
   const v = o[k];
-  if (!Array.isArray(v) || v.length > 32 || !v.every((x) => typeof x === "string" && x.length <= 128)) {
+  if (
+    !Array.isArray(v) || v.length > 32 ||
+    !v.every((x) => typeof x === "string" && x.length <= 128 && !hasUnsafeChars(x))
+  ) {
     fail(`"${k}" must be a list of short strings`);
   }
   return v;
@@ -331,7 +338,37 @@ export function selectRecord(key: string, values: Uint8Array[]): number {
 }
 
 /**
- * Validate a gossip announcement.
+ * Validate an announcement (or a catalog entry) and verify its publisher's signature over
+ * exactly what it names: id, version, sha256, size and dependencies. Unsigned entries are
+ * refused: whatever a node stores and re-serves, anyone can check.
+ * @returns the announcement and the fingerprint of the key that signed it
+ * @throws {ValidationError} for a bad shape, {TrustError} for a missing or wrong signature
+ */
+export async function verifyAnnouncement(
+  bytes: Uint8Array,
+  now = Date.now(),
+): Promise<{ announcement: Announcement; keyid: string }> {
+  const a = validateAnnouncement(bytes, now);
+  if (!a.signature || !a.publisher_key) {
+    throw new TrustError(`Refusing the announcement of "${a.package_id}@${a.version}": it is not signed`);
+  }
+  const { statement, keyid } = await verifyEnvelope<PublishStatement>(
+    a.signature,
+    PAYLOAD_TYPES.publish,
+    fromBase64(a.publisher_key),
+  );
+  checkPublishStatement(statement, {
+    id: a.package_id,
+    version: a.version,
+    sha256: a.sha256,
+    size: a.size_bytes,
+    dependencies: a.dependencies ?? {},
+  });
+  return { announcement: a, keyid };
+}
+
+/**
+ * Validate a gossip announcement's shape (see {@link verifyAnnouncement} for its signature).
  * @throws {ValidationError}
  */
 export function validateAnnouncement(bytes: Uint8Array, now = Date.now()): Announcement {
