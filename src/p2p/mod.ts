@@ -31,7 +31,7 @@ export { startWorkerNode, type WorkerNode, type WorkerNodeComponents, type Worke
 export { connectDaemon, type ControlServer, daemonFile, type DaemonInfo, startControlServer } from "./daemon.ts";
 export * from "./records.ts";
 export * from "./record_values.ts";
-export { type Catalog, type CatalogEntry, openCatalog } from "./catalog.ts";
+export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog } from "./catalog.ts";
 export * from "./fetch_wire.ts";
 export type { DiscoverySource, FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 export * from "./protocol.ts";
