@@ -124,6 +124,24 @@ export function createP2PRegistry(
     return best;
   };
 
+  /**
+   * "Not found" only means something when someone was asked: with no peer at all the network is
+   * unavailable (an eclipse or an empty LAN), and the message says how many peers were reachable
+   */
+  const notFoundOnNetwork = async (message: string, options: AbortOptions): Promise<Error> => {
+    const status = await node.status(options).catch(() => undefined);
+    if (!status || status.peerCount === 0) {
+      return new UnavailableError(
+        `${message}: could not connect to any peer. Add a bootstrap peer (--bootstrap /ip4/…/tcp/…/p2p/<id>, ` +
+          "GGEN_BOOTSTRAP or [[registry.p2p.bootstrap]]) or check that a daemon runs on the LAN",
+      );
+    }
+    return new NotFoundError(
+      `${message} (${status.peerCount} connected peers, ${status.routingTableSize} in the routing table were asked; ` +
+        "if this package should be on your LAN, add a bootstrap peer you trust)",
+    );
+  };
+
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
     const versions = new Map<string, PackageVersion>();
     const listed = new Set<string>();
@@ -138,7 +156,7 @@ export function createP2PRegistry(
       const value = await newest(versionKey(id, version), options, id);
       if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
     }
-    if (versions.size === 0) throw new NotFoundError(`Package "${id}" not found on the P2P network`);
+    if (versions.size === 0) throw await notFoundOnNetwork(`Package "${id}" not found on the P2P network`, options);
     const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
     const latest = sorted.at(-1)!;
     log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
