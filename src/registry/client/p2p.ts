@@ -240,9 +240,18 @@ export function createP2PRegistry(
         JSON.stringify(versionRecordOf(version, init.peerId, timestamp)),
         options,
       );
+      // The index a publisher signs lists only versions signed by its own key: an index put by
+      // someone else (the newest the DHT holds may be an attacker's) never launders into ours
       const known = new Map<string, string>();
       const current = await newest(indexKey(version.id), options);
-      if (current) { for (const v of (JSON.parse(current) as IndexRecord).versions) known.set(v.version, v.sha256); }
+      const own = current ? JSON.parse(current) as IndexRecord : undefined;
+      if (own && own.publisher_key === version.publisher_key) {
+        for (const v of own.versions) known.set(v.version, v.sha256);
+      } else if (own) {
+        log.warn(
+          `The index of "${version.id}" on the network is signed by another key: publishing an index of your own versions`,
+        );
+      }
       known.set(version.version, version.sha256);
       const versionsList = [...known.entries()].map(([v, sha256]) => ({ version: v, sha256 })).slice(-200);
       const index = JSON.stringify(
