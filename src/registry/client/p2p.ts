@@ -92,10 +92,16 @@ export function createP2PRegistry(
    * The newest verified value of a key: the worker returns values verified and newest first; the
    * high-water record wins over anything older, so a replayed old record never reaches the caller
    */
-  const newest = async (key: string, options: AbortOptions, agreeFor?: string): Promise<string | undefined> => {
+  const newest = async (
+    key: string,
+    options: AbortOptions,
+    agreeFor?: string,
+    seen?: string[],
+  ): Promise<string | undefined> => {
     let values: RecordValue[];
     try {
       values = await node.getRecords(key, options);
+      seen?.push(...values.map((v) => v.value));
     } catch (err) {
       // The DHT could not be asked: a record seen before still answers, else say so
       const kept = init.records?.get(key);
@@ -145,8 +151,14 @@ export function createP2PRegistry(
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
     const versions = new Map<string, PackageVersion>();
     const listed = new Set<string>();
-    const index = await newest(indexKey(id), options);
-    if (index) { for (const v of (JSON.parse(index) as IndexRecord).versions) listed.add(v.version); }
+    // Every signer's index counts: the DHT keeps the last PUT, and an attacker's index must not
+    // hide the owner's versions (the trust policy decides between signers, not the DHT)
+    const indexes: string[] = [];
+    const index = await newest(indexKey(id), options, undefined, indexes);
+    if (index) indexes.push(index);
+    for (const value of new Set(indexes)) {
+      for (const v of (JSON.parse(value) as IndexRecord).versions) if (isValidVersion(v.version)) listed.add(v.version);
+    }
     for (const e of await node.search(id, 50, options)) {
       // Catalog answers are peers' words: only a real version may become a DHT key
       if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
@@ -242,16 +254,18 @@ export function createP2PRegistry(
       );
       // The index a publisher signs lists only versions signed by its own key: an index put by
       // someone else (the newest the DHT holds may be an attacker's) never launders into ours
+      // (the high-water mark is per signer: our newest index, not the newest index)
       const known = new Map<string, string>();
-      const current = await newest(indexKey(version.id), options);
-      const own = current ? JSON.parse(current) as IndexRecord : undefined;
-      if (own && own.publisher_key === version.publisher_key) {
-        for (const v of own.versions) known.set(v.version, v.sha256);
-      } else if (own) {
-        log.warn(
-          `The index of "${version.id}" on the network is signed by another key: publishing an index of your own versions`,
-        );
+      const indexes = [
+        ...(await node.getRecords(indexKey(version.id), options).catch(() => [])).map((r) => r.value),
+        ...(init.records?.get(indexKey(version.id))?.value ? [init.records.get(indexKey(version.id))!.value] : []),
+      ].map((v) => JSON.parse(v) as IndexRecord);
+      const own = indexes.filter((r) => r.publisher_key === version.publisher_key)
+        .sort((x, y) => recordSeq(y) - recordSeq(x))[0];
+      if (indexes.some((r) => r.publisher_key !== version.publisher_key)) {
+        log.warn(`Another key also signs an index of "${version.id}" on the network; yours lists only your versions`);
       }
+      for (const v of own?.versions ?? []) known.set(v.version, v.sha256);
       known.set(version.version, version.sha256);
       const versionsList = [...known.entries()].map(([v, sha256]) => ({ version: v, sha256 })).slice(-200);
       const index = JSON.stringify(
