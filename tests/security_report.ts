@@ -337,6 +337,14 @@ const P2P_ROWS: Row[] = [
       "every announcement and catalog answer must carry the publisher's signature over exactly its id, version, sha256, size and dependencies, verified on receipt (gossip validator, catalog answers, local announce) and stored with the entry so re-served entries verify; text with control or bidi characters refused; a banned signer ignored even when relayed; per-peer announcement rate (burst 64, then 10/s) with a reputation cost; a quota of 1,000 entries per publisher key and a 50,000-entry catalog that evicts the oldest; unsigned entries of older catalogs dropped",
     test: "tests/announce_trust_test.ts, src/p2p/catalog_test.ts",
   },
+  {
+    key: "index-laundering",
+    threat:
+      "an attacker's index record (the DHT keeps the last PUT) hides the owner's versions or merges into the index the owner signs next",
+    mitigation:
+      "a publisher's index lists only versions from its own previous index (kept locally per signer); readers union every signer's index, so no signer hides another and the trust policy decides between them",
+    test: "tests/index_laundering_test.ts",
+  },
 ];
 
 const SECTIONS = [

@@ -256,9 +256,13 @@ export function createP2PRegistry(
       // someone else (the newest the DHT holds may be an attacker's) never launders into ours
       // (the high-water mark is per signer: our newest index, not the newest index)
       const known = new Map<string, string>();
+      // Our own newest index is also kept locally, under a key per signer: the DHT may hold only
+      // someone else's last PUT
+      const ownKey = `${indexKey(version.id)}#${version.publisher_key}`;
       const indexes = [
         ...(await node.getRecords(indexKey(version.id), options).catch(() => [])).map((r) => r.value),
         ...(init.records?.get(indexKey(version.id))?.value ? [init.records.get(indexKey(version.id))!.value] : []),
+        ...(init.records?.get(ownKey)?.value ? [init.records.get(ownKey)!.value] : []),
       ].map((v) => JSON.parse(v) as IndexRecord);
       const own = indexes.filter((r) => r.publisher_key === version.publisher_key)
         .sort((x, y) => recordSeq(y) - recordSeq(x))[0];
@@ -273,6 +277,7 @@ export function createP2PRegistry(
       );
       await node.putRecord(indexKey(version.id), index, options);
       await init.records?.offer(indexKey(version.id), timestamp, index);
+      await init.records?.offer(ownKey, timestamp, index);
       await node.announce(announcementOf(version, init.peerId, timestamp), options);
       return version;
     },
