@@ -5,6 +5,7 @@
  * and take about the design's time (timeouts: 3 retries with backoff, about 5 s; 5xx and refused:
  * under 1 s). Prints one table.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
@@ -92,6 +93,10 @@ Deno.test("central under faults: every fault falls back to P2P or fails clearly,
     console.log(
       "\n| fault | outcome | partial installs | wall time | budget |\n| --- | --- | --- | --- | --- |\n" +
         rows.join("\n"),
+    );
+    await recordFigure(
+      "central-faults",
+      String(rows.map((r) => r.split("|").slice(1, 5).map((c) => c.trim()).join(": ")).join("; ")).trim(),
     );
     proxy.close();
     await failing.shutdown();

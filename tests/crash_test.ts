@@ -4,6 +4,7 @@
  * nothing is left behind. 200 install kills and 100 publish kills by default; set
  * GGEN_CRASH_TRIALS / GGEN_PUBLISH_CRASH_TRIALS for a quicker or longer run.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { readArchive } from "../src/archive/mod.ts";
@@ -168,6 +169,16 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
         JSON.stringify(Object.fromEntries(states))
       }; ${marked} complete directories checked byte-identical, 0 differing; ${orphanTemps} orphan temp files and ${incompleteLeft} incomplete installs found and cleaned by the next run`,
     );
+    await recordFigure(
+      "crash-install",
+      String(
+        `  install kills: ${INSTALL_TRIALS} trials between ${startupMs.toFixed(0)} and ${
+          (fullMs * 1.1).toFixed(0)
+        } ms of ${fullMs.toFixed(0)} ms installs; states: ${
+          JSON.stringify(Object.fromEntries(states))
+        }; ${marked} complete directories checked byte-identical, 0 differing; ${orphanTemps} orphan temp files and ${incompleteLeft} incomplete installs found and cleaned by the next run`,
+      ).trim(),
+    );
     assert.equal(states.get("other") ?? 0, 0);
   } finally {
     await server.stop();
@@ -224,5 +235,11 @@ Deno.test("crash safety: the registry killed during ggen publish leaves no row w
   assert.deepEqual([...blobs].sort(), [...new Set(rows)].sort());
   console.log(
     `  publish kills: ${PUBLISH_TRIALS} trials, ${published} publishes completed, 0 rows without a blob, ${orphansSeen} orphan blobs seen before recovery, 0 after`,
+  );
+  await recordFigure(
+    "crash-publish",
+    String(
+      `  publish kills: ${PUBLISH_TRIALS} trials, ${published} publishes completed, 0 rows without a blob, ${orphansSeen} orphan blobs seen before recovery, 0 after`,
+    ).trim(),
   );
 });

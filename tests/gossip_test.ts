@@ -3,6 +3,7 @@
  * penalised (gossipsub P4 and ggen's reputation), graylisted and banned, and nothing it sends
  * afterwards is processed.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -11,8 +12,24 @@ import { silentLogger } from "../src/core/logger.ts";
 import { startWorkerNode } from "../src/p2p/mod.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
+import { signedAnnouncement } from "./p2p_helpers.ts";
+import { generateKey, loadSigner } from "../src/trust/mod.ts";
 
 const TOPIC = "ggen/packages/announce";
+
+/** Peers in the topic mesh (the GossipSub class has it; its interface type does not) */
+function meshSize(pubsub: unknown): number {
+  return (pubsub as { getMeshPeers(topic: string): string[] }).getMeshPeers(TOPIC).length;
+}
+
+/** Wait for a condition, checking every 50 ms, at most 10 s */
+async function waitUntil(what: string, check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`${what}: not within 10 s`);
+}
 
 Deno.test("gossip: 100 invalid announcements get the sender graylisted; its later messages are dropped", async () => {
   await using work = await tempDir();
@@ -21,10 +38,8 @@ Deno.test("gossip: 100 invalid announcements get the sender graylisted; its late
   try {
     attacker.services.pubsub.subscribe(TOPIC);
     await attacker.dial(multiaddr(node.listenAddrs[0]!));
-    for (let i = 0; i < 50 && attacker.services.pubsub.getSubscribers(TOPIC).length === 0; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 1200)); // a heartbeat to graft the mesh
+    // Publish once the node is in the attacker's mesh for the topic (grafted on a heartbeat)
+    await waitUntil("the attacker's mesh", () => meshSize(attacker.services.pubsub) > 0);
     const started = performance.now();
     let sent = 0;
     let bannedAfter = -1;
@@ -42,50 +57,45 @@ Deno.test("gossip: 100 invalid announcements get the sender graylisted; its late
       if ((await node.banned()).includes(attacker.peerId.toString())) bannedAfter = performance.now() - started;
       else await new Promise((r) => setTimeout(r, 100));
     }
-    // A valid announcement from the same peer after the flood
-    const valid = {
-      type: "publish",
-      package_id: "io.gossip.after",
-      version: "1.0.0",
-      peer_id: attacker.peerId.toString(),
-      sha256: "a".repeat(64),
-      timestamp: Date.now(),
-      name: "after",
-      description: "sent after the flood",
-      size_bytes: 1,
-      tags: [],
-      dependencies: {},
-    };
+    // An honest peer in the mesh: its announcement, sent after the attacker's, is the barrier
+    const honest = await createStockPeer();
+    honest.services.pubsub.subscribe(TOPIC);
+    await honest.dial(multiaddr(node.listenAddrs[0]!));
+    await waitUntil("the honest peer's mesh", () => meshSize(honest.services.pubsub) > 0);
+    // A valid, publisher-signed announcement from the same peer after the flood
+    await generateKey(work.path, "publisher");
+    const publisher = await loadSigner(work.path, "publisher");
+    const valid = await signedAnnouncement(publisher, "io.gossip.after", attacker.peerId.toString());
     await attacker.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(valid))).catch(() => {});
-    await new Promise((r) => setTimeout(r, 1000));
-    const processed = (await node.search("io.gossip.after", 5)).length;
+    try {
+      // Control: the same announcement from an honest peer is processed; once it is, anything the
+      // attacker sent before it would have been processed too
+      const mine = await signedAnnouncement(publisher, "io.gossip.honest", honest.peerId.toString());
+      await honest.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(mine)));
+      await waitUntil("the honest announcement", async () => (await node.search("io.gossip.honest", 5)).length === 1);
+    } finally {
+      await honest.stop();
+    }
+    const processed = (await node.search("io.gossip.after", 5)).filter((e) =>
+      e.package_id === "io.gossip.after"
+    ).length;
     const connected = (await node.peers()).some((p) => p.peerId === attacker.peerId.toString());
     console.log(
       `  ${sent} invalid announcements: sender banned and graylisted after ${
         bannedAfter.toFixed(0)
       } ms; still connected: ${connected}; later messages processed: ${processed}`,
     );
+    await recordFigure(
+      "gossip-flood",
+      String(
+        `  ${sent} invalid announcements: sender banned and graylisted after ${
+          bannedAfter.toFixed(0)
+        } ms; still connected: ${connected}; later messages processed: ${processed}`,
+      ).trim(),
+    );
     assert.ok(bannedAfter >= 0, "the flooding peer was never banned");
     assert.equal(processed, 0);
     assert.equal(connected, false);
-
-    // Control: the same announcement from an honest peer is processed
-    const honest = await createStockPeer();
-    try {
-      honest.services.pubsub.subscribe(TOPIC);
-      await honest.dial(multiaddr(node.listenAddrs[0]!));
-      await new Promise((r) => setTimeout(r, 1500));
-      const mine = { ...valid, package_id: "io.gossip.honest", peer_id: honest.peerId.toString() };
-      await honest.services.pubsub.publish(TOPIC, new TextEncoder().encode(JSON.stringify(mine)));
-      let seen = 0;
-      for (let i = 0; i < 30 && seen === 0; i++) {
-        seen = (await node.search("io.gossip.honest", 5)).length;
-        if (!seen) await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(seen, 1, "a valid announcement from an honest peer was not processed");
-    } finally {
-      await honest.stop();
-    }
   } finally {
     await attacker.stop();
     await node.stop();

@@ -3,6 +3,7 @@
  * one summary table: cases per class, rejected with a typed error, files or links created outside
  * the target, and for the bomb the bytes inflated before the abort.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { unpackArchive } from "../src/archive/mod.ts";
@@ -104,4 +105,10 @@ Deno.test("hostile archives: every class is refused by install extraction and by
     assert.equal(r.outside, 0, `${k}: wrote outside the target`);
     assert.equal(r.published, 0, `${k}: was published`);
   }
+  const cases = [...rows.values()].reduce((n, r) => n + r.tried, 0);
+  const bomb = [...rows.entries()].find(([k]) => k.startsWith("gzip bomb"))?.[1].notes.join("; ") ?? "";
+  await recordFigure(
+    "hostile-archives",
+    `${rows.size} classes, ${cases} cases: all refused by install extraction and by publish; 0 files outside the target; ${bomb}`,
+  );
 });

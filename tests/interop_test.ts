@@ -30,8 +30,11 @@ Deno.test("interop: a stock js-libp2p peer finds ggen's providers, records and a
     for (let i = 0; i < 50 && (stock.services.dht as SingleKadDHT).routingTable.size === 0; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    // Give gossipsub a heartbeat to graft the topic mesh
-    await new Promise((r) => setTimeout(r, 1500));
+    // Publish once gossipsub grafted the daemon into the stock peer's topic mesh (on a heartbeat)
+    const mesh = stock.services.pubsub as unknown as { getMeshPeers(topic: string): string[] };
+    for (let i = 0; i < 200 && mesh.getMeshPeers("ggen/packages/announce").length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
 
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.interop.pkg", version: "1.0.0" });
     const packed = await ggen(["pack", pkg, "--out", join(work.path, "pkg.tar.gz"), "--json"], { home: daemon.home });

@@ -2,6 +2,7 @@
  * mDNS discovery between two real nodes on separate hosts (network namespaces on one bridge),
  * where multicast is real. Skipped, with the reason printed, where namespaces are unavailable.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { tempDir } from "./helpers.ts";
@@ -54,6 +55,14 @@ async function mdnsPair(withKey: boolean): Promise<void> {
       `  mDNS${withKey ? " (private network)" : ""}: peer found ${
         ((performance.now() - started) / 1000).toFixed(2)
       } s after both daemons were spawned`,
+    );
+    await recordFigure(
+      "mdns",
+      String(
+        `  mDNS${withKey ? " (private network)" : ""}: peer found ${
+          ((performance.now() - started) / 1000).toFixed(2)
+        } s after both daemons were spawned`,
+      ).trim(),
     );
     const viaMdns = found.find((p) => p.source === "mdns");
     assert.ok(viaMdns, `no peer found by mDNS: ${JSON.stringify(found)}`);

@@ -6,7 +6,9 @@ import { join } from "node:path";
 import { MAIN, PERMS } from "./helpers.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
-import type { P2PNode } from "../src/p2p/mod.ts";
+import { type Announcement, announcementOf, type P2PNode } from "../src/p2p/mod.ts";
+import type { Signer } from "../src/core/envelope.ts";
+import { signVersion } from "../src/trust/mod.ts";
 import { createP2PRegistry } from "../src/registry/client/mod.ts";
 import { createPackageCache, type PackageCache } from "../src/store/mod.ts";
 import { ensureCached } from "../src/cli/install.ts";
@@ -103,4 +105,34 @@ export async function fetchFromPeers(
   const cache = createPackageCache({ logger: silentLogger }, { home: cacheHome });
   const ctx = { logger: silentLogger, out: createOutput({ json: true }), signal: new AbortController().signal };
   return { ...await ensureCached(ctx, registry, cache, version), cache };
+}
+
+/**
+ * A publisher-signed announcement of `id@1.0.0` as peer `peerId` would gossip it: announcements
+ * must carry a valid publisher signature over exactly what they name.
+ */
+export async function signedAnnouncement(
+  signer: Signer,
+  id: string,
+  peerId: string,
+  o: { sha256?: string; size?: number; description?: string } = {},
+): Promise<Announcement> {
+  const v = await signVersion(
+    {
+      id,
+      version: "1.0.0",
+      name: id,
+      description: o.description ?? `announcement of ${id}`,
+      tags: [],
+      keywords: [],
+      sha256: o.sha256 ?? "a".repeat(64),
+      size: o.size ?? 1,
+      dependencies: {},
+      yanked: false,
+      published_at: new Date().toISOString(),
+    },
+    signer,
+    Date.now(),
+  );
+  return announcementOf(v, peerId);
 }

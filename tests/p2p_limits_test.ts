@@ -2,6 +2,7 @@
  * Connection limits and access control: a per-IP cap in the connection gater, a flood of
  * half-open sockets, deny and allow lists, and bans that survive a restart.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import net from "node:net";
@@ -48,6 +49,12 @@ Deno.test("p2p limits: per-IP cap, half-open flood, deny/allow lists", async (t)
       console.log(
         `  per-IP cap 8: 100 connections from 127.0.0.2, ${kept} kept, ${denied} refused by the gater, the rest by libp2p's rate limit`,
       );
+      await recordFigure(
+        "connection-flood",
+        String(
+          `  per-IP cap 8: 100 connections from 127.0.0.2, ${kept} kept, ${denied} refused by the gater, the rest by libp2p's rate limit`,
+        ).trim(),
+      );
       assert.ok(kept <= 8, `${kept} kept`);
       close();
     } finally {
@@ -79,6 +86,14 @@ Deno.test("p2p limits: per-IP cap, half-open flood, deny/allow lists", async (t)
           (peak / 1024 / 1024).toFixed(0)
         } MB (+${((peak - before) / 1024 / 1024).toFixed(0)} MB); a legitimate peer still connected: ${served}`,
       );
+      await recordFigure(
+        "half-open",
+        String(
+          `  1,000 half-open sockets from one IP: ${kept} kept; peak RSS of the test process ${
+            (peak / 1024 / 1024).toFixed(0)
+          } MB (+${((peak - before) / 1024 / 1024).toFixed(0)} MB); a legitimate peer still connected: ${served}`,
+        ).trim(),
+      );
       assert.ok(served);
       assert.ok(kept <= 8);
       close();
@@ -105,6 +120,7 @@ Deno.test("p2p limits: per-IP cap, half-open flood, deny/allow lists", async (t)
       assert.equal((await denying.peers()).length, 0);
       assert.equal((await lan.peers()).length, 0);
       assert.equal((await b.peers()).length, 0);
+      await recordFigure("closed-network", "a denied PeerId and an address outside the allowed ranges: 0 connections");
     } finally {
       await Promise.all([b.stop(), denying.stop(), lan.stop()]);
     }
@@ -126,6 +142,7 @@ Deno.test("p2p: ggen p2p ban and unban, and bans survive a restart", async () =>
     b = await startDaemon(join(work.path, "b"), { bootstrap: [a.addr] });
     peers = jsonLines((await ggen(["p2p", "peers", "--json"], { home: b.home })).stdout);
     assert.ok(peers.some((p) => p.peerId === a.peerId && p.banned), "ban lost on restart");
+    await recordFigure("reputation", "a ban set with `ggen p2p ban` survived a daemon restart; unban lifted it");
     assert.ok(!peers.some((p) => p.peerId === a.peerId && !p.banned), "a banned peer is connected");
     assert.equal((await ggen(["p2p", "unban", a.peerId], { home: b.home })).code, 0);
     peers = jsonLines((await ggen(["p2p", "peers", "--json"], { home: b.home })).stdout);

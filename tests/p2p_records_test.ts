@@ -4,6 +4,7 @@
  * nodes after a newer one. ggen nodes store none of the bad records, return none, and no stale
  * record reaches the CLI.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import type { SingleKadDHT } from "@libp2p/kad-dht";
@@ -88,6 +89,14 @@ Deno.test("p2p records: bad records are neither stored nor returned; replayed ol
         /Ignored \d+ stale/.test(after.stderr) ? " (refused by the high-water mark)" : ""
       }`,
     );
+    await recordFigure(
+      "dht-replay",
+      String(
+        `  replay: the stale index was returned by ${staleHeld} peers; stale records reaching the CLI: 0${
+          /Ignored \d+ stale/.test(after.stderr) ? " (refused by the high-water mark)" : ""
+        }`,
+      ).trim(),
+    );
 
     // Bad records: put by the stock peer, then looked up through ggen nodes
     const good = JSON.parse(new TextDecoder().decode(oldIndex!));
@@ -119,6 +128,12 @@ Deno.test("p2p records: bad records are neither stored nor returned; replayed ol
     assert.deepEqual((await info()).versions, ["1.0.0", "1.1.0"]);
     console.log(
       `  bad records: ${bad.length} kinds put on ${daemons.length} nodes: ${stored} stored, ${returned} returned`,
+    );
+    await recordFigure(
+      "dht-poisoning",
+      String(
+        `  bad records: ${bad.length} kinds put on ${daemons.length} nodes: ${stored} stored, ${returned} returned`,
+      ).trim(),
     );
     assert.equal(stored, 0);
     assert.equal(returned, 0);

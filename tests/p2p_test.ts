@@ -2,6 +2,7 @@
  * The P2P network with real nodes on loopback: separate `ggen p2p start` processes, the real
  * CLI as a client, real libp2p sockets.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";
@@ -226,6 +227,7 @@ Deno.test("p2p: a provider that stalls mid-transfer times out and the next provi
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemons[1 - stalled]!.peerId}`);
     assert.match(r.stderr, /stalled: no data for \d+ ms/);
+    await recordFigure("stalling-providers", "a stalling provider timed out and the next provider served the install");
   } finally {
     for (const p of proxies) p.close();
     await Promise.all(daemons.map((d) => d.stop()));

@@ -3,6 +3,7 @@
  * upgraded connection and each of its dials fails within a second; a node configured as private
  * without a key refuses to start.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
@@ -48,6 +49,14 @@ Deno.test("pnet: same key connects, a wrong key gets 0 connections and fails fas
       `  wrong key: dials failed after ${times.map((t) => t.toFixed(0)).join(", ")} ms; upgraded connections: ${
         (await c.status()).peerCount
       }`,
+    );
+    await recordFigure(
+      "pnet",
+      String(
+        `  wrong key: dials failed after ${times.map((t) => t.toFixed(0)).join(", ")} ms; upgraded connections: ${
+          (await c.status()).peerCount
+        }`,
+      ).trim(),
     );
     assert.ok(times.every((t) => t < 1000));
     assert.equal((await c.status()).peerCount, 0);

@@ -4,6 +4,8 @@
  * header and then nothing). For each: installs completed / attempted, bad bytes installed (must be
  * 0), median time to install, and the providers penalised.
  */
+import { recordFigure } from "./figures.ts";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
 import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -60,7 +62,10 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
             stream.send(encodeFrame({ ok: true, total: blob.length, offset: 0, length: blob.length }));
           });
           await peer.dial(multiaddr(providers[i]!.listenAddrs[0]!));
-          await new Promise((r) => setTimeout(r, 300));
+          // Provide once the stalling peer has the provider in its routing table (after identify)
+          for (let w = 0; w < 100 && (peer.services.dht as SingleKadDHT).routingTable.size === 0; w++) {
+            await new Promise((r) => setTimeout(r, 20));
+          }
           await peer.contentRouting.provide(cid).catch(() => {});
           stallers.push(peer);
           continue;
@@ -110,6 +115,10 @@ Deno.test("poisoning: 10%, 30% and 50% lying providers never get bad bytes insta
     console.log(
       "\n| lying providers (wrong, truncated, stalling) | installs completed | bad bytes installed | median time | providers penalised (banned) |\n| --- | --- | --- | --- | --- |\n" +
         rows.join("\n"),
+    );
+    await recordFigure(
+      "lying-providers",
+      String(rows.map((r) => r.split("|").slice(1, 6).map((c) => c.trim()).join(", ")).join("; ")).trim(),
     );
   } finally {
     await Promise.all(stallers.map((p) => p.stop()));

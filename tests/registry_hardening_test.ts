@@ -3,6 +3,7 @@
  * tokens, no token in a dump of the database, 429 with Retry-After, and 413 before the body is
  * read. Real server, real signed requests.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
@@ -118,6 +119,10 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     console.log(
       `  scope x endpoint (status codes):\n${rows.join("\n")}\n  unauthorised successes: ${unauthorizedSuccesses}`,
     );
+    await recordFigure(
+      "token-matrix",
+      String(`unauthorised successes in the scope x endpoint matrix: ${unauthorizedSuccesses}`).trim(),
+    );
     assert.equal(unauthorizedSuccesses, 0);
     assert.equal(authorizedFailures, 0);
 
@@ -151,6 +156,10 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     }
     const found = issued.filter((t) => dump.includes(t) || dump.includes(t.slice(5, 25)));
     console.log(`  database dump: ${dump.length} bytes, ${issued.length} issued tokens, ${found.length} found`);
+    await recordFigure(
+      "token-dump",
+      String(`  database dump: ${dump.length} bytes, ${issued.length} issued tokens, ${found.length} found`).trim(),
+    );
     assert.deepEqual(found, []);
   } finally {
     await server.stop();
@@ -200,6 +209,10 @@ Deno.test("registry: 429 with Retry-After, and 413 before the body is read", asy
     const message = (await chunked.json()).message as string;
     const read = Number(/read (\d+) bytes/.exec(message)?.[1]);
     console.log(`  413 without Content-Length: server read ${read} bytes of a 50 MiB body (limit 10 MiB)`);
+    await recordFigure(
+      "oversized",
+      String(`  413 without Content-Length: server read ${read} bytes of a 50 MiB body (limit 10 MiB)`).trim(),
+    );
     assert.ok(read > 10 * 1024 * 1024 && read <= 11 * 1024 * 1024);
   } finally {
     await server.stop();
@@ -229,6 +242,10 @@ Deno.test("registry: a client that trickles its body is cut off at the body dead
     const text = new TextDecoder().decode(buf.subarray(0, n ?? 0));
     conn.close();
     console.log(`  slow body: answered after ${seconds.toFixed(2)} s: ${text.split("\r\n")[0]}`);
+    await recordFigure(
+      "slow-body",
+      String(`  slow body: answered after ${seconds.toFixed(2)} s: ${text.split("\r\n")[0]}`).trim(),
+    );
     assert.match(text, /^HTTP\/1\.1 400/);
     assert.match(text, /not received within 500 ms/);
   } finally {
@@ -255,6 +272,10 @@ Deno.test("registry: a client that trickles its headers is cut off at the header
     conn.close();
     const answer = new TextDecoder().decode(buf.subarray(0, n ?? 0)).split("\r\n")[0];
     console.log(`  slow headers: cut off after ${seconds.toFixed(2)} s with "${answer}"`);
+    await recordFigure(
+      "slow-headers",
+      String(`  slow headers: cut off after ${seconds.toFixed(2)} s with "${answer}"`).trim(),
+    );
     // 408 and closed (Node's parser and deadline), or closed with no answer at all
     assert.ok(n === null || answer === "HTTP/1.1 408 Request Timeout", `answered "${answer}"`);
     // A normal request still works

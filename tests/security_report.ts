@@ -16,6 +16,200 @@ interface Row {
   test: string;
 }
 
+/** The first version's threats (trust, registry hardening, P2P hardening) */
+const EARLIER_ROWS: Row[] = [
+  {
+    key: "trust",
+    threat:
+      "forged or replayed signatures and metadata: a version signed by another key, a foreign-signed version from a compromised registry database, mix-and-match, unknown key ids, rollback, freeze, fast-forward, tampered versions, endless data; unsigned, non-owner and replayed-seq publishes; and the legitimate key rotation walk",
+    mitigation:
+      "publisher signature over exactly id, version, sha256, size and dependencies + the pinned key (a change only through a signed owner log); registry-signed metadata with seq, expiry and a digest of the versions, only the registry key's seq counts; 8 MiB metadata cap, 64 KiB envelope payload cap; the server verifies the envelope, owner binding and a growing seq",
+    test: "tests/trust_test.ts",
+  },
+  {
+    key: "token-matrix",
+    threat: "token theft / over-broad tokens",
+    mitigation: "`ggen_` + checksum tokens, stored as SHA-256 only, scopes, id prefix, expiry, revoke",
+    test: "tests/registry_hardening_test.ts",
+  },
+  {
+    key: "token-dump",
+    threat: "token theft / over-broad tokens",
+    mitigation: "`ggen_` + checksum tokens, stored as SHA-256 only, scopes, id prefix, expiry, revoke",
+    test: "tests/registry_hardening_test.ts",
+  },
+  {
+    key: "oversized",
+    threat: "oversized upload",
+    mitigation: "10 MB limit; refused on Content-Length before reading, or at limit+1 without it",
+    test: "tests/registry_hardening_test.ts",
+  },
+  {
+    key: "slow-headers",
+    threat: "slow client (slowloris)",
+    mitigation:
+      "Node's HTTP server (as Deno ships it) gives each request head a deadline (10 s default, 408), each request one (120 s) and idle keep-alive connections 5 s; request bodies have their own deadline (30 s default)",
+    test: "tests/registry_hardening_test.ts",
+  },
+  {
+    key: "slow-body",
+    threat: "slow client (slowloris)",
+    mitigation:
+      "Node's HTTP server (as Deno ships it) gives each request head a deadline (10 s default, 408), each request one (120 s) and idle keep-alive connections 5 s; request bodies have their own deadline (30 s default)",
+    test: "tests/registry_hardening_test.ts",
+  },
+  {
+    key: "hostile-archives",
+    threat:
+      "hostile archives (22 classes, 28 cases: absolute, `..`, `..\\`, drive paths, links out, dir-then-symlink, hardlinks, devices, fifo, NFC/NFD and case collisions, NUL in PAX path, PAX size mismatch, negative base-256 size, depth > 1024, over-long path, duplicates, install marker, truncated gzip, 10 GiB gzip bomb)",
+    mitigation:
+      "only files and directories; path, depth, count, size, inflate limits; exclusive creates in a fresh target",
+    test: "tests/hostile_test.ts (corpus from tests/hostile/corpus.ts)",
+  },
+  {
+    key: "fuzz",
+    threat: "malformed input",
+    mitigation: "typed errors only",
+    test: "tests/fuzz_test.ts (fast-check)",
+  },
+  {
+    key: "tamper",
+    threat: "tampered bytes in transit or at rest",
+    mitigation: "SHA-256 verified into a temp file before rename; corrupt cache entries evicted",
+    test: "tests/tamper_test.ts",
+  },
+  {
+    key: "crash-install",
+    threat: "crash during install",
+    mitigation:
+      "unpack to a temp dir, completion marker written last (an archive's own marker is ignored, CVE-2022-36113), rename, lockfile last; repair and temp cleanup on the next run",
+    test: "tests/crash_test.ts",
+  },
+  {
+    key: "crash-publish",
+    threat: "crash during publish",
+    mitigation: "blob first, row second in one transaction; orphan blobs collected at start",
+    test: "tests/crash_test.ts",
+  },
+  {
+    key: "dht-poisoning",
+    threat: "DHT poisoning: unsigned, wrongly signed, other-package, oversized records",
+    mitigation:
+      "kad-dht validator for `/ggen/` verifies the publisher's DSSE signature and that it names exactly this record, on put and on get",
+    test: "tests/p2p_records_test.ts (a stock peer with a permissive validator puts them)",
+  },
+  {
+    key: "dht-replay",
+    threat: "DHT replay: an older valid record put after a newer one (js kad-dht keeps the last PUT)",
+    mitigation:
+      "the client selects the highest signed seq across peers and keeps a persisted high-water record per key",
+    test: "tests/p2p_records_test.ts",
+  },
+  {
+    key: "lying-providers",
+    threat: "lying providers (wrong bytes, truncation, stalls)",
+    mitigation:
+      "verify before store; one checksum mismatch bans the peer for an hour; stalls cost a timer and reputation; next provider",
+    test: "tests/poisoning_test.ts",
+  },
+  {
+    key: "sybil",
+    threat: "Sybil: many hostile peers that join the DHT, provide the package, and garble, stall or drop every fetch",
+    mitigation:
+      "every provider a lookup keeps (20) may be tried; 1 s stall timer in the run; verification before store; reputation bans",
+    test: "tests/sybil_test.ts",
+  },
+  {
+    key: "provider-flood",
+    threat: "provider flooding: one peer answers GET_PROVIDERS with 10,000 fake providers",
+    mitigation:
+      "js kad-dht ends a lookup at kBucketSize providers, so a flood could crowd out honest ones: an answer with more than 100 providers is dropped, its sender banned and the lookup repeated; at most 5 providers kept per responder, 20 in all",
+    test: "tests/provider_flood_test.ts (a hand-written Kademlia responder)",
+  },
+  {
+    key: "stalling-providers",
+    threat: "stalling or vanishing providers",
+    mitigation: "5 s stall timer, disconnect detection, failover, reputation penalty",
+    test: "tests/p2p_test.ts",
+  },
+  {
+    key: "reputation",
+    threat: "reputation",
+    mitigation:
+      "score per PeerId (verified +1, wrong bytes -50, stall -10, invalid record -10, invalid announcement -5), half-life 1 h, ban at -40 for 1 h through the connection gater, persisted in `$GGEN_HOME/reputation.json`; `ggen p2p ban/unban`, scores in `ggen p2p peers`",
+    test: "src/p2p/reputation_test.ts, tests/p2p_limits_test.ts",
+  },
+  {
+    key: "gossip-flood",
+    threat: "gossip flooding with invalid announcements",
+    mitigation:
+      "StrictSign; topic validator (schema, signer = `peer_id`) rejects with a P4 penalty and a reputation hit; explicit score thresholds (gossip -10, publish -20, graylist -40); IP colocation factor; reputation as app score",
+    test: "tests/gossip_test.ts",
+  },
+  {
+    key: "connection-flood",
+    threat: "connection floods from one address",
+    mitigation:
+      "per-IP cap in `connectionGater.denyInboundConnection` (default 8, like go-libp2p), `maxIncomingPendingConnections` 64, `inboundConnectionThreshold`",
+    test: "tests/p2p_limits_test.ts",
+  },
+  {
+    key: "half-open",
+    threat: "connection floods from one address",
+    mitigation:
+      "per-IP cap in `connectionGater.denyInboundConnection` (default 8, like go-libp2p), `maxIncomingPendingConnections` 64, `inboundConnectionThreshold`",
+    test: "tests/p2p_limits_test.ts",
+  },
+  {
+    key: "stream-flood",
+    threat: "stream floods on the fetch protocol",
+    mitigation:
+      "at most 16 concurrent fetch streams per connection (libp2p resets the rest); per-peer token bucket (burst 32, then 10/s)",
+    test: "tests/p2p_streams_test.ts",
+  },
+  {
+    key: "stream-sequential",
+    threat: "stream floods on the fetch protocol",
+    mitigation:
+      "at most 16 concurrent fetch streams per connection (libp2p resets the rest); per-peer token bucket (burst 32, then 10/s)",
+    test: "tests/p2p_streams_test.ts",
+  },
+  {
+    key: "closed-network",
+    threat: "unknown peers on a closed network",
+    mitigation: "allow/deny lists of PeerIds and CIDR ranges (`[registry.p2p.security]`) in the connection gater",
+    test: "tests/p2p_limits_test.ts",
+  },
+  {
+    key: "pnet",
+    threat: "outsiders on a private network",
+    mitigation:
+      "`@libp2p/pnet` pre-shared key (`ggen p2p psk generate`, `registry.p2p.psk_file`); `registry.p2p.private = true` without a key refuses to start; address dial timeout 750 ms with a key",
+    test: "tests/pnet_test.ts, tests/mdns_test.ts",
+  },
+  {
+    key: "mdns",
+    threat: "outsiders on a private network",
+    mitigation:
+      "`@libp2p/pnet` pre-shared key (`ggen p2p psk generate`, `registry.p2p.psk_file`); `registry.p2p.private = true` without a key refuses to start; address dial timeout 750 ms with a key",
+    test: "tests/pnet_test.ts, tests/mdns_test.ts",
+  },
+  {
+    key: "central-faults",
+    threat: "central registry under faults (design §5)",
+    mitigation:
+      "retries with backoff on timeouts, immediate fallback on reset / refused / 5xx / broken bodies, circuit breaker",
+    test: "tests/central_faults_test.ts",
+  },
+  {
+    key: "privacy",
+    threat: "privacy: leaking what you install to the DHT (with and without a daemon)",
+    mitigation:
+      "hybrid mode starts no P2P node while central answers; a running daemon provides what it fetched, by design (it shares with the LAN)",
+    test: "tests/hybrid_test.ts",
+  },
+];
+
 /** Issue 10: the attack run against the registry and the client */
 const ROWS: Row[] = [
   {
@@ -119,20 +313,58 @@ const ROWS: Row[] = [
   },
 ];
 
-const START = "<!-- security-report:start -->";
-const END = "<!-- security-report:end -->";
+/** Issue 12: P2P trust holes closed so far */
+const P2P_ROWS: Row[] = [
+  {
+    key: "slow-drip",
+    threat: "a provider drips one byte at a time under the stall timer and holds an install forever",
+    mitigation:
+      "a transfer deadline derived from the size: 5 s grace + size / minimum rate (16 KiB/s by default); the stall timer still covers silence; the provider is penalised and the next one tried",
+    test: "tests/p2p_transfer_bounds_test.ts",
+  },
+  {
+    key: "size-cap",
+    threat: "a record declaring a huge size makes a client write gigabytes; a provider declares another size",
+    mitigation:
+      "the signed record's size is checked against `registry.p2p.max_package_bytes` (default 10 MiB, as central) before any lookup; a provider's declared total must equal the record's before its first byte; bytes stream to the cache (bounded memory)",
+    test: "tests/p2p_transfer_bounds_test.ts",
+  },
+  {
+    key: "signed-announcements",
+    threat:
+      "unsigned or mismatched catalog entries and announcements accepted, stored and re-served; announcement floods; escape characters from peers",
+    mitigation:
+      "every announcement and catalog answer must carry the publisher's signature over exactly its id, version, sha256, size and dependencies, verified on receipt (gossip validator, catalog answers, local announce) and stored with the entry so re-served entries verify; text with control or bidi characters refused; a banned signer ignored even when relayed; per-peer announcement rate (burst 64, then 10/s) with a reputation cost; a quota of 1,000 entries per publisher key and a 50,000-entry catalog that evicts the oldest; unsigned entries of older catalogs dropped",
+    test: "tests/announce_trust_test.ts, src/p2p/catalog_test.ts",
+  },
+  {
+    key: "index-laundering",
+    threat:
+      "an attacker's index record (the DHT keeps the last PUT) hides the owner's versions or merges into the index the owner signs next",
+    mitigation:
+      "a publisher's index lists only versions from its own previous index (kept locally per signer); readers union every signer's index, so no signer hides another and the trust policy decides between them",
+    test: "tests/index_laundering_test.ts",
+  },
+];
+
+const SECTIONS = [
+  { name: "earlier", rows: EARLIER_ROWS },
+  { name: "attack-run", rows: ROWS },
+  { name: "p2p-trust", rows: P2P_ROWS },
+];
+const marker = (name: string, edge: "start" | "end") => `<!-- security-report:${name}:${edge} -->`;
 
 function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
 }
 
-/** The rendered table */
-export async function renderReport(): Promise<string> {
+/** The rendered table of `rows` */
+export async function renderReport(rows: Row[]): Promise<string> {
   const lines = [
     "| threat | mitigation | test | last run |",
     "| --- | --- | --- | --- |",
   ];
-  for (const row of ROWS) {
+  for (const row of rows) {
     let last = "not run yet: run the test";
     try {
       const f = JSON.parse(await Deno.readTextFile(join(FIGURES_DIR, `${row.key}.json`))) as Figure;
@@ -147,11 +379,14 @@ export async function renderReport(): Promise<string> {
 
 if (import.meta.main) {
   const path = fileURLToPath(new URL("../SECURITY.md", import.meta.url));
-  const text = await Deno.readTextFile(path);
-  const start = text.indexOf(START);
-  const end = text.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`SECURITY.md lacks the ${START} … ${END} markers`);
-  const next = `${text.slice(0, start + START.length)}\n\n${await renderReport()}\n\n${text.slice(end)}`;
-  await Deno.writeTextFile(path, next);
-  console.error(`SECURITY.md: ${ROWS.length} rows rendered from ${FIGURES_DIR}`);
+  let text = await Deno.readTextFile(path);
+  for (const section of SECTIONS) {
+    const start = text.indexOf(marker(section.name, "start"));
+    const end = text.indexOf(marker(section.name, "end"));
+    if (start < 0 || end < start) throw new Error(`SECURITY.md lacks the ${marker(section.name, "start")} markers`);
+    const head = text.slice(0, start + marker(section.name, "start").length);
+    text = `${head}\n\n${await renderReport(section.rows)}\n\n${text.slice(end)}`;
+  }
+  await Deno.writeTextFile(path, text);
+  console.error(`SECURITY.md: ${SECTIONS.map((s) => s.rows.length).join(" + ")} rows rendered from ${FIGURES_DIR}`);
 }

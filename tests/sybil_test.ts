@@ -4,11 +4,13 @@
  * install success before and during the attack; bad bytes installed must stay 0.
  * GGEN_SYBIL_HONEST / GGEN_SYBIL_HOSTILE change the sizes.
  */
+import { recordFigure } from "./figures.ts";
 import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";
 import { CID } from "multiformats/cid";
+import type { SingleKadDHT } from "@libp2p/kad-dht";
 import * as raw from "multiformats/codecs/raw";
 import { sha256 } from "multiformats/hashes/sha2";
 import { sha256Hex } from "../src/core/digest.ts";
@@ -18,7 +20,8 @@ import { encodeFrame, type FetchRequest, readFrame } from "../src/p2p/fetch_wire
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
 import { randomBytes, tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
-import { fetchFromPeers } from "./p2p_helpers.ts";
+import { fetchFromPeers, signedAnnouncement } from "./p2p_helpers.ts";
+import { generateKey, loadSigner } from "../src/trust/mod.ts";
 import { createStockPeer } from "./stock_peer.ts";
 
 const HONEST = Number(Deno.env.get("GGEN_SYBIL_HONEST") ?? 30);
@@ -31,6 +34,8 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
   await using work = await tempDir();
   const blob = randomBytes(256 * 1024);
   const sha = sha256Hex(blob);
+  await generateKey(work.path, "publisher");
+  const publisher = await loadSigner(work.path, "publisher");
   const version = { id: "io.sybil.pkg", version: "1.0.0", sha256: sha, size: blob.length } as PackageVersion;
   const honest: WorkerNode[] = [];
   const hostile: Awaited<ReturnType<typeof createStockPeer>>[] = [];
@@ -51,30 +56,42 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
     }
     await Promise.all(honest.map((n) => waitForPeers(n, 1, 10_000)));
     for (const n of honest.slice(0, 3)) await n.provide(sha);
-    await new Promise((r) => setTimeout(r, 1500)); // gossipsub meshes form on heartbeats
+    // Meshes form on gossipsub heartbeats: probe until every node hears the first one
+    for (let k = 0; k < 50; k++) {
+      await honest[0]!.announce(
+        await signedAnnouncement(publisher, `io.sybil.probe${k}`, honest[0]!.peerId, {
+          sha256: sha,
+          size: blob.length,
+        }),
+      );
+      await new Promise((r) => setTimeout(r, 200));
+      const heard = await Promise.all(
+        honest.slice(1).map(async (n) => (await n.search("io.sybil.probe", 50).catch(() => [])).length > 0),
+      );
+      if (heard.every(Boolean)) break;
+    }
 
     let run = 0;
     const measure = async (phase: string) => {
       for (let k = 0; k < ANNOUNCEMENTS; k++) {
-        await honest[0]!.announce({
-          type: "publish",
-          package_id: `io.sybil.${phase}${k}`,
-          version: "1.0.0",
-          peer_id: honest[0]!.peerId,
-          sha256: sha,
-          timestamp: Date.now(),
-          name: "sybil",
-          description: `announcement ${k} ${phase}`,
-          size_bytes: blob.length,
-          tags: [],
-          dependencies: {},
-        });
+        await honest[0]!.announce(
+          await signedAnnouncement(publisher, `io.sybil.${phase}${k}`, honest[0]!.peerId, {
+            sha256: sha,
+            size: blob.length,
+          }),
+        );
       }
-      await new Promise((r) => setTimeout(r, 3000));
+      // Delivery is counted when every announcement reached every node, or after 10 s at most
+      const expected = ANNOUNCEMENTS * (honest.length - 1);
       let delivered = 0;
-      for (const n of honest.slice(1)) {
-        const hits = await n.search(`io.sybil.${phase}`, 20).catch(() => []);
-        delivered += hits.filter((h) => h.package_id.startsWith(`io.sybil.${phase}`)).length;
+      for (let wait = 0; wait < 100; wait++) {
+        delivered = 0;
+        for (const n of honest.slice(1)) {
+          const hits = await n.search(`io.sybil.${phase}`, 20).catch(() => []);
+          delivered += hits.filter((h) => h.package_id.startsWith(`io.sybil.${phase}`)).length;
+        }
+        if (delivered >= expected) break;
+        await new Promise((r) => setTimeout(r, 100));
       }
       let installed = 0;
       let bad = 0;
@@ -122,7 +139,11 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
       for (let k = 0; k < 3; k++) await peer.dial(multiaddr(pick(honest).listenAddrs[0]!)).catch(() => {});
       hostile.push(peer);
     }
-    await new Promise((r) => setTimeout(r, 1000));
+    // Provide once each hostile peer has someone in its routing table
+    for (let wait = 0; wait < 100; wait++) {
+      if (hostile.every((p) => (p.services.dht as SingleKadDHT).routingTable.size > 0)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await Promise.all(hostile.map((p) => p.contentRouting.provide(cid).catch(() => {})));
     const during = await measure("during");
 
@@ -134,6 +155,16 @@ Deno.test("sybil: hostile peers that garble, stall and drop do not get bad bytes
         `| during (+${HOSTILE} hostile: garble, stall, drop) | ${
           (during.delivery * 100).toFixed(0)
         }% | ${during.installed}/${INSTALLS} | ${during.bad} |`,
+    );
+    await recordFigure(
+      "sybil",
+      String(
+        `before (${HONEST} honest): delivery ${
+          (before.delivery * 100).toFixed(0)
+        }%, installs ${before.installed}/${INSTALLS}, bad bytes ${before.bad}; during (+${HOSTILE} hostile): delivery ${
+          (during.delivery * 100).toFixed(0)
+        }%, installs ${during.installed}/${INSTALLS}, bad bytes ${during.bad}`,
+      ).trim(),
     );
     assert.equal(before.bad + during.bad, 0);
     assert.equal(before.installed, INSTALLS);

@@ -3,6 +3,7 @@
  * in the cache, plus truncated and over-long bodies. Every delivery is refused before anything is
  * extracted; the cache path evicts and refetches good bytes. Prints the counts.
  */
+import { recordFigure } from "./figures.ts";
 import { waitForPeers } from "../src/cli/context.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -124,6 +125,12 @@ Deno.test("tampering: flipped, truncated and over-long bytes are refused on HTTP
     }
     console.log(
       `  tampering: ${deliveries} tampered deliveries (${N} offsets x HTTP, P2P, cache + truncated + over-long), ${extracted} extracted`,
+    );
+    await recordFigure(
+      "tamper",
+      String(
+        `  tampering: ${deliveries} tampered deliveries (${N} offsets x HTTP, P2P, cache + truncated + over-long), ${extracted} extracted`,
+      ).trim(),
     );
     assert.equal(extracted, 0);
   } finally {

@@ -2,6 +2,7 @@
  * Signatures and trust against the attack classes of The Update Framework that apply to ggen,
  * one row each, with a real registry server, real keys and the real CLI. Prints a summary table.
  */
+import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
@@ -106,6 +107,7 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
       });
       assert.equal(res.status, 403);
       assert.match((await res.json()).message, /its signature is for "io.trust.pkg@1.0.0"/);
+      summary.push({ attack: "unsigned, non-owner and replayed-seq publishes", refused: true, how: "403 each" });
     });
 
     const store = await openTrustStore(client);
@@ -123,6 +125,11 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
       assert.equal(r.code, 1);
       assert.match(r.stderr, /is pinned to SHA256:.*If you trust the new key, run: ggen trust io.trust.pkg SHA256:/);
       assert.doesNotMatch(await Deno.readTextFile(join(project, "ggen.lock")), /2\.0\.0/);
+      summary.push({
+        attack: "a foreign-signed version from a compromised registry database",
+        refused: true,
+        how: "install exits 1, lock unchanged",
+      });
     });
     await t.step("mix-and-match: a valid signature for another version", async () => {
       const v1 = info1.versions[0]!;
@@ -248,5 +255,9 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
     for (const r of summary) {
       console.log(`| ${r.attack} | ${r.refused ? "yes" : "no"} | ${r.how.replaceAll("|", "/")} |`);
     }
+    await recordFigure(
+      "trust",
+      summary.map((r) => `${r.attack}: ${r.refused ? "refused" : "accepted"}`).join("; "),
+    );
   }
 });

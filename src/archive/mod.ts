@@ -2,10 +2,10 @@
  * Package archives: deterministic packing and validated unpacking.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { packDirectory, unpackArchive } from "./mod.ts";
  * const packed = await packDirectory("examples/rust-cli");
- * await unpackArchive(packed.bytes, "/tmp/out");
+ * await unpackArchive(packed.bytes, "/tmp/ggen-out");
  * ```
  * @module
  */

@@ -5,7 +5,7 @@
  */
 import { join, resolve as resolvePath } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { ConfigError, DEFAULT_CENTRAL_URL, type LogLevel } from "../core/mod.ts";
+import { ConfigError, DEFAULT_CENTRAL_URL, DEFAULT_MAX_TARBALL_BYTES, type LogLevel } from "../core/mod.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
 /**
@@ -63,6 +63,8 @@ export interface Config {
     denyRanges: string[];
     /** Distinct peers P2P-only metadata should come from */
     minSources: number;
+    /** Largest package fetched from peers */
+    maxPackageBytes: number;
   };
 }
 
@@ -113,6 +115,7 @@ const KEYS: Record<
   "registry.p2p.tuning.max_connections_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.security.allow_peers": { type: "string[]" },
   "registry.p2p.security.min_sources": { type: "number", check: (v) => positiveInt(v, 20) },
+  "registry.p2p.max_package_bytes": { type: "number", check: (v) => positiveInt(v, 2 ** 40) },
   "registry.p2p.security.deny_peers": { type: "string[]" },
   "registry.p2p.security.allow_ranges": { type: "string[]", check: checkCidrs },
   "registry.p2p.security.deny_ranges": { type: "string[]", check: checkCidrs },
@@ -265,6 +268,7 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       allowRanges: (file["registry.p2p.security.allow_ranges"] as string[] | undefined) ?? [],
       denyRanges: (file["registry.p2p.security.deny_ranges"] as string[] | undefined) ?? [],
       minSources: (file["registry.p2p.security.min_sources"] as number | undefined) ?? 3,
+      maxPackageBytes: (file["registry.p2p.max_package_bytes"] as number | undefined) ?? DEFAULT_MAX_TARBALL_BYTES,
       // Relative paths are relative to the config file's directory
       ...(env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]
         ? { pskFile: resolvePath(home, (env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]) as string) }

@@ -163,6 +163,7 @@ export function createContext(
           records: await openRecordCache(config.home),
           pinned: (id) => trust.pinned(id),
           minSources: config.p2p.minSources,
+          maxPackageBytes: config.p2p.maxPackageBytes,
         });
       });
       return p2pRegistry;

@@ -2,9 +2,9 @@
  * The `ggen` CLI.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { runCli } from "./mod.ts";
- * const code = await runCli(["search", "rust"], new AbortController().signal);
+ * const code: number = await runCli(["--help"], new AbortController().signal);
  * ```
  * @module
  */

@@ -3,7 +3,7 @@
  * server and the central client so the two cannot drift.
  * @module
  */
-import type { PackageInfo, PackageVersion, SearchHit } from "./package.ts";
+import type { SearchHit } from "./package.ts";
 
 /** Prefix of every API path */
 export const API_PREFIX = "/api/v1";
@@ -42,12 +42,6 @@ export interface SearchResponse {
   /** This page of results */
   hits: SearchHit[];
 }
-
-/** GET package */
-export type PackageResponse = PackageInfo;
-
-/** PUT version (publish) */
-export type PublishResponse = PackageVersion;
 
 /** GET registry key */
 export interface RegistryKeyResponse {

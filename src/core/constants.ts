@@ -10,8 +10,6 @@ export const MINUTE = 60 * SECOND;
 export const KIB = 1024;
 /** Bytes in a MiB */
 export const MIB = 1024 * KIB;
-/** Bytes in a GiB */
-export const GIB = 1024 * MIB;
 
 /** Default central registry port */
 export const DEFAULT_REGISTRY_PORT = 8787;
@@ -60,6 +58,10 @@ export const MAX_RECORD_BYTES = 16 * KIB;
 export const FETCH_CHUNK_BYTES = 64 * KIB;
 /** A peer that sends nothing for this long during a transfer is treated as stalled */
 export const DEFAULT_FETCH_STALL_MS = 5 * SECOND;
+/** Slowest average rate a P2P transfer may keep after its grace period (slow-drip defence) */
+export const MIN_FETCH_BYTES_PER_SECOND = 16 * KIB;
+/** Grace period of a P2P transfer before its average rate is judged */
+export const FETCH_RATE_GRACE_MS = 5 * SECOND;
 /** Default timeout of one request to the P2P worker */
 export const DEFAULT_P2P_REQUEST_TIMEOUT_MS = 30 * SECOND;
 /** How often a node re-provides the packages in its store */

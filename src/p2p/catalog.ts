@@ -4,6 +4,7 @@
  * @module
  */
 import { DatabaseSync } from "node:sqlite";
+import type { Envelope } from "../core/mod.ts";
 import * as semver from "semver";
 import {
   ftsQuery,
@@ -36,12 +37,27 @@ export interface CatalogEntry {
   peer_id: string;
   /** Milliseconds since the epoch (ISO 8601 text in statements) */
   timestamp: number;
+  /** The publisher's DSSE envelope over the version: checked on receipt, re-served with the entry */
+  signature?: Envelope;
+  /** base64 raw Ed25519 public key of the publisher */
+  publisher_key?: string;
+}
+
+/** Bounds of the catalog */
+export interface CatalogLimits {
+  /** Most entries kept; the oldest announcements are evicted past it. @default 50,000 */
+  maxEntries?: number;
+  /** Most entries one publisher key may hold. @default 1,000 */
+  maxPerPublisher?: number;
 }
 
 /** The catalog */
 export interface Catalog {
-  /** Add an entry */
-  add(a: Announcement): void;
+  /**
+   * Add a verified entry (see `verifyAnnouncement`) signed by `keyid`.
+   * @returns false when refused: a conflicting entry exists or the publisher's quota is full
+   */
+  add(a: Announcement, keyid: string): boolean;
   /** Newest version per package matching the text, at most `limit` */
   search(text: string, limit: number): CatalogEntry[];
   /** Every known version of a package */
@@ -66,11 +82,15 @@ function toEntry(r: Row): CatalogEntry {
     dependencies: JSON.parse(String(r.dependencies)),
     peer_id: String(r.peer_id),
     timestamp: Number(r.timestamp),
+    ...(r.signature ? { signature: JSON.parse(String(r.signature)) as Envelope } : {}),
+    ...(r.publisher_key ? { publisher_key: String(r.publisher_key) } : {}),
   };
 }
 
 /** Open the catalog database at `path` (":memory:" for tests) */
-export function openCatalog(path: string): Catalog {
+export function openCatalog(path: string, limits: CatalogLimits = {}): Catalog {
+  const maxEntries = limits.maxEntries ?? 50_000;
+  const maxPerPublisher = limits.maxPerPublisher ?? 1_000;
   const db = new DatabaseSync(path);
   db.exec(`
     PRAGMA journal_mode = WAL;
@@ -80,8 +100,20 @@ export function openCatalog(path: string): Catalog {
       peer_id TEXT NOT NULL, timestamp INTEGER NOT NULL, PRIMARY KEY (package_id, version)
     );
     DROP TABLE IF EXISTS catalog_fts;
+    CREATE INDEX IF NOT EXISTS catalog_timestamp ON catalog(timestamp);
     ${packageIndexSchema("catalog_index")}
   `);
+  // Signatures are kept with each entry, so what this node re-serves can be checked; entries of
+  // catalogs from before (unsigned, unverifiable) are dropped
+  const columns = new Set((db.prepare("PRAGMA table_info(catalog)").all() as Row[]).map((r) => String(r.name)));
+  if (!columns.has("signature")) {
+    db.exec(`ALTER TABLE catalog ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+      ALTER TABLE catalog ADD COLUMN publisher_key TEXT NOT NULL DEFAULT '';
+      ALTER TABLE catalog ADD COLUMN keyid TEXT NOT NULL DEFAULT '';
+      DELETE FROM catalog WHERE signature = '';
+      DELETE FROM catalog_index;`);
+  }
+  db.exec("CREATE INDEX IF NOT EXISTS catalog_keyid ON catalog(keyid);");
   function reindex(id: string): void {
     const latest = newest(versions(id))[0];
     db.prepare("DELETE FROM catalog_index WHERE id = ?").run(id);
@@ -114,7 +146,7 @@ export function openCatalog(path: string): Catalog {
     }
   }
   return {
-    add(a) {
+    add(a, keyid) {
       const existing = db.prepare("SELECT sha256 FROM catalog WHERE package_id = ? AND version = ?").get(
         a.package_id,
         a.version,
@@ -122,10 +154,14 @@ export function openCatalog(path: string): Catalog {
         | Row
         | undefined;
       // First announcement of a version wins: a later, different sha256 is a conflict, not an update
-      if (existing) return;
+      if (existing) return false;
+      // A publisher cannot fill the catalog: a quota per key
+      const held = Number((db.prepare("SELECT count(*) AS n FROM catalog WHERE keyid = ?").get(keyid) as Row).n);
+      if (held >= maxPerPublisher) return false;
       db.prepare(
-        `INSERT INTO catalog (package_id, version, name, description, sha256, size_bytes, tags, dependencies, peer_id, timestamp)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO catalog (package_id, version, name, description, sha256, size_bytes, tags, dependencies, peer_id,
+           timestamp, signature, publisher_key, keyid)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         a.package_id,
         a.version,
@@ -137,8 +173,26 @@ export function openCatalog(path: string): Catalog {
         JSON.stringify(a.dependencies),
         a.peer_id,
         a.timestamp,
+        JSON.stringify(a.signature ?? null),
+        a.publisher_key ?? "",
+        keyid,
       );
       reindex(a.package_id);
+      // Bounded: past the cap the oldest announcements go
+      const total = Number((db.prepare("SELECT count(*) AS n FROM catalog").get() as Row).n);
+      if (total > maxEntries) {
+        const old = db.prepare("SELECT package_id, version FROM catalog ORDER BY timestamp LIMIT ?").all(
+          total - maxEntries,
+        ) as Row[];
+        for (const r of old) {
+          db.prepare("DELETE FROM catalog WHERE package_id = ? AND version = ?").run(
+            String(r.package_id),
+            String(r.version),
+          );
+          reindex(String(r.package_id));
+        }
+      }
+      return true;
     },
     search(text, limit) {
       const query = ftsQuery(text);

@@ -21,7 +21,8 @@ import {
   type WorkerStartInit,
   type WorkerToMain,
 } from "./protocol.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 
@@ -258,6 +259,8 @@ class WorkerNodeClient implements WorkerNode {
         offset: o.offset ?? 0,
         ...(o.length !== undefined ? { length: o.length } : {}),
         stallMs: o.stallMs ?? DEFAULT_FETCH_STALL_MS,
+        ...(o.expectedSize !== undefined ? { expectedSize: o.expectedSize } : {}),
+        ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: o.minBytesPerSecond } : {}),
       },
       o,
       controller,

@@ -28,7 +28,8 @@ import {
   ValidationError,
 } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import {
   callNode,
@@ -162,6 +163,12 @@ export async function startControlServer(
         const stream = await node.fetch(url.searchParams.get("peer") ?? "", url.searchParams.get("sha256") ?? "", {
           offset: Number(url.searchParams.get("offset") ?? 0),
           stallMs: Number(url.searchParams.get("stallMs") ?? 0) || undefined,
+          ...(url.searchParams.has("expectedSize")
+            ? { expectedSize: Number(url.searchParams.get("expectedSize")) }
+            : {}),
+          ...(url.searchParams.has("minBytesPerSecond")
+            ? { minBytesPerSecond: Number(url.searchParams.get("minBytesPerSecond")) }
+            : {}),
         } as FetchOptions);
         // The bytes are content-addressed and checked by the client's store; the proof binds the nonce
         return new Response(stream, {
@@ -359,6 +366,8 @@ class DaemonClient implements P2PNode {
       sha256,
       offset: String(o.offset ?? 0),
       stallMs: String(o.stallMs ?? 0),
+      ...(o.expectedSize !== undefined ? { expectedSize: String(o.expectedSize) } : {}),
+      ...(o.minBytesPerSecond !== undefined ? { minBytesPerSecond: String(o.minBytesPerSecond) } : {}),
     });
     const res = await this.#call("GET", `/fetch?${q}`, "", o.signal ? { signal: o.signal } : {});
     if (!res.ok || !res.body) {

@@ -3,9 +3,26 @@
  * records and announcements ggen puts on the network.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startWorkerNode } from "./mod.ts";
- * const node = await startWorkerNode({ logger }, { home, listenAddrs: ["/ip4/127.0.0.1/tcp/0"], ... });
+ * import { silentLogger } from "../core/mod.ts";
+ * const node = await startWorkerNode({ logger: silentLogger }, {
+ *   home: "/tmp/ggen-home",
+ *   listenAddrs: ["/ip4/127.0.0.1/tcp/0"],
+ *   bootstrap: [],
+ *   mdns: false,
+ *   maxConnections: 100,
+ *   inboundConnectionThreshold: 5,
+ *   dhtReplicationFactor: 20,
+ *   reprovideIntervalMs: 0,
+ *   logLevel: "warn",
+ *   maxConnectionsPerIp: 8,
+ *   allowPeers: [],
+ *   denyPeers: [],
+ *   allowRanges: [],
+ *   denyRanges: [],
+ * });
+ * console.log((await node.status()).peerId);
  * await node.stop();
  * ```
  * @module
@@ -13,7 +30,8 @@
 export { startWorkerNode, type WorkerNode, type WorkerNodeComponents, type WorkerNodeInit } from "./client.ts";
 export { connectDaemon, type ControlServer, daemonFile, type DaemonInfo, startControlServer } from "./daemon.ts";
 export * from "./records.ts";
-export { type Catalog, type CatalogEntry, openCatalog } from "./catalog.ts";
+export * from "./record_values.ts";
+export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog } from "./catalog.ts";
 export * from "./fetch_wire.ts";
 export type { DiscoverySource, FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
 export * from "./protocol.ts";

@@ -11,7 +11,8 @@
  */
 import type { LogLevel, SerializedError } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
 import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
 
@@ -83,7 +84,17 @@ export interface WorkerMethods {
   banned: { params: Record<string, never>; result: string[] };
   /** Result arrives before the chunks: the total size */
   fetch: {
-    params: { peerId: string; sha256: string; offset: number; length?: number; stallMs: number };
+    params: {
+      peerId: string;
+      sha256: string;
+      offset: number;
+      length?: number;
+      stallMs: number;
+      /** Refuse a peer whose declared total differs, before its first byte */
+      expectedSize?: number;
+      /** Slowest acceptable average rate after the grace period */
+      minBytesPerSecond?: number;
+    };
     result: { total: number };
   };
 }

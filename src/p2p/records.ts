@@ -10,20 +10,16 @@ import {
   canonicalJson,
   checkPublishStatement,
   type Envelope,
-  fingerprint,
   fromBase64,
+  hasUnsafeChars,
   isSha256Hex,
   isValidPackageId,
   isValidVersion,
   MAX_RECORD_BYTES,
-  type PackageVersion,
   parseEnvelope,
   PAYLOAD_TYPES,
   type PublishStatement,
   RECORD_NAMESPACE,
-  signEnvelope,
-  type Signer,
-  toBase64,
   TrustError,
   ValidationError,
   verifyEnvelope,
@@ -148,12 +144,17 @@ function fail(what: string): never {
 function str(o: Record<string, unknown>, k: string, max = 1024): string {
   const v = o[k];
   if (typeof v !== "string" || v.length > max) fail(`"${k}" must be a string of at most ${max} characters`);
+  // Peers' text reaches terminals, logs and pages: no escapes, no bidi tricks
+  if (hasUnsafeChars(v)) fail(`"${k}" holds control, bidi or invisible characters`);
   return v;
 }
 
 function strList(o: Record<string, unknown>, k: string): string[] {
   const v = o[k];
-  if (!Array.isArray(v) || v.length > 32 || !v.every((x) => typeof x === "string" && x.length <= 128)) {
+  if (
+    !Array.isArray(v) || v.length > 32 ||
+    !v.every((x) => typeof x === "string" && x.length <= 128 && !hasUnsafeChars(x))
+  ) {
     fail(`"${k}" must be a list of short strings`);
   }
   return v;
@@ -336,25 +337,38 @@ export function selectRecord(key: string, values: Uint8Array[]): number {
   return best;
 }
 
-/** Build and sign the index record of a package */
-export async function signedIndexRecord(
-  id: string,
-  versions: { version: string; sha256: string }[],
-  publisher: string,
-  signer: Signer,
-  timestamp = Date.now(),
-): Promise<IndexRecord> {
-  const statement: IndexStatement = { type: "ggen.index/1", package_id: id, versions, timestamp };
-  return {
-    ...statement,
-    publisher,
-    signature: await signEnvelope(PAYLOAD_TYPES.index, statement, signer),
-    publisher_key: toBase64(signer.publicKeyRaw),
-  };
+/**
+ * Validate an announcement (or a catalog entry) and verify its publisher's signature over
+ * exactly what it names: id, version, sha256, size and dependencies. Unsigned entries are
+ * refused: whatever a node stores and re-serves, anyone can check.
+ * @returns the announcement and the fingerprint of the key that signed it
+ * @throws {ValidationError} for a bad shape, {TrustError} for a missing or wrong signature
+ */
+export async function verifyAnnouncement(
+  bytes: Uint8Array,
+  now = Date.now(),
+): Promise<{ announcement: Announcement; keyid: string }> {
+  const a = validateAnnouncement(bytes, now);
+  if (!a.signature || !a.publisher_key) {
+    throw new TrustError(`Refusing the announcement of "${a.package_id}@${a.version}": it is not signed`);
+  }
+  const { statement, keyid } = await verifyEnvelope<PublishStatement>(
+    a.signature,
+    PAYLOAD_TYPES.publish,
+    fromBase64(a.publisher_key),
+  );
+  checkPublishStatement(statement, {
+    id: a.package_id,
+    version: a.version,
+    sha256: a.sha256,
+    size: a.size_bytes,
+    dependencies: a.dependencies ?? {},
+  });
+  return { announcement: a, keyid };
 }
 
 /**
- * Validate a gossip announcement.
+ * Validate a gossip announcement's shape (see {@link verifyAnnouncement} for its signature).
  * @throws {ValidationError}
  */
 export function validateAnnouncement(bytes: Uint8Array, now = Date.now()): Announcement {
@@ -364,116 +378,4 @@ export function validateAnnouncement(bytes: Uint8Array, now = Date.now()): Annou
   str(o, "peer_id", 128);
   checkVersionFields(o);
   return o as unknown as Announcement;
-}
-
-/** Build a version record from package metadata */
-export function versionRecordOf(v: PackageVersion, publisher: string, timestamp = Date.now()): VersionRecord {
-  return {
-    type: "ggen.version/1",
-    package_id: v.id,
-    version: v.version,
-    name: v.name,
-    sha256: v.sha256,
-    size_bytes: v.size,
-    description: v.description,
-    tags: v.tags,
-    keywords: v.keywords,
-    dependencies: v.dependencies,
-    publisher,
-    timestamp,
-    ...(v.signature ? { signature: v.signature } : {}),
-    ...(v.publisher_key ? { publisher_key: v.publisher_key } : {}),
-  };
-}
-
-/** Package metadata from a version record */
-export function versionFromRecord(r: VersionRecord): PackageVersion {
-  return {
-    id: r.package_id,
-    version: r.version,
-    name: r.name,
-    description: r.description,
-    tags: r.tags,
-    keywords: r.keywords ?? [],
-    sha256: r.sha256,
-    size: r.size_bytes,
-    dependencies: r.dependencies,
-    yanked: false,
-    published_at: publishedAtOf(r),
-    ...(r.signature ? { signature: r.signature } : {}),
-    ...(r.publisher_key ? { publisher_key: r.publisher_key } : {}),
-  };
-}
-
-/** The signed publish time when the record carries a signature, else the record time */
-function publishedAtOf(r: VersionRecord): string {
-  try {
-    if (r.signature) {
-      const s = JSON.parse(new TextDecoder().decode(fromBase64(r.signature.payload))) as { published_at?: unknown };
-      if (typeof s.published_at === "string") return s.published_at;
-    }
-  } catch {
-    // fall back to the record time; the signature check will refuse a bad envelope
-  }
-  return new Date(r.timestamp).toISOString();
-}
-
-/** The announcement of a publish */
-export function announcementOf(v: PackageVersion, peerId: string, timestamp = Date.now()): Announcement {
-  return {
-    type: "publish",
-    package_id: v.id,
-    version: v.version,
-    peer_id: peerId,
-    sha256: v.sha256,
-    timestamp,
-    name: v.name,
-    description: v.description,
-    size_bytes: v.size,
-    tags: v.tags,
-    dependencies: v.dependencies,
-    ...(v.signature ? { signature: v.signature } : {}),
-    ...(v.publisher_key ? { publisher_key: v.publisher_key } : {}),
-  };
-}
-
-/** A verified record value and the peers that returned it */
-export interface RecordValue {
-  /** The record value as JSON text */
-  value: string;
-  /** PeerIds that returned this value */
-  from: string[];
-}
-
-/**
- * Multi-source agreement (design §9.1) over the values peers returned for one version key:
- * they must name the same content. On disagreement the answer signed by a pinned key wins;
- * without one the lookup is refused, naming the peers on each side.
- * @throws {TrustError}
- */
-export function agreeOnVersion(key: string, values: RecordValue[], pinned: string[]): RecordValue | undefined {
-  const bySha = new Map<string, { value: RecordValue; from: Set<string>; keyid: string }>();
-  for (const v of values) {
-    const r = JSON.parse(v.value) as VersionRecord;
-    const keyid = r.publisher_key ? fingerprint(fromBase64(r.publisher_key)) : "";
-    const group = bySha.get(r.sha256) ?? { value: v, from: new Set<string>(), keyid };
-    for (const f of v.from) group.from.add(f);
-    if (recordSeq(r) > recordSeq(JSON.parse(group.value.value) as VersionRecord)) group.value = v;
-    bySha.set(r.sha256, group);
-  }
-  const groups = [...bySha.values()];
-  if (groups.length <= 1) return groups[0]?.value;
-  const trusted = groups.filter((g) => pinned.includes(g.keyid));
-  if (trusted.length === 1) return trusted[0]!.value;
-  const sides = groups.map((g) => `${g.keyid || "unsigned"} from ${[...g.from].join(", ") || "local"}`).join("; ");
-  throw new TrustError(
-    `Refusing ${
-      recordName(key)
-    }: peers disagree on its content (${sides}); pin the right publisher with \`ggen trust\``,
-  );
-}
-
-/** Encode a record or announcement */
-export function encodeJson(value: unknown): Uint8Array {
-  return new TextEncoder().encode(JSON.stringify(value));
 }

@@ -16,7 +16,7 @@ import {
   verifyRecord,
   versionKey,
   versionRecordOf,
-} from "./records.ts";
+} from "./mod.ts";
 
 const V: PackageVersion = {
   id: "io.rec.pkg",

@@ -5,7 +5,8 @@
  */
 import type { AbortOptions } from "../core/mod.ts";
 import type { CatalogEntry } from "./catalog.ts";
-import type { Announcement, RecordValue } from "./records.ts";
+import type { Announcement } from "./records.ts";
+import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
 
 /** `ggen p2p status` */
@@ -65,6 +66,10 @@ export interface FetchOptions extends AbortOptions {
   length?: number;
   /** Abort when no byte arrives for this long */
   stallMs?: number;
+  /** The size the signed record declares: a peer announcing another size is refused before its first byte */
+  expectedSize?: number;
+  /** Slowest acceptable average rate after a grace period (slow-drip defence). @default MIN_FETCH_BYTES_PER_SECOND */
+  minBytesPerSecond?: number;
 }
 
 /** A running P2P node */

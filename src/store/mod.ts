@@ -2,9 +2,11 @@
  * The local store: the content-addressed cache, atomic writes, project installs and the lockfile.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { createPackageCache } from "./mod.ts";
- * const cache = createPackageCache({ logger }, { home: "/tmp/ggen" });
+ * import { silentLogger } from "../core/mod.ts";
+ * const cache = createPackageCache({ logger: silentLogger }, { home: "/tmp/ggen-home" });
+ * const path: string | undefined = await cache.get("0".repeat(64));
  * ```
  * @module
  */

@@ -3,10 +3,13 @@
  * run before anything is installed.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { openTrustStore, verifyPublisher } from "./mod.ts";
- * const store = await openTrustStore(home);
- * await verifyPublisher(version, info, store);
+ * import type { PackageInfo } from "../core/mod.ts";
+ * declare const info: PackageInfo;
+ * const store = await openTrustStore("/tmp/ggen-home");
+ * const check = await verifyPublisher(info.versions[0]!, info, store);
+ * console.log(check.how, check.keyid);
  * await store.save();
  * ```
  * @module

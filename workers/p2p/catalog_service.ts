@@ -8,7 +8,7 @@
 import type { Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { TopicValidatorResult } from "@libp2p/gossipsub";
-import { ANNOUNCE_TOPIC, CATALOG_PROTOCOL, ValidationError } from "../../src/core/mod.ts";
+import { ANNOUNCE_TOPIC, CATALOG_PROTOCOL, RateLimiter, sha256Hex, ValidationError } from "../../src/core/mod.ts";
 import {
   type Announcement,
   type Catalog,
@@ -17,6 +17,7 @@ import {
   encodeJson,
   readFrame,
   validateAnnouncement,
+  verifyAnnouncement,
 } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { bytesOf, sendAll, withStallTimer } from "./streams.ts";
@@ -50,6 +51,11 @@ export interface CatalogService {
 /** Create the catalog service */
 export function createCatalogService(components: CatalogServiceComponents): CatalogService {
   const { node, catalog, reputation, log } = components;
+  // Announcements per peer: a burst of 64, then 10 a second
+  const announceLimiter = new RateLimiter({ peerFetch: { burst: 64, refillMs: 100 } });
+  // Signer of each message the validator accepted, until the message event takes it (bounded)
+  const verified = new Map<string, string>();
+  const msgKey = (data: Uint8Array) => sha256Hex(data);
 
   async function answer(stream: Stream): Promise<void> {
     try {
@@ -91,12 +97,24 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
     async start() {
       await node.handle(CATALOG_PROTOCOL, (stream) => answer(stream), { maxInboundStreams: 32 });
       const pubsub = node.services.pubsub;
-      pubsub.topicValidators.set(ANNOUNCE_TOPIC, (peer, msg) => {
+      pubsub.topicValidators.set(ANNOUNCE_TOPIC, async (peer, msg) => {
+        // A banned signer stays banned when an honest peer relays its messages: ignore them
+        // without penalising the relay
+        if (msg.type === "signed" && reputation.isBanned(msg.from.toString())) return TopicValidatorResult.Ignore;
+        // A per-peer rate: a flood of even valid announcements is dropped, and costs the flooder
         try {
-          const a = validateAnnouncement(msg.data);
+          announceLimiter.take("peerFetch", peer.toString());
+        } catch {
+          reputation.judge(peer.toString(), "invalid-announcement", "announcement rate exceeded");
+          return TopicValidatorResult.Ignore;
+        }
+        try {
+          const { announcement: a, keyid } = await verifyAnnouncement(msg.data);
           if (msg.type !== "signed" || msg.from.toString() !== a.peer_id) {
             throw new ValidationError(`announcement peer_id ${a.peer_id} is not its signer`);
           }
+          if (verified.size > 10_000) verified.clear();
+          verified.set(msgKey(msg.data), keyid);
           return TopicValidatorResult.Accept;
         } catch (err) {
           reputation.judge(peer.toString(), "invalid-announcement", (err as Error).message);
@@ -107,12 +125,15 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
         const msg = evt.detail;
         if (msg.topic !== ANNOUNCE_TOPIC) return;
         try {
+          // Only messages the validator verified reach here; it remembered who signed each
+          const keyid = verified.get(msgKey(msg.data));
+          verified.delete(msgKey(msg.data));
+          if (!keyid) throw new ValidationError("announcement not verified");
           const a = validateAnnouncement(msg.data);
           if (msg.type === "signed" && msg.from.toString() !== a.peer_id) {
             throw new ValidationError(`announcement peer_id ${a.peer_id} is not its signer ${msg.from}`);
           }
-          catalog.add(a);
-          components.onAnnouncement(a, msg.type === "signed" ? msg.from.toString() : "");
+          if (catalog.add(a, keyid)) components.onAnnouncement(a, msg.type === "signed" ? msg.from.toString() : "");
         } catch (err) {
           log("debug", `dropped announcement: ${(err as Error).message}`);
         }
@@ -125,7 +146,9 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       for (const list of answers) {
         for (const e of list) {
           try {
-            catalog.add(validateAnnouncement(encodeJson({ ...e, type: "publish" })));
+            // Catalog answers are checked like announcements: signed by the publisher, or ignored
+            const { announcement, keyid } = await verifyAnnouncement(encodeJson({ ...e, type: "publish" }));
+            catalog.add(announcement, keyid);
           } catch (err) {
             log("debug", `ignored a catalog entry: ${(err as Error).message}`);
           }
@@ -134,8 +157,8 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       return catalog.search(text, limit);
     },
     async announce(announcement) {
-      const a = validateAnnouncement(encodeJson(announcement));
-      catalog.add(a);
+      const { announcement: a, keyid } = await verifyAnnouncement(encodeJson(announcement));
+      catalog.add(a, keyid);
       await node.services.pubsub.publish(ANNOUNCE_TOPIC, encodeJson(a));
     },
   };

@@ -5,7 +5,7 @@
 import { CID } from "multiformats/cid";
 import * as raw from "multiformats/codecs/raw";
 import { create as createDigest } from "multiformats/hashes/digest";
-import { assertSha256Hex, ValidationError } from "../../src/core/mod.ts";
+import { assertSha256Hex } from "../../src/core/mod.ts";
 
 /** Multihash code of sha2-256 */
 const SHA2_256 = 0x12;
@@ -20,12 +20,4 @@ function hexToBytes(hex: string): Uint8Array {
 export function cidFromSha256(hex: string): CID {
   assertSha256Hex(hex);
   return CID.createV1(raw.code, createDigest(SHA2_256, hexToBytes(hex)));
-}
-
-/** The SHA-256 hex inside a raw/sha2-256 CID */
-export function sha256FromCid(cid: CID): string {
-  if (cid.code !== raw.code || cid.multihash.code !== SHA2_256) {
-    throw new ValidationError(`Unsupported CID "${cid.toString()}": expected raw + sha2-256`);
-  }
-  return Array.from(cid.multihash.digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }

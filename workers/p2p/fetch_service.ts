@@ -11,10 +11,13 @@ import {
   DEFAULT_PEER_FETCH_LIMIT,
   FETCH_CHUNK_BYTES,
   FETCH_PROTOCOL,
+  FETCH_RATE_GRACE_MS,
   isSha256Hex,
+  MIN_FETCH_BYTES_PER_SECOND,
   NotFoundError,
   RateLimiter,
   serializeError,
+  StallError,
   UnavailableError,
   ValidationError,
 } from "../../src/core/mod.ts";
@@ -147,7 +150,9 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
   }
 
   async function fetch(id: number, params: WorkerMethods["fetch"]["params"], signal: AbortSignal): Promise<void> {
-    const { peerId, sha256, offset, length, stallMs } = params;
+    const { peerId, sha256, offset, length, stallMs, expectedSize } = params;
+    const minRate = params.minBytesPerSecond ?? MIN_FETCH_BYTES_PER_SECOND;
+    const started = Date.now();
     if (reputation.isBanned(peerId)) throw new UnavailableError(`Peer ${peerId} is banned`);
     const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
     const stream = await node.dialProtocol(peerIdFromString(peerId), FETCH_PROTOCOL, { signal: dialSignal });
@@ -164,6 +169,16 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         `peer ${peerId}`,
       );
       if (!frame.ok) throw new NotFoundError(`Peer ${peerId} cannot serve ${sha256}: ${frame.error}`);
+      // The signed record says how big the tarball is: a peer declaring another size is lying
+      if (expectedSize !== undefined && frame.total !== expectedSize) {
+        throw new ValidationError(
+          `Peer ${peerId} declares ${frame.total} bytes for ${
+            sha256.slice(0, 12)
+          }, the signed record says ${expectedSize}`,
+        );
+      }
+      // Slow drip: the whole transfer must average at least minRate after a grace period
+      const deadline = started + FETCH_RATE_GRACE_MS + Math.ceil((frame.length * 1000) / Math.max(1, minRate));
       post(okReply(id, { total: frame.total }));
       replied = true;
       let received = 0;
@@ -179,7 +194,21 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
       };
       await emit(rest);
       while (received < frame.length) {
-        const { done, value } = await withStallTimer(it.next(), stallMs, signal, `peer ${peerId} stalled`);
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          throw new StallError(
+            `Peer ${peerId} too slow: ${received} of ${frame.length} bytes in ${
+              ((Date.now() - started) / 1000).toFixed(1)
+            } s, below ${minRate} B/s`,
+          );
+        }
+        const wait = Math.min(stallMs, left);
+        const { done, value } = await withStallTimer(
+          it.next(),
+          wait,
+          signal,
+          wait < stallMs ? `peer ${peerId} too slow (transfer deadline)` : `peer ${peerId} stalled`,
+        );
         if (done) break;
         await emit(value);
       }

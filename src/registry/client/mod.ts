@@ -2,10 +2,12 @@
  * Registry backends on the client side: central (HTTP), p2p, hybrid (fallback with cache).
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { createCentralRegistry } from "./mod.ts";
- * const central = createCentralRegistry({ logger }, { url: "http://127.0.0.1:8787" });
+ * import { silentLogger } from "../../core/mod.ts";
+ * const central = createCentralRegistry({ logger: silentLogger }, { url: "http://127.0.0.1:8787" });
  * const hits = await central.search({ text: "rust" });
+ * console.log(hits.map((h) => `${h.id}@${h.version}`));
  * ```
  * @module
  */

@@ -4,7 +4,7 @@
  * whose bytes are rejected is penalised and skipped.
  * @module
  */
-import { isValidVersion, parsePackageInfo } from "../../core/mod.ts";
+import { DEFAULT_MAX_TARBALL_BYTES, isValidVersion, parsePackageInfo } from "../../core/mod.ts";
 import * as semver from "semver";
 import {
   type AbortOptions,
@@ -70,6 +70,8 @@ export interface P2PRegistryInit {
   pinned?: (id: string) => string[];
   /** Distinct peers a version record should come from (`[registry.p2p.security] min_sources`) */
   minSources?: number;
+  /** Largest package fetched from peers (`registry.p2p.max_package_bytes`). @default DEFAULT_MAX_TARBALL_BYTES */
+  maxPackageBytes?: number;
 }
 
 /** Options of a P2P publish */
@@ -90,10 +92,16 @@ export function createP2PRegistry(
    * The newest verified value of a key: the worker returns values verified and newest first; the
    * high-water record wins over anything older, so a replayed old record never reaches the caller
    */
-  const newest = async (key: string, options: AbortOptions, agreeFor?: string): Promise<string | undefined> => {
+  const newest = async (
+    key: string,
+    options: AbortOptions,
+    agreeFor?: string,
+    seen?: string[],
+  ): Promise<string | undefined> => {
     let values: RecordValue[];
     try {
       values = await node.getRecords(key, options);
+      seen?.push(...values.map((v) => v.value));
     } catch (err) {
       // The DHT could not be asked: a record seen before still answers, else say so
       const kept = init.records?.get(key);
@@ -122,11 +130,35 @@ export function createP2PRegistry(
     return best;
   };
 
+  /**
+   * "Not found" only means something when someone was asked: with no peer at all the network is
+   * unavailable (an eclipse or an empty LAN), and the message says how many peers were reachable
+   */
+  const notFoundOnNetwork = async (message: string, options: AbortOptions): Promise<Error> => {
+    const status = await node.status(options).catch(() => undefined);
+    if (!status || status.peerCount === 0) {
+      return new UnavailableError(
+        `${message}: could not connect to any peer. Add a bootstrap peer (--bootstrap /ip4/…/tcp/…/p2p/<id>, ` +
+          "GGEN_BOOTSTRAP or [[registry.p2p.bootstrap]]) or check that a daemon runs on the LAN",
+      );
+    }
+    return new NotFoundError(
+      `${message} (${status.peerCount} connected peers, ${status.routingTableSize} in the routing table were asked; ` +
+        "if this package should be on your LAN, add a bootstrap peer you trust)",
+    );
+  };
+
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
     const versions = new Map<string, PackageVersion>();
     const listed = new Set<string>();
-    const index = await newest(indexKey(id), options);
-    if (index) { for (const v of (JSON.parse(index) as IndexRecord).versions) listed.add(v.version); }
+    // Every signer's index counts: the DHT keeps the last PUT, and an attacker's index must not
+    // hide the owner's versions (the trust policy decides between signers, not the DHT)
+    const indexes: string[] = [];
+    const index = await newest(indexKey(id), options, undefined, indexes);
+    if (index) indexes.push(index);
+    for (const value of new Set(indexes)) {
+      for (const v of (JSON.parse(value) as IndexRecord).versions) if (isValidVersion(v.version)) listed.add(v.version);
+    }
     for (const e of await node.search(id, 50, options)) {
       // Catalog answers are peers' words: only a real version may become a DHT key
       if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
@@ -136,7 +168,7 @@ export function createP2PRegistry(
       const value = await newest(versionKey(id, version), options, id);
       if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
     }
-    if (versions.size === 0) throw new NotFoundError(`Package "${id}" not found on the P2P network`);
+    if (versions.size === 0) throw await notFoundOnNetwork(`Package "${id}" not found on the P2P network`, options);
     const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
     const latest = sorted.at(-1)!;
     log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
@@ -162,6 +194,14 @@ export function createP2PRegistry(
     },
     info,
     async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
+      // The declared size is checked before any lookup: a record claiming 2^53 bytes costs nothing
+      const cap = init.maxPackageBytes ?? DEFAULT_MAX_TARBALL_BYTES;
+      if (version.size > cap) {
+        throw new TooLargeError(
+          `Refusing "${version.id}@${version.version}" from peers: ${version.size} bytes is over the ${cap}-byte ` +
+            "limit (registry.p2p.max_package_bytes)",
+        );
+      }
       const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
       if (candidates.length === 0) {
@@ -177,6 +217,7 @@ export function createP2PRegistry(
           const body = await node.fetch(p.peerId, version.sha256, {
             ...options,
             ...(init.stallMs ? { stallMs: init.stallMs } : {}),
+            expectedSize: version.size,
           });
           return {
             body,
@@ -211,9 +252,24 @@ export function createP2PRegistry(
         JSON.stringify(versionRecordOf(version, init.peerId, timestamp)),
         options,
       );
+      // The index a publisher signs lists only versions signed by its own key: an index put by
+      // someone else (the newest the DHT holds may be an attacker's) never launders into ours
+      // (the high-water mark is per signer: our newest index, not the newest index)
       const known = new Map<string, string>();
-      const current = await newest(indexKey(version.id), options);
-      if (current) { for (const v of (JSON.parse(current) as IndexRecord).versions) known.set(v.version, v.sha256); }
+      // Our own newest index is also kept locally, under a key per signer: the DHT may hold only
+      // someone else's last PUT
+      const ownKey = `${indexKey(version.id)}#${version.publisher_key}`;
+      const indexes = [
+        ...(await node.getRecords(indexKey(version.id), options).catch(() => [])).map((r) => r.value),
+        ...(init.records?.get(indexKey(version.id))?.value ? [init.records.get(indexKey(version.id))!.value] : []),
+        ...(init.records?.get(ownKey)?.value ? [init.records.get(ownKey)!.value] : []),
+      ].map((v) => JSON.parse(v) as IndexRecord);
+      const own = indexes.filter((r) => r.publisher_key === version.publisher_key)
+        .sort((x, y) => recordSeq(y) - recordSeq(x))[0];
+      if (indexes.some((r) => r.publisher_key !== version.publisher_key)) {
+        log.warn(`Another key also signs an index of "${version.id}" on the network; yours lists only your versions`);
+      }
+      for (const v of own?.versions ?? []) known.set(v.version, v.sha256);
       known.set(version.version, version.sha256);
       const versionsList = [...known.entries()].map(([v, sha256]) => ({ version: v, sha256 })).slice(-200);
       const index = JSON.stringify(
@@ -221,6 +277,7 @@ export function createP2PRegistry(
       );
       await node.putRecord(indexKey(version.id), index, options);
       await init.records?.offer(indexKey(version.id), timestamp, index);
+      await init.records?.offer(ownKey, timestamp, index);
       await node.announce(announcementOf(version, init.peerId, timestamp), options);
       return version;
     },

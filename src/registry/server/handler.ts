@@ -12,7 +12,6 @@ import {
   DEFAULT_MAX_TARBALL_BYTES,
   DEFAULT_RATE_LIMITS,
   type Envelope,
-  fingerprint,
   fromBase64,
   IntegrityError,
   isSha256Hex,
@@ -20,7 +19,6 @@ import {
   type Logger,
   type MetadataStatement,
   NotFoundError,
-  type OwnersStatement,
   type PackageInfo,
   parseEnvelope,
   PAYLOAD_TYPES,
@@ -28,7 +26,6 @@ import {
   type PublishStatement,
   RateLimiter,
   type RateLimits,
-  readAllLimited,
   type RegistryKeyResponse,
   SECOND,
   SHA256_HEADER,
@@ -37,15 +34,15 @@ import {
   signEnvelope,
   type Signer,
   toBase64,
-  TooLargeError,
   TrustError,
   ValidationError,
   verifyEnvelope,
   versionFromManifest,
-  type YankStatement,
 } from "../../core/mod.ts";
 import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize, validTokenRow } from "./auth.ts";
+import { readBody } from "./body.ts";
+import { createOwnerRoutes } from "./owner_routes.ts";
 import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
@@ -95,25 +92,6 @@ async function verifyPublishSignature(
   );
   checkPublishStatement(statement, v);
   return { auth: { keyid, publicKey, seq: statement.seq }, envelope, publicKey };
-}
-
-/** Read a body up to `limit` bytes; throws TooLargeError as soon as it is passed */
-async function readBody(req: Request, limit: number, timeoutMs: number): Promise<Uint8Array> {
-  const declared = Number(req.headers.get("content-length") ?? NaN);
-  if (Number.isFinite(declared) && declared > limit) {
-    // Refused on the header alone: not one byte of the body is read
-    throw new TooLargeError(`Tarball of ${declared} bytes exceeds the limit of ${limit} bytes (read 0 bytes)`);
-  }
-  if (!req.body) throw new ValidationError("Missing request body: send the tarball");
-  return await readAllLimited(req.body, {
-    limit,
-    tooLarge: (read) =>
-      new TooLargeError(`Tarball exceeds the limit of ${limit} bytes (read ${read} bytes, then stopped)`),
-    deadline: {
-      ms: timeoutMs,
-      error: (read) => new ValidationError(`Request body not received within ${timeoutMs} ms (read ${read} bytes)`),
-    },
-  });
 }
 
 /** Parse a single `bytes=a-b` range; undefined for none, null for unsatisfiable */
@@ -258,80 +236,7 @@ export function createHandler(
     };
   }
 
-  /** Read an envelope from the body and verify it was made by a current owner of `id` */
-  async function readOwnerSigned<T>(
-    req: Request,
-    id: string,
-    payloadType: string,
-    what: string,
-  ): Promise<{ statement: T; envelope: Envelope }> {
-    const owners = metadata.getOwners(id);
-    if (owners.length === 0) throw new NotFoundError(`Package "${id}" not found`);
-    const raw = await readBody(req, 64 * 1024, bodyTimeout);
-    let envelope: Envelope;
-    try {
-      envelope = parseEnvelope(JSON.parse(new TextDecoder().decode(raw)));
-    } catch (err) {
-      throw new ValidationError(`Invalid ${what}: send the envelope signed by an owner's key`, { cause: err });
-    }
-    const signerId = envelope.signatures[0]!.keyid;
-    const signer = owners.find((o) => o.keyid === signerId);
-    if (!signer) throw new TrustError(`Refusing ${what} of "${id}": signed by ${signerId}, who is not an owner`);
-    const { statement } = await verifyEnvelope<T>(envelope, payloadType, fromBase64(signer.public_key));
-    return { statement, envelope };
-  }
-
-  /** POST owners: an owner change signed by a current owner */
-  async function changeOwners(req: Request, id: string): Promise<Response> {
-    authorize(metadata, req.headers.get("authorization"), "owners", id);
-    const { statement, envelope } = await readOwnerSigned<OwnersStatement>(
-      req,
-      id,
-      PAYLOAD_TYPES.owners,
-      "owner change",
-    );
-    if (
-      statement.type !== "ggen.owners/1" || statement.package_id !== id || !["add", "remove"].includes(statement.action)
-    ) {
-      throw new ValidationError(`Invalid owner change for "${id}"`);
-    }
-    if (statement.action === "add" && fingerprint(fromBase64(statement.public_key)) !== statement.keyid) {
-      throw new ValidationError("Invalid owner change: keyid does not match public_key");
-    }
-    metadata.changeOwners(id, {
-      action: statement.action,
-      keyid: statement.keyid,
-      publicKey: statement.public_key,
-      seq: statement.seq,
-      envelope,
-    });
-    log.info(`owners of ${id}: ${statement.action} ${statement.keyid}`);
-    return json({ owners: metadata.getOwners(id) });
-  }
-
-  /** POST yank/unyank: a token with the yank scope and a statement signed by a current owner */
-  async function setYanked(req: Request, id: string, version: string, yanked: boolean): Promise<Response> {
-    authorize(metadata, req.headers.get("authorization"), "yank", id);
-    const { statement } = await readOwnerSigned<YankStatement>(req, id, PAYLOAD_TYPES.yank, yanked ? "yank" : "unyank");
-    if (
-      statement.type !== "ggen.yank/1" || statement.package_id !== id || statement.version !== version ||
-      statement.yanked !== yanked
-    ) {
-      throw new ValidationError(`Invalid ${yanked ? "yank" : "unyank"}: the signed statement is for another change`);
-    }
-    const seq = metadata.packageSeq(id);
-    if (statement.package_seq !== seq) {
-      throw new ConflictError(
-        `Refusing ${
-          yanked ? "yank" : "unyank"
-        } of "${id}@${version}": signed at package seq ${statement.package_seq}, ` +
-          `the package is at ${seq} (a replay, or a change raced it: run the command again)`,
-      );
-    }
-    if (!metadata.setYanked(id, version, yanked)) throw new NotFoundError(`Package "${id}@${version}" not found`);
-    log.info(`${yanked ? "yanked" : "unyanked"} ${id}@${version}`);
-    return json({ ok: true, id, version, yanked });
-  }
+  const owned = createOwnerRoutes({ metadata, logger: components.logger }, { bodyTimeoutMs: bodyTimeout });
 
   /** Rate-limit key of an anonymous request, or nothing for a valid token (limited per token elsewhere) */
   function takeAnonymous(req: Request, bucket: "search" | "download", ip: string): void {
@@ -386,7 +291,7 @@ export function createHandler(
       }
       if (b === "owners" && parts.length === 3) {
         if (method === "GET") return json({ owners: metadata.getOwners(a), owner_log: metadata.getOwnerLog(a) });
-        if (method === "POST") return await changeOwners(req, a);
+        if (method === "POST") return await owned.changeOwners(req, a);
       }
       if (b && parts.length === 3) {
         if (method === "GET") {
@@ -403,7 +308,7 @@ export function createHandler(
         return await serveBlob(req, v.sha256);
       }
       if (b && parts.length === 4 && (c === "yank" || c === "unyank") && method === "POST") {
-        return await setYanked(req, a, b, c === "yank");
+        return await owned.setYanked(req, a, b, c === "yank");
       }
     }
     throw new NotFoundError(`No route for ${method} ${url.pathname}`);

@@ -2,9 +2,11 @@
  * The central registry server: HTTP API, SQLite metadata with FTS5, blobs on disk, tokens.
  *
  * @example
- * ```ts ignore
+ * ```ts
  * import { startRegistryServer } from "./mod.ts";
- * const server = await startRegistryServer({ logger }, { dataDir: "/tmp/reg", port: 0 });
+ * import { silentLogger } from "../../core/mod.ts";
+ * const server = await startRegistryServer({ logger: silentLogger }, { dataDir: "/tmp/ggen-registry", port: 0 });
+ * console.log(server.url);
  * await server.stop();
  * ```
  * @module
