@@ -159,6 +159,12 @@ export async function installPackages(
     signal: ctx.signal,
     check: async (v) => void await verifyPublisherSignature(v),
   });
+  // A bare id is saved as ^x.y.z of what got installed, like npm and cargo, not "*"
+  for (const spec of specs) {
+    if (spec.includes("@")) continue;
+    const chosen = resolved.find((v) => v.id === spec);
+    if (chosen && !chosen.version.includes("-")) requires[spec] = `^${chosen.version.split("+")[0]}`;
+  }
   const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   // Every version is checked against its publisher signature and the pinned key, whatever its source
   const publishers = new Map<string, string>();

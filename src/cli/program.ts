@@ -2,6 +2,7 @@
  * The `ggen` command line: commander definitions that call one function per command.
  * @module
  */
+import { GGEN_VERSION } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
@@ -31,6 +32,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   let ctx: Context | undefined;
   const program = new Command("ggen")
     .description("ggen marketplace: search, install and publish ggen packages, from a central registry or peers")
+    .version(GGEN_VERSION, "-V, --version", "print the version of ggen")
     .option("--registry <url>", "central registry URL (overrides GGEN_REGISTRY and config)")
     .option("--json", "machine-readable output (JSON lines)")
     .option("-v, --verbose", "debug logging, error causes and stacks")
@@ -91,6 +93,10 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
         c.out.result({ ...p, previous: old ?? null }, text);
       }
     });
+  program.command("version").description("print the version of ggen").action(async (_o, cmd: Command) => {
+    const c = await open(cmd);
+    c.out.result({ version: GGEN_VERSION, deno: Deno.version.deno }, GGEN_VERSION);
+  });
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
     const lock = await readLockfile(Deno.cwd());
