@@ -97,6 +97,10 @@ Deno.test("central registry: publish, search, install, update, yank and every er
       const r = await run(["install", "io.test.lib@1.1.0"], other);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /no non-yanked version matches/);
+      // The project locked 1.1.0 (the update step): update now goes down, and says so
+      const down = await run(["update", "io.test.lib"]);
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, /Downgraded \(the locked version was yanked\) io\.test\.lib 1\.1\.0 -> 1\.0\.0/);
       assert.equal((await run(["yank", "--undo", "io.test.lib@1.1.0"])).code, 0);
     });
 

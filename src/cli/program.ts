@@ -2,6 +2,7 @@
  * The `ggen` command line: commander definitions that call one function per command.
  * @module
  */
+import * as semver from "semver";
 import { GGEN_VERSION } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
@@ -87,10 +88,22 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       const locked = await installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
       for (const p of locked) {
         const old = before.get(p.id);
-        const text = old && old !== p.version
-          ? `Updated ${p.id} ${old} -> ${p.version}`
-          : `${p.id}@${p.version} up to date`;
-        c.out.result({ ...p, previous: old ?? null }, text);
+        // After a yank, "update" can move down: say which way it went
+        const change = !old
+          ? "added"
+          : old === p.version
+          ? "unchanged"
+          : semver.gt(p.version, old)
+          ? "upgraded"
+          : "downgraded";
+        const text = change === "unchanged"
+          ? `${p.id}@${p.version} up to date`
+          : change === "added"
+          ? `Added ${p.id}@${p.version}`
+          : `${
+            change === "upgraded" ? "Updated" : "Downgraded (the locked version was yanked)"
+          } ${p.id} ${old} -> ${p.version}`;
+        c.out.result({ ...p, previous: old ?? null, change }, text);
       }
     });
   program.command("version").description("print the version of ggen").action(async (_o, cmd: Command) => {
