@@ -65,6 +65,13 @@ Deno.test("central registry: publish, search, install, update, yank and every er
       await Deno.stat(join(project, ".ggen/packages/io.test.lib/1.0.0/.ggen-complete"));
       const list = await run(["list", "--json"]);
       assert.equal(jsonLines(list.stdout).length, 2);
+      // A bare id is saved as ^x.y.z of what got installed, not "*"
+      await Deno.mkdir(join(work.path, "bare"));
+      const bare = await run(["install", "io.test.lib"], join(work.path, "bare"));
+      assert.equal(bare.code, 0, bare.stderr);
+      assert.match(await Deno.readTextFile(join(work.path, "bare", "ggen.lock")), /"io\.test\.lib" = "\^1\.0\.0"/);
+      const version = await run(["--version"]);
+      assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
     });
 
     await t.step("update moves within the range and rewrites the lockfile", async () => {
@@ -90,6 +97,10 @@ Deno.test("central registry: publish, search, install, update, yank and every er
       const r = await run(["install", "io.test.lib@1.1.0"], other);
       assert.equal(r.code, 1);
       assert.match(r.stderr, /no non-yanked version matches/);
+      // The project locked 1.1.0 (the update step): update now goes down, and says so
+      const down = await run(["update", "io.test.lib"]);
+      assert.equal(down.code, 0, down.stderr);
+      assert.match(down.stdout, /Downgraded \(the locked version was yanked\) io\.test\.lib 1\.1\.0 -> 1\.0\.0/);
       assert.equal((await run(["yank", "--undo", "io.test.lib@1.1.0"])).code, 0);
     });
 

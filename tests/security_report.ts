@@ -345,6 +345,14 @@ const P2P_ROWS: Row[] = [
       "a publisher's index lists only versions from its own previous index (kept locally per signer); readers union every signer's index, so no signer hides another and the trust policy decides between them",
     test: "tests/index_laundering_test.ts",
   },
+  {
+    key: "version-squatting",
+    threat:
+      "a peer signs versions of an id another key publishes (a higher version, or the first one a fresh node sees)",
+    mitigation:
+      "with a pinned key (trust store or ggen.lock) or `trusted_publishers`, only versions signed by those keys are considered and the highest of them is chosen; on first use, versions signed by different keys are refused naming every fingerprint; a refusal never suggests trusting a key only peers vouch for (min_sources for first use is not enforced yet)",
+    test: "src/trust/peer_trust_test.ts",
+  },
 ];
 
 const SECTIONS = [

@@ -58,6 +58,8 @@ export interface Config {
     pskFile?: string;
     maxConnectionsPerIp: number;
     allowPeers: string[];
+    /** Publisher key fingerprints accepted for packages from peers; empty for trust on first use */
+    trustedPublishers: string[];
     denyPeers: string[];
     allowRanges: string[];
     denyRanges: string[];
@@ -114,6 +116,7 @@ const KEYS: Record<
   "registry.p2p.tuning.max_connections": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.tuning.max_connections_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.security.allow_peers": { type: "string[]" },
+  "registry.p2p.security.trusted_publishers": { type: "string[]" },
   "registry.p2p.security.min_sources": { type: "number", check: (v) => positiveInt(v, 20) },
   "registry.p2p.max_package_bytes": { type: "number", check: (v) => positiveInt(v, 2 ** 40) },
   "registry.p2p.security.deny_peers": { type: "string[]" },
@@ -264,6 +267,7 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       maxConnectionsPerIp: Number(env("GGEN_P2P_MAX_CONN_PER_IP") ?? 0) ||
         ((file["registry.p2p.tuning.max_connections_per_ip"] as number | undefined) ?? 8),
       allowPeers: (file["registry.p2p.security.allow_peers"] as string[] | undefined) ?? [],
+      trustedPublishers: (file["registry.p2p.security.trusted_publishers"] as string[] | undefined) ?? [],
       denyPeers: (file["registry.p2p.security.deny_peers"] as string[] | undefined) ?? [],
       allowRanges: (file["registry.p2p.security.allow_ranges"] as string[] | undefined) ?? [],
       denyRanges: (file["registry.p2p.security.deny_ranges"] as string[] | undefined) ?? [],

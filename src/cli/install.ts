@@ -16,7 +16,13 @@ import {
   type TarballStream,
 } from "../core/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
-import { openTrustStore, verifyMetadata, verifyPublisher, verifyPublisherSignature } from "../trust/mod.ts";
+import {
+  openTrustStore,
+  trustedPeerVersions,
+  verifyMetadata,
+  verifyPublisher,
+  verifyPublisherSignature,
+} from "../trust/mod.ts";
 import {
   installIntoProject,
   type LockedPackage,
@@ -139,7 +145,11 @@ export async function installPackages(
   const trust = await openTrustStore(ctx.config.home);
   const infos = new Map<string, PackageInfo>();
   const checkedInfo = async (id: string, o: AbortOptions) => {
-    const info = await verifiedInfo(ctx, registry, trust, id, o);
+    const lockedKey = lock.packages.find((p) => p.id === id)?.publisher_key;
+    const info = trustedPeerVersions(await verifiedInfo(ctx, registry, trust, id, o), {
+      pinned: trust.pinned(id).length ? trust.pinned(id) : lockedKey ? [lockedKey] : [],
+      trustedPublishers: ctx.config.p2p.trustedPublishers,
+    });
     infos.set(id, info);
     return info;
   };
@@ -149,6 +159,12 @@ export async function installPackages(
     signal: ctx.signal,
     check: async (v) => void await verifyPublisherSignature(v),
   });
+  // A bare id is saved as ^x.y.z of what got installed, like npm and cargo, not "*"
+  for (const spec of specs) {
+    if (spec.includes("@")) continue;
+    const chosen = resolved.find((v) => v.id === spec);
+    if (chosen && !chosen.version.includes("-")) requires[spec] = `^${chosen.version.split("+")[0]}`;
+  }
   const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   // Every version is checked against its publisher signature and the pinned key, whatever its source
   const publishers = new Map<string, string>();

@@ -2,6 +2,8 @@
  * The `ggen` command line: commander definitions that call one function per command.
  * @module
  */
+import * as semver from "semver";
+import { GGEN_VERSION } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
@@ -31,6 +33,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   let ctx: Context | undefined;
   const program = new Command("ggen")
     .description("ggen marketplace: search, install and publish ggen packages, from a central registry or peers")
+    .version(GGEN_VERSION, "-V, --version", "print the version of ggen")
     .option("--registry <url>", "central registry URL (overrides GGEN_REGISTRY and config)")
     .option("--json", "machine-readable output (JSON lines)")
     .option("-v, --verbose", "debug logging, error causes and stacks")
@@ -85,12 +88,28 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       const locked = await installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
       for (const p of locked) {
         const old = before.get(p.id);
-        const text = old && old !== p.version
-          ? `Updated ${p.id} ${old} -> ${p.version}`
-          : `${p.id}@${p.version} up to date`;
-        c.out.result({ ...p, previous: old ?? null }, text);
+        // After a yank, "update" can move down: say which way it went
+        const change = !old
+          ? "added"
+          : old === p.version
+          ? "unchanged"
+          : semver.gt(p.version, old)
+          ? "upgraded"
+          : "downgraded";
+        const text = change === "unchanged"
+          ? `${p.id}@${p.version} up to date`
+          : change === "added"
+          ? `Added ${p.id}@${p.version}`
+          : `${
+            change === "upgraded" ? "Updated" : "Downgraded (the locked version was yanked)"
+          } ${p.id} ${old} -> ${p.version}`;
+        c.out.result({ ...p, previous: old ?? null, change }, text);
       }
     });
+  program.command("version").description("print the version of ggen").action(async (_o, cmd: Command) => {
+    const c = await open(cmd);
+    c.out.result({ version: GGEN_VERSION, deno: Deno.version.deno }, GGEN_VERSION);
+  });
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
     const lock = await readLockfile(Deno.cwd());

@@ -11,6 +11,8 @@ export const KIB = 1024;
 /** Bytes in a MiB */
 export const MIB = 1024 * KIB;
 
+/** The version of ggen itself */
+export const GGEN_VERSION = "0.3.0";
 /** Default central registry port */
 export const DEFAULT_REGISTRY_PORT = 8787;
 /** Default central registry URL used when nothing else is configured */

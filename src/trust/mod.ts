@@ -18,7 +18,9 @@ export { generateKey, type KeyInfo, listKeys, loadOrCreateSigner, loadSigner } f
 export { openTrustStore, type TrustStore } from "./trust_store.ts";
 export {
   type MetadataCheckOptions,
+  type PeerTrustOptions,
   type PublisherCheck,
+  trustedPeerVersions,
   verifyMetadata,
   verifyPublisher,
   verifyPublisherSignature,

@@ -194,3 +194,53 @@ export async function verifyMetadata(
   }
   if (statement.seq > seen) store.setMetadataSeq(info.id, statement.seq);
 }
+
+/** Options of {@link trustedPeerVersions} */
+export interface PeerTrustOptions {
+  /** Keys pinned for the package (trust store, or the lock on a fresh machine) */
+  pinned: string[];
+  /** `[registry.p2p.security] trusted_publishers`: on a private network, the only keys accepted */
+  trustedPublishers: string[];
+}
+
+/**
+ * The versions of a package document from peers that may be considered at all. Peers' documents
+ * have no registry behind them, so the signer decides: with a pinned key (or a list of trusted
+ * publishers) only versions signed by those keys count, so an attacker's higher version never
+ * shadows the owner's; without one, versions signed by different keys are a conflict the user
+ * settles, never the network.
+ * @throws {TrustError} naming every signer and its versions
+ */
+export function trustedPeerVersions(info: PackageInfo, o: PeerTrustOptions): PackageInfo {
+  if (info.source !== "p2p") return info;
+  const keyOf = (v: PackageVersion) => {
+    try {
+      return v.publisher_key ? fingerprint(fromBase64(v.publisher_key)) : "unsigned";
+    } catch {
+      return "invalid";
+    }
+  };
+  const bySigner = new Map<string, string[]>();
+  for (const v of info.versions) bySigner.set(keyOf(v), [...(bySigner.get(keyOf(v)) ?? []), v.version]);
+  const describe = () => [...bySigner].map(([k, vs]) => `${k} (${vs.join(", ")})`).join(" and ");
+  const allowed = o.pinned.length > 0 ? o.pinned : o.trustedPublishers;
+  if (allowed.length > 0) {
+    const kept = info.versions.filter((v) => allowed.includes(keyOf(v)));
+    if (kept.length === 0) {
+      // Never suggest trusting a key only peers vouch for
+      throw new TrustError(
+        `Refusing "${info.id}" from peers: no version is signed by ${
+          o.pinned.length ? "its pinned key" : "a trusted publisher"
+        } (${allowed.join(", ")}); peers offer ${describe()}`,
+      );
+    }
+    return { ...info, versions: kept };
+  }
+  if (bySigner.size > 1) {
+    throw new TrustError(
+      `Refusing "${info.id}" from peers: its versions are signed by different keys: ${describe()}. ` +
+        `Ask the publisher for its fingerprint, then pin it: ggen trust ${info.id} KEY`,
+    );
+  }
+  return info;
+}

@@ -4,7 +4,9 @@
  * banned and the lookup repeated) and stop once one provider is known and the budget is spent.
  * @module
  */
-import { isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
+import { FETCH_PROTOCOL, isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
+import { encodeFrame, type FetchRequest, type FetchResponseHeader, readFrame } from "../../src/p2p/mod.ts";
+import { bytesOf, withStallTimer } from "./streams.ts";
 import { cidFromSha256 } from "./cid.ts";
 import type { ProviderInfo } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
@@ -14,6 +16,10 @@ import type { Log, P2PLibp2p } from "./types.ts";
 export const MAX_PROVIDERS_PER_RESPONDER = 5;
 /** More providers than this in one answer is a flood (kBucketSize is 20) */
 export const MAX_PROVIDERS_IN_ANSWER = 100;
+/** Connected peers asked directly per lookup */
+const MAX_DIRECT_ASKS = 16;
+/** How long a connected peer may take to say whether it holds a blob */
+const DIRECT_ASK_TIMEOUT_MS = 1000;
 /** How long a provider lookup may go on once it has found one provider */
 const FIND_PROVIDERS_BUDGET_MS = 3000;
 
@@ -96,6 +102,12 @@ export function createProviderService(
       if (out.size > 0) inner.abort();
     }, FIND_PROVIDERS_BUDGET_MS);
     const both = AbortSignal.any([signal, inner.signal, shutdown.signal]);
+    // What the node already knows comes first: connected peers are asked directly, so a
+    // poisoned or empty routing table cannot hide a holder that is one hop away
+    // (in parallel with the DHT walk; the budget then cuts a slow walk once they answered)
+    const direct = askConnected(sha256, both).then((found) => {
+      for (const p of found) if (out.size < cap && !out.has(p.peerId)) out.set(p.peerId, p);
+    });
     try {
       for await (const ev of node.services.dht.findProviders(cidFromSha256(sha256), { signal: both })) {
         if (ev.name !== "PROVIDER") continue;
@@ -127,10 +139,12 @@ export function createProviderService(
         }
       }
     } catch (err) {
+      await direct;
       if (!inner.signal.aborted && out.size === 0 && flooders.size === 0) throw err;
     } finally {
       clearTimeout(budget);
     }
+    await direct;
     for (const f of flooders) {
       log("warn", `peer ${f} answered a provider lookup with a flood: banned`);
       reputation.ban(f);
@@ -148,6 +162,34 @@ export function createProviderService(
     }));
     keyed.sort((a, b) => b.score - a.score || a.r - b.r);
     return keyed.map((k) => k.p);
+  }
+
+  /** Connected peers that hold `sha256`, asked with a zero-length fetch (a HEAD), in parallel */
+  async function askConnected(sha256: string, signal: AbortSignal): Promise<ProviderInfo[]> {
+    const peers = [...new Map(node.getConnections().map((c) => [c.remotePeer.toString(), c])).values()]
+      .filter((c) => !reputation.isBanned(c.remotePeer.toString()))
+      .slice(0, MAX_DIRECT_ASKS);
+    const answers = await Promise.all(peers.map(async (c) => {
+      const s = AbortSignal.any([signal, AbortSignal.timeout(DIRECT_ASK_TIMEOUT_MS)]);
+      try {
+        const stream = await node.dialProtocol(c.remotePeer, FETCH_PROTOCOL, { signal: s });
+        stream.send(encodeFrame({ sha256, offset: 0, length: 0 } satisfies FetchRequest));
+        await stream.close({ signal: s });
+        const { frame } = await withStallTimer(
+          readFrame<FetchResponseHeader>(bytesOf(stream)[Symbol.asyncIterator]()),
+          DIRECT_ASK_TIMEOUT_MS,
+          s,
+          "holder check",
+        );
+        stream.abort(new Error("done"));
+        return frame.ok ? { peerId: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] } : undefined;
+      } catch {
+        return undefined;
+      }
+    }));
+    const found = answers.filter((a): a is ProviderInfo => a !== undefined);
+    if (found.length) log("debug", `findProviders ${sha256.slice(0, 12)}: ${found.length} connected holder(s)`);
+    return found;
   }
 
   return {

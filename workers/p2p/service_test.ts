@@ -48,6 +48,12 @@ Deno.test({
       const sha256 = sha256Hex(bytes);
       await Deno.writeFile(join(homeA, "cache", "sha256", sha256), bytes);
 
+      await t.step("a connected peer holding a blob it never provided is found directly", async () => {
+        const found = await b.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
+        assert.deepEqual(found.map((p) => p.peerId), [a.node.peerId.toString()]);
+        assert.equal(a.status().providedPackages, 0, "no provider record was needed");
+      });
+
       await t.step("a provided blob is found by the other node", async () => {
         await a.provide(sha256, AbortSignal.timeout(10_000));
         const found = await b.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
