@@ -355,10 +355,22 @@ const P2P_ROWS: Row[] = [
   },
 ];
 
+/** Issue 13: availability with central down */
+const AVAILABILITY_ROWS: Row[] = [
+  {
+    key: "reshare",
+    threat: "central down: a package published to central and held by LAN peers cannot be resolved from peers",
+    mitigation:
+      "a daemon that fetched from central re-shares what the publisher signed: the version record (DHT) and a catalog announcement, besides the provider record; a client verifies them against the publisher's key as it does central's answers",
+    test: "tests/reshare_test.ts",
+  },
+];
+
 const SECTIONS = [
   { name: "earlier", rows: EARLIER_ROWS },
   { name: "attack-run", rows: ROWS },
   { name: "p2p-trust", rows: P2P_ROWS },
+  { name: "availability", rows: AVAILABILITY_ROWS },
 ];
 const marker = (name: string, edge: "start" | "end") => `<!-- security-report:${name}:${edge} -->`;
 

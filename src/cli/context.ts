@@ -4,7 +4,15 @@
  * @module
  */
 import { ConfigError, type Logger, MINUTE, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
-import { connectDaemon, type P2PNode, startWorkerNode, type WorkerNodeInit } from "../p2p/mod.ts";
+import {
+  announcementOf,
+  connectDaemon,
+  type P2PNode,
+  startWorkerNode,
+  versionKey,
+  versionRecordOf,
+  type WorkerNodeInit,
+} from "../p2p/mod.ts";
 import {
   type CentralRegistry,
   createCentralRegistry,
@@ -191,9 +199,20 @@ export function createContext(
       // Share what we fetched with the LAN, but only through a running daemon
       const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
       if (daemon?.kind !== "daemon") return;
+      const { peerId } = await daemon.status();
       for (const v of versions) {
-        await daemon.provide(v.sha256, { signal: AbortSignal.timeout(MINUTE) }).catch((err) =>
+        const signal = AbortSignal.timeout(MINUTE);
+        await daemon.provide(v.sha256, { signal }).catch((err) =>
           logger.debug(`provide ${v.id}@${v.version}: ${(err as Error).message}`)
+        );
+        // Re-share what the publisher signed, so peers can resolve id -> version -> sha256 when
+        // central is gone: the version record and a catalog announcement, both verifiable by
+        // anyone against the publisher's key (the daemon signs nothing itself)
+        if (!v.signature || !v.publisher_key) continue;
+        await daemon.putRecord(versionKey(v.id, v.version), JSON.stringify(versionRecordOf(v, peerId)), { signal })
+          .catch((err) => logger.debug(`re-share ${v.id}@${v.version}: ${(err as Error).message}`));
+        await daemon.announce(announcementOf(v, peerId), { signal }).catch((err) =>
+          logger.debug(`announce ${v.id}@${v.version}: ${(err as Error).message}`)
         );
       }
     },

@@ -1,0 +1,76 @@
+/**
+ * Central down, nothing lost (issue 13, item 1 in part): a daemon that fetched a package from
+ * central re-shares what the publisher signed (version record, catalog announcement) besides
+ * the bytes, so a fresh client that reaches only another peer resolves id -> version ->
+ * sha256 and installs with central gone. Real central server, real daemons, real CLI.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { silentLogger } from "../src/core/logger.ts";
+import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
+import { recordFigure } from "./figures.ts";
+import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { type Daemon, startDaemon } from "./p2p_helpers.ts";
+
+Deno.test("central down: a package a daemon fetched from central installs from peers, with its signed metadata", async () => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  const daemons: Daemon[] = [];
+  let serverUp = true;
+  try {
+    const { token } = createToken(server.metadata);
+    const publisher = join(work.path, "publisher");
+    await Deno.mkdir(publisher);
+    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+    const pkg = await writePackage(join(work.path, "pkg"), { id: "io.reshare.pkg", version: "1.0.0" });
+    assert.equal((await ggen(["publish", pkg], { home: publisher, env })).code, 0);
+
+    const holder = await startDaemon(join(work.path, "holder"), { env });
+    daemons.push(holder);
+    const relay = await startDaemon(join(work.path, "relay"), { bootstrap: [holder.addr], env });
+    daemons.push(relay);
+
+    // The holder installs from central (the normal way); its daemon re-shares
+    const project = join(work.path, "holder-project");
+    await Deno.mkdir(project);
+    const fetched = await ggen(["install", "io.reshare.pkg", "--json"], { home: holder.home, cwd: project, env });
+    assert.equal(fetched.code, 0, fetched.stderr);
+    assert.equal(jsonLines<{ source: string }>(fetched.stdout)[0]?.source, "central");
+    // The relay hears the announcement over gossipsub (bounded wait on the event)
+    let heard = 0;
+    for (let i = 0; i < 100 && heard === 0; i++) {
+      const s = await ggen(["p2p", "status", "--json"], { home: relay.home });
+      heard = jsonLines<{ catalogSize: number }>(s.stdout)[0]?.catalogSize ?? 0;
+      if (!heard) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.ok(heard > 0, "the relay never heard the announcement");
+
+    await server.stop();
+    serverUp = false;
+    // A fresh client that knows only the relay, central gone
+    const client = join(work.path, "client");
+    const clientProject = join(work.path, "client-project");
+    await Deno.mkdir(client);
+    await Deno.mkdir(clientProject);
+    const started = performance.now();
+    const r = await ggen(["install", "io.reshare.pkg", "--json"], {
+      home: client,
+      cwd: clientProject,
+      env: { ...env, GGEN_BOOTSTRAP: relay.addr, GGEN_TIMEOUT_SECS: "2" },
+    });
+    const seconds = (performance.now() - started) / 1000;
+    assert.equal(r.code, 0, r.stderr);
+    const source = jsonLines<{ source: string }>(r.stdout)[0]?.source;
+    assert.equal(source, `p2p:${holder.peerId}`);
+    await Deno.stat(join(clientProject, ".ggen", "packages", "io.reshare.pkg", "1.0.0", "templates", "file.tmpl"));
+    await recordFigure(
+      "reshare",
+      `a package published to central and installed by one daemon; central stopped; a fresh client bootstrapped to ` +
+        `another daemon installed it from ${source === `p2p:${holder.peerId}` ? "the holder" : source} in ` +
+        `${seconds.toFixed(1)} s (publisher signature verified, pinned on first use)`,
+    );
+  } finally {
+    for (const d of daemons.reverse()) await d.stop();
+    if (serverUp) await server.stop();
+  }
+});
