@@ -35,7 +35,9 @@ export interface HybridRegistryInit {
 
 /** The circuit breaker's state: backend name → epoch milliseconds until which it is skipped */
 export interface BackendHealthStore {
+  /** The state saved by an earlier command (expired entries may be dropped) */
   load(): Record<string, number>;
+  /** Remember the state for the next command (best effort) */
   save(offlineUntil: Record<string, number>): void;
 }
 
