@@ -162,7 +162,9 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
     if (url.pathname === INFO("io.lock.pkg")) {
       return Response.json({ ...unsigned(honest), versions: [evilVersion] });
     }
-    if (url.pathname === apiPaths.blob(packed.sha256)) return new Response(packed.bytes as Uint8Array<ArrayBuffer>);
+    // Mallory's bytes under Mallory's digest, and under the honest digest the lock pins too
+    const served = [packed.sha256, ...honest.versions.map((v) => v.sha256)].map((sha) => apiPaths.blob(sha));
+    if (served.includes(url.pathname)) return new Response(packed.bytes as Uint8Array<ArrayBuffer>);
     return undefined;
   }, reg.server.url);
 
@@ -175,8 +177,13 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
       await Deno.writeTextFile(join(freshProject, "ggen.lock"), lock);
       const r = await ggen(args, { home: freshHome, cwd: freshProject, env: { GGEN_REGISTRY: evil.url } });
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
-      // install: the lock's sha256 refuses; update: the lock's publisher key refuses Mallory's
-      assert.match(r.stderr, /ggen\.lock pins sha256|pinned to .* \(by ggen\.lock\)/, args.join(" "));
+      // install (restore): the cache checks the bytes against the lock's sha256; install ID: the lock's
+      // sha256 refuses the metadata; update: the lock's publisher key refuses Mallory's
+      assert.match(
+        r.stderr,
+        /ggen\.lock pins sha256|pinned to .* \(by ggen\.lock\)|Checksum mismatch: expected sha256|more than the expected \d+ bytes/,
+        args.join(" "),
+      );
       assert.equal(await Deno.readTextFile(join(freshProject, "ggen.lock")), lock);
       await assert.rejects(Deno.stat(join(freshProject, ".ggen", "packages", "io.lock.pkg", "1.0.0")));
     }

@@ -7,13 +7,13 @@ import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
-import { apiPaths, PUBLIC_KEY_HEADER, SHA256_HEADER, SIGNATURE_HEADER } from "../src/core/api.ts";
-import { PAYLOAD_TYPES, signEnvelope, type Signer, toBase64, type YankStatement } from "../src/core/envelope.ts";
+import { apiPaths } from "../src/core/api.ts";
+import { PAYLOAD_TYPES, signEnvelope, type Signer, type YankStatement } from "../src/core/envelope.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import { createToken, hashToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
-import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, PERMS, putSignedVersion, tempDir, writePackage } from "./helpers.ts";
 import { recordFigure } from "./figures.ts";
 
 /** One raw HTTP exchange over a socket bound to `localAddress`; resolves with what came back */
@@ -135,16 +135,7 @@ Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock ou
 async function publishSigned(server: RegistryServer, token: string, signer: Signer, dir: string, id: string) {
   const packed = await packDirectory(await writePackage(dir, { id, version: "1.0.0" }));
   const v = await signVersion(versionFromManifest(packed.manifest, packed), signer, Date.now());
-  const res = await fetch(server.url + apiPaths.version(id, "1.0.0"), {
-    method: "PUT",
-    body: packed.bytes as Uint8Array<ArrayBuffer>,
-    headers: {
-      authorization: `Bearer ${token}`,
-      [SHA256_HEADER]: packed.sha256,
-      [SIGNATURE_HEADER]: toBase64(new TextEncoder().encode(JSON.stringify(v.signature))),
-      [PUBLIC_KEY_HEADER]: v.publisher_key!,
-    },
-  });
+  const res = await putSignedVersion(server.url, token, packed, v);
   assert.equal(res.status, 201, await res.text());
 }
 
@@ -288,17 +279,7 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
           await writePackage(join(work.path, "b1"), { id: "io.yank.pkg", version: "1.1.0+build.5" }),
         );
         const v = await signVersion(versionFromManifest(packed.manifest, packed), alice, Date.now());
-        const put = (version: string) =>
-          fetch(server.url + apiPaths.version("io.yank.pkg", version), {
-            method: "PUT",
-            body: packed.bytes as Uint8Array<ArrayBuffer>,
-            headers: {
-              authorization: `Bearer ${admin}`,
-              [SHA256_HEADER]: packed.sha256,
-              [SIGNATURE_HEADER]: toBase64(new TextEncoder().encode(JSON.stringify(v.signature))),
-              [PUBLIC_KEY_HEADER]: v.publisher_key!,
-            },
-          });
+        const put = (version: string) => putSignedVersion(server.url, admin, packed, { ...v, version });
         const first = await put("1.1.0+build.5");
         assert.equal(first.status, 201, await first.text());
         const again = await put("1.1.0+build.5");

@@ -90,3 +90,25 @@ export function randomBytes(n: number): Uint8Array {
   for (let o = 0; o < n; o += 65536) crypto.getRandomValues(out.subarray(o, Math.min(n, o + 65536)));
   return out;
 }
+
+/**
+ * PUT a signed tarball to a registry the way `ggen publish` does, as a raw request (for tests of
+ * the HTTP API itself)
+ */
+export function putSignedVersion(
+  registryUrl: string,
+  token: string,
+  tarball: { bytes: Uint8Array; sha256: string },
+  v: { id: string; version: string; signature?: unknown; publisher_key?: string },
+): Promise<Response> {
+  return fetch(`${registryUrl}/api/v1/packages/${encodeURIComponent(v.id)}/${encodeURIComponent(v.version)}`, {
+    method: "PUT",
+    body: tarball.bytes as Uint8Array<ArrayBuffer>,
+    headers: {
+      authorization: `Bearer ${token}`,
+      "x-ggen-sha256": tarball.sha256,
+      "x-ggen-signature": btoa(JSON.stringify(v.signature)),
+      "x-ggen-public-key": v.publisher_key ?? "",
+    },
+  });
+}

@@ -7,7 +7,7 @@ import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
-import { apiPaths, PUBLIC_KEY_HEADER, SHA256_HEADER, SIGNATURE_HEADER } from "../src/core/api.ts";
+import { apiPaths, SHA256_HEADER } from "../src/core/api.ts";
 import {
   type OwnersStatement,
   PAYLOAD_TYPES,
@@ -25,7 +25,7 @@ import {
   TOKEN_SCOPES,
 } from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
-import { tempDir, writePackage } from "./helpers.ts";
+import { putSignedVersion, tempDir, writePackage } from "./helpers.ts";
 
 Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest", async () => {
   await using work = await tempDir();
@@ -41,16 +41,7 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     const publish = async (token: string, id: string, version: string) => {
       const packed = await packDirectory(await writePackage(join(work.path, `p${n++}`), { id, version }));
       const v = await signVersion(versionFromManifest(packed.manifest, packed), signer, Date.now() + n);
-      return await fetch(server.url + apiPaths.version(id, version), {
-        method: "PUT",
-        body: packed.bytes as Uint8Array<ArrayBuffer>,
-        headers: {
-          authorization: `Bearer ${token}`,
-          [SHA256_HEADER]: packed.sha256,
-          [SIGNATURE_HEADER]: toBase64(new TextEncoder().encode(JSON.stringify(v.signature))),
-          [PUBLIC_KEY_HEADER]: v.publisher_key!,
-        },
-      });
+      return await putSignedVersion(server.url, token, packed, v);
     };
     const admin = createToken(server.metadata, { name: "admin" }).token;
     assert.equal((await publish(admin, "io.matrix.base", "1.0.0")).status, 201);

@@ -63,6 +63,27 @@ Deno.test("central down: a package a daemon fetched from central installs from p
     const source = jsonLines<{ source: string }>(r.stdout)[0]?.source;
     assert.equal(source, `p2p:${holder.peerId}`);
     await Deno.stat(join(clientProject, ".ggen", "packages", "io.reshare.pkg", "1.0.0", "templates", "file.tmpl"));
+    // The holder's committed lock restores on a fresh machine, central still down: no metadata
+    // is asked for, each locked sha256 comes from a LAN provider, the lock stays byte-identical
+    const lock = await Deno.readTextFile(join(project, "ggen.lock"));
+    const clone = join(work.path, "clone");
+    const cloneHome = join(work.path, "clone-home");
+    await Deno.mkdir(clone);
+    await Deno.mkdir(cloneHome);
+    await Deno.writeTextFile(join(clone, "ggen.lock"), lock);
+    const restored = await ggen(["install", "--locked", "--json"], {
+      home: cloneHome,
+      cwd: clone,
+      env: { ...env, GGEN_BOOTSTRAP: relay.addr, GGEN_TIMEOUT_SECS: "2" },
+    });
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.equal(await Deno.readTextFile(join(clone, "ggen.lock")), lock);
+    await Deno.stat(join(clone, ".ggen", "packages", "io.reshare.pkg", "1.0.0", "templates", "file.tmpl"));
+    await recordFigure(
+      "lock-restore",
+      "central down, a fresh machine with the committed ggen.lock: `ggen install --locked` installed every locked " +
+        "package from LAN providers by its sha256, lock byte-identical",
+    );
     await recordFigure(
       "reshare",
       `a package published to central and installed by one daemon; central stopped; a fresh client bootstrapped to ` +

@@ -364,6 +364,20 @@ const AVAILABILITY_ROWS: Row[] = [
       "a daemon that fetched from central re-shares what the publisher signed: the version record (DHT) and a catalog announcement, besides the provider record; a client verifies them against the publisher's key as it does central's answers",
     test: "tests/reshare_test.ts",
   },
+  {
+    key: "lock-restore",
+    threat: "central down: a project with a committed ggen.lock cannot be restored",
+    mitigation:
+      "`ggen install` with no arguments (and `--locked`) installs exactly what the lock pins without asking for metadata: the lock's sha256 is the trust anchor, checked by the cache on every byte, from central, peers or the cache",
+    test: "tests/reshare_test.ts, tests/attack_install_test.ts",
+  },
+  {
+    key: "central-health",
+    threat: "a central registry that accepts connections and never answers costs every command its timeouts",
+    mitigation:
+      "the hybrid registry's circuit breaker outlives the command (`$GGEN_HOME/backend-health.json`, keyed by the central URL, 30 s): the next commands go to peers at once and say why on stderr (hedging, the adaptive delay, is not done yet)",
+    test: "tests/central_health_test.ts",
+  },
 ];
 
 const SECTIONS = [

@@ -3,6 +3,7 @@
  * lazily built registries and P2P node (the daemon's when one runs, else a short-lived one).
  * @module
  */
+import { join } from "node:path";
 import { ConfigError, type Logger, MINUTE, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
@@ -14,6 +15,7 @@ import {
   type WorkerNodeInit,
 } from "../p2p/mod.ts";
 import {
+  type BackendHealthStore,
   type CentralRegistry,
   createCentralRegistry,
   createHybridRegistry,
@@ -126,6 +128,32 @@ export async function waitForPeers(
   return count;
 }
 
+/** The hybrid registry's breaker state in `$GGEN_HOME/backend-health.json` (best effort) */
+function backendHealthFile(home: string): BackendHealthStore {
+  const path = join(home, "backend-health.json");
+  return {
+    load() {
+      try {
+        const data = JSON.parse(Deno.readTextFileSync(path)) as Record<string, unknown>;
+        return Object.fromEntries(
+          Object.entries(data).filter((e): e is [string, number] => typeof e[1] === "number" && e[1] > Date.now()),
+        );
+      } catch {
+        return {};
+      }
+    },
+    save(state) {
+      try {
+        const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+        Deno.writeTextFileSync(tmp, JSON.stringify(state));
+        Deno.renameSync(tmp, path);
+      } catch {
+        // a read-only home only costs the next command the same timeouts
+      }
+    },
+  };
+}
+
 /** Build the context; registries and the node are created on first use */
 export function createContext(
   init: { config: Readonly<Config>; logger: Logger; out: Output; signal: AbortSignal },
@@ -190,7 +218,7 @@ export function createContext(
           open: async (v, o) => (await ctx.p2pRegistry()).open(v, o),
         };
         const backends = config.p2p.enabled ? [ctx.central(), lazyP2P] : [ctx.central()];
-        return createHybridRegistry({ logger, backends });
+        return createHybridRegistry({ logger, backends }, { health: backendHealthFile(config.home) });
       })();
       return registry;
     },

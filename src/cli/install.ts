@@ -3,8 +3,10 @@
  * verified cache (trying the next source when bytes are bad), install atomically, lock.
  * @module
  */
+import * as semver from "semver";
 import {
   type AbortOptions,
+  ConflictError,
   IntegrityError,
   MAX_PROVIDERS_PER_KEY,
   NotFoundError,
@@ -14,6 +16,7 @@ import {
   type Registry,
   resolve,
   type TarballStream,
+  UnavailableError,
 } from "../core/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
 import {
@@ -26,6 +29,7 @@ import {
 import {
   installIntoProject,
   type LockedPackage,
+  type Lockfile,
   type PackageCache,
   readLockfile,
   removeFromProject,
@@ -58,8 +62,8 @@ export async function ensureCached(
     try {
       tarball = await registry.open(v, { signal: ctx.signal, exclude });
     } catch (err) {
-      // No other source is left: the bad bytes are the story the user needs to hear
-      if (lastError && err instanceof NotFoundError) throw lastError;
+      // No other source is left (or none reachable): the bad bytes are the story the user needs to hear
+      if (lastError && (err instanceof NotFoundError || err instanceof UnavailableError)) throw lastError;
       throw err;
     }
     const bar = ctx.out.progress(`Downloading ${v.id}@${v.version}`, v.size);
@@ -123,6 +127,50 @@ function checkAgainstLock(v: PackageVersion, lockedEntry: LockedPackage | undefi
 export interface InstallOptions {
   /** Ids to re-resolve ignoring the lock; "all" for a full update */
   unlock?: Set<string> | "all";
+  /** Fail instead of changing ggen.lock (like `cargo build --locked`) */
+  locked?: boolean;
+}
+
+/** True when the lock alone satisfies every requirement and every locked dependency */
+function lockIsComplete(lock: Lockfile): boolean {
+  const byId = new Map(lock.packages.map((p) => [p.id, p]));
+  const fits = (id: string, range: string) => {
+    const p = byId.get(id);
+    return p !== undefined && semver.satisfies(p.version, range, { includePrerelease: true });
+  };
+  return Object.entries(lock.requires).every(([id, range]) => fits(id, range)) &&
+    lock.packages.every((p) => Object.entries(p.dependencies).every(([id, range]) => fits(id, range)));
+}
+
+/**
+ * `ggen install` with no arguments and a complete lock: install exactly what ggen.lock pins,
+ * without asking any registry for metadata (like `npm ci`). The lock's sha256 is the trust
+ * anchor: it was checked against the publisher's signature when the lock was written, and the
+ * cache checks every byte against it, from central, from peers or from the cache. So this
+ * works with central down (the bytes come from LAN providers) and the lock stays as it is.
+ */
+async function restoreFromLock(ctx: Context, lock: Lockfile, projectDir: string): Promise<LockedPackage[]> {
+  const registry = await ctx.registry();
+  const staged: StagedPackage[] = [];
+  for (const p of lock.packages) {
+    const v: PackageVersion = {
+      id: p.id,
+      version: p.version,
+      name: p.id,
+      description: "",
+      tags: [],
+      keywords: [],
+      sha256: p.sha256,
+      size: p.size,
+      dependencies: p.dependencies,
+      yanked: false,
+      published_at: "",
+    };
+    const { path } = await ensureCached(ctx, registry, ctx.cache, v);
+    staged.push({ blobPath: path, locked: p });
+  }
+  await installIntoProject(projectDir, staged, { logger: ctx.logger, requires: lock.requires, replace: true });
+  return lock.packages;
 }
 
 /** Resolve, download and install; returns what got locked */
@@ -131,9 +179,18 @@ export async function installPackages(
   specs: string[],
   options: InstallOptions = {},
 ): Promise<LockedPackage[]> {
-  const registry = await ctx.registry();
   const projectDir = Deno.cwd();
   const lock = await readLockfile(projectDir);
+  if (specs.length === 0 && options.unlock === undefined) {
+    if (lockIsComplete(lock)) return await restoreFromLock(ctx, lock, projectDir);
+    if (options.locked) {
+      throw new ConflictError(
+        "ggen.lock does not satisfy the project's requirements and --locked forbids changing it: " +
+          "run `ggen install` without --locked, or `ggen update`",
+      );
+    }
+  }
+  const registry = await ctx.registry();
   const requires: Record<string, string> = { ...lock.requires };
   for (const spec of specs) {
     const { id, range } = parsePackageSpec(spec);

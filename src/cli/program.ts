@@ -73,12 +73,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       "install packages (ID[@RANGE]) into this project; without arguments, exactly what ggen.lock pins",
     ),
   )
+    .option("--locked", "fail if ggen.lock would change (like cargo build --locked)")
     .action(async (specs: string[], o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
       if (specs.length === 0 && Object.keys((await readLockfile(Deno.cwd())).requires).length === 0) {
         throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
       }
-      const locked = await installPackages(c, specs);
+      if (o.locked && specs.length > 0) throw new UsageError("--locked installs exactly ggen.lock: give no package");
+      const locked = await installPackages(c, specs, o.locked ? { locked: true } : {});
       for (const p of locked) c.out.result(p, `Installed ${p.id}@${p.version} (${p.source})`);
     });
   modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))

@@ -26,6 +26,19 @@ export interface HybridRegistryInit {
   cacheTtlMs?: number;
   /** How long a backend that was unavailable is skipped. @default 30 s */
   offlineMs?: number;
+  /**
+   * Where the breaker's state outlives the process, so the next command does not pay the same
+   * timeouts again (the CLI keeps it in `$GGEN_HOME/backend-health.json`)
+   */
+  health?: BackendHealthStore;
+}
+
+/** The circuit breaker's state: backend name → epoch milliseconds until which it is skipped */
+export interface BackendHealthStore {
+  /** The state saved by an earlier command (expired entries may be dropped) */
+  load(): Record<string, number>;
+  /** Remember the state for the next command (best effort) */
+  save(offlineUntil: Record<string, number>): void;
 }
 
 /** A small LRU with expiry */
@@ -73,8 +86,22 @@ export function createHybridRegistry(
   const backends = components.backends;
   const searches = new LruCache<SearchHit[]>(init.cacheSize ?? 256, init.cacheTtlMs ?? 60_000);
   // Circuit breaker: an unavailable backend is skipped for a while instead of paying its timeouts again
-  const offlineUntil = new Map<string, number>();
+  const offlineUntil = new Map<string, number>(Object.entries(init.health?.load() ?? {}));
   const offlineMs = init.offlineMs ?? 30_000;
+  const persist = () => init.health?.save(Object.fromEntries(offlineUntil));
+  // The breaker remembers a backend by its address too: another central URL starts healthy
+  const keyOf = (b: Registry) => {
+    const url = (b as Registry & { url?: unknown }).url;
+    return typeof url === "string" ? `${b.name} ${url}` : b.name;
+  };
+  for (const [key, until] of offlineUntil) {
+    const backend = backends.find((b) => keyOf(b) === key);
+    if (until > Date.now() && backend && backend !== backends.at(-1)) {
+      log.warn(
+        `${backend.name} was unreachable moments ago: using the next backend until ${new Date(until).toISOString()}`,
+      );
+    }
+  }
 
   async function first<T>(
     what: string,
@@ -87,7 +114,7 @@ export function createHybridRegistry(
       if (skip(backend)) continue;
       options.signal?.throwIfAborted();
       const isLast = i === backends.length - 1;
-      if ((offlineUntil.get(backend.name) ?? 0) > Date.now() && !isLast) {
+      if ((offlineUntil.get(keyOf(backend)) ?? 0) > Date.now() && !isLast) {
         log.debug(`${what}: skipping ${backend.name}, unavailable moments ago`);
         failures.push({ backend: backend.name, error: new UnavailableError(`${backend.name} is offline`) });
         continue;
@@ -96,13 +123,17 @@ export function createHybridRegistry(
         log.debug(`${what}: trying ${backend.name}`);
         const result = await attempt(backend);
         log.debug(`${what}: answered by ${backend.name}`);
-        if (offlineUntil.delete(backend.name)) log.info(`${backend.name} is back`);
+        if (offlineUntil.delete(keyOf(backend))) {
+          log.info(`${backend.name} is back`);
+          persist();
+        }
         return result;
       } catch (err) {
         if (!canFallBack(err) || options.signal?.aborted) throw err;
-        if (err instanceof UnavailableError && !offlineUntil.has(backend.name)) {
+        if (err instanceof UnavailableError && (offlineUntil.get(keyOf(backend)) ?? 0) <= Date.now()) {
           log.warn(`${backend.name} is unavailable (${(err as Error).message}); using the next backend`);
-          offlineUntil.set(backend.name, Date.now() + offlineMs);
+          offlineUntil.set(keyOf(backend), Date.now() + offlineMs);
+          persist();
         }
         log.debug(`${what}: ${backend.name} failed (${(err as Error).message}); falling back`);
         failures.push({ backend: backend.name, error: err as Error });
