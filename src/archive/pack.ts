@@ -6,19 +6,16 @@
 import { gzipSync } from "node:zlib";
 import { join, relative, sep as SEPARATOR } from "node:path";
 import tar from "tar-stream";
+import { type FileSelector, fileSelector, IGNORE_FILE } from "./select.ts";
 import {
   concatBytes,
   type Manifest,
   MANIFEST_NAME,
   PACK_MTIME,
   parseManifest,
-  PROJECT_DIR,
   sha256Hex,
   ValidationError,
 } from "../core/mod.ts";
-
-/** Names never packed: VCS data, installs, build output */
-const IGNORED = new Set([".git", PROJECT_DIR, "node_modules", ".DS_Store", "ggen.lock"]);
 
 /** A packed package */
 export interface PackedPackage {
@@ -30,6 +27,10 @@ export interface PackedPackage {
   sha256: string;
   /** Size in bytes */
   size: number;
+  /** Every packed file with its size, sorted */
+  files: { path: string; size: number }[];
+  /** Packed files that look like secrets (`.env`, keys): shown before publishing */
+  warnings: string[];
 }
 
 interface FileEntry {
@@ -39,17 +40,17 @@ interface FileEntry {
   abs: string;
 }
 
-async function walk(root: string, dir: string, out: FileEntry[]): Promise<void> {
+async function walk(root: string, dir: string, out: FileEntry[], select: FileSelector): Promise<void> {
   for await (const entry of Deno.readDir(dir)) {
-    if (IGNORED.has(entry.name) || entry.name.endsWith(".tar.gz")) continue;
     const abs = join(dir, entry.name);
     const path = relative(root, abs).split(SEPARATOR).join("/");
+    if (!select.packs(entry.isDirectory ? `${path}/` : path)) continue;
     if (entry.isSymlink) {
       throw new ValidationError(`Cannot pack "${path}": symbolic links are not allowed in packages`);
     }
     if (entry.isDirectory) {
       out.push({ path, kind: "directory", executable: false, abs });
-      await walk(root, abs, out);
+      await walk(root, abs, out, select);
     } else if (entry.isFile) {
       const info = await Deno.stat(abs);
       out.push({ path, kind: "file", executable: ((info.mode ?? 0) & 0o111) !== 0, abs });
@@ -81,8 +82,9 @@ export async function packDirectory(dir: string): Promise<PackedPackage> {
     throw err;
   }
   const manifest = parseManifest(source);
+  const select = await fileSelector(dir, manifest.include);
   const entries: FileEntry[] = [];
-  await walk(dir, dir, entries);
+  await walk(dir, dir, entries, select);
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const pack = tar.pack();
   const done = collect(pack);
@@ -110,5 +112,11 @@ export async function packDirectory(dir: string): Promise<PackedPackage> {
   const tarBytes = await done;
   // node:zlib writes a zero mtime and a fixed OS byte, so the gzip wrapper is deterministic too
   const bytes = new Uint8Array(gzipSync(tarBytes, { level: 9 }));
-  return { manifest, bytes, sha256: sha256Hex(bytes), size: bytes.byteLength };
+  const files = await Promise.all(
+    entries.filter((e) => e.kind === "file").map(async (e) => ({ path: e.path, size: (await Deno.stat(e.abs)).size })),
+  );
+  const warnings = files.filter((f) => select.looksSecret(f.path)).map((f) =>
+    `"${f.path}" looks like a secret and will be published; add it to ${IGNORE_FILE} unless that is intended`
+  );
+  return { manifest, bytes, sha256: sha256Hex(bytes), size: bytes.byteLength, files, warnings };
 }

@@ -145,12 +145,15 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   );
   program.command("pack [dir]").description("pack a package directory into a deterministic .tar.gz")
     .option("--out <file>", "output file")
+    .option("--list", "list the files that would be packed, with sizes, and write nothing")
     .action(async (dir: string | undefined, o, cmd: Command) => await packCommand(await open(cmd), dir ?? ".", o));
   modeFlags(program.command("publish [dir]").description("sign and publish a package directory"))
     .option("--key <name>", "signing key in $GGEN_HOME/keys", "default")
+    .option("--dry-run", "pack and check everything, show what would be published, upload nothing")
     .action(async (dir: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      if (o.p2p) await publishP2P(c, dir ?? ".", { key: o.key });
+      if (o.dryRun) await packCommand(c, dir ?? ".", { list: true });
+      else if (o.p2p) await publishP2P(c, dir ?? ".", { key: o.key });
       else await publishCommand(c, dir ?? ".", { key: o.key });
     });
   program.command("yank <spec>").description("yank ID@VERSION on the central registry (signed by an owner's key)")

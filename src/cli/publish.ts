@@ -21,9 +21,18 @@ import {
 import { loadOrCreateSigner, signVersion } from "../trust/mod.ts";
 import type { Context } from "./context.ts";
 
-/** `ggen pack [DIR]`: writes `<id>-<version>.tar.gz` and prints its sha256 */
-export async function packCommand(ctx: Context, dir: string, opts: { out?: string }): Promise<void> {
+/** `ggen pack [DIR]`: writes `<id>-<version>.tar.gz` and prints its sha256; `--list` shows the files only */
+export async function packCommand(ctx: Context, dir: string, opts: { out?: string; list?: boolean }): Promise<void> {
   const packed = await packDirectory(dir);
+  for (const w of packed.warnings) ctx.logger.warn(w);
+  if (opts.list) {
+    for (const f of packed.files) ctx.out.result(f, `${String(f.size).padStart(10)}  ${f.path}`);
+    ctx.out.line(
+      `${packed.manifest.id}@${packed.manifest.version}: ${packed.files.length} files, ${packed.size} bytes packed ` +
+        `(sha256:${packed.sha256})`,
+    );
+    return;
+  }
   const file = opts.out ?? `${packed.manifest.id}-${packed.manifest.version}.tar.gz`;
   await Deno.writeFile(file, packed.bytes);
   ctx.out.result(
@@ -58,6 +67,7 @@ export function highestSeq(info: PackageInfo | undefined): number {
 /** `ggen publish [DIR]` to the central registry, signed */
 export async function publishCommand(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
   const packed = await packDirectory(resolvePath(dir));
+  for (const w of packed.warnings) ctx.logger.warn(w);
   const signer = await publisherKey(ctx, opts.key);
   let existing: PackageInfo | undefined;
   try {

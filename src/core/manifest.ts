@@ -31,6 +31,8 @@ export interface Manifest {
   readme: string;
   /** package id → semver range */
   dependencies: Record<string, string>;
+  /** gitignore-style patterns of the files to pack; empty packs everything not ignored */
+  include: string[];
 }
 
 /** Reverse-DNS id: at least two dot-separated lowercase labels */
@@ -124,6 +126,7 @@ export function validateManifest(data: unknown): Manifest {
     "keywords",
     "category",
     "readme",
+    "include",
   ];
   for (const key of Object.keys(table)) {
     if (!known.includes(key)) fail(`package.${key}`, "is not a known field");
@@ -163,6 +166,7 @@ export function validateManifest(data: unknown): Manifest {
     category: text(table, "category", { max: 64 }),
     readme,
     dependencies: deps,
+    include: list(table, "include"),
   };
 }
 
