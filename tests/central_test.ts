@@ -32,6 +32,13 @@ Deno.test("central registry: publish, search, install, update, yank and every er
     });
 
     await t.step("publish", async () => {
+      // A dry run lists what would go, leaves the secret out, and uploads nothing
+      await Deno.writeTextFile(join(pkg("lib1"), ".env"), "TOKEN=secret");
+      const dry = await run(["publish", pkg("lib1"), "--dry-run", "--json"]);
+      assert.equal(dry.code, 0, dry.stderr);
+      const listed = jsonLines<{ path: string }>(dry.stdout).map((f) => f.path);
+      assert.ok(listed.includes("ggen.toml") && !listed.includes(".env"), listed.join(", "));
+      assert.equal(server.metadata.getPackage("io.test.lib"), undefined, "a dry run uploads nothing");
       for (const dir of [pkg("lib1"), pkg("app")]) {
         const r = await run(["publish", dir, "--json"]);
         assert.equal(r.code, 0, r.stderr);
