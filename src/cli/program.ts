@@ -169,14 +169,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .action(async (o, cmd: Command) => await serveCommand(await open(cmd), { ...o, data: resolvePath(o.data) }));
   const token = registry.command("token").description("manage publish tokens");
   token.command("create").description("create a token (printed once, stored hashed)")
-    .option("--data <dir>", "registry data directory", "./ggen-registry")
+    .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
     .option("--name <name>", "label")
     .option("--scopes <list>", "comma-separated: publish-new,publish-update,yank,owners")
     .option("--prefix <idPrefix>", "only ids with this prefix")
     .option("--expires-days <n>", "lifetime in days", (v) => parseIntArg(v, "--expires-days"))
     .action(async (o, cmd: Command) => await tokenCreateCommand(await open(cmd), o));
   token.command("revoke [tokenId]").description("revoke a token by its id, or --stdin with the secret on stdin")
-    .option("--data <dir>", "registry data directory", "./ggen-registry")
+    .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
     .option("--stdin", "read the token secret from standard input")
     .action(async (t: string | undefined, o, cmd: Command) => await tokenRevokeCommand(await open(cmd), t, o));
 

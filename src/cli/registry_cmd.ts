@@ -2,6 +2,7 @@
  * `ggen registry serve` and `ggen registry token create|revoke`.
  * @module
  */
+import { join, resolve as resolvePath } from "node:path";
 import { NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import {
@@ -42,6 +43,7 @@ export async function tokenCreateCommand(
     }
   }
   const { metadata } = await openRegistryStorage(opts.data);
+  ctx.logger.info(`Creating a token in the registry at ${resolvePath(opts.data)}`);
   try {
     const { token, row } = createToken(metadata, {
       ...(opts.name ? { name: opts.name } : {}),
@@ -100,6 +102,13 @@ export async function tokenRevokeCommand(
     idPrefix = idOrNothing;
   } else {
     throw new UsageError("Give the token id printed by `ggen registry token create`, or --stdin");
+  }
+  try {
+    await Deno.stat(join(opts.data, "registry.db"));
+  } catch {
+    throw new NotFoundError(
+      `No registry at ${resolvePath(opts.data)}: give the --data directory \`registry serve\` uses`,
+    );
   }
   const { metadata } = await openRegistryStorage(opts.data);
   try {
