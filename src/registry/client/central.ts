@@ -137,8 +137,14 @@ class HttpCentralRegistry implements CentralRegistry {
           backoff *= 2;
           continue;
         }
-        const why = isTimeout(err) ? `timed out ${attempt + 1} times` : (err as Error).message;
-        throw new UnavailableError(`Cannot reach central registry ${this.url}: ${why}`, { cause: err });
+        // "fetch failed" alone says nothing: the cause says DNS, refused, TLS…
+        const cause = (err as Error).cause instanceof Error ? `: ${((err as Error).cause as Error).message}` : "";
+        const why = isTimeout(err) ? `timed out ${attempt + 1} times` : `${(err as Error).message}${cause}`;
+        throw new UnavailableError(
+          `Cannot reach central registry ${this.url}: ${why} (set it with --registry URL, GGEN_REGISTRY or ` +
+            "[registry] central_url)",
+          { cause: err },
+        );
       }
       if (res.ok) return res;
       let body: Partial<ErrorResponse> | undefined;
