@@ -8,6 +8,38 @@ import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
 import { ConfigError, DEFAULT_CENTRAL_URL, DEFAULT_MAX_TARBALL_BYTES, type LogLevel } from "../core/mod.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
+/** A libp2p PeerId as text: base58btc Ed25519 (12D3KooW…) or RSA (Qm…) */
+export const PEER_ID_PATTERN = /^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,50}$/;
+
+const MULTIADDR_TCP = /^\/(ip4|ip6|dns4|dns6|dns)\/[^/]+\/tcp\/\d{1,5}(\/p2p\/[1-9A-HJ-NP-Za-km-z]+)?$/;
+
+/**
+ * A bootstrap address: a TCP multiaddr that names its peer (`/p2p/<id>`), so the connection can
+ * be authenticated.
+ * @throws {ConfigError} saying what a valid one looks like
+ */
+function checkDialable(address: string, where: string): string {
+  if (!MULTIADDR_TCP.test(address) || !/\/p2p\/[1-9A-HJ-NP-Za-km-z]+$/.test(address)) {
+    throw new ConfigError(
+      `Invalid ${where} "${address}": expected a multiaddr with the peer's id, such as ` +
+        "/ip4/192.168.1.10/tcp/4001/p2p/12D3KooW… (`ggen p2p status` on that machine prints it)",
+    );
+  }
+  return address;
+}
+
+/**
+ * A listen address: a TCP multiaddr.
+ * @throws {ConfigError} saying what a valid one looks like
+ */
+function checkListen(address: string): void {
+  if (!MULTIADDR_TCP.test(address)) {
+    throw new ConfigError(
+      `Invalid --listen "${address}": expected a multiaddr such as /ip4/0.0.0.0/tcp/4001 (not host:port)`,
+    );
+  }
+}
+
 /**
  * `GGEN_TIMEOUT_SECS`: seconds in (0, 600], fractions allowed.
  * @throws {ConfigError} naming the variable and the accepted range
@@ -232,9 +264,10 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
   }
   const token = env("GGEN_TOKEN") ?? (file["registry.token"] as string | undefined);
   const bootstrap: BootstrapPeer[] = flags.bootstrap?.length
-    ? flags.bootstrap.map((address) => ({ address }))
-    : splitList(env("GGEN_BOOTSTRAP"))?.map((address) => ({ address })) ??
+    ? flags.bootstrap.map((address) => ({ address: checkDialable(address, "--bootstrap") }))
+    : splitList(env("GGEN_BOOTSTRAP"))?.map((address) => ({ address: checkDialable(address, "GGEN_BOOTSTRAP") })) ??
       (file["registry.p2p.bootstrap"] ? checkBootstrap(configFile, file["registry.p2p.bootstrap"]) : []);
+  for (const address of flags.listen ?? []) checkListen(address);
   const logEnv = env("GGEN_LOG");
   const config: Config = {
     home,

@@ -7,7 +7,8 @@ import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
 import { ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
 import { startControlServer, startWorkerNode } from "../p2p/mod.ts";
-import type { ConfigFlags } from "./config.ts";
+import { type ConfigFlags, PEER_ID_PATTERN } from "./config.ts";
+import { UsageError } from "./usage.ts";
 import { publisherKey } from "./publish.ts";
 import { signVersion } from "../trust/mod.ts";
 import { type Context, generateSwarmKey, workerInit } from "./context.ts";
@@ -59,6 +60,13 @@ export async function publishP2P(ctx: Context, dir: string, opts: { key?: string
     { ...version, source: "p2p" },
     `Published ${version.id}@${version.version} to the P2P network (sha256:${version.sha256})`,
   );
+}
+
+/** Refuse what is not a PeerId before it reaches libp2p (whose message would be about multibase decoders) */
+function checkPeerId(peerId: string): void {
+  if (!PEER_ID_PATTERN.test(peerId)) {
+    throw new UsageError(`"${peerId}" is not a peer id: copy one from \`ggen p2p peers\` (12D3KooW…)`);
+  }
 }
 
 /** Register the `p2p` commands */
@@ -131,6 +139,7 @@ export function p2pCommands(program: Command, open: Open): void {
   p2p.command("ban <peerId>").description("refuse a peer (default one hour)")
     .option("--minutes <n>", "how long", (v) => Number(v), 60)
     .action(async (peerId: string, o, cmd: Command) => {
+      checkPeerId(peerId);
       const ctx = await open(cmd);
       const { node } = await ctx.p2p();
       await node.ban(peerId, o.minutes * 60_000);
@@ -138,6 +147,7 @@ export function p2pCommands(program: Command, open: Open): void {
     });
   p2p.command("unban <peerId>").description("accept a banned peer again").action(
     async (peerId: string, _o, cmd: Command) => {
+      checkPeerId(peerId);
       const ctx = await open(cmd);
       const { node } = await ctx.p2p();
       await node.unban(peerId);
