@@ -7,6 +7,27 @@ import { assertSha256Hex } from "../../core/mod.ts";
 import { removeOrphanTemps, writeFileAtomic } from "../../store/mod.ts";
 import type { BlobStore } from "./storage.ts";
 
+/** Bytes of `file` in 1 MiB chunks, at most `length`: fewer, larger writes than `file.readable` */
+function chunked(file: Deno.FsFile, length: number): ReadableStream<Uint8Array> {
+  let left = length;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const buf = new Uint8Array(Math.min(1024 * 1024, left));
+      const n = buf.byteLength === 0 ? null : await file.read(buf);
+      if (n === null) {
+        file.close();
+        controller.close();
+        return;
+      }
+      left -= n;
+      controller.enqueue(buf.subarray(0, n));
+    },
+    cancel() {
+      file.close();
+    },
+  });
+}
+
 /** Open the file-system blob store under `dir` */
 export async function createFsBlobStore(dir: string): Promise<BlobStore> {
   await Deno.mkdir(dir, { recursive: true });
@@ -27,20 +48,9 @@ export async function createFsBlobStore(dir: string): Promise<BlobStore> {
         if (err instanceof Deno.errors.NotFound) return undefined;
         throw err;
       }
-      if (!range) return file.readable;
+      if (!range) return chunked(file, Infinity);
       await file.seek(range.start, Deno.SeekMode.Start);
-      let left = range.end - range.start + 1;
-      return file.readable.pipeThrough(
-        new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, ctl) {
-            if (left <= 0) return;
-            const part = chunk.subarray(0, Math.min(left, chunk.byteLength));
-            left -= part.byteLength;
-            ctl.enqueue(part);
-            if (left <= 0) ctl.terminate();
-          },
-        }),
-      );
+      return chunked(file, range.end - range.start + 1);
     },
     async size(sha256) {
       try {
