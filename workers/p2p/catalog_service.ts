@@ -20,7 +20,7 @@ import {
   verifyAnnouncement,
 } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
-import { bytesOf, sendAll, withStallTimer } from "./streams.ts";
+import { bytesOf, exchange, sendAll, withStallTimer } from "./streams.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
 /** How long one peer may take to answer a catalog query */
@@ -76,16 +76,11 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
 
   async function ask(id: string, text: string, limit: number, signal: AbortSignal): Promise<CatalogEntry[]> {
     try {
-      const s = AbortSignal.any([signal, AbortSignal.timeout(CATALOG_QUERY_TIMEOUT_MS)]);
-      const stream = await node.dialProtocol(peerIdFromString(id), CATALOG_PROTOCOL, { signal: s });
-      stream.send(encodeFrame({ text, limit }));
-      await stream.close({ signal: s });
-      const { frame } = await withStallTimer(
-        readFrame<CatalogEntry[]>(bytesOf(stream)[Symbol.asyncIterator]()),
-        CATALOG_QUERY_TIMEOUT_MS,
-        s,
-        "catalog answer",
-      );
+      const frame = await exchange<CatalogEntry[]>(node, peerIdFromString(id), CATALOG_PROTOCOL, { text, limit }, {
+        timeoutMs: CATALOG_QUERY_TIMEOUT_MS,
+        signal,
+        what: "catalog answer",
+      });
       return Array.isArray(frame) ? frame.slice(0, limit) : [];
     } catch (err) {
       log("debug", `catalog query to ${id} failed: ${(err as Error).message}`);

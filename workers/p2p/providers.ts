@@ -5,10 +5,9 @@
  * @module
  */
 import { FETCH_PROTOCOL, isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
-import { encodeFrame, type FetchRequest, type FetchResponseHeader, readFrame } from "../../src/p2p/mod.ts";
-import { bytesOf, withStallTimer } from "./streams.ts";
+import type { FetchRequest, FetchResponseHeader, ProviderInfo } from "../../src/p2p/mod.ts";
+import { exchange } from "./streams.ts";
 import { cidFromSha256 } from "./cid.ts";
-import type { ProviderInfo } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
@@ -170,18 +169,13 @@ export function createProviderService(
       .filter((c) => !reputation.isBanned(c.remotePeer.toString()))
       .slice(0, MAX_DIRECT_ASKS);
     const answers = await Promise.all(peers.map(async (c) => {
-      const s = AbortSignal.any([signal, AbortSignal.timeout(DIRECT_ASK_TIMEOUT_MS)]);
       try {
-        const stream = await node.dialProtocol(c.remotePeer, FETCH_PROTOCOL, { signal: s });
-        stream.send(encodeFrame({ sha256, offset: 0, length: 0 } satisfies FetchRequest));
-        await stream.close({ signal: s });
-        const { frame } = await withStallTimer(
-          readFrame<FetchResponseHeader>(bytesOf(stream)[Symbol.asyncIterator]()),
-          DIRECT_ASK_TIMEOUT_MS,
-          s,
-          "holder check",
-        );
-        stream.abort(new Error("done"));
+        const request: FetchRequest = { sha256, offset: 0, length: 0 };
+        const frame = await exchange<FetchResponseHeader>(node, c.remotePeer, FETCH_PROTOCOL, request, {
+          timeoutMs: DIRECT_ASK_TIMEOUT_MS,
+          signal,
+          what: "holder check",
+        });
         return frame.ok ? { peerId: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] } : undefined;
       } catch {
         return undefined;

@@ -3,8 +3,10 @@
  * stall timer, and a send that respects back-pressure.
  * @module
  */
-import type { Stream } from "@libp2p/interface";
+import type { PeerId, Stream } from "@libp2p/interface";
 import { StallError } from "../../src/core/mod.ts";
+import { encodeFrame, readFrame } from "../../src/p2p/mod.ts";
+import type { P2PLibp2p } from "./types.ts";
 
 /** Bytes of a stream, as plain Uint8Arrays */
 export async function* bytesOf(stream: Stream): AsyncGenerator<Uint8Array> {
@@ -33,4 +35,30 @@ export function withStallTimer<T>(promise: Promise<T>, ms: number, signal: Abort
 /** Send `data`, waiting for the stream to drain when its buffer is full */
 export async function sendAll(stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
   if (!stream.send(data)) await stream.onDrain(signal ? { signal } : {});
+}
+
+/**
+ * One request and its one-frame answer on a new stream of `protocol`: send the request,
+ * half-close, read the answer within `timeoutMs` (dial included), then drop the stream.
+ * @throws {StallError} when the answer does not come in time; the dial's and the stream's errors
+ */
+export async function exchange<T>(
+  node: P2PLibp2p,
+  peer: PeerId,
+  protocol: string,
+  request: unknown,
+  o: { timeoutMs: number; signal: AbortSignal; what: string },
+): Promise<T> {
+  const signal = AbortSignal.any([o.signal, AbortSignal.timeout(o.timeoutMs)]);
+  const stream = await node.dialProtocol(peer, protocol, { signal });
+  stream.send(encodeFrame(request));
+  await stream.close({ signal });
+  const { frame } = await withStallTimer(
+    readFrame<T>(bytesOf(stream)[Symbol.asyncIterator]()),
+    o.timeoutMs,
+    signal,
+    o.what,
+  );
+  stream.abort(new Error("answer read"));
+  return frame;
 }
