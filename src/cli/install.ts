@@ -18,10 +18,11 @@ import {
   type TarballStream,
   UnavailableError,
 } from "../core/mod.ts";
-import type { TrustStore } from "../trust/mod.ts";
 import {
   openTrustStore,
+  pinsFor,
   trustedPeerVersions,
+  type TrustStore,
   verifyMetadata,
   verifyPublisher,
   verifyPublisherSignature,
@@ -200,11 +201,11 @@ export async function installPackages(
   const requirements = Object.entries(requires).map(([id, range]) => ({ id, range }));
   const unlock = options.unlock ?? new Set(specs.map((s) => parsePackageSpec(s).id));
   const trust = await openTrustStore(ctx.config.home);
+  const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   const infos = new Map<string, PackageInfo>();
   const checkedInfo = async (id: string, o: AbortOptions) => {
-    const lockedKey = lock.packages.find((p) => p.id === id)?.publisher_key;
     const info = trustedPeerVersions(await verifiedInfo(ctx, registry, trust, id, o), {
-      pinned: trust.pinned(id).length ? trust.pinned(id) : lockedKey ? [lockedKey] : [],
+      pinned: pinsFor(trust, id, lockedById.get(id)?.publisher_key),
       trustedPublishers: ctx.config.p2p.trustedPublishers,
     });
     infos.set(id, info);
@@ -222,7 +223,6 @@ export async function installPackages(
     const chosen = resolved.find((v) => v.id === spec);
     if (chosen && !chosen.version.includes("-")) requires[spec] = `^${chosen.version.split("+")[0]}`;
   }
-  const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   // Every version is checked against its publisher signature and the pinned key, whatever its source
   const publishers = new Map<string, string>();
   for (const v of resolved) {

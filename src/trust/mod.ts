@@ -19,6 +19,7 @@ export { openTrustStore, type TrustStore } from "./trust_store.ts";
 export {
   type MetadataCheckOptions,
   type PeerTrustOptions,
+  pinsFor,
   type PublisherCheck,
   trustedPeerVersions,
   verifyMetadata,

@@ -75,6 +75,15 @@ async function walkOwnerLog(info: PackageInfo, pinned: string[], logger?: Logger
 }
 
 /**
+ * The keys a package is pinned to: the trust store's, or, on a fresh machine, the key a
+ * committed ggen.lock names (it recorded who signed)
+ */
+export function pinsFor(store: TrustStore, id: string, lockedKey?: string): string[] {
+  const pinned = store.pinned(id);
+  return pinned.length === 0 && lockedKey ? [lockedKey] : pinned;
+}
+
+/**
  * Verify that the publisher signed exactly `v` (id, version, bytes, size, dependencies),
  * whoever the publisher is. Resolution calls it before it follows a version's dependencies.
  * @throws {TrustError}
@@ -103,9 +112,7 @@ export async function verifyPublisher(
   o: { lockedKey?: string; logger?: Logger } = {},
 ): Promise<PublisherCheck> {
   const keyid = await verifyPublisherSignature(v);
-  // A committed lock names the key that signed: on a fresh machine it is the pin
-  const pinned = store.pinned(v.id);
-  if (pinned.length === 0 && o.lockedKey) pinned.push(o.lockedKey);
+  const pinned = pinsFor(store, v.id, o.lockedKey);
   if (pinned.length === 0) {
     store.pin(v.id, [keyid]);
     return { keyid, how: "first-use" };
@@ -220,12 +227,13 @@ export function trustedPeerVersions(info: PackageInfo, o: PeerTrustOptions): Pac
       return "invalid";
     }
   };
+  const signers = info.versions.map(keyOf);
   const bySigner = new Map<string, string[]>();
-  for (const v of info.versions) bySigner.set(keyOf(v), [...(bySigner.get(keyOf(v)) ?? []), v.version]);
+  info.versions.forEach((v, i) => bySigner.set(signers[i]!, [...(bySigner.get(signers[i]!) ?? []), v.version]));
   const describe = () => [...bySigner].map(([k, vs]) => `${k} (${vs.join(", ")})`).join(" and ");
   const allowed = o.pinned.length > 0 ? o.pinned : o.trustedPublishers;
   if (allowed.length > 0) {
-    const kept = info.versions.filter((v) => allowed.includes(keyOf(v)));
+    const kept = info.versions.filter((_, i) => allowed.includes(signers[i]!));
     if (kept.length === 0) {
       // Never suggest trusting a key only peers vouch for
       throw new TrustError(
