@@ -25,7 +25,14 @@ export async function ggen(
     args: ["run", "--quiet", ...PERMS, MAIN, ...args],
     cwd: opts.cwd ?? opts.home,
     // Every test node is on 127.0.0.1: lift the per-IP cap that protects real deployments
-    env: { GGEN_HOME: opts.home, NO_COLOR: "1", GGEN_MDNS: "0", GGEN_P2P_MAX_CONN_PER_IP: "1000", ...opts.env },
+    env: {
+      GGEN_HOME: opts.home,
+      NO_COLOR: "1",
+      GGEN_MDNS: "0",
+      GGEN_P2P_MAX_CONN_PER_IP: "1000",
+      GGEN_P2P_MAX_ROUTING_PER_IP: "1000",
+      ...opts.env,
+    },
     stdout: "piped",
     stderr: "piped",
     ...(opts.signal ? { signal: opts.signal } : {}),

@@ -18,6 +18,7 @@ export function loopbackNodeInit(home: string, overrides: Partial<WorkerNodeInit
     logLevel: "error",
     requestTimeoutMs: 30_000,
     maxConnectionsPerIp: 1000,
+    maxRoutingEntriesPerIp: 1000,
     allowPeers: [],
     denyPeers: [],
     allowRanges: [],

@@ -35,7 +35,14 @@ export async function startDaemon(
   for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
   const child = new Deno.Command(Deno.execPath(), {
     args,
-    env: { GGEN_HOME: home, GGEN_MDNS: "0", NO_COLOR: "1", GGEN_P2P_MAX_CONN_PER_IP: "1000", ...opts.env },
+    env: {
+      GGEN_HOME: home,
+      GGEN_MDNS: "0",
+      NO_COLOR: "1",
+      GGEN_P2P_MAX_CONN_PER_IP: "1000",
+      GGEN_P2P_MAX_ROUTING_PER_IP: "1000",
+      ...opts.env,
+    },
     stdout: "piped",
     stderr: "piped",
   }).spawn();

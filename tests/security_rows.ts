@@ -342,6 +342,22 @@ export const P2P_ROWS: Row[] = [
     test: "tests/index_laundering_test.ts",
   },
   {
+    key: "slot-flood",
+    threat:
+      "connection-slot exhaustion: hundreds of idle peers from a few IPs (under the per-IP cap) fill maxConnections; newcomers refused, bootstrap links pruned",
+    mitigation:
+      "a fifth of the slots is kept for the node's own dials; a full inbound share closes the idle connection of the most crowded IP (oldest first) for a newcomer, and that IP is refused while the slots stay full (30 s); bootstrap, allow-listed and verified-transfer peers are never closed; discovery dials stop at the inbound share; libp2p gets a tenth of headroom so ggen's gate, not libp2p, decides",
+    test: "tests/connection_flood_test.ts",
+  },
+  {
+    key: "flood-recovery",
+    threat:
+      "routing-table poisoning: a flood of short-lived DHT peers leaves the victim's and its neighbours' tables full of dead entries; lookups fail for minutes",
+    mitigation:
+      "at most 4 routing-table entries per IP (`max_routing_entries_per_ip`); entries without a connection are pinged every 30 s and removed after two failures (the ping's connection is closed again); lookups also ask connected peers directly",
+    test: "tests/connection_flood_test.ts",
+  },
+  {
     key: "version-squatting",
     threat:
       "a peer signs versions of an id another key publishes (a higher version, or the first one a fresh node sees)",

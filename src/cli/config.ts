@@ -89,6 +89,7 @@ export interface Config {
     /** Absolute path of the swarm key file */
     pskFile?: string;
     maxConnectionsPerIp: number;
+    maxRoutingEntriesPerIp: number;
     allowPeers: string[];
     /** Publisher key fingerprints accepted for packages from peers; empty for trust on first use */
     trustedPublishers: string[];
@@ -147,6 +148,7 @@ const KEYS: Record<
   },
   "registry.p2p.tuning.max_connections": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.tuning.max_connections_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
+  "registry.p2p.tuning.max_routing_entries_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.security.allow_peers": { type: "string[]" },
   "registry.p2p.security.trusted_publishers": { type: "string[]" },
   "registry.p2p.security.min_sources": { type: "number", check: (v) => positiveInt(v, 20) },
@@ -299,6 +301,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       private: (file["registry.p2p.private"] as boolean | undefined) ?? false,
       maxConnectionsPerIp: Number(env("GGEN_P2P_MAX_CONN_PER_IP") ?? 0) ||
         ((file["registry.p2p.tuning.max_connections_per_ip"] as number | undefined) ?? 8),
+      maxRoutingEntriesPerIp: Number(env("GGEN_P2P_MAX_ROUTING_PER_IP") ?? 0) ||
+        ((file["registry.p2p.tuning.max_routing_entries_per_ip"] as number | undefined) ?? 4),
       allowPeers: (file["registry.p2p.security.allow_peers"] as string[] | undefined) ?? [],
       trustedPublishers: (file["registry.p2p.security.trusted_publishers"] as string[] | undefined) ?? [],
       denyPeers: (file["registry.p2p.security.deny_peers"] as string[] | undefined) ?? [],

@@ -101,6 +101,7 @@ export async function workerInit(
     requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
     ...(psk ? { psk } : {}),
     maxConnectionsPerIp: config.p2p.maxConnectionsPerIp,
+    maxRoutingEntriesPerIp: config.p2p.maxRoutingEntriesPerIp,
     allowPeers: config.p2p.allowPeers,
     denyPeers: config.p2p.denyPeers,
     allowRanges: config.p2p.allowRanges,

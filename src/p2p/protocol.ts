@@ -40,6 +40,10 @@ export interface WorkerStartInit {
   psk?: Uint8Array;
   /** Most simultaneous inbound connections from one IP address (go-libp2p: 8 per IPv4) */
   maxConnectionsPerIp: number;
+  /** Most Kademlia routing-table entries sharing one IP address. @default 4 */
+  maxRoutingEntriesPerIp?: number;
+  /** Time between liveness sweeps of the routing table; 0 disables them. @default 30000 */
+  routingSweepIntervalMs?: number;
   /** When not empty, only these PeerIds may connect */
   allowPeers: string[];
   /** PeerIds that may never connect */

@@ -25,8 +25,12 @@ export interface NodeStatus {
   catalogSize: number;
   /** Milliseconds since the node started */
   uptimeMs: number;
-  /** Inbound connections refused by the per-IP cap or the address lists */
+  /** Inbound connections refused by the per-IP cap, the address lists or full slots */
   inboundDenied: number;
+  /** Idle inbound connections closed to make room for new ones */
+  inboundPruned: number;
+  /** Routing-table entries removed as unreachable or over the per-IP cap */
+  routingEntriesRemoved: number;
   /** Bytes received by the fetch protocol */
   bytesIn: number;
   /** Bytes sent by the fetch protocol */

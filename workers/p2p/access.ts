@@ -1,6 +1,6 @@
 /**
- * Access gating of the node: allow/deny lists of PeerIds and CIDR ranges, bans, and a cap on
- * simultaneous inbound connections per IP (js-libp2p has none). Pure bookkeeping, so it is
+ * Access gating of the node: allow/deny lists of PeerIds and CIDR ranges, bans, a cap on
+ * simultaneous inbound connections per IP (js-libp2p has none) and on all inbound connections. Pure bookkeeping, so it is
  * tested without a node; `connectionGater()` plugs it into libp2p.
  * @module
  */
@@ -18,6 +18,8 @@ export type AccessPolicy = Pick<
 /** Collaborators of the gate */
 export interface AccessGateComponents {
   isBanned(peerId: string): boolean;
+  /** With this many inbound connections open, may one more come in? (see slots.ts) */
+  admit?(openInbound: number, ip: string): boolean;
 }
 
 /** An inbound connection as the gate sees it */
@@ -55,6 +57,7 @@ function inRanges(ip: string, ranges: string[]): boolean {
 /** Create the gate */
 export function createAccessGate(components: AccessGateComponents, policy: AccessPolicy): AccessGate {
   const inboundPerIp = new Map<string, number>();
+  let inbound = 0;
   let denied = 0;
   const addressAllowed = (ip: string) => {
     if (!ip) return true;
@@ -68,12 +71,14 @@ export function createAccessGate(components: AccessGateComponents, policy: Acces
   const denyInbound = (conn: InboundConnection) => {
     const ip = ipOf(conn.remoteAddr.toString());
     const open = inboundPerIp.get(ip) ?? 0;
-    if (!addressAllowed(ip) || open >= policy.maxConnectionsPerIp) {
+    if (!addressAllowed(ip) || open >= policy.maxConnectionsPerIp || !(components.admit?.(inbound, ip) ?? true)) {
       denied++;
       return true;
     }
     inboundPerIp.set(ip, open + 1);
+    inbound++;
     conn.addEventListener("close", () => {
+      inbound--;
       const n = (inboundPerIp.get(ip) ?? 1) - 1;
       if (n <= 0) inboundPerIp.delete(ip);
       else inboundPerIp.set(ip, n);

@@ -24,6 +24,7 @@ import { ANNOUNCE_TOPIC, DHT_PROTOCOL, ValidationError } from "../../src/core/mo
 import { type DiscoverySource, selectRecord, verifyRecord, type WorkerStartInit } from "../../src/p2p/mod.ts";
 import type { AccessGate } from "./access.ts";
 import type { ReputationBook } from "./reputation_book.ts";
+import { libp2pConnectionLimit } from "./slots.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
 /** Read the node identity of `home`, creating it (0600) on first use */
@@ -82,7 +83,7 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
     peerDiscovery: discovery,
     ...(init.psk ? { connectionProtector: preSharedKey({ psk: init.psk, timeout: 1000 }) } : {}),
     connectionManager: {
-      maxConnections: init.maxConnections,
+      maxConnections: libp2pConnectionLimit(init.maxConnections),
       inboundConnectionThreshold: init.inboundConnectionThreshold,
       maxIncomingPendingConnections: 64,
       // A peer with the wrong swarm key never finishes the upgrade: with a key, give up on an

@@ -24,6 +24,8 @@ import { createFetchService, type FetchService } from "./fetch_service.ts";
 import { createNode } from "./node.ts";
 import { createProviderService, type ProviderService } from "./providers.ts";
 import { createRecordService, type RecordService } from "./records_service.ts";
+import { createRoutingHygiene, type RoutingHygiene } from "./routing_hygiene.ts";
+import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
 import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
 
@@ -47,6 +49,8 @@ export interface P2PService {
   readonly records: RecordService;
   readonly catalog: CatalogService;
   readonly fetcher: FetchService;
+  readonly hygiene: RoutingHygiene;
+  readonly slots: SlotKeeper;
   /** Stop everything this service started */
   stop(): Promise<void>;
 }
@@ -67,7 +71,20 @@ export async function startP2PService(
     hangUp: async (peerId) => void await node?.hangUp(peerIdFromString(peerId)),
   }, { file: join(init.home, "reputation.json") });
   await reputation.load();
-  const access = createAccessGate({ isBanned: (p) => reputation.isBanned(p) }, init);
+  const bootstrapIds = new Set(
+    init.bootstrap.filter(Boolean).flatMap((a) => multiaddr(a).getComponents().filter((c) => c.name === "p2p"))
+      .map((c) => c.value ?? ""),
+  );
+  const slots = createSlotKeeper({
+    node: () => node,
+    // Bootstrap and allow-listed peers, and peers that served verified bytes, keep their slot
+    isProtected: (p) => bootstrapIds.has(p) || init.allowPeers.includes(p) || reputation.score(p) > 0,
+    log,
+  }, { maxConnections: init.maxConnections });
+  const access = createAccessGate({
+    isBanned: (p) => reputation.isBanned(p),
+    admit: (open, ip) => slots.admit(open, ip),
+  }, init);
   const catalogDb: Catalog = openCatalog(join(init.home, "p2p.db"));
   try {
     node = await createNode({ access, reputation, log, sources }, init);
@@ -80,11 +97,17 @@ export async function startP2PService(
   started.addEventListener("peer:discovery", (evt) => {
     const peer = evt.detail.id;
     if (!sources.has(peer.toString())) sources.set(peer.toString(), "dht");
-    if (started.getConnections(peer).length === 0 && !reputation.isBanned(peer.toString())) {
+    // Discovery dials use no more than the inbound share: the rest is kept for bootstrap peers,
+    // providers and DHT walks
+    if (
+      started.getConnections(peer).length === 0 && !reputation.isBanned(peer.toString()) &&
+      started.getConnections().length < slots.maxInbound
+    ) {
       void started.dial(peer).catch((err) => log("debug", `dial ${peer} failed: ${(err as Error).message}`));
     }
   });
   started.addEventListener("connection:open", (evt) => {
+    slots.trim();
     const id = evt.detail.remotePeer.toString();
     if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
   });
@@ -109,6 +132,11 @@ export async function startP2PService(
     void started.dial(multiaddr(addr)).catch((err) => log("debug", `bootstrap ${addr}: ${(err as Error).message}`));
   }
   providers.start();
+  const hygiene = createRoutingHygiene({ node: started, log }, {
+    maxPerIp: init.maxRoutingEntriesPerIp ?? 4,
+    sweepIntervalMs: init.routingSweepIntervalMs ?? 30_000,
+  });
+  hygiene.start();
   log("debug", `node ${started.peerId} listening on ${started.getMultiaddrs().join(", ")}`);
 
   return {
@@ -128,6 +156,8 @@ export async function startP2PService(
       catalogSize: catalogDb.size(),
       uptimeMs: Date.now() - startedAt,
       inboundDenied: access.denied(),
+      inboundPruned: slots.pruned(),
+      routingEntriesRemoved: hygiene.removed(),
       bytesIn: counters.bytesIn,
       bytesOut: counters.bytesOut,
     }),
@@ -158,7 +188,10 @@ export async function startP2PService(
       await started.dial(multiaddr(address), { signal });
     },
     provide: (sha256, signal) => providers.provide(sha256, signal),
+    hygiene,
+    slots,
     async stop() {
+      hygiene.stop();
       providers.stop();
       await reputation.stop();
       await started.stop();
