@@ -83,7 +83,7 @@ Deno.test("announcements: unsigned, mismatched and escaping entries refused; flo
       })()[Symbol.asyncIterator](),
     );
     const served = frame.find((e) => e.package_id === "io.ann.honest")!;
-    const checked = await verifyAnnouncement(encodeJson({ ...served, type: "publish" }));
+    const checked = await verifyAnnouncement(encodeJson({ ...served, type: "announce" }));
     assert.equal(checked.keyid, publisher.keyid);
 
     // A flood of 300 valid, signed announcements from one peer: held to the per-peer rate

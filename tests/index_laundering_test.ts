@@ -47,7 +47,7 @@ Deno.test("p2p index: an attacker's index never launders into the owner's; every
       );
       const registry = createP2PRegistry({ logger: silentLogger, node: who.node }, {
         peerId: who.node.peerId,
-        minSources: 1,
+
         records: await openRecordCache(who.home),
       });
       await registry.publish(packed.bytes, v, { signer });
@@ -69,7 +69,6 @@ Deno.test("p2p index: an attacker's index never launders into the owner's; every
 
     const info = await createP2PRegistry({ logger: silentLogger, node: reader.node }, {
       peerId: reader.node.peerId,
-      minSources: 1,
     }).info("io.launder.pkg");
     const listed = info.versions.map((v) => v.version).sort();
     assert.ok(listed.includes("1.0.0") && listed.includes("1.1.0"), `the owner's versions stay visible: ${listed}`);

@@ -63,11 +63,20 @@ Deno.test("interop: a stock js-libp2p peer finds ggen's providers, records and a
         break;
       }
     }
+    // The design's §4.1 fields, read without ggen's code
     assert.equal(record?.package_id, "io.interop.pkg");
+    assert.equal(record?.version, "1.0.0");
     assert.equal(record?.sha256, jsonLines<{ sha256: string }>(packed.stdout)[0]?.sha256);
+    assert.equal(record?.size_bytes, bytes.length);
+    const named = record?.providers as { peer_id: string; multiaddr: string; last_seen: string }[];
+    assert.equal(named[0]?.peer_id, daemon.peerId);
+    assert.ok(named[0]?.multiaddr.startsWith("/ip4/"));
+    assert.ok(!Number.isNaN(Date.parse(named[0]!.last_seen)) && named[0]!.last_seen.endsWith("Z"));
 
     for (let i = 0; i < 50 && announcements.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
-    assert.equal(announcements[0]?.type, "publish");
+    // The design's §4.2 announcement: "type": "announce" and an ISO 8601 UTC timestamp
+    assert.equal(announcements[0]?.type, "announce");
+    assert.match(String(announcements[0]?.timestamp), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
     assert.equal(announcements[0]?.package_id, "io.interop.pkg");
     assert.equal(announcements[0]?.peer_id, daemon.peerId);
   } finally {

@@ -99,7 +99,8 @@ Deno.test("p2p: corrupt bytes are rejected, a restarted node keeps its PeerId an
     const clientHome = join(work.path, "client");
     const project = join(work.path, "project");
     await Deno.mkdir(project, { recursive: true });
-    const env = { GGEN_BOOTSTRAP: evil.addr, GGEN_P2P_TIMEOUT_SECS: "5" };
+    // Two peers: a LAN this small lowers min_sources (README), else first use needs 3 peers
+    const env = { GGEN_BOOTSTRAP: evil.addr, GGEN_P2P_TIMEOUT_SECS: "5", GGEN_MIN_SOURCES: "1" };
     const onlyEvil = await ggen(["install", "--p2p", "io.p2p.trust"], { home: clientHome, cwd: project, env });
     assert.equal(onlyEvil.code, 1, onlyEvil.stdout);
     assert.match(onlyEvil.stderr, new RegExp(`rejected bytes from p2p:${evil.peerId}: Checksum mismatch`));
@@ -153,7 +154,8 @@ Deno.test("p2p: a provider killed mid-transfer fails over to the next provider",
     const install = ggen(["install", "--p2p", "io.p2p.big", "--json", "-v"], {
       home: join(work.path, "client"),
       cwd: project,
-      env: { GGEN_BOOTSTRAP: bootstrap.join(",") },
+      // a handful of providers: min_sources lowered as a small LAN would (README)
+      env: { GGEN_BOOTSTRAP: bootstrap.join(","), GGEN_MIN_SOURCES: "1" },
     });
     let killed = -1;
     const deadline = Date.now() + 60_000;
@@ -209,7 +211,7 @@ Deno.test("p2p: a provider that stalls mid-transfer times out and the next provi
     const install = ggen(["install", "--p2p", "io.p2p.stall", "--json", "-v"], {
       home: join(work.path, "client"),
       cwd: project,
-      env: { GGEN_BOOTSTRAP: bootstrap.join(","), GGEN_P2P_TIMEOUT_SECS: "10" },
+      env: { GGEN_BOOTSTRAP: bootstrap.join(","), GGEN_P2P_TIMEOUT_SECS: "10", GGEN_MIN_SOURCES: "1" },
     });
     let stalled = -1;
     const deadline = Date.now() + 60_000;

@@ -78,7 +78,7 @@ Deno.test("p2p transfers: slow drip cut at the deadline, a wrong declared size r
     });
 
     await t.step("a record declaring 2^53-1 bytes is refused before any provider lookup", async () => {
-      const registry = createP2PRegistry({ logger: silentLogger, node }, { peerId: node.peerId, minSources: 1 });
+      const registry = createP2PRegistry({ logger: silentLogger, node }, { peerId: node.peerId });
       const version = {
         id: "io.huge.pkg",
         version: "1.0.0",

@@ -90,10 +90,10 @@ Deno.test("registry conformance: memory, hybrid, central, p2p", async (t) => {
     for (let i = 0; i < 100 && (await b.status()).routingTableSize === 0; i++) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    const publisher = createP2PRegistry({ logger: silentLogger, node: a }, { peerId: a.peerId, minSources: 1 });
+    const publisher = createP2PRegistry({ logger: silentLogger, node: a }, { peerId: a.peerId });
     const cacheA = createPackageCache({ logger: silentLogger }, { home: homeA });
     return {
-      registry: createP2PRegistry({ logger: silentLogger, node: b }, { peerId: b.peerId, minSources: 1 }),
+      registry: createP2PRegistry({ logger: silentLogger, node: b }, { peerId: b.peerId }),
       publish: async (p) => {
         await cacheA.put(ReadableStream.from([p.tarball]), p.version.sha256);
         await publisher.publish(p.tarball, p.version, { signer });

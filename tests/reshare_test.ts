@@ -21,7 +21,8 @@ Deno.test("central down: a package a daemon fetched from central installs from p
     const { token } = createToken(server.metadata);
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);
-    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+    // Two daemons: a LAN this small lowers min_sources (README), else first use needs 3 peers
+    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MIN_SOURCES: "1" };
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.reshare.pkg", version: "1.0.0" });
     assert.equal((await ggen(["publish", pkg], { home: publisher, env })).code, 0);
 

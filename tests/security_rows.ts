@@ -358,11 +358,18 @@ export const P2P_ROWS: Row[] = [
     test: "tests/connection_flood_test.ts",
   },
   {
+    key: "eclipse-message",
+    threat: 'an eclipsed node (only attacker or silent peers) reports a plain "not found"',
+    mitigation:
+      "the error counts the connected peers asked, those that answer a ping and those silent, the routing-table size, and points to a trusted bootstrap peer; with no peer at all it says it could not connect to any",
+    test: "tests/eclipse_test.ts",
+  },
+  {
     key: "version-squatting",
     threat:
       "a peer signs versions of an id another key publishes (a higher version, or the first one a fresh node sees)",
     mitigation:
-      "with a pinned key (trust store or ggen.lock) or `trusted_publishers`, only versions signed by those keys are considered and the highest of them is chosen; on first use, versions signed by different keys are refused naming every fingerprint; a refusal never suggests trusting a key only peers vouch for (min_sources for first use is not enforced yet)",
+      "with a pinned key (trust store or ggen.lock) or `trusted_publishers`, only versions signed by those keys are considered and the highest of them is chosen; on first use, versions signed by different keys are refused naming every fingerprint; a refusal never suggests trusting a key only peers vouch for; on first use a version counts only when `min_sources` distinct peers (default 3, this node not counted) returned its signed record, else the refusal says how many did",
     test: "src/trust/peer_trust_test.ts",
   },
 ];

@@ -308,7 +308,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       denyPeers: (file["registry.p2p.security.deny_peers"] as string[] | undefined) ?? [],
       allowRanges: (file["registry.p2p.security.allow_ranges"] as string[] | undefined) ?? [],
       denyRanges: (file["registry.p2p.security.deny_ranges"] as string[] | undefined) ?? [],
-      minSources: (file["registry.p2p.security.min_sources"] as number | undefined) ?? 3,
+      minSources: Number(env("GGEN_MIN_SOURCES") ?? 0) ||
+        ((file["registry.p2p.security.min_sources"] as number | undefined) ?? 3),
       maxPackageBytes: (file["registry.p2p.max_package_bytes"] as number | undefined) ?? DEFAULT_MAX_TARBALL_BYTES,
       // Relative paths are relative to the config file's directory
       ...(env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]

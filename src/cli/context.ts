@@ -9,6 +9,7 @@ import {
   announcementOf,
   connectDaemon,
   type P2PNode,
+  selfProvider,
   startWorkerNode,
   versionKey,
   versionRecordOf,
@@ -199,7 +200,6 @@ export function createContext(
           peerId,
           records: await openRecordCache(config.home),
           pinned: (id) => trust.pinned(id),
-          minSources: config.p2p.minSources,
           maxPackageBytes: config.p2p.maxPackageBytes,
         });
       });
@@ -228,7 +228,7 @@ export function createContext(
       // Share what we fetched with the LAN, but only through a running daemon
       const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
       if (daemon?.kind !== "daemon") return;
-      const { peerId } = await daemon.status();
+      const { peerId, listenAddrs } = await daemon.status();
       for (const v of versions) {
         const signal = AbortSignal.timeout(MINUTE);
         await daemon.provide(v.sha256, { signal }).catch((err) =>
@@ -238,7 +238,13 @@ export function createContext(
         // central is gone: the version record and a catalog announcement, both verifiable by
         // anyone against the publisher's key (the daemon signs nothing itself)
         if (!v.signature || !v.publisher_key) continue;
-        await daemon.putRecord(versionKey(v.id, v.version), JSON.stringify(versionRecordOf(v, peerId)), { signal })
+        await daemon.putRecord(
+          versionKey(v.id, v.version),
+          JSON.stringify(versionRecordOf(v, peerId, Date.now(), selfProvider(peerId, listenAddrs))),
+          {
+            signal,
+          },
+        )
           .catch((err) => logger.debug(`re-share ${v.id}@${v.version}: ${(err as Error).message}`));
         await daemon.announce(announcementOf(v, peerId), { signal }).catch((err) =>
           logger.debug(`announce ${v.id}@${v.version}: ${(err as Error).message}`)

@@ -207,6 +207,7 @@ export async function installPackages(
     const info = trustedPeerVersions(await verifiedInfo(ctx, registry, trust, id, o), {
       pinned: pinsFor(trust, id, lockedById.get(id)?.publisher_key),
       trustedPublishers: ctx.config.p2p.trustedPublishers,
+      minSources: ctx.config.p2p.minSources,
     });
     infos.set(id, info);
     return info;

@@ -65,6 +65,11 @@ export interface PackageInfo {
    * wire): "central" documents must carry the registry's signature once its key is pinned.
    */
   source?: "central" | "p2p";
+  /**
+   * For a "p2p" document: how many distinct peers returned each version's signed record, by
+   * version, set by the client that asked (never read from the wire); `min_sources` applies to it
+   */
+  vouchers?: Record<string, number>;
 }
 
 /** One search result */

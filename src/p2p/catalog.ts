@@ -35,8 +35,8 @@ export interface CatalogEntry {
   dependencies: Record<string, string>;
   /** PeerId of the announcing peer; must be the gossip signer */
   peer_id: string;
-  /** Milliseconds since the epoch (ISO 8601 text in statements) */
-  timestamp: number;
+  /** When it was announced: ISO 8601 UTC, as in the announcement */
+  timestamp: string;
   /** The publisher's DSSE envelope over the version: checked on receipt, re-served with the entry */
   signature?: Envelope;
   /** base64 raw Ed25519 public key of the publisher */
@@ -81,7 +81,7 @@ function toEntry(r: Row): CatalogEntry {
     tags: JSON.parse(String(r.tags)),
     dependencies: JSON.parse(String(r.dependencies)),
     peer_id: String(r.peer_id),
-    timestamp: Number(r.timestamp),
+    timestamp: new Date(Number(r.timestamp)).toISOString(),
     ...(r.signature ? { signature: JSON.parse(String(r.signature)) as Envelope } : {}),
     ...(r.publisher_key ? { publisher_key: String(r.publisher_key) } : {}),
   };
@@ -172,7 +172,7 @@ export function openCatalog(path: string, limits: CatalogLimits = {}): Catalog {
         JSON.stringify(a.tags),
         JSON.stringify(a.dependencies),
         a.peer_id,
-        a.timestamp,
+        Date.parse(a.timestamp),
         JSON.stringify(a.signature ?? null),
         a.publisher_key ?? "",
         keyid,

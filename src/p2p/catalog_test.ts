@@ -46,7 +46,7 @@ Deno.test("catalog: a quota per publisher key, a cap with eviction of the oldest
     assert.equal(catalog.size(), 8, "capped");
     assert.deepEqual(catalog.versions("io.quota.a0"), [], "the oldest were evicted");
     const entry = catalog.versions("io.quota.b4")[0]!;
-    const again = await verifyAnnouncement(encodeJson({ ...entry, type: "publish" }));
+    const again = await verifyAnnouncement(encodeJson({ ...entry, type: "announce" }));
     assert.equal(again.announcement.package_id, "io.quota.b4", "a re-served entry still verifies");
     catalog.close();
   } finally {

@@ -19,6 +19,7 @@ import {
   type IndexRecord,
   type IndexStatement,
   recordName,
+  type RecordProvider,
   recordSeq,
   type VersionRecord,
 } from "./records.ts";
@@ -40,8 +41,13 @@ export async function signedIndexRecord(
   };
 }
 
-/** Build a version record from package metadata */
-export function versionRecordOf(v: PackageVersion, publisher: string, timestamp = Date.now()): VersionRecord {
+/** Build a version record from package metadata; `providers` are the nodes holding the bytes */
+export function versionRecordOf(
+  v: PackageVersion,
+  publisher: string,
+  timestamp = Date.now(),
+  providers: RecordProvider[] = [],
+): VersionRecord {
   return {
     type: "ggen.version/1",
     package_id: v.id,
@@ -55,9 +61,16 @@ export function versionRecordOf(v: PackageVersion, publisher: string, timestamp 
     dependencies: v.dependencies,
     publisher,
     timestamp,
+    providers,
     ...(v.signature ? { signature: v.signature } : {}),
     ...(v.publisher_key ? { publisher_key: v.publisher_key } : {}),
   };
+}
+
+/** This node as a provider named in a record: its first listen address */
+export function selfProvider(peerId: string, listenAddrs: string[], at = Date.now()): RecordProvider[] {
+  const addr = listenAddrs[0];
+  return addr ? [{ peer_id: peerId, multiaddr: addr, last_seen: new Date(at).toISOString() }] : [];
 }
 
 /** Package metadata from a version record */
@@ -95,12 +108,12 @@ function publishedAtOf(r: VersionRecord): string {
 /** The announcement of a publish */
 export function announcementOf(v: PackageVersion, peerId: string, timestamp = Date.now()): Announcement {
   return {
-    type: "publish",
+    type: "announce",
     package_id: v.id,
     version: v.version,
     peer_id: peerId,
     sha256: v.sha256,
-    timestamp,
+    timestamp: new Date(timestamp).toISOString(),
     name: v.name,
     description: v.description,
     size_bytes: v.size,

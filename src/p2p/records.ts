@@ -51,11 +51,26 @@ export interface VersionRecord {
   publisher: string;
   /** Milliseconds since the epoch; the newest record wins */
   timestamp: number;
+  /** Nodes that held the bytes when the record was put (design §4.1): hints, the DHT's provider records decide */
+  providers?: RecordProvider[];
   /** The publisher's DSSE envelope over this version (see core/envelope.ts) */
   signature?: Envelope;
   /** base64 raw public key of the publisher */
   publisher_key?: string;
 }
+
+/** One provider named in a version record (design §4.1) */
+export interface RecordProvider {
+  /** PeerId of the node */
+  peer_id: string;
+  /** A multiaddr it listens on */
+  multiaddr: string;
+  /** When it held the bytes: ISO 8601 UTC */
+  last_seen: string;
+}
+
+/** Most providers a version record may name */
+const MAX_RECORD_PROVIDERS = 20;
 
 /** Record listing known versions: `ggen://{id}` */
 export interface IndexRecord {
@@ -90,7 +105,7 @@ export interface IndexStatement {
 /** A gossip announcement on `ggen/packages/announce` */
 export interface Announcement {
   /** Discriminator of the statement, record or message */
-  type: "publish";
+  type: "announce";
   /** Reverse-DNS package id the statement or record is about */
   package_id: string;
   /** Semver 2.0 version */
@@ -99,8 +114,8 @@ export interface Announcement {
   peer_id: string;
   /** SHA-256 of the tarball, hex: the content address */
   sha256: string;
-  /** Milliseconds since the epoch (ISO 8601 text in statements) */
-  timestamp: number;
+  /** When it was announced: ISO 8601 UTC (design §4.2), e.g. "2026-11-30T12:00:00.000Z" */
+  timestamp: string;
   /** Human-readable name */
   name: string;
   /** One-line description */
@@ -169,6 +184,15 @@ function deps(o: Record<string, unknown>): Record<string, string> {
   return d as Record<string, string>;
 }
 
+const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
+
+/** Milliseconds of an ISO 8601 UTC timestamp, or undefined when it is not one */
+export function isoUtcMs(value: unknown): number | undefined {
+  if (typeof value !== "string" || !ISO_UTC.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
 function common(o: Record<string, unknown>, now: number): { id: string; timestamp: number } {
   const id = str(o, "package_id", 128);
   if (!isValidPackageId(id)) fail(`"package_id" "${id}" is not a package id`);
@@ -202,6 +226,23 @@ function checkSignatureFields(o: Record<string, unknown>): void {
   if (typeof o.publisher_key !== "string" || o.publisher_key.length > 64) fail('"publisher_key" must be base64');
 }
 
+function checkProviders(list: unknown): void {
+  if (list === undefined) return;
+  if (!Array.isArray(list) || list.length > MAX_RECORD_PROVIDERS) {
+    fail(`"providers" must be a list of at most ${MAX_RECORD_PROVIDERS}`);
+  }
+  for (const p of list as unknown[]) {
+    if (typeof p !== "object" || p === null || Array.isArray(p)) fail('"providers" entries must be objects');
+    const e = p as Record<string, unknown>;
+    str(e, "peer_id", 128);
+    if (!/^[1-9A-HJ-NP-Za-km-z]+$/.test(e.peer_id as string)) fail('"providers" peer_id must be a base58 PeerId');
+    if (!str(e, "multiaddr", 256).startsWith("/") || hasUnsafeChars(e.multiaddr as string)) {
+      fail('"providers" multiaddr must be a multiaddr');
+    }
+    if (isoUtcMs(e.last_seen) === undefined) fail('"providers" last_seen must be ISO 8601 UTC');
+  }
+}
+
 function checkVersionFields(o: Record<string, unknown>): void {
   checkSignatureFields(o);
   const version = str(o, "version", 64);
@@ -228,6 +269,7 @@ export function validateRecord(key: string, bytes: Uint8Array, now = Date.now())
   if (parts.length === 4) {
     if (o.type !== "ggen.version/1") fail(`"type" must be "ggen.version/1" under ${key}`);
     checkVersionFields(o);
+    checkProviders(o.providers);
     strList(o, "keywords");
     if (id !== parts[2] || o.version !== parts[3]) {
       fail(`content "${id}@${String(o.version)}" does not match key "${key}"`);
@@ -373,8 +415,12 @@ export async function verifyAnnouncement(
  */
 export function validateAnnouncement(bytes: Uint8Array, now = Date.now()): Announcement {
   const o = decode(bytes);
-  if (o.type !== "publish") fail('announcement "type" must be "publish"');
-  common(o, now);
+  if (o.type !== "announce") fail('announcement "type" must be "announce"');
+  const id = str(o, "package_id", 128);
+  if (!isValidPackageId(id)) fail(`"package_id" "${id}" is not a package id`);
+  const at = isoUtcMs(o.timestamp);
+  if (at === undefined) fail('"timestamp" must be ISO 8601 UTC, like "2026-11-30T12:00:00Z"');
+  if (at > now + MAX_CLOCK_SKEW_MS) fail('"timestamp" is in the future');
   str(o, "peer_id", 128);
   checkVersionFields(o);
   return o as unknown as Announcement;

@@ -58,6 +58,25 @@ Deno.test("validateRecord() refuses bad records", async (t) => {
     ["oversized", key, { ...good, description: "x".repeat(20_000) }],
     ["bad dependency", key, { ...good, dependencies: { "io.rec.dep": "not a range" } }],
     ["not in the namespace", "/pk/abc", good],
+    ["provider with a bad PeerId", key, {
+      ...good,
+      providers: [{ peer_id: "0OIl", multiaddr: "/ip4/10.0.0.1/tcp/1", last_seen: "2026-01-01T00:00:00Z" }],
+    }],
+    ["provider with escape characters", key, {
+      ...good,
+      providers: [{ peer_id: "12D3KooWpeer", multiaddr: "/ip4/\u001b[2J", last_seen: "2026-01-01T00:00:00Z" }],
+    }],
+    ["provider seen at a local time", key, {
+      ...good,
+      providers: [{ peer_id: "12D3KooWpeer", multiaddr: "/ip4/10.0.0.1/tcp/1", last_seen: "2026-01-01 00:00" }],
+    }],
+    ["21 providers", key, {
+      ...good,
+      providers: Array.from(
+        { length: 21 },
+        () => ({ peer_id: "12D3KooWpeer", multiaddr: "/ip4/10.0.0.1/tcp/1", last_seen: "2026-01-01T00:00:00Z" }),
+      ),
+    }],
   ];
   for (const [name, k, value] of cases) {
     await t.step(name, () => {

@@ -56,10 +56,34 @@ Deno.test("peer versions: a pinned key keeps only its versions; conflicting sign
         trustedPeerVersions({ ...doc, versions: doc.versions.slice(2) }, { pinned: [owner], trustedPublishers: [] }),
       (err: Error) => err instanceof TrustError && !/ggen trust/.test(err.message),
     );
+    // First use, one signer: min_sources counts the distinct peers that returned each version's record
+    const owners = { ...doc, versions: doc.versions.slice(0, 2) };
+    const lone = { ...owners, vouchers: { "1.0.0": 1, "1.1.0": 1 } };
+    assert.throws(
+      () => trustedPeerVersions(lone, { pinned: [], trustedPublishers: [], minSources: 3 }),
+      (err: Error) => {
+        assert.ok(err instanceof TrustError);
+        assert.match(err.message, /at most 1 peer\(s\).*fewer than min_sources \(3\)/);
+        return true;
+      },
+    );
+    const some = trustedPeerVersions({ ...owners, vouchers: { "1.0.0": 3, "1.1.0": 1 } }, {
+      pinned: [],
+      trustedPublishers: [],
+      minSources: 3,
+    });
+    assert.deepEqual(some.versions.map((v) => v.version), ["1.0.0"]);
+    // A pinned key settles it: no count needed
+    assert.equal(
+      trustedPeerVersions(lone, { pinned: [owner], trustedPublishers: [], minSources: 3 }).versions.length,
+      2,
+    );
     await recordFigure(
       "version-squatting",
       "owner 1.0.0 and 1.1.0, attacker 9.9.9: with the owner pinned, 1.0.0 and 1.1.0 considered (9.9.9 never); " +
-        "first use with both signers: refused naming both fingerprints; trusted_publishers: the owner's only",
+        "first use with both signers: refused naming both fingerprints; trusted_publishers: the owner's only; " +
+        "first use with one signer returned by 1 peer and min_sources 3: refused, saying so; a version returned by 3 " +
+        "peers kept, one returned by 1 dropped",
     );
     // Central documents are the registry's business, untouched here
     assert.equal(

@@ -208,6 +208,11 @@ export interface PeerTrustOptions {
   pinned: string[];
   /** `[registry.p2p.security] trusted_publishers`: on a private network, the only keys accepted */
   trustedPublishers: string[];
+  /**
+   * `[registry.p2p.security] min_sources`: with no pinned key, a version counts only when this
+   * many distinct peers returned its signed record. @default 1
+   */
+  minSources?: number;
 }
 
 /**
@@ -250,5 +255,17 @@ export function trustedPeerVersions(info: PackageInfo, o: PeerTrustOptions): Pac
         `Ask the publisher for its fingerprint, then pin it: ggen trust ${info.id} KEY`,
     );
   }
-  return info;
+  // First use: one peer alone (or a few colluding ones) must not decide whose key gets pinned
+  const minSources = o.minSources ?? 1;
+  const vouched = (v: PackageVersion) => (info.vouchers?.[v.version] ?? 0) >= minSources;
+  if (minSources > 1 && !info.versions.some(vouched)) {
+    const most = Math.max(0, ...info.versions.map((v) => info.vouchers?.[v.version] ?? 0));
+    throw new TrustError(
+      `Refusing "${info.id}" from peers on first use: at most ${most} peer(s) returned a signed record of it, ` +
+        `fewer than min_sources (${minSources}). Connect to more peers (a bootstrap peer you trust), pin the ` +
+        `publisher's key if the publisher gave you its fingerprint (ggen trust ${info.id} KEY; peers offer ` +
+        `${describe()}), or lower [registry.p2p.security] min_sources`,
+    );
+  }
+  return minSources > 1 ? { ...info, versions: info.versions.filter(vouched) } : info;
 }

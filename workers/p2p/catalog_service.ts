@@ -142,7 +142,7 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
         for (const e of list) {
           try {
             // Catalog answers are checked like announcements: signed by the publisher, or ignored
-            const { announcement, keyid } = await verifyAnnouncement(encodeJson({ ...e, type: "publish" }));
+            const { announcement, keyid } = await verifyAnnouncement(encodeJson({ ...e, type: "announce" }));
             catalog.add(announcement, keyid);
           } catch (err) {
             log("debug", `ignored a catalog entry: ${(err as Error).message}`);

@@ -40,15 +40,23 @@ export function createRecordService(components: RecordServiceComponents): Record
       const values = new Map<string, { seq: number; from: Set<string> }>();
       try {
         for await (const ev of node.services.dht.get(enc.encode(key), { signal })) {
-          if (ev.name !== "VALUE") continue;
+          // kad-dht's get yields only the best VALUE; every peer's own answer is in its PEER_RESPONSE,
+          // and those are what tell how many distinct peers hold a value
+          const answer = ev.name === "VALUE"
+            ? { value: ev.value, from: ev.from }
+            : ev.name === "PEER_RESPONSE" && ev.record
+            ? { value: ev.record.value, from: ev.from }
+            : undefined;
+          if (!answer) continue;
+          const { value } = answer;
           try {
-            const rec = await verifyRecord(key, ev.value);
-            const text = dec.decode(ev.value);
+            const rec = await verifyRecord(key, value);
+            const text = dec.decode(value);
             const entry = values.get(text) ?? { seq: recordSeq(rec), from: new Set<string>() };
-            entry.from.add(ev.from.toString());
+            entry.from.add(answer.from.toString());
             values.set(text, entry);
           } catch (err) {
-            reputation.judge(ev.from.toString(), "invalid-record", `${key}: ${(err as Error).message}`);
+            reputation.judge(answer.from.toString(), "invalid-record", `${key}: ${(err as Error).message}`);
           }
         }
       } catch (err) {

@@ -35,6 +35,7 @@ import {
   recordName,
   recordSeq,
   type RecordValue,
+  selfProvider,
   signedIndexRecord,
   versionFromRecord,
   versionKey,
@@ -68,8 +69,6 @@ export interface P2PRegistryInit {
   records?: RecordCache;
   /** Publisher keys pinned for a package: they settle disagreements between peers */
   pinned?: (id: string) => string[];
-  /** Distinct peers a version record should come from (`[registry.p2p.security] min_sources`) */
-  minSources?: number;
   /** Largest package fetched from peers (`registry.p2p.max_package_bytes`). @default DEFAULT_MAX_TARBALL_BYTES */
   maxPackageBytes?: number;
 }
@@ -97,6 +96,7 @@ export function createP2PRegistry(
     options: AbortOptions,
     agreeFor?: string,
     seen?: string[],
+    vouched?: (peers: number) => void,
   ): Promise<string | undefined> => {
     let values: RecordValue[];
     try {
@@ -111,11 +111,11 @@ export function createP2PRegistry(
       }
       throw err;
     }
-    const sources = new Set(values.flatMap((v) => v.from));
-    if (agreeFor && sources.size < (init.minSources ?? 3)) {
-      log.debug(`${recordName(key)}: ${sources.size} source(s), fewer than min_sources ${init.minSources ?? 3}`);
-    }
     const best = agreeFor ? agreeOnVersion(key, values, init.pinned?.(agreeFor) ?? [])?.value : values[0]?.value;
+    // Who vouches for the chosen value: distinct peers that returned it, this node not counted
+    const vouchers = new Set(values.filter((v) => v.value === best).flatMap((v) => v.from));
+    vouchers.delete(init.peerId);
+    if (best) vouched?.(vouchers.size);
     const kept = init.records?.get(key);
     const seq = best ? recordSeq(JSON.parse(best) as VersionRecord | IndexRecord) : -1;
     if (kept && kept.seq > seq) {
@@ -142,9 +142,14 @@ export function createP2PRegistry(
           "GGEN_BOOTSTRAP or [[registry.p2p.bootstrap]]) or check that a daemon runs on the LAN",
       );
     }
+    // Silent peers (an eclipse) look like "not found": say how many of the connected ones answer at all
+    const peers = await node.peers(options).catch(() => []);
+    const answering = peers.filter((p) => p.latencyMs !== null).length;
     return new NotFoundError(
-      `${message} (${status.peerCount} connected peers, ${status.routingTableSize} in the routing table were asked; ` +
-        "if this package should be on your LAN, add a bootstrap peer you trust)",
+      `${message}: asked ${status.peerCount} connected peers (${answering} answer, ${
+        peers.length - answering
+      } silent) and ${status.routingTableSize} in the routing table; none had it. If it should be on your LAN, add a ` +
+        "bootstrap peer you trust (--bootstrap /ip4/…/tcp/…/p2p/<id>)",
     );
   };
 
@@ -163,9 +168,10 @@ export function createP2PRegistry(
       // Catalog answers are peers' words: only a real version may become a DHT key
       if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
     }
+    const vouchers: Record<string, number> = {};
     for (const version of listed) {
       options.signal?.throwIfAborted();
-      const value = await newest(versionKey(id, version), options, id);
+      const value = await newest(versionKey(id, version), options, id, undefined, (n) => vouchers[version] = n);
       if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
     }
     if (versions.size === 0) throw await notFoundOnNetwork(`Package "${id}" not found on the P2P network`, options);
@@ -175,6 +181,7 @@ export function createP2PRegistry(
     return {
       ...parsePackageInfo({ id, name: latest.name, description: latest.description, versions: sorted }, id),
       source: "p2p",
+      vouchers,
     };
   };
 
@@ -247,9 +254,10 @@ export function createP2PRegistry(
       }
       const timestamp = Date.now();
       await node.provide(version.sha256, options);
+      const { listenAddrs } = await node.status(options);
       await node.putRecord(
         versionKey(version.id, version.version),
-        JSON.stringify(versionRecordOf(version, init.peerId, timestamp)),
+        JSON.stringify(versionRecordOf(version, init.peerId, timestamp, selfProvider(init.peerId, listenAddrs))),
         options,
       );
       // The index a publisher signs lists only versions signed by its own key: an index put by
