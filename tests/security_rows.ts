@@ -326,6 +326,13 @@ export const P2P_ROWS: Row[] = [
     test: "tests/p2p_transfer_bounds_test.ts",
   },
   {
+    key: "disk-space",
+    threat: "a download whose declared size (under a raised `max_package_bytes`) does not fit on the disk fills it",
+    mitigation:
+      "the cache checks the declared size against the free space of its filesystem (statfs) before the first byte, keeping a 64 MiB margin, and says how much is free and what to do",
+    test: "src/store/cache_test.ts",
+  },
+  {
     key: "signed-announcements",
     threat:
       "unsigned or mismatched catalog entries and announcements accepted, stored and re-served; announcement floods; escape characters from peers",

@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { statfs } from "node:fs/promises";
 import {
   type AbortOptions,
   assertSha256Hex,
@@ -13,6 +14,9 @@ import {
   TooLargeError,
 } from "../core/mod.ts";
 import { removeOrphanTemps, tempPathFor } from "./atomic.ts";
+
+/** Free space a download must leave on the cache's disk */
+const SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
 
 /** Options for {@link PackageCache.put} */
 export interface PutOptions extends AbortOptions {
@@ -106,6 +110,7 @@ class FsPackageCache implements PackageCache {
   async put(body: ReadableStream<Uint8Array>, sha256: string, options: PutOptions = {}): Promise<string> {
     const path = this.#path(sha256);
     await Deno.mkdir(this.dir, { recursive: true });
+    if (options.size !== undefined) await this.#checkSpace(sha256, options.size);
     if (!this.#cleaned) {
       this.#cleaned = true;
       await removeOrphanTemps(this.dir);
@@ -149,6 +154,23 @@ class FsPackageCache implements PackageCache {
     await Deno.rename(tmp, path);
     this.#log.debug(`stored ${sha256} (${written} bytes)`);
     return path;
+  }
+
+  /** A declared size that does not fit on the disk is refused before the first byte */
+  async #checkSpace(sha256: string, size: number): Promise<void> {
+    let free: number;
+    try {
+      const fs = await statfs(this.dir);
+      free = fs.bavail * fs.bsize;
+    } catch {
+      return; // no figure to check against: the write itself will fail cleanly
+    }
+    if (size + SPACE_MARGIN_BYTES > free) {
+      throw new TooLargeError(
+        `Not enough disk space for ${sha256}: it is ${size} bytes and ${this.dir} has ${free} bytes free ` +
+          `(a ${SPACE_MARGIN_BYTES}-byte margin is kept). Free some space, or point GGEN_HOME at a larger disk`,
+      );
+    }
   }
 
   async list(): Promise<string[]> {

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../core/digest.ts";
-import { IntegrityError } from "../core/errors.ts";
+import { IntegrityError, TooLargeError } from "../core/errors.ts";
+import { statfs } from "node:fs/promises";
+import { recordFigure } from "../../tests/figures.ts";
 import { silentLogger } from "../core/logger.ts";
 import { createPackageCache } from "./cache.ts";
 
@@ -53,6 +55,38 @@ Deno.test("PackageCache.put() interrupted mid-stream keeps nothing", async () =>
     const tooLong = streamOf(new Uint8Array(100));
     await assert.rejects(cache.put(tooLong, "b".repeat(64), { size: 10 }), /more than the expected/);
     assert.deepEqual([...Deno.readDirSync(cache.dir)], []);
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("PackageCache.put() refuses a declared size the disk cannot hold, before the first byte", async () => {
+  const home = await Deno.makeTempDir();
+  try {
+    const cache = createPackageCache({ logger: silentLogger }, { home });
+    await Deno.mkdir(cache.dir, { recursive: true });
+    const fs = await statfs(cache.dir);
+    const free = fs.bavail * fs.bsize;
+    let pulled = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull(c) {
+        pulled++;
+        c.enqueue(new Uint8Array(1024));
+      },
+    });
+    const sha = "a".repeat(64);
+    await assert.rejects(cache.put(body, sha, { size: free + 2 ** 30 }), (err: Error) => {
+      assert.ok(err instanceof TooLargeError);
+      assert.match(err.message, /Not enough disk space/);
+      return true;
+    });
+    assert.equal(pulled <= 1, true, "bytes were read before the size was refused");
+    assert.deepEqual([...Deno.readDirSync(cache.dir)], []);
+    await recordFigure(
+      "disk-space",
+      `a declared size of free space + 1 GiB (${((free + 2 ** 30) / 2 ** 30).toFixed(1)} GiB) refused before any ` +
+        "byte was written; no temp file left",
+    );
   } finally {
     await Deno.remove(home, { recursive: true });
   }
