@@ -398,6 +398,13 @@ export const AVAILABILITY_ROWS: Row[] = [
     test: "tests/reshare_test.ts, tests/attack_install_test.ts",
   },
   {
+    key: "offline",
+    threat: "central down: nothing a command fetched before helps the next one (metadata lived in one process)",
+    mitigation:
+      "central's signed documents are kept in `$GGEN_HOME/metadata` once verified, re-verified on every read against the pinned registry key (rollback still refused; only the expiry is forgiven for a kept copy); hybrid mode asks them after central, `--offline` alone (no connection at all), `--prefer-offline` first",
+    test: "tests/offline_test.ts, tests/trust_test.ts",
+  },
+  {
     key: "central-health",
     threat: "a central registry that accepts connections and never answers costs every command its timeouts",
     mitigation:

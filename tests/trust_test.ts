@@ -185,6 +185,18 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
           verifyMetadata(old, await openTrustStore(join(work.path, "fz")), { configuredKey: regKey }),
           /expired/,
         );
+        // The same document kept in the metadata cache is used when central cannot be asked: still
+        // the registry's signature, still no rollback, only the expiry is forgiven
+        await verifyMetadata(
+          { ...old, source: "cache" },
+          await openTrustStore(join(work.path, "fz-cache")),
+          { configuredKey: regKey },
+        );
+        const forged = { ...old, source: "cache" as const, versions: [] };
+        await assert.rejects(
+          verifyMetadata(forged, await openTrustStore(join(work.path, "fz-cache2")), { configuredKey: regKey }),
+          /do not match/,
+        );
       } finally {
         await frozen.stop();
       }

@@ -62,6 +62,9 @@ export interface BootstrapPeer {
   address: string;
 }
 
+/** Whether a command may use the network: npm's and cargo's `--offline` and `--prefer-offline` */
+export type NetworkPolicy = "online" | "offline" | "prefer-offline";
+
 /** The fully resolved configuration */
 export interface Config {
   home: string;
@@ -75,6 +78,8 @@ export interface Config {
     timeoutMs: number;
     /** The registry's pinned public key (base64 raw), `[registry] public_key` */
     publicKey?: string;
+    /** `--offline`, `--prefer-offline` (or `GGEN_OFFLINE=1`) */
+    network: NetworkPolicy;
   };
   p2p: {
     enabled: boolean;
@@ -109,6 +114,8 @@ export interface ConfigFlags {
   verbose?: boolean;
   p2p?: boolean;
   central?: boolean;
+  /** `--offline`: never touch the network; `--prefer-offline`: the caches first */
+  network?: NetworkPolicy;
   listen?: string[];
   bootstrap?: string[];
   mdns?: boolean;
@@ -279,6 +286,7 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       : (logEnv === "debug" || logEnv === "warn" || logEnv === "error" ? logEnv : "info"),
     registry: {
       mode,
+      network: flags.network ?? (env("GGEN_OFFLINE") === "1" ? "offline" : "online"),
       centralUrl,
       ...(token ? { token } : {}),
       ...(file["registry.public_key"] ? { publicKey: file["registry.public_key"] as string } : {}),

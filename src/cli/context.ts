@@ -18,12 +18,20 @@ import {
 import {
   type BackendHealthStore,
   type CentralRegistry,
+  createCacheRegistry,
   createCentralRegistry,
   createHybridRegistry,
   createP2PRegistry,
   type P2PRegistry,
 } from "../registry/client/mod.ts";
-import { createPackageCache, openRecordCache, type PackageCache, writeFileAtomic } from "../store/mod.ts";
+import {
+  createPackageCache,
+  type MetadataCache,
+  openMetadataCache,
+  openRecordCache,
+  type PackageCache,
+  writeFileAtomic,
+} from "../store/mod.ts";
 import type { Config } from "./config.ts";
 import { openTrustStore } from "../trust/mod.ts";
 import type { Output } from "./output.ts";
@@ -37,6 +45,8 @@ export interface Context {
   logger: Logger;
   out: Output;
   cache: PackageCache;
+  /** Central's signed package documents kept on disk (`$GGEN_HOME/metadata`) */
+  metadata: MetadataCache;
   /** Aborted on SIGINT */
   signal: AbortSignal;
   central(): CentralRegistry;
@@ -181,6 +191,7 @@ export function createContext(
   const ctx: Context = {
     ...init,
     cache: createPackageCache({ logger }, { home: config.home }),
+    metadata: openMetadataCache({ home: config.home }),
     central() {
       central ??= createCentralRegistry({ logger }, {
         url: config.registry.centralUrl,
@@ -208,9 +219,20 @@ export function createContext(
     registry() {
       registry ??= (async () => {
         const mode = config.registry.mode;
-        logger.debug(`registry mode: ${mode}`);
-        if (mode === "central") return ctx.central();
-        if (mode === "p2p") return await ctx.p2pRegistry();
+        const network = config.registry.network;
+        logger.debug(`registry mode: ${mode}, network: ${network}`);
+        // The caches answer with the network untouched (--offline), first (--prefer-offline), or
+        // after central in hybrid mode, so central being down does not lose what was fetched before
+        const cached = createCacheRegistry({ metadata: ctx.metadata, cache: ctx.cache });
+        if (network === "offline") return cached;
+        const first = network === "prefer-offline" ? [cached] : [];
+        if (mode === "central") {
+          return first.length ? createHybridRegistry({ logger, backends: [cached, ctx.central()] }) : ctx.central();
+        }
+        if (mode === "p2p") {
+          const p2pOnly = await ctx.p2pRegistry();
+          return first.length ? createHybridRegistry({ logger, backends: [cached, p2pOnly] }) : p2pOnly;
+        }
         // Hybrid: the P2P node starts only if central fails
         const lazyP2P: Registry = {
           name: "p2p",
@@ -218,13 +240,18 @@ export function createContext(
           info: async (id, o) => (await ctx.p2pRegistry()).info(id, o),
           open: async (v, o) => (await ctx.p2pRegistry()).open(v, o),
         };
-        const backends = config.p2p.enabled ? [ctx.central(), lazyP2P] : [ctx.central()];
+        const backends = [
+          ...first,
+          ctx.central(),
+          ...(first.length ? [] : [cached]),
+          ...(config.p2p.enabled ? [lazyP2P] : []),
+        ];
         return createHybridRegistry({ logger, backends }, { health: backendHealthFile(config.home) });
       })();
       return registry;
     },
     async afterFetch(versions) {
-      if (config.registry.mode !== "hybrid" || !config.p2p.enabled) return;
+      if (config.registry.mode !== "hybrid" || !config.p2p.enabled || config.registry.network === "offline") return;
       // Share what we fetched with the LAN, but only through a running daemon
       const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
       if (daemon?.kind !== "daemon") return;

@@ -105,6 +105,10 @@ export async function verifiedInfo(
     announcedKey: async () => (await ctx.central().registryKey(o)).public_key,
     logger: ctx.logger,
   });
+  // Verified central documents are kept, so later commands (and peers) have them with central down
+  if (info.source === "central" && info.metadata_signature) {
+    await ctx.metadata.put(info).catch((err) => ctx.logger.debug(`metadata cache: ${(err as Error).message}`));
+  }
   return info;
 }
 

@@ -55,10 +55,21 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   };
   const modeFlags = (c: Command) =>
     c.addOption(new Option("--p2p", "use only the P2P network").conflicts("central"))
-      .addOption(new Option("--central", "use only the central registry"));
-  const modeOf = (o: { p2p?: boolean; central?: boolean }): ConfigFlags => ({
+      .addOption(new Option("--central", "use only the central registry"))
+      .addOption(
+        new Option("--offline", "never touch the network: only what earlier commands cached").conflicts([
+          "p2p",
+          "central",
+          "preferOffline",
+        ]),
+      )
+      .addOption(new Option("--prefer-offline", "the caches first, the network only for what they lack"));
+  const modeOf = (
+    o: { p2p?: boolean; central?: boolean; offline?: boolean; preferOffline?: boolean },
+  ): ConfigFlags => ({
     ...(o.p2p ? { p2p: true } : {}),
     ...(o.central ? { central: true } : {}),
+    ...(o.offline ? { network: "offline" as const } : o.preferOffline ? { network: "prefer-offline" as const } : {}),
   });
 
   modeFlags(program.command("search <query>").description("search packages"))

@@ -62,9 +62,11 @@ export interface PackageInfo {
   metadata_signature?: Envelope;
   /**
    * Which backend built the document, set by the client that received it (never read from the
-   * wire): "central" documents must carry the registry's signature once its key is pinned.
+   * wire): "central" documents must carry the registry's signature once its key is pinned;
+   * "cache" is central's signed document kept on disk (or re-shared by a peer), checked the same
+   * way but usable after it expired, since it is used exactly when central cannot be asked.
    */
-  source?: "central" | "p2p";
+  source?: "central" | "p2p" | "cache";
   /**
    * For a "p2p" document: how many distinct peers returned each version's signed record, by
    * version, set by the client that asked (never read from the wire); `min_sources` applies to it

@@ -26,3 +26,4 @@ export {
 export { createKeyFiles, loadKeyFiles, loadOrCreateKeyFiles } from "./keyfile.ts";
 export { type Difference, verifyProject } from "./verify.ts";
 export { openRecordCache, type RecordCache } from "./record_cache.ts";
+export { type MetadataCache, type MetadataCacheInit, metadataPath, openMetadataCache } from "./metadata_cache.ts";

@@ -191,7 +191,12 @@ export async function verifyMetadata(
   }
   const now = o.now ?? new Date();
   if (!(Date.parse(statement.expires) > now.getTime())) {
-    throw new TrustError(`Refusing metadata of "${info.id}": it expired at ${statement.expires} (freeze attack?)`);
+    // A kept copy is used when central cannot be asked: old, but still the registry's word (and
+    // never older than a seq already seen, below)
+    if (info.source !== "cache") {
+      throw new TrustError(`Refusing metadata of "${info.id}": it expired at ${statement.expires} (freeze attack?)`);
+    }
+    o.logger?.warn(`Metadata of "${info.id}" from the cache expired at ${statement.expires}; using it offline`);
   }
   const seen = store.metadataSeq(info.id);
   if (statement.seq < seen) {
