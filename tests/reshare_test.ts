@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
+import { createCentralRegistry } from "../src/registry/client/mod.ts";
 import { recordFigure } from "./figures.ts";
 import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
@@ -90,6 +91,76 @@ Deno.test("central down: a package a daemon fetched from central installs from p
       `a package published to central and installed by one daemon; central stopped; a fresh client bootstrapped to ` +
         `another daemon installed it from ${source === `p2p:${holder.peerId}` ? "the holder" : source} in ` +
         `${seconds.toFixed(1)} s (publisher signature verified, pinned on first use)`,
+    );
+  } finally {
+    for (const d of daemons.reverse()) await d.stop();
+    if (serverUp) await server.stop();
+  }
+});
+
+Deno.test("central down, registry key pinned: a re-shared registry document outranks a squatter's versions", async () => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  const daemons: Daemon[] = [];
+  let serverUp = true;
+  try {
+    const { token } = createToken(server.metadata);
+    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+    const publisher = join(work.path, "publisher");
+    await Deno.mkdir(publisher);
+    const pkg = await writePackage(join(work.path, "pkg"), { id: "io.auth.pkg", version: "1.0.0" });
+    assert.equal((await ggen(["publish", pkg], { home: publisher, env })).code, 0);
+    const registryKey = (await createCentralRegistry({ logger: silentLogger }, { url: server.url }).registryKey())
+      .public_key;
+
+    // The holder installs from central; its daemon serves the registry's signed document
+    const holder = await startDaemon(join(work.path, "holder"), { env });
+    daemons.push(holder);
+    const project = join(work.path, "holder-project");
+    await Deno.mkdir(project);
+    const fetched = await ggen(["install", "io.auth.pkg"], { home: holder.home, cwd: project, env });
+    assert.equal(fetched.code, 0, fetched.stderr);
+    // A squatter signs a higher version of the same id with its own key and publishes it to peers
+    const squatter = await startDaemon(join(work.path, "squatter"), { bootstrap: [holder.addr] });
+    daemons.push(squatter);
+    const fake = await writePackage(join(work.path, "fake"), { id: "io.auth.pkg", version: "9.9.9" });
+    assert.equal((await ggen(["publish", "--p2p", fake], { home: squatter.home })).code, 0);
+
+    await server.stop();
+    serverUp = false;
+    // A fresh client that knows the registry's key from its config (as a company would ship it)
+    const client = join(work.path, "client");
+    const clientProject = join(work.path, "client-project");
+    await Deno.mkdir(client);
+    await Deno.mkdir(clientProject);
+    await Deno.writeTextFile(join(client, "config.toml"), `[registry]\npublic_key = "${registryKey}"\n`);
+    const r = await ggen(["install", "io.auth.pkg", "--json"], {
+      home: client,
+      cwd: clientProject,
+      env: { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" },
+    });
+    assert.equal(r.code, 0, r.stderr);
+    const installed = jsonLines<{ version: string; source: string }>(r.stdout)[0];
+    assert.equal(installed?.version, "1.0.0");
+    assert.match(r.stderr, /the registry's signed document, re-shared by peer/);
+
+    // Without the key, the same client sees two signers for one id and refuses, naming both
+    const unpinned = join(work.path, "unpinned");
+    const unpinnedProject = join(work.path, "unpinned-project");
+    await Deno.mkdir(unpinned);
+    await Deno.mkdir(unpinnedProject);
+    const refused = await ggen(["install", "io.auth.pkg"], {
+      home: unpinned,
+      cwd: unpinnedProject,
+      env: { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" },
+    });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /signed by different keys|min_sources/);
+    await recordFigure(
+      "registry-authority",
+      "central down; the owner's 1.0.0 held by one daemon, a squatter's 9.9.9 of the same id signed by another key: " +
+        "a client with the registry key pinned installed 1.0.0 from the re-shared registry-signed document (no " +
+        "min_sources needed); without the key it refused, naming the conflict",
     );
   } finally {
     for (const d of daemons.reverse()) await d.stop();

@@ -391,6 +391,14 @@ export const AVAILABILITY_ROWS: Row[] = [
     test: "tests/reshare_test.ts",
   },
   {
+    key: "registry-authority",
+    threat:
+      "central down: a squatter's versions of an id central published compete with the owner's on the P2P network",
+    mitigation:
+      "a daemon serves central's signed documents it verified (`/ggen/metadata/1.0.0`); a client with the registry key pinned (config, or an earlier central contact) takes the newest one that verifies against that key (seq, digest, no rollback) as the authority, so other signers' versions are never considered; documents that fail cost the peer reputation",
+    test: "tests/reshare_test.ts",
+  },
+  {
     key: "lock-restore",
     threat: "central down: a project with a committed ggen.lock cannot be restored",
     mitigation:

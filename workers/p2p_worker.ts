@@ -57,6 +57,8 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
       return await running().records.put(msg.params.key, msg.params.value, signal);
     case "getRecords":
       return await running().records.get(msg.params.key, signal);
+    case "getMetadata":
+      return await running().metadata.get(msg.params.id, signal);
     case "announce":
       return await running().catalog.announce(msg.params.announcement);
     case "search":

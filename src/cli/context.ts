@@ -33,7 +33,7 @@ import {
   writeFileAtomic,
 } from "../store/mod.ts";
 import type { Config } from "./config.ts";
-import { openTrustStore } from "../trust/mod.ts";
+import { openTrustStore, verifyMetadata } from "../trust/mod.ts";
 import type { Output } from "./output.ts";
 
 /** How long a short-lived node waits for its first peers */
@@ -207,10 +207,17 @@ export function createContext(
     p2pRegistry() {
       p2pRegistry ??= ctx.p2p().then(async ({ node, peerId }) => {
         const trust = await openTrustStore(config.home);
+        // A pinned (or configured) registry key makes re-shared registry documents authoritative
+        const registryKey = config.registry.publicKey ?? trust.registryKey();
         return createP2PRegistry({ logger, node }, {
           peerId,
           records: await openRecordCache(config.home),
           pinned: (id) => trust.pinned(id),
+          ...(registryKey
+            ? {
+              verifyRegistryDocument: (info) => verifyMetadata(info, trust, { configuredKey: registryKey, logger }),
+            }
+            : {}),
           maxPackageBytes: config.p2p.maxPackageBytes,
         });
       });

@@ -50,6 +50,10 @@ export const DHT_PROTOCOL = "/ggen/kad/1.0.0";
 export const FETCH_PROTOCOL = "/ggen/fetch/1.0.0";
 /** Request-response protocol that searches a peer's catalog */
 export const CATALOG_PROTOCOL = "/ggen/catalog/1.0.0";
+/** Protocol id of re-shared registry documents: request `{package_id}`, answer `{ok, length}` then the JSON bytes */
+export const METADATA_PROTOCOL = "/ggen/metadata/1.0.0";
+/** Largest registry document a peer serves or accepts (central's own cap) */
+export const MAX_SHARED_DOCUMENT_BYTES = 8 * 1024 * 1024;
 /** Gossipsub topic for publish announcements */
 export const ANNOUNCE_TOPIC = "ggen/packages/announce";
 /** DHT record key namespace: `ggen://{id}/{version}` is stored under `/ggen/{id}/{version}` */

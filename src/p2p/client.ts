@@ -24,7 +24,7 @@ import {
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
-import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
+import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo, SharedDocument } from "./types.ts";
 
 /** Collaborators of the worker client */
 export interface WorkerNodeComponents {
@@ -214,6 +214,9 @@ class WorkerNodeClient implements WorkerNode {
   }
   getRecords(key: string, o: AbortOptions = {}): Promise<RecordValue[]> {
     return this.#call("getRecords", { key }, o);
+  }
+  getMetadata(id: string, o: AbortOptions = {}): Promise<SharedDocument[]> {
+    return this.#call("getMetadata", { id }, o);
   }
   async announce(announcement: Announcement, o: AbortOptions = {}): Promise<void> {
     await this.#call("announce", { announcement }, o);

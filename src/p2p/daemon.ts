@@ -39,7 +39,7 @@ import {
   type NodeParams,
   type NodeResult,
 } from "./node_calls.ts";
-import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
+import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo, SharedDocument } from "./types.ts";
 
 /** Contents of `$GGEN_HOME/daemon.json` */
 export interface DaemonInfo {
@@ -341,6 +341,9 @@ class DaemonClient implements P2PNode {
   }
   getRecords(key: string, o?: AbortOptions): Promise<RecordValue[]> {
     return this.#rpc("getRecords", { key }, o);
+  }
+  getMetadata(id: string, o?: AbortOptions): Promise<SharedDocument[]> {
+    return this.#rpc("getMetadata", { id }, o);
   }
   announce(announcement: Announcement, o?: AbortOptions): Promise<void> {
     return this.#rpc("announce", { announcement }, o);

@@ -33,7 +33,15 @@ export * from "./records.ts";
 export * from "./record_values.ts";
 export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog } from "./catalog.ts";
 export * from "./fetch_wire.ts";
-export type { DiscoverySource, FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo } from "./types.ts";
+export type {
+  DiscoverySource,
+  FetchOptions,
+  NodeStatus,
+  P2PNode,
+  PeerSummary,
+  ProviderInfo,
+  SharedDocument,
+} from "./types.ts";
 export * from "./protocol.ts";
 export { BAN_MS, type Behaviour, Reputation, type Standing } from "./reputation.ts";
 export * from "./node_calls.ts";

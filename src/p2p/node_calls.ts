@@ -20,6 +20,7 @@ export const NODE_METHODS: readonly NodeMethod[] = [
   "findProviders",
   "putRecord",
   "getRecords",
+  "getMetadata",
   "announce",
   "search",
   "penalize",
@@ -78,6 +79,8 @@ export async function callNode<K extends NodeMethod>(
       return await (node.putRecord(str("key"), str("value"), o) as R);
     case "getRecords":
       return await (node.getRecords(str("key"), o) as R);
+    case "getMetadata":
+      return await (node.getMetadata(str("id"), o) as R);
     case "announce":
       return await (node.announce(p.announcement as NodeParams<"announce">["announcement"], o) as R);
     case "search":
@@ -123,6 +126,9 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
       case "getRecords":
         return Array.isArray(value) &&
           value.every((r) => isObject(r) && typeof r.value === "string" && isStrings(r.from));
+      case "getMetadata":
+        return Array.isArray(value) &&
+          value.every((d) => isObject(d) && typeof d.from === "string" && typeof d.document === "string");
       case "search":
         return Array.isArray(value) && value.every(isObject);
       case "banned":

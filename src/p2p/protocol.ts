@@ -14,7 +14,7 @@ import type { CatalogEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
-import type { NodeStatus, PeerSummary, ProviderInfo } from "./types.ts";
+import type { NodeStatus, PeerSummary, ProviderInfo, SharedDocument } from "./types.ts";
 
 /** What the worker needs to start its node */
 export interface WorkerStartInit {
@@ -74,6 +74,8 @@ export interface WorkerMethods {
   putRecord: { params: { key: string; value: string }; result: void };
   /** Every valid value of a DHT key with the peers that returned it, newest first */
   getRecords: { params: { key: string }; result: RecordValue[] };
+  /** Registry-signed documents of a package that connected peers keep, unverified */
+  getMetadata: { params: { id: string }; result: SharedDocument[] };
   /** Publish an announcement on gossipsub and record it in the catalog */
   announce: { params: { announcement: Announcement }; result: void };
   /** Searches, per IP or token */

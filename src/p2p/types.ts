@@ -37,6 +37,14 @@ export interface NodeStatus {
   bytesOut: number;
 }
 
+/** A registry-signed package document as a peer served it: unverified until the caller checks it */
+export interface SharedDocument {
+  /** PeerId that served it */
+  from: string;
+  /** The document's JSON text */
+  document: string;
+}
+
 /** How a peer was found */
 export type DiscoverySource = "mdns" | "bootstrap" | "dht" | "inbound" | "dial";
 
@@ -94,6 +102,8 @@ export interface P2PNode {
   putRecord(key: string, value: string, options?: AbortOptions): Promise<void>;
   /** Every verified value found for a key with the peers that sent it, newest first */
   getRecords(key: string, options?: AbortOptions): Promise<RecordValue[]>;
+  /** Registry-signed documents of package `id` that connected peers keep (the caller verifies them) */
+  getMetadata(id: string, options?: AbortOptions): Promise<SharedDocument[]>;
   /** Stream a blob from one peer; the caller verifies it */
   fetch(peerId: string, sha256: string, options?: FetchOptions): Promise<ReadableStream<Uint8Array>>;
   /** Publish an announcement on gossipsub and record it in the catalog */

@@ -21,6 +21,7 @@ import {
 import { type AccessGate, createAccessGate } from "./access.ts";
 import { type CatalogService, createCatalogService } from "./catalog_service.ts";
 import { createFetchService, type FetchService } from "./fetch_service.ts";
+import { createMetadataService, type MetadataService } from "./metadata_service.ts";
 import { createNode } from "./node.ts";
 import { createProviderService, type ProviderService } from "./providers.ts";
 import { createRecordService, type RecordService } from "./records_service.ts";
@@ -49,6 +50,7 @@ export interface P2PService {
   readonly records: RecordService;
   readonly catalog: CatalogService;
   readonly fetcher: FetchService;
+  readonly metadata: MetadataService;
   readonly hygiene: RoutingHygiene;
   readonly slots: SlotKeeper;
   /** Stop everything this service started */
@@ -124,8 +126,10 @@ export async function startP2PService(
     reprovideIntervalMs: init.reprovideIntervalMs,
   });
   const records = createRecordService({ node: started, reputation, log });
+  const metadata = createMetadataService({ node: started, log }, { dir: join(init.home, "metadata") });
   await fetcher.start();
   await catalog.start();
+  await metadata.start();
   for (const addr of init.bootstrap.filter(Boolean)) {
     const id = multiaddr(addr).getComponents().find((c) => c.name === "p2p")?.value;
     if (id) sources.set(id, "bootstrap");
@@ -190,6 +194,7 @@ export async function startP2PService(
     provide: (sha256, signal) => providers.provide(sha256, signal),
     hygiene,
     slots,
+    metadata,
     async stop() {
       hygiene.stop();
       providers.stop();

@@ -8,6 +8,7 @@ import { DEFAULT_MAX_TARBALL_BYTES, isValidVersion, parsePackageInfo } from "../
 import * as semver from "semver";
 import {
   type AbortOptions,
+  fromBase64,
   IntegrityError,
   type Logger,
   MAX_PROVIDERS_PER_KEY,
@@ -44,6 +45,17 @@ import {
 } from "../../p2p/mod.ts";
 import type { RecordCache } from "../../store/mod.ts";
 
+/** The registry's signed seq of a document (read, not verified: the order of candidates only) */
+function signedSeq(info: PackageInfo): number {
+  try {
+    const payload = info.metadata_signature?.payload ?? "";
+    const statement = JSON.parse(new TextDecoder().decode(fromBase64(payload))) as { seq?: unknown };
+    return typeof statement.seq === "number" ? statement.seq : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /** How a failed transfer reflects on the peer */
 function behaviourOf(err: Error): Behaviour {
   if (err instanceof IntegrityError || err instanceof TooLargeError) return "wrong-bytes";
@@ -71,6 +83,12 @@ export interface P2PRegistryInit {
   pinned?: (id: string) => string[];
   /** Largest package fetched from peers (`registry.p2p.max_package_bytes`). @default DEFAULT_MAX_TARBALL_BYTES */
   maxPackageBytes?: number;
+  /**
+   * Checks a registry-signed document that a peer re-shared against the pinned registry key
+   * (throws when it does not verify). Set only when a registry key is pinned: such a document
+   * is then the authority for its package, as central's answer would be.
+   */
+  verifyRegistryDocument?: (info: PackageInfo) => Promise<void>;
 }
 
 /** Options of a P2P publish */
@@ -153,7 +171,39 @@ export function createP2PRegistry(
     );
   };
 
+  /** The newest re-shared registry document of `id` that verifies, if any peer keeps one */
+  const registryDocument = async (id: string, options: AbortOptions): Promise<PackageInfo | undefined> => {
+    const verify = init.verifyRegistryDocument;
+    if (!verify) return undefined;
+    const shared = await node.getMetadata(id, options).catch(() => []);
+    const parsed = shared.flatMap((d) => {
+      try {
+        const doc: PackageInfo = { ...parsePackageInfo(JSON.parse(d.document), id), source: "cache" };
+        return [{ doc, from: d.from, seq: signedSeq(doc) }];
+      } catch (err) {
+        void node.penalize(d.from, `registry document of ${id}: ${(err as Error).message}`, "invalid-record");
+        return [];
+      }
+    });
+    for (const { doc, from } of parsed.sort((a, b) => b.seq - a.seq)) {
+      try {
+        await verify(doc);
+        log.info(`"${id}": the registry's signed document, re-shared by peer ${from}`);
+        return doc;
+      } catch (err) {
+        log.debug(`registry document of ${id} from ${from} refused: ${(err as Error).message}`);
+        await node.penalize(from, `registry document of ${id}: ${(err as Error).message}`, "invalid-record")
+          .catch(() => {});
+      }
+    }
+    return undefined;
+  };
+
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
+    // Where the registry's key is pinned, its signed document (kept by a peer that fetched from
+    // central) is the authority: versions other keys sign never compete with it
+    const authoritative = await registryDocument(id, options);
+    if (authoritative) return authoritative;
     const versions = new Map<string, PackageVersion>();
     const listed = new Set<string>();
     // Every signer's index counts: the DHT keeps the last PUT, and an attacker's index must not
