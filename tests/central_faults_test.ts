@@ -70,6 +70,8 @@ Deno.test("central under faults: every fault falls back to P2P or fails clearly,
         env: {
           GGEN_REGISTRY: c.url ?? proxied,
           GGEN_BOOTSTRAP: daemon.addr,
+          // one daemon: a LAN this small lowers min_sources (README)
+          GGEN_MIN_SOURCES: "1",
           ...(c.timeoutSecs ? { GGEN_TIMEOUT_SECS: c.timeoutSecs } : {}),
         },
       });

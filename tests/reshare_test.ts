@@ -144,6 +144,23 @@ Deno.test("central down, registry key pinned: a re-shared registry document outr
     assert.equal(installed?.version, "1.0.0");
     assert.match(r.stderr, /the registry's signed document, re-shared by peer/);
 
+    // A fresh clone with no configuration: the holder's committed lock names the registry's key
+    const lock = await Deno.readTextFile(join(project, "ggen.lock"));
+    assert.match(lock, /\[registry\]/);
+    const clone = join(work.path, "clone");
+    const cloneHome = join(work.path, "clone-home");
+    await Deno.mkdir(clone);
+    await Deno.mkdir(cloneHome);
+    await Deno.writeTextFile(join(clone, "ggen.lock"), lock);
+    const fromLock = await ggen(["install", "io.auth.pkg", "--json"], {
+      home: cloneHome,
+      cwd: clone,
+      env: { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" },
+    });
+    assert.equal(fromLock.code, 0, fromLock.stderr);
+    assert.equal(jsonLines<{ version: string }>(fromLock.stdout)[0]?.version, "1.0.0");
+    assert.match(fromLock.stderr, /the registry's signed document, re-shared by peer/);
+
     // Without the key, the same client sees two signers for one id and refuses, naming both
     const unpinned = join(work.path, "unpinned");
     const unpinnedProject = join(work.path, "unpinned-project");
@@ -159,8 +176,9 @@ Deno.test("central down, registry key pinned: a re-shared registry document outr
     await recordFigure(
       "registry-authority",
       "central down; the owner's 1.0.0 held by one daemon, a squatter's 9.9.9 of the same id signed by another key: " +
-        "a client with the registry key pinned installed 1.0.0 from the re-shared registry-signed document (no " +
-        "min_sources needed); without the key it refused, naming the conflict",
+        "a client with the registry key in its config, and a fresh clone whose committed ggen.lock names the key, " +
+        "installed 1.0.0 from the re-shared registry-signed document (no min_sources needed); without the key the " +
+        "client refused, naming the conflict",
     );
   } finally {
     for (const d of daemons.reverse()) await d.stop();

@@ -54,7 +54,10 @@ function envTimeoutSecs(raw: string | undefined): number | undefined {
 }
 
 /** Registry modes */
-export type RegistryMode = "central" | "p2p" | "hybrid";
+export type RegistryMode = "central" | "p2p" | "hybrid" | "p2p-first";
+
+/** Every mode, for validation and messages */
+const MODES: readonly RegistryMode[] = ["central", "p2p", "hybrid", "p2p-first"];
 
 /** A bootstrap peer */
 export interface BootstrapPeer {
@@ -128,7 +131,10 @@ const KEYS: Record<
 > = {
   "registry.mode": {
     type: "string",
-    check: (v) => ["central", "p2p", "hybrid"].includes(String(v)) ? undefined : 'must be "central", "p2p" or "hybrid"',
+    check: (v) =>
+      (MODES as readonly string[]).includes(String(v))
+        ? undefined
+        : 'must be "central", "p2p", "hybrid" or "p2p-first"',
   },
   "registry.central_url": {
     type: "string",
@@ -261,8 +267,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
   const env = (k: string) => Deno.env.get(k) || undefined;
   const mode = (flags.p2p ? "p2p" : flags.central ? "central" : undefined) ??
     (env("GGEN_MODE") as RegistryMode | undefined) ?? (file["registry.mode"] as RegistryMode | undefined) ?? "hybrid";
-  if (!["central", "p2p", "hybrid"].includes(mode)) {
-    throw new ConfigError(`Invalid GGEN_MODE "${mode}": must be "central", "p2p" or "hybrid"`);
+  if (!MODES.includes(mode)) {
+    throw new ConfigError(`Invalid GGEN_MODE "${mode}": must be "central", "p2p", "hybrid" or "p2p-first"`);
   }
   const centralUrl = flags.registry ?? env("GGEN_REGISTRY") ?? (file["registry.central_url"] as string | undefined) ??
     DEFAULT_CENTRAL_URL;

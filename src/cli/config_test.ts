@@ -61,7 +61,7 @@ Deno.test("loadConfig() precedence: flag > environment > file > default", async 
 
 Deno.test("loadConfig() names the key of every invalid value", async (t) => {
   const cases: [string, RegExp][] = [
-    ['[registry]\nmode = "mesh"\n', /key "registry.mode" must be "central", "p2p" or "hybrid"/],
+    ['[registry]\nmode = "mesh"\n', /key "registry.mode" must be "central", "p2p", "hybrid" or "p2p-first"/],
     ['[registry]\ncentral_url = "ftp://x"\n', /key "registry.central_url" must be an http\(s\) URL/],
     ["[registry.p2p.tuning]\nmax_connections = -1\n", /key "registry.p2p.tuning.max_connections" must be an integer/],
     ['[registry.p2p]\nlisten_addrs = ["0.0.0.0:1"]\n', /key "registry.p2p.listen_addrs" must be multiaddrs/],

@@ -30,6 +30,7 @@ import {
   openMetadataCache,
   openRecordCache,
   type PackageCache,
+  readLockfile,
   writeFileAtomic,
 } from "../store/mod.ts";
 import type { Config } from "./config.ts";
@@ -208,7 +209,8 @@ export function createContext(
       p2pRegistry ??= ctx.p2p().then(async ({ node, peerId }) => {
         const trust = await openTrustStore(config.home);
         // A pinned (or configured) registry key makes re-shared registry documents authoritative
-        const registryKey = config.registry.publicKey ?? trust.registryKey();
+        const registryKey = config.registry.publicKey ?? trust.registryKey() ??
+          (await readLockfile(Deno.cwd()).catch(() => undefined))?.registry?.public_key;
         return createP2PRegistry({ logger, node }, {
           peerId,
           records: await openRecordCache(config.home),
@@ -253,12 +255,19 @@ export function createContext(
           ...(first.length ? [] : [cached]),
           ...(config.p2p.enabled ? [lazyP2P] : []),
         ];
-        return createHybridRegistry({ logger, backends }, { health: backendHealthFile(config.home) });
+        const health = backendHealthFile(config.home);
+        const hybrid = createHybridRegistry({ logger, backends }, { health });
+        if (mode !== "p2p-first" || !config.p2p.enabled) return hybrid;
+        // P2P first (offices, CI farms): metadata as in hybrid mode (central's signed answer is small
+        // and authoritative), bytes from LAN peers first and from central only when no peer has them
+        const bytesFirst = createHybridRegistry({ logger, backends: [...first, lazyP2P, ctx.central()] }, { health });
+        return { name: "p2p-first", search: hybrid.search, info: hybrid.info, open: bytesFirst.open };
       })();
       return registry;
     },
     async afterFetch(versions) {
-      if (config.registry.mode !== "hybrid" || !config.p2p.enabled || config.registry.network === "offline") return;
+      const sharing = config.registry.mode === "hybrid" || config.registry.mode === "p2p-first";
+      if (!sharing || !config.p2p.enabled || config.registry.network === "offline") return;
       // Share what we fetched with the LAN, but only through a running daemon
       const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
       if (daemon?.kind !== "daemon") return;

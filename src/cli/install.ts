@@ -30,6 +30,7 @@ import {
 import {
   installIntoProject,
   type LockedPackage,
+  lockedRegistry,
   type Lockfile,
   type PackageCache,
   readLockfile,
@@ -100,8 +101,12 @@ export async function verifiedInfo(
   o: AbortOptions,
 ): Promise<PackageInfo> {
   const info = await registry.info(id, o);
+  // The registry key: configured, else pinned in the trust store, else recorded in the project's lock
+  const lockedKey = trust.registryKey() ? undefined : (await readLockfile(Deno.cwd()).catch(() => undefined))
+    ?.registry?.public_key;
+  const configuredKey = ctx.config.registry.publicKey ?? lockedKey;
   await verifyMetadata(info, trust, {
-    ...(ctx.config.registry.publicKey ? { configuredKey: ctx.config.registry.publicKey } : {}),
+    ...(configuredKey ? { configuredKey } : {}),
     announcedKey: async () => (await ctx.central().registryKey(o)).public_key,
     logger: ctx.logger,
   });
@@ -264,7 +269,14 @@ export async function installPackages(
       },
     });
   }
-  await installIntoProject(projectDir, staged, { logger: ctx.logger, requires, replace: true });
+  // The lock records the registry's key, so a fresh clone can verify re-shared registry documents
+  const registryKey = ctx.config.registry.publicKey ?? trust.registryKey() ?? lock.registry?.public_key;
+  await installIntoProject(projectDir, staged, {
+    logger: ctx.logger,
+    requires,
+    replace: true,
+    ...(registryKey ? { registry: lockedRegistry(registryKey) } : {}),
+  });
   await trust.save();
   await ctx.afterFetch?.(resolved);
   return staged.map((s) => s.locked);

@@ -12,7 +12,14 @@
  */
 export { createPackageCache, type PackageCache, type PackageCacheComponents, type PutOptions } from "./cache.ts";
 export { removeOrphanTemps, writeFileAtomic } from "./atomic.ts";
-export { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
+export {
+  type LockedPackage,
+  type LockedRegistry,
+  lockedRegistry,
+  type Lockfile,
+  readLockfile,
+  writeLockfile,
+} from "./lockfile.ts";
 export {
   type InstallInit,
   installIntoProject,

@@ -15,7 +15,7 @@ import {
   ValidationError,
 } from "../core/mod.ts";
 import { type ArchiveLimits, unpackArchive } from "../archive/mod.ts";
-import { type LockedPackage, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
+import { type LockedPackage, type LockedRegistry, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
 import { removeOrphanTemps } from "./atomic.ts";
 
 /** A package ready to install: its lock entry and its verified blob */
@@ -104,6 +104,8 @@ export interface InstallInit {
   requires: Record<string, string>;
   /** Replace the whole package set (update) instead of merging into it */
   replace?: boolean;
+  /** The registry key to record (kept from the previous lock when absent) */
+  registry?: LockedRegistry;
 }
 
 /**
@@ -137,9 +139,11 @@ export async function installIntoProject(
   const byId = new Map<string, LockedPackage>();
   if (!init.replace) { for (const p of previous.packages) byId.set(p.id, p); }
   for (const s of staged) byId.set(s.locked.id, s.locked);
+  const registry = init.registry ?? previous.registry;
   const next: Lockfile = {
     requires: init.replace ? { ...init.requires } : { ...previous.requires, ...init.requires },
     packages: [...byId.values()],
+    ...(registry ? { registry } : {}),
   };
   await writeLockfile(projectDir, next);
   await pruneUnlocked(projectDir, next);
@@ -181,7 +185,11 @@ export async function removeFromProject(projectDir: string, id: string): Promise
     for (const dep of Object.keys(byId.get(pid)?.dependencies ?? {})) walk(dep);
   };
   for (const r of Object.keys(requires)) walk(r);
-  const next = { requires, packages: lock.packages.filter((p) => reachable.has(p.id)) };
+  const next: Lockfile = {
+    requires,
+    packages: lock.packages.filter((p) => reachable.has(p.id)),
+    ...(lock.registry ? { registry: lock.registry } : {}),
+  };
   await writeLockfile(projectDir, next);
   await pruneUnlocked(projectDir, next);
   return next;
