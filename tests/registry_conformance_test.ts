@@ -17,7 +17,9 @@ import {
   createHybridRegistry,
   createMemoryRegistry,
   createP2PRegistry,
+  hedgeDelay,
 } from "../src/registry/client/mod.ts";
+import type { Registry } from "../src/core/registry.ts";
 import { type ConformancePackage, registryConformance } from "../src/registry/client/_conformance.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache } from "../src/store/mod.ts";
@@ -142,4 +144,45 @@ Deno.test("hybrid over flaky backends: fallback, circuit breaker, errors kept", 
     backends: [createFlakyRegistry(good, { error: () => new TrustError("bad signature") }), good],
   });
   await assert.rejects(hostile.info("io.conf.pkg"), TrustError, "a trust failure never falls back");
+});
+
+Deno.test("hybrid hedging: a silent central is abandoned for the next backend; the delay adapts", async () => {
+  const { packages: pkgs } = await packages(await Deno.makeTempDir());
+  const good = createMemoryRegistry("p2p");
+  for (const p of pkgs) good.add(p.version, p.tarball);
+  let abandoned: unknown;
+  // A black-holed central: answers nothing until its caller gives up
+  const silent: Registry = {
+    name: "central",
+    search: () => new Promise(() => {}),
+    open: () => new Promise(() => {}),
+    info: (_id, o) =>
+      new Promise((_resolve, reject) => {
+        o?.signal?.addEventListener("abort", () => {
+          abandoned = o.signal!.reason;
+          reject(o.signal!.reason);
+        }, { once: true });
+      }),
+  };
+  const saved: Record<string, number>[] = [];
+  const hybrid = createHybridRegistry({ logger: silentLogger, backends: [silent, good] }, {
+    hedgeMs: 50,
+    health: { load: () => ({}), save: (s) => void saved.push(s) },
+  });
+  assert.equal((await hybrid.info("io.conf.pkg")).versions.length, 2, "answered by the hedge");
+  assert.ok(abandoned instanceof UnavailableError, "the silent central was aborted");
+  assert.ok(Object.keys(saved.at(-1) ?? {}).some((k) => k.startsWith("central")), "the breaker remembers it");
+  // A central that answers is never hedged, and its latency is remembered for the adaptive delay
+  const fast = createMemoryRegistry("central");
+  for (const p of pkgs) fast.add(p.version, p.tarball);
+  const store: Record<string, number> = {};
+  const quick = createHybridRegistry({ logger: silentLogger, backends: [fast, good] }, {
+    health: { load: () => store, save: (s) => Object.assign(store, s) },
+  });
+  await quick.info("io.conf.pkg");
+  assert.ok(Object.keys(store).some((k) => k.startsWith("latency central")));
+  assert.equal(hedgeDelay(undefined), 300);
+  assert.equal(hedgeDelay(10), 150);
+  assert.equal(hedgeDelay(100), 400);
+  assert.equal(hedgeDelay(5000), 2000);
 });

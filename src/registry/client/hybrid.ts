@@ -2,6 +2,12 @@
  * The hybrid registry: an in-memory LRU for searches, then central, then P2P. Only
  * `NotFoundError` and `UnavailableError` move on to the next backend; anything else, the
  * caller's abort included, is thrown. Every choice and fallback is logged at debug level.
+ *
+ * Hedging: when a hedged backend (central) has not answered within the hedge delay, the next
+ * backends are asked in parallel and the first answer wins; the loser is aborted. The delay
+ * adapts to the backend's observed latency (four times its moving average, between 150 ms and
+ * 2 s; 300 ms before anything is known), and the average outlives the process with the breaker.
+ * A hedged backend that lost the race is skipped by the breaker like an unavailable one.
  * @module
  */
 import {
@@ -26,6 +32,10 @@ export interface HybridRegistryInit {
   cacheTtlMs?: number;
   /** How long a backend that was unavailable is skipped. @default 30 s */
   offlineMs?: number;
+  /** Backends by name whose slowness starts the next ones in parallel; empty disables hedging. @default ["central"] */
+  hedged?: string[];
+  /** Fixed hedge delay instead of the adaptive one */
+  hedgeMs?: number;
   /**
    * Where the breaker's state outlives the process, so the next command does not pay the same
    * timeouts again (the CLI keeps it in `$GGEN_HOME/backend-health.json`)
@@ -73,6 +83,14 @@ export class LruCache<V> {
   }
 }
 
+/** Latency entries share the breaker's store under this prefix */
+const LATENCY = "latency ";
+
+/** The hedge delay for a backend whose answers took `averageMs` on average */
+export function hedgeDelay(averageMs: number | undefined): number {
+  return averageMs === undefined ? 300 : Math.min(2000, Math.max(150, Math.round(4 * averageMs)));
+}
+
 function canFallBack(err: unknown): boolean {
   return err instanceof NotFoundError || err instanceof UnavailableError;
 }
@@ -86,9 +104,23 @@ export function createHybridRegistry(
   const backends = components.backends;
   const searches = new LruCache<SearchHit[]>(init.cacheSize ?? 256, init.cacheTtlMs ?? 60_000);
   // Circuit breaker: an unavailable backend is skipped for a while instead of paying its timeouts again
-  const offlineUntil = new Map<string, number>(Object.entries(init.health?.load() ?? {}));
+  const saved = Object.entries(init.health?.load() ?? {});
+  const offlineUntil = new Map<string, number>(saved.filter(([k]) => !k.startsWith(LATENCY)));
+  const latency = new Map<string, number>(
+    saved.filter(([k]) => k.startsWith(LATENCY)).map(([k, v]) => [k.slice(LATENCY.length), v]),
+  );
   const offlineMs = init.offlineMs ?? 30_000;
-  const persist = () => init.health?.save(Object.fromEntries(offlineUntil));
+  const hedged = new Set(init.hedged ?? ["central"]);
+  const persist = () =>
+    init.health?.save({
+      ...Object.fromEntries(offlineUntil),
+      ...Object.fromEntries([...latency].map(([k, v]) => [LATENCY + k, v])),
+    });
+  const observe = (b: Registry, ms: number) => {
+    const old = latency.get(keyOf(b));
+    latency.set(keyOf(b), old === undefined ? ms : Math.round(0.7 * old + 0.3 * ms));
+    persist();
+  };
   // The breaker remembers a backend by its address too: another central URL starts healthy
   const keyOf = (b: Registry) => {
     const url = (b as Registry & { url?: unknown }).url;
@@ -103,14 +135,38 @@ export function createHybridRegistry(
     }
   }
 
+  /** What one backend did, for the error that names every backend */
+  type Failure = { backend: string; error: Error };
+
+  const fail = (backend: Registry, err: unknown, what: string, failures: Failure[]) => {
+    if (err instanceof UnavailableError && (offlineUntil.get(keyOf(backend)) ?? 0) <= Date.now()) {
+      log.warn(`${backend.name} is unavailable (${(err as Error).message}); using the next backend`);
+      offlineUntil.set(keyOf(backend), Date.now() + offlineMs);
+      persist();
+    }
+    log.debug(`${what}: ${backend.name} failed (${(err as Error).message}); falling back`);
+    failures.push({ backend: backend.name, error: err as Error });
+  };
+
+  const succeed = (backend: Registry, what: string, started: number) => {
+    log.debug(`${what}: answered by ${backend.name}`);
+    if (hedged.has(backend.name)) observe(backend, performance.now() - started);
+    if (offlineUntil.delete(keyOf(backend))) {
+      log.info(`${backend.name} is back`);
+      persist();
+    }
+  };
+
   async function first<T>(
     what: string,
     options: AbortOptions,
-    attempt: (r: Registry) => Promise<T>,
+    attempt: (r: Registry, o: AbortOptions) => Promise<T>,
     skip: (r: Registry) => boolean = () => false,
+    from = 0,
+    failures: Failure[] = [],
   ): Promise<T> {
-    const failures: { backend: string; error: Error }[] = [];
-    for (const [i, backend] of backends.entries()) {
+    for (let i = from; i < backends.length; i++) {
+      const backend = backends[i]!;
       if (skip(backend)) continue;
       options.signal?.throwIfAborted();
       const isLast = i === backends.length - 1;
@@ -119,26 +175,63 @@ export function createHybridRegistry(
         failures.push({ backend: backend.name, error: new UnavailableError(`${backend.name} is offline`) });
         continue;
       }
+      log.debug(`${what}: trying ${backend.name}`);
+      const started = performance.now();
+      const stop = new AbortController();
+      const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+      const primary = attempt(backend, { ...options, signal });
+      primary.catch(() => {}); // settled below
+      const delay = init.hedgeMs ?? hedgeDelay(latency.get(keyOf(backend)));
+      const slow = !isLast && hedged.has(backend.name) &&
+        !(await Promise.race([
+          primary.then(() => true, () => true),
+          new Promise<false>((r) => setTimeout(() => r(false), delay)),
+        ]));
+      if (!slow) {
+        try {
+          const result = await primary;
+          succeed(backend, what, started);
+          return result;
+        } catch (err) {
+          if (!canFallBack(err) || options.signal?.aborted) throw err;
+          fail(backend, err, what, failures);
+          continue;
+        }
+      }
+      // Hedge: the next backends start now; the first answer wins and the other is aborted
+      log.info(`${backend.name} has not answered in ${delay} ms: asking the next backend in parallel`);
+      const stopRest = new AbortController();
+      const restSignal = options.signal ? AbortSignal.any([options.signal, stopRest.signal]) : stopRest.signal;
+      const restFailures: Failure[] = [];
+      const rest = first(what, { ...options, signal: restSignal }, attempt, skip, i + 1, restFailures);
+      rest.catch(() => {});
       try {
-        log.debug(`${what}: trying ${backend.name}`);
-        const result = await attempt(backend);
-        log.debug(`${what}: answered by ${backend.name}`);
-        if (offlineUntil.delete(keyOf(backend))) {
-          log.info(`${backend.name} is back`);
-          persist();
+        const winner = await Promise.any([
+          primary.then((value) => ({ value, hedge: false })),
+          rest.then((value) => ({ value, hedge: true })),
+        ]);
+        if (winner.hedge) {
+          stop.abort(new UnavailableError(`${backend.name} was slower than the next backend`));
+          // Silent past the hedge while another backend answered: skipped like an unavailable one
+          fail(backend, new UnavailableError(`no answer within ${delay} ms`), what, []);
+        } else {
+          stopRest.abort(new UnavailableError("the hedged backend answered first"));
+          succeed(backend, what, started);
         }
-        return result;
-      } catch (err) {
-        if (!canFallBack(err) || options.signal?.aborted) throw err;
-        if (err instanceof UnavailableError && (offlineUntil.get(keyOf(backend)) ?? 0) <= Date.now()) {
-          log.warn(`${backend.name} is unavailable (${(err as Error).message}); using the next backend`);
-          offlineUntil.set(keyOf(backend), Date.now() + offlineMs);
-          persist();
-        }
-        log.debug(`${what}: ${backend.name} failed (${(err as Error).message}); falling back`);
-        failures.push({ backend: backend.name, error: err as Error });
+        return winner.value;
+      } catch {
+        // Both failed: report the primary's failure (for the breaker) and everything the rest tried
+        const primaryError = await primary.then(() => undefined, (e: unknown) => e);
+        if (primaryError !== undefined && (!canFallBack(primaryError) || options.signal?.aborted)) throw primaryError;
+        if (primaryError !== undefined) fail(backend, primaryError, what, failures);
+        failures.push(...restFailures);
+        return throwEvery(what, failures);
       }
     }
+    return throwEvery(what, failures);
+  }
+
+  function throwEvery(what: string, failures: Failure[]): never {
     const tried = failures.map((f) => `${f.backend}: ${f.error.message}`).join("; ");
     // One error that keeps every backend's own error
     const cause = new AggregateError(failures.map((f) => f.error), `every backend failed to ${what}`);
@@ -161,18 +254,18 @@ export function createHybridRegistry(
         log.debug(`search "${query.text}": cache hit`);
         return cached.map((h) => ({ ...h, source: "cache" }));
       }
-      const hits = await first(`search "${query.text}"`, options, (r) => r.search(query, options));
+      const hits = await first(`search "${query.text}"`, options, (r, o) => r.search(query, o));
       searches.set(key, hits);
       return hits;
     },
     info(id: string, options: AbortOptions = {}): Promise<PackageInfo> {
-      return first(`get "${id}"`, options, (r) => r.info(id, options));
+      return first(`get "${id}"`, options, (r, o) => r.info(id, o));
     },
     open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
       return first(
         `fetch "${version.id}@${version.version}"`,
         options,
-        (r) => r.open(version, options),
+        (r, o) => r.open(version, { ...options, ...o }),
         (r) => r.name === "central" && options.exclude?.has("central") === true,
       );
     },

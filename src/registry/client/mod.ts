@@ -13,6 +13,12 @@
  */
 export { type CentralRegistry, type CentralRegistryInit, createCentralRegistry } from "./central.ts";
 export { createP2PRegistry, type P2PPublishOptions, type P2PRegistry, type P2PRegistryInit } from "./p2p.ts";
-export { type BackendHealthStore, createHybridRegistry, type HybridRegistryInit, LruCache } from "./hybrid.ts";
+export {
+  type BackendHealthStore,
+  createHybridRegistry,
+  hedgeDelay,
+  type HybridRegistryInit,
+  LruCache,
+} from "./hybrid.ts";
 export { createCacheRegistry } from "./offline.ts";
 export { createFlakyRegistry, createMemoryRegistry, type FlakyRegistryInit, type MemoryRegistry } from "./memory.ts";
