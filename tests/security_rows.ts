@@ -416,7 +416,7 @@ export const AVAILABILITY_ROWS: Row[] = [
     key: "central-health",
     threat: "a central registry that accepts connections and never answers costs every command its timeouts",
     mitigation:
-      "the hybrid registry's circuit breaker outlives the command (`$GGEN_HOME/backend-health.json`, keyed by the central URL, 30 s): the next commands go to peers at once and say why on stderr (hedging, the adaptive delay, is not done yet)",
+      "hedged fallback: when central has not answered within an adaptive delay (4x its average answer time, 150 ms-2 s, 300 ms at first) the next backends are asked in parallel and the first answer wins; the circuit breaker outlives the command (`$GGEN_HOME/backend-health.json`, keyed by the central URL, 30 s): the next commands go to peers at once and say why on stderr",
     test: "tests/central_health_test.ts",
   },
 ];
