@@ -406,6 +406,21 @@ export const AVAILABILITY_ROWS: Row[] = [
     test: "tests/reshare_test.ts, tests/attack_install_test.ts",
   },
   {
+    key: "lan-availability",
+    threat:
+      "central down on a LAN: packages published to central the normal way, held by some daemons, a third of the daemons gone",
+    mitigation:
+      "holders re-share the publisher-signed version records and announcements; fresh clients resolve and verify them (min_sources met by the DHT's replicas) and fetch from live providers; committed locks restore by sha256",
+    test: "tests/lan_availability_test.ts",
+  },
+  {
+    key: "multi-source",
+    threat: "one slow or stalling provider holds a large download back",
+    mitigation:
+      "blobs of 4 MiB and more come in 1 MiB pieces from up to 4 providers at once; each pulls the next missing piece, a failing or stalling one gives its piece back and leaves (and is penalised); the whole is verified, and a bad whole is retried one source at a time to find the liar",
+    test: "tests/multi_source_test.ts",
+  },
+  {
     key: "offline",
     threat: "central down: nothing a command fetched before helps the next one (metadata lived in one process)",
     mitigation:

@@ -98,6 +98,10 @@ export interface Config {
     pskFile?: string;
     maxConnectionsPerIp: number;
     maxRoutingEntriesPerIp: number;
+    /** Bytes per second; 0: unlimited */
+    uploadLimit: number;
+    /** Bytes per second; 0: unlimited */
+    downloadLimit: number;
     allowPeers: string[];
     /** Publisher key fingerprints accepted for packages from peers; empty for trust on first use */
     trustedPublishers: string[];
@@ -162,6 +166,8 @@ const KEYS: Record<
   "registry.p2p.tuning.max_connections": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.tuning.max_connections_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
   "registry.p2p.tuning.max_routing_entries_per_ip": { type: "number", check: (v) => positiveInt(v, 10_000) },
+  "registry.p2p.tuning.upload_limit": { type: "number", check: (v) => positiveInt(v, 2 ** 40) },
+  "registry.p2p.tuning.download_limit": { type: "number", check: (v) => positiveInt(v, 2 ** 40) },
   "registry.p2p.security.allow_peers": { type: "string[]" },
   "registry.p2p.security.trusted_publishers": { type: "string[]" },
   "registry.p2p.security.min_sources": { type: "number", check: (v) => positiveInt(v, 20) },
@@ -317,6 +323,10 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
         ((file["registry.p2p.tuning.max_connections_per_ip"] as number | undefined) ?? 8),
       maxRoutingEntriesPerIp: Number(env("GGEN_P2P_MAX_ROUTING_PER_IP") ?? 0) ||
         ((file["registry.p2p.tuning.max_routing_entries_per_ip"] as number | undefined) ?? 4),
+      uploadLimit: Number(env("GGEN_UPLOAD_LIMIT") ?? 0) ||
+        ((file["registry.p2p.tuning.upload_limit"] as number | undefined) ?? 0),
+      downloadLimit: Number(env("GGEN_DOWNLOAD_LIMIT") ?? 0) ||
+        ((file["registry.p2p.tuning.download_limit"] as number | undefined) ?? 0),
       allowPeers: (file["registry.p2p.security.allow_peers"] as string[] | undefined) ?? [],
       trustedPublishers: (file["registry.p2p.security.trusted_publishers"] as string[] | undefined) ?? [],
       denyPeers: (file["registry.p2p.security.deny_peers"] as string[] | undefined) ?? [],

@@ -114,6 +114,8 @@ export async function workerInit(
     ...(psk ? { psk } : {}),
     maxConnectionsPerIp: config.p2p.maxConnectionsPerIp,
     maxRoutingEntriesPerIp: config.p2p.maxRoutingEntriesPerIp,
+    uploadLimit: config.p2p.uploadLimit,
+    downloadLimit: config.p2p.downloadLimit,
     allowPeers: config.p2p.allowPeers,
     denyPeers: config.p2p.denyPeers,
     allowRanges: config.p2p.allowRanges,

@@ -119,6 +119,10 @@ export function p2pCommands(program: Command, open: Open): void {
           `Provided:      ${s.providedPackages} packages; catalog ${s.catalogSize} versions`,
           `Uptime:        ${(s.uptimeMs / 1000).toFixed(0)} s`,
           `Transferred:   ${s.bytesIn} B in, ${s.bytesOut} B out`,
+          `Limits:        upload ${s.uploadLimit ? `${s.uploadLimit} B/s` : "unlimited"}, download ${
+            s.downloadLimit ? `${s.downloadLimit} B/s` : "unlimited"
+          }`,
+          `Defences:      ${s.inboundDenied} inbound refused, ${s.inboundPruned} idle connections closed, ${s.routingEntriesRemoved} routing entries removed`,
         ].join("\n"),
       );
     });

@@ -81,3 +81,55 @@ export class RateLimiter {
     if (this.#buckets.size > MAX_KEYS) this.#buckets.delete(this.#buckets.keys().next().value!);
   }
 }
+
+/**
+ * A byte-rate limit shared by every transfer of a node (design §13 `upload_limit` and
+ * `download_limit`): a token bucket holding at most `burstMs` worth of bytes; `take` waits
+ * until `bytes` may pass. Unset (0) means unlimited.
+ */
+export class BandwidthLimit {
+  #rate: number;
+  #burst: number;
+  #tokens: number;
+  #at: number;
+  #queue: Promise<void> = Promise.resolve();
+  /**
+   * Create the limit.
+   *
+   * @param bytesPerSecond the sustained rate; 0 disables the limit
+   * @param burstMs how much unused rate may be saved up
+   */
+  constructor(bytesPerSecond: number, burstMs = 250) {
+    this.#rate = bytesPerSecond;
+    this.#burst = Math.max(1, (bytesPerSecond * burstMs) / 1000);
+    this.#tokens = this.#burst;
+    this.#at = performance.now();
+  }
+  /** Bytes per second; 0 when unlimited */
+  get rate(): number {
+    return this.#rate;
+  }
+  /** Wait until `bytes` may pass; callers queue in order */
+  take(bytes: number, signal?: AbortSignal): Promise<void> {
+    if (this.#rate <= 0) return Promise.resolve();
+    const turn = this.#queue.then(async () => {
+      const now = performance.now();
+      this.#tokens = Math.min(this.#burst, this.#tokens + ((now - this.#at) * this.#rate) / 1000);
+      this.#at = now;
+      this.#tokens -= bytes;
+      if (this.#tokens < 0) {
+        const waitMs = (-this.#tokens * 1000) / this.#rate;
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, waitMs);
+          signal?.addEventListener("abort", () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          }, { once: true });
+        });
+      }
+    });
+    // One caller's abort must not stall the queue for the others
+    this.#queue = turn.catch(() => {});
+    return turn;
+  }
+}

@@ -40,6 +40,10 @@ export interface WorkerStartInit {
   psk?: Uint8Array;
   /** Most simultaneous inbound connections from one IP address (go-libp2p: 8 per IPv4) */
   maxConnectionsPerIp: number;
+  /** Bytes per second this node sends to peers, all transfers together; 0 or absent: unlimited */
+  uploadLimit?: number;
+  /** Bytes per second this node receives from peers, all transfers together; 0 or absent: unlimited */
+  downloadLimit?: number;
   /** Most Kademlia routing-table entries sharing one IP address. @default 4 */
   maxRoutingEntriesPerIp?: number;
   /** Time between liveness sweeps of the routing table; 0 disables them. @default 30000 */

@@ -33,6 +33,10 @@ export interface NodeStatus {
   routingEntriesRemoved: number;
   /** Bytes received by the fetch protocol */
   bytesIn: number;
+  /** `upload_limit` in bytes per second; 0 when unlimited */
+  uploadLimit: number;
+  /** `download_limit` in bytes per second; 0 when unlimited */
+  downloadLimit: number;
   /** Bytes sent by the fetch protocol */
   bytesOut: number;
 }

@@ -8,6 +8,7 @@ import type { Connection, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { join } from "node:path";
 import {
+  BandwidthLimit,
   DEFAULT_PEER_FETCH_LIMIT,
   FETCH_CHUNK_BYTES,
   FETCH_PROTOCOL,
@@ -56,6 +57,10 @@ export interface FetchServiceComponents {
 export interface FetchServiceInit {
   /** The local blob store (`$GGEN_HOME/cache/sha256`) */
   cacheDir: string;
+  /** Bytes per second sent to peers, all serves together; 0 or absent: unlimited */
+  uploadLimit?: number;
+  /** Bytes per second received from peers, all fetches together; 0 or absent: unlimited */
+  downloadLimit?: number;
 }
 
 /** Serving and fetching blobs */
@@ -72,6 +77,8 @@ export interface FetchService {
 export function createFetchService(components: FetchServiceComponents, init: FetchServiceInit): FetchService {
   const { node, reputation, log, counters, post } = components;
   const limiter = new RateLimiter({ peerFetch: DEFAULT_PEER_FETCH_LIMIT });
+  const upload = new BandwidthLimit(init.uploadLimit ?? 0);
+  const download = new BandwidthLimit(init.downloadLimit ?? 0);
   const credits = new Map<number, { available: number; wake?: () => void }>();
 
   async function refuse(stream: Stream, error: string): Promise<void> {
@@ -109,6 +116,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         while (left > 0) {
           const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
           if (n === null) break;
+          await upload.take(n, signal);
           await sendAll(stream, buf.slice(0, n), signal);
           counters.bytesOut += n;
           left -= n;
@@ -189,6 +197,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         if (received > frame.length) {
           throw new ValidationError(`Peer ${peerId} sent more than the announced ${frame.length} bytes`);
         }
+        await download.take(chunk.byteLength, signal);
         await waitCredit(id, signal);
         postChunk(id, chunk);
       };

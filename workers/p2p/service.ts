@@ -113,7 +113,11 @@ export async function startP2PService(
     const id = evt.detail.remotePeer.toString();
     if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
   });
-  const fetcher = createFetchService({ node: started, reputation, log, counters, post }, { cacheDir });
+  const fetcher = createFetchService({ node: started, reputation, log, counters, post }, {
+    cacheDir,
+    uploadLimit: init.uploadLimit ?? 0,
+    downloadLimit: init.downloadLimit ?? 0,
+  });
   const catalog = createCatalogService({
     node: started,
     catalog: catalogDb,
@@ -164,6 +168,8 @@ export async function startP2PService(
       routingEntriesRemoved: hygiene.removed(),
       bytesIn: counters.bytesIn,
       bytesOut: counters.bytesOut,
+      uploadLimit: init.uploadLimit ?? 0,
+      downloadLimit: init.downloadLimit ?? 0,
     }),
     async peers(signal) {
       const byPeer = new Map<string, Connection>();

@@ -44,6 +44,12 @@ import {
   versionRecordOf,
 } from "../../p2p/mod.ts";
 import type { RecordCache } from "../../store/mod.ts";
+import { multiSourceStream } from "./multi_source.ts";
+
+/** Blobs at least this large are fetched from several providers at once */
+export const MULTI_SOURCE_MIN_BYTES = 4 * 1024 * 1024;
+/** Most providers one multi-source download uses */
+const MAX_SOURCES = 4;
 
 /** The registry's signed seq of a document (read, not verified: the order of candidates only) */
 function signedSeq(info: PackageInfo): number {
@@ -83,6 +89,8 @@ export interface P2PRegistryInit {
   pinned?: (id: string) => string[];
   /** Largest package fetched from peers (`registry.p2p.max_package_bytes`). @default DEFAULT_MAX_TARBALL_BYTES */
   maxPackageBytes?: number;
+  /** Blobs at least this large come from several providers at once. @default MULTI_SOURCE_MIN_BYTES */
+  multiSourceMinBytes?: number;
   /**
    * Checks a registry-signed document that a peer re-shared against the pinned registry key
    * (throws when it does not verify). Set only when a registry key is pinned: such a document
@@ -261,6 +269,35 @@ export function createP2PRegistry(
       }
       const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
+      // Several providers and a large blob: download pieces from several at once, unless a
+      // multi-source attempt already failed verification (then one at a time finds the liar)
+      const multiFailed = [...options.exclude ?? []].some((s) => s.startsWith("p2p:") && s.includes(","));
+      if (
+        candidates.length >= 2 && version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES) && !multiFailed
+      ) {
+        const peers = candidates.slice(0, MAX_SOURCES).map((p) => p.peerId);
+        const { body, served } = multiSourceStream({ node, logger: log }, {
+          sha256: version.sha256,
+          size: version.size,
+          peers,
+          ...(init.stallMs ? { stallMs: init.stallMs } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          onPeerFailure: (peer, err) => void node.penalize(peer, err.message, behaviourOf(err)).catch(() => {}),
+        });
+        return {
+          body,
+          source: `p2p:${peers.join(",")}`,
+          // Which piece was wrong is unknown: nobody is blamed, the retry goes one source at a time
+          reject: (reason) => log.warn(`A multi-source download of ${version.sha256} failed: ${reason.message}`),
+          accept: () => {
+            const spread = [...served].filter(([, n]) => n > 0);
+            log.debug(`${version.id}@${version.version} from ${spread.map(([p, n]) => `${p} ${n} B`).join(", ")}`);
+            for (const [peer] of spread) {
+              void node.penalize(peer, "verified transfer", "verified-transfer").catch(() => {});
+            }
+          },
+        };
+      }
       if (candidates.length === 0) {
         throw new NotFoundError(
           `Cannot fetch "${version.id}@${version.version}": no ${

@@ -1,0 +1,171 @@
+/**
+ * Availability with central down (issue 13): 25 daemons in hybrid mode on loopback, packages
+ * published to central and installed by a few daemons each; the same installs from fresh clients
+ * with central healthy (the baseline), then with central stopped and 30% of the daemons killed
+ * (never every holder of a package), then with central black-holed (accepting, never answering)
+ * and default settings. Failed installs count in the success rate and, at the time they gave up,
+ * in every percentile. `--write` replaces the availability section of bench/RESULTS.md.
+ * Run: `deno task bench:availability`.
+ */
+import { join } from "node:path";
+import { silentLogger } from "../src/core/logger.ts";
+import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
+import { ggen, writePackage } from "../tests/helpers.ts";
+import { type Daemon, startDaemon } from "../tests/p2p_helpers.ts";
+
+const DAEMONS = Number(Deno.env.get("GGEN_BENCH_DAEMONS") ?? 25);
+const PACKAGES = 5;
+const HOLDERS = 4;
+const CLIENTS_PER_PACKAGE = 3;
+const KILLED = Math.round(DAEMONS * 0.3);
+
+const work = await Deno.makeTempDir({ prefix: "ggen-availability-" });
+const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
+const { token } = createToken(server.metadata);
+const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+const daemons: Daemon[] = [];
+const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+const held: Deno.Conn[] = [];
+const holeLoop = (async () => {
+  try {
+    for await (const c of hole) held.push(c);
+  } catch {
+    // closed
+  }
+})();
+
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(p * xs.length) - 1] ?? NaN;
+let clientN = 0;
+
+/** One fresh client's install of `id`: its time (to failure, if it failed) and whether it worked */
+async function freshInstall(id: string, extraEnv: Record<string, string>): Promise<{ ms: number; ok: boolean }> {
+  const dir = join(work, `client-${clientN++}`);
+  await Deno.mkdir(join(dir, "home"), { recursive: true });
+  const t0 = performance.now();
+  const r = await ggen(["install", id, "--json"], { home: join(dir, "home"), cwd: dir, env: { ...env, ...extraEnv } });
+  const ms = performance.now() - t0;
+  if (r.code !== 0) console.error(`  ${id} failed: ${r.stderr.split("\n").find((l) => l.startsWith("error")) ?? ""}`);
+  return { ms, ok: r.code === 0 };
+}
+
+const rows: { measure: string; budget: string; value: string; ok: boolean | undefined }[] = [];
+try {
+  const publisher = join(work, "publisher");
+  await Deno.mkdir(publisher);
+  const ids = Array.from({ length: PACKAGES }, (_, k) => `io.avail.pkg${k}`);
+  for (const id of ids) {
+    const pkg = await writePackage(join(work, id), { id, version: "1.0.0" });
+    if ((await ggen(["publish", pkg], { home: publisher, env })).code !== 0) throw new Error(`publish ${id} failed`);
+  }
+  for (let i = 0; i < DAEMONS; i++) {
+    daemons.push(await startDaemon(join(work, `d${i}`), { bootstrap: daemons.slice(0, 3).map((d) => d.addr), env }));
+  }
+  console.error(`${DAEMONS} daemons up`);
+  // Package k is held by daemons k, k+5, k+10, k+15 (indices past the end wrap)
+  const holdersOf = (k: number) => Array.from({ length: HOLDERS }, (_, j) => (k + j * PACKAGES) % DAEMONS);
+  for (const [k, id] of ids.entries()) {
+    for (const i of holdersOf(k)) {
+      const project = join(work, `hold-${i}-${k}`);
+      await Deno.mkdir(project);
+      await ggen(["install", id], { home: daemons[i]!.home, cwd: project, env });
+    }
+  }
+  // Baseline: fresh clients with central healthy
+  const entry = (k: number, c: number) => daemons[DAEMONS - 1 - ((k * CLIENTS_PER_PACKAGE + c) % (DAEMONS - KILLED))]!;
+  const healthy: { ms: number; ok: boolean }[] = [];
+  for (const [k, id] of ids.entries()) {
+    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
+      healthy.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
+    }
+  }
+  // Central down, 30% of the daemons killed: the first ones (the bootstrap peers among them), never
+  // a package's last holder
+  await server.stop();
+  const alive = new Set(daemons.map((_, i) => i));
+  for (let i = 0; alive.size > DAEMONS - KILLED && i < DAEMONS; i++) {
+    const lastHolder = ids.some((_, k) =>
+      holdersOf(k).includes(i) && holdersOf(k).filter((h) => alive.has(h)).length === 1
+    );
+    if (lastHolder) continue;
+    alive.delete(i);
+    daemons[i]!.kill("SIGKILL");
+  }
+  const down: { ms: number; ok: boolean }[] = [];
+  for (const [k, id] of ids.entries()) {
+    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
+      down.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
+    }
+  }
+  // Central black-holed, default settings
+  const blackHoled: { ms: number; ok: boolean }[] = [];
+  for (const [k, id] of ids.entries()) {
+    blackHoled.push(
+      await freshInstall(id, {
+        GGEN_REGISTRY: `http://127.0.0.1:${(hole.addr as Deno.NetAddr).port}`,
+        GGEN_BOOTSTRAP: entry(k, 0).addr,
+      }),
+    );
+  }
+  const summary = (name: string, xs: { ms: number; ok: boolean }[]) => {
+    const ok = xs.filter((x) => x.ok).length;
+    return {
+      name,
+      ok,
+      n: xs.length,
+      p50: percentile(xs.map((x) => x.ms), 0.5),
+      p95: percentile(xs.map((x) => x.ms), 0.95),
+    };
+  };
+  const base = summary("central healthy", healthy);
+  const lan = summary(`central down, ${KILLED} of ${DAEMONS} daemons killed`, down);
+  const hole_ = summary("central black-holed, default settings", blackHoled);
+  for (const s of [base, lan, hole_]) {
+    rows.push({
+      measure: `${s.name}: installs that succeeded`,
+      budget: "100%",
+      value: `${s.ok}/${s.n}`,
+      ok: s.ok === s.n,
+    });
+    rows.push({
+      measure: `${s.name}: median install (whole CLI run)`,
+      budget: s === base ? "-" : `< ${(2 * base.p50).toFixed(0)} ms (2x central)`,
+      value: `${s.p50.toFixed(0)} ms`,
+      ok: s === base ? undefined : s.p50 < 2 * base.p50,
+    });
+    rows.push({ measure: `${s.name}: p95 install`, budget: "-", value: `${s.p95.toFixed(0)} ms`, ok: undefined });
+  }
+} finally {
+  await Promise.all(daemons.map((d) => d.stop()));
+  await server.stop().catch(() => {});
+  hole.close();
+  for (const c of held) c.close();
+  await holeLoop;
+}
+
+const table = [
+  "| measure | budget | measured | verdict |",
+  "| --- | --- | --- | --- |",
+  ...rows.map((r) =>
+    `| ${r.measure} | ${r.budget} | ${r.value} | ${r.ok === undefined ? "-" : r.ok ? "within" : "OVER"} |`
+  ),
+].join("\n");
+console.log(table);
+if (Deno.args.includes("--write")) {
+  const path = new URL("./RESULTS.md", import.meta.url);
+  const current = await Deno.readTextFile(path);
+  const start = "<!-- bench:availability:start -->";
+  const end = "<!-- bench:availability:end -->";
+  const date = new Date().toISOString().slice(0, 10);
+  const section =
+    `${start}\n\n## Availability (bench/availability.ts)\n\nMachine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}. Date: ${date}.\nCommand: \`deno task bench:availability\`. ${DAEMONS} daemons, ${PACKAGES} packages held by ${HOLDERS} daemons each, ${CLIENTS_PER_PACKAGE} fresh clients per package and condition; failed installs count at the time they gave up.\n\n${table}\n\n${end}`;
+  // Kept above the P2P section, which bench/p2p_measure.ts rewrites to the end of the file
+  const p2pMarker = "## P2P and multi-process";
+  const next = current.includes(start)
+    ? current.slice(0, current.indexOf(start)) + section + current.slice(current.indexOf(end) + end.length)
+    : current.includes(p2pMarker)
+    ? `${current.slice(0, current.indexOf(p2pMarker))}${section}\n\n${current.slice(current.indexOf(p2pMarker))}`
+    : `${current.trimEnd()}\n\n${section}\n`;
+  await Deno.writeTextFile(path, next);
+}
+await Deno.remove(work, { recursive: true }).catch(() => {});
+Deno.exit(0);
