@@ -6,7 +6,7 @@ import type { Command } from "commander";
 import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
 import { ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
-import { startControlServer, startWorkerNode } from "../p2p/mod.ts";
+import { connectDaemon, daemonFile, startControlServer, startWorkerNode, stopDaemon } from "../p2p/mod.ts";
 import { type ConfigFlags, PEER_ID_PATTERN } from "./config.ts";
 import { UsageError } from "./usage.ts";
 import { publisherKey } from "./publish.ts";
@@ -22,6 +22,16 @@ function collect(value: string, previous: string[] = []): string[] {
 /** `ggen p2p start`: a long-lived node serving the store, with the local control API */
 export async function startDaemon(ctx: Context): Promise<void> {
   const { config, logger } = ctx;
+  // One daemon per home: a second would share the identity and fight over daemon.json
+  const running = await connectDaemon(config.home, logger);
+  if (running) {
+    const s = await running.status({ signal: ctx.signal });
+    throw new ConflictError(
+      `A P2P daemon already runs for ${config.home} (PeerId ${s.peerId}): stop it with \`ggen p2p stop\`, ` +
+        "or give this one another GGEN_HOME",
+    );
+  }
+  const stopped = new AbortController();
   const node = await startWorkerNode(
     { logger },
     await workerInit(config, {
@@ -29,14 +39,19 @@ export async function startDaemon(ctx: Context): Promise<void> {
       onAnnouncement: (a, from) => logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`),
     }),
   );
-  const control = await startControlServer({ logger }, { home: config.home, node });
+  const control = await startControlServer({ logger }, {
+    home: config.home,
+    node,
+    onShutdown: () => stopped.abort(),
+  });
   ctx.out.result(
     { peerId: node.peerId, listenAddrs: node.listenAddrs, controlPort: control.info.port, pid: Deno.pid },
     `P2P node ${node.peerId}\n${
       node.listenAddrs.map((a) => `  listening on ${a}`).join("\n")
     }\n  control API on 127.0.0.1:${control.info.port} (Ctrl-C stops)`,
   );
-  await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+  const until = AbortSignal.any([ctx.signal, stopped.signal]);
+  await new Promise<void>((resolve) => until.addEventListener("abort", () => resolve(), { once: true }));
   logger.info("stopping P2P node");
   await control.stop();
   await node.stop();
@@ -101,6 +116,25 @@ export function p2pCommands(program: Command, open: Open): void {
         { path },
         `Wrote ${path}. Share it with your peers over a trusted channel, then run:\n  ggen config set registry.p2p.psk_file ${path}\n  ggen config set registry.p2p.private true`,
       );
+    });
+  p2p.command("stop").description("stop the daemon of this GGEN_HOME")
+    .action(async (_o, cmd: Command) => {
+      const ctx = await open(cmd);
+      const info = await stopDaemon(ctx.config.home, ctx.logger);
+      if (!info) {
+        ctx.out.result({ stopped: false }, `No P2P daemon runs for ${ctx.config.home}`);
+        return;
+      }
+      // Wait (bounded) until it has released its file: the next start finds the home free
+      for (let i = 0; i < 50; i++) {
+        try {
+          await Deno.stat(daemonFile(ctx.config.home));
+        } catch {
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      ctx.out.result({ stopped: true, pid: info.pid, peerId: info.peerId }, `Stopped the P2P daemon ${info.peerId}`);
     });
   p2p.command("status").description("PeerId, addresses, peers, routing table, provided packages, traffic")
     .action(async (_o, cmd: Command) => {

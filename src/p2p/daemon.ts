@@ -109,7 +109,12 @@ export interface ControlServer {
 /** Serve `node` on 127.0.0.1 and write the daemon file */
 export async function startControlServer(
   components: { logger: Logger },
-  init: { home: string; node: P2PNode & { peerId: string; listenAddrs: string[] } },
+  init: {
+    home: string;
+    node: P2PNode & { peerId: string; listenAddrs: string[] };
+    /** `ggen p2p stop` asked the daemon to stop (an authenticated request) */
+    onShutdown?: () => void;
+  },
 ): Promise<ControlServer> {
   const { node } = init;
   const log = components.logger.child("daemon");
@@ -175,6 +180,11 @@ export async function startControlServer(
           headers: { "content-type": "application/octet-stream", [PROOF_HEADER]: answerMac(token, nonce, undefined) },
         });
       }
+      if (url.pathname === "/shutdown" && req.method === "POST") {
+        log.info("stop requested by `ggen p2p stop`");
+        queueMicrotask(() => init.onShutdown?.());
+        return answer(nonce, 200, { ok: true, value: null });
+      }
       if (url.pathname === "/rpc" && req.method === "POST") {
         const { method, params } = JSON.parse(new TextDecoder().decode(body)) as { method: unknown; params: unknown };
         if (!isNodeMethod(method)) throw new ValidationError(`Unknown method "${String(method).slice(0, 40)}"`);
@@ -237,6 +247,27 @@ function tryParseDaemonError(bytes: Uint8Array): SerializedError | undefined {
     // not JSON
   }
   return undefined;
+}
+
+/**
+ * Ask the daemon of `home` to stop; resolves with its file's contents, or undefined when no
+ * daemon answers (a stale file is then removed)
+ */
+export async function stopDaemon(home: string, logger: Logger): Promise<DaemonInfo | undefined> {
+  let info: DaemonInfo;
+  try {
+    info = JSON.parse(await Deno.readTextFile(daemonFile(home)));
+  } catch {
+    return undefined;
+  }
+  const client = await connectDaemon(home, logger);
+  if (!(client instanceof DaemonClient)) {
+    await Deno.remove(daemonFile(home)).catch(() => {});
+    logger.info(`Removed a stale ${daemonFile(home)} (pid ${info.pid} does not answer)`);
+    return undefined;
+  }
+  await client.shutdown();
+  return info;
 }
 
 /** Connect to the daemon of `home`, or undefined when none answers */
@@ -323,6 +354,13 @@ class DaemonClient implements P2PNode {
 
   status(o?: AbortOptions): Promise<NodeStatus> {
     return this.#rpc("status", {}, o);
+  }
+  /** Ask the daemon to stop */
+  async shutdown(o: AbortOptions = {}): Promise<void> {
+    const res = await this.#call("POST", "/shutdown", "", o);
+    const body = new Uint8Array(await res.arrayBuffer());
+    if (res.status !== 200) throw new UnauthorizedError(`The P2P daemon on port ${this.#info.port} refused to stop`);
+    this.#checkProof(res, body);
   }
   peers(o?: AbortOptions): Promise<PeerSummary[]> {
     return this.#rpc("peers", {}, o);

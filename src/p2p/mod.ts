@@ -28,7 +28,14 @@
  * @module
  */
 export { startWorkerNode, type WorkerNode, type WorkerNodeComponents, type WorkerNodeInit } from "./client.ts";
-export { connectDaemon, type ControlServer, daemonFile, type DaemonInfo, startControlServer } from "./daemon.ts";
+export {
+  connectDaemon,
+  type ControlServer,
+  daemonFile,
+  type DaemonInfo,
+  startControlServer,
+  stopDaemon,
+} from "./daemon.ts";
 export * from "./records.ts";
 export * from "./record_values.ts";
 export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog } from "./catalog.ts";
