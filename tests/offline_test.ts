@@ -81,6 +81,16 @@ Deno.test("offline: central's signed documents are kept; --offline installs and 
     assert.equal(jsonLines<{ source: string }>(offline.stdout)[0]?.source, "cache");
     await Deno.stat(join(work.path, "p2", ".ggen", "packages", "io.offline.pkg", "1.0.0", "ggen.toml"));
 
+    // In a subdirectory the project is found upward, like cargo
+    const sub = join(work.path, "p2", "src", "deep");
+    await Deno.mkdir(sub, { recursive: true });
+    const listed = await ggen(["list", "--json"], { home, cwd: sub, env: offlineEnv });
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.deepEqual(jsonLines<{ id: string }>(listed.stdout).map((p) => p.id), ["io.offline.pkg"]);
+    const verified = await ggen(["verify"], { home, cwd: sub, env: offlineEnv });
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.match(verified.stderr, /All 1 locked packages match/);
+
     const t1 = performance.now();
     const search = await ggen(["search", "offline", "--offline", "--json"], { home, env: offlineEnv });
     const searchMs = performance.now() - t1;

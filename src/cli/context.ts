@@ -30,6 +30,7 @@ import {
   openMetadataCache,
   openRecordCache,
   type PackageCache,
+  projectRoot,
   readLockfile,
   writeFileAtomic,
 } from "../store/mod.ts";
@@ -212,7 +213,7 @@ export function createContext(
         const trust = await openTrustStore(config.home);
         // A pinned (or configured) registry key makes re-shared registry documents authoritative
         const registryKey = config.registry.publicKey ?? trust.registryKey() ??
-          (await readLockfile(Deno.cwd()).catch(() => undefined))?.registry?.public_key;
+          (await readLockfile(projectRoot()).catch(() => undefined))?.registry?.public_key;
         return createP2PRegistry({ logger, node }, {
           peerId,
           records: await openRecordCache(config.home),

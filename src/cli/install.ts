@@ -33,6 +33,7 @@ import {
   lockedRegistry,
   type Lockfile,
   type PackageCache,
+  projectRoot,
   readLockfile,
   removeFromProject,
   type StagedPackage,
@@ -102,7 +103,7 @@ export async function verifiedInfo(
 ): Promise<PackageInfo> {
   const info = await registry.info(id, o);
   // The registry key: configured, else pinned in the trust store, else recorded in the project's lock
-  const lockedKey = trust.registryKey() ? undefined : (await readLockfile(Deno.cwd()).catch(() => undefined))
+  const lockedKey = trust.registryKey() ? undefined : (await readLockfile(projectRoot()).catch(() => undefined))
     ?.registry?.public_key;
   const configuredKey = ctx.config.registry.publicKey ?? lockedKey;
   await verifyMetadata(info, trust, {
@@ -189,7 +190,7 @@ export async function installPackages(
   specs: string[],
   options: InstallOptions = {},
 ): Promise<LockedPackage[]> {
-  const projectDir = Deno.cwd();
+  const projectDir = projectRoot();
   const lock = await readLockfile(projectDir);
   if (specs.length === 0 && options.unlock === undefined) {
     if (lockIsComplete(lock)) return await restoreFromLock(ctx, lock, projectDir);
@@ -284,10 +285,10 @@ export async function installPackages(
 
 /** `ggen remove ID` */
 export async function removePackage(ctx: Context, id: string): Promise<void> {
-  const lock = await readLockfile(Deno.cwd());
+  const lock = await readLockfile(projectRoot());
   if (!(id in lock.requires)) {
     throw new NotFoundError(`Cannot remove "${id}": it is not a requirement of this project`);
   }
-  await removeFromProject(Deno.cwd(), id);
+  await removeFromProject(projectRoot(), id);
   ctx.out.result({ removed: id }, `Removed ${id}`);
 }

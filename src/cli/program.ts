@@ -8,7 +8,7 @@ import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
 import { ConfigError, createLogger, DEFAULT_REGISTRY_PORT, IntegrityError, type Logger } from "../core/mod.ts";
-import { readLockfile, verifyProject } from "../store/mod.ts";
+import { projectRoot, readLockfile, verifyProject } from "../store/mod.ts";
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
 import { type Context, createContext } from "./context.ts";
 import { installPackages, removePackage } from "./install.ts";
@@ -87,7 +87,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--locked", "fail if ggen.lock would change (like cargo build --locked)")
     .action(async (specs: string[], o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      if (specs.length === 0 && Object.keys((await readLockfile(Deno.cwd())).requires).length === 0) {
+      if (specs.length === 0 && Object.keys((await readLockfile(projectRoot())).requires).length === 0) {
         throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
       }
       if (o.locked && specs.length > 0) throw new UsageError("--locked installs exactly ggen.lock: give no package");
@@ -97,7 +97,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))
     .action(async (id: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const before = new Map((await readLockfile(Deno.cwd())).packages.map((p) => [p.id, p.version]));
+      const before = new Map((await readLockfile(projectRoot())).packages.map((p) => [p.id, p.version]));
       const locked = await installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
       for (const p of locked) {
         const old = before.get(p.id);
@@ -125,7 +125,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   });
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
-    const lock = await readLockfile(Deno.cwd());
+    const lock = await readLockfile(projectRoot());
     for (const p of lock.packages) {
       c.out.result(
         p,
@@ -140,7 +140,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   )
     .action(async (_o, cmd: Command) => {
       const c = await open(cmd);
-      const diffs = await verifyProject(Deno.cwd(), c.cache);
+      const diffs = await verifyProject(projectRoot(), c.cache);
       for (const d of diffs) c.out.result(d, `${d.problem.padEnd(13)} ${d.package}  ${d.path}`);
       if (diffs.length > 0) {
         throw new IntegrityError(
@@ -149,7 +149,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
           }; to restore a package, delete its directory under .ggen/packages and run \`ggen install\``,
         );
       }
-      c.logger.info(`All ${(await readLockfile(Deno.cwd())).packages.length} locked packages match`);
+      c.logger.info(`All ${(await readLockfile(projectRoot())).packages.length} locked packages match`);
     });
   program.command("remove <id>").description("remove a package from this project").action(
     async (id: string, _o, cmd: Command) => await removePackage(await open(cmd), id),

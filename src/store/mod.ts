@@ -26,6 +26,7 @@ export {
   isInstalled,
   packageDir,
   projectPaths,
+  projectRoot,
   removeFromProject,
   repairProject,
   type StagedPackage,

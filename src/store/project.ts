@@ -10,7 +10,9 @@ import {
   INSTALL_MARKER,
   isValidPackageId,
   isValidVersion,
+  LOCKFILE_NAME,
   type Logger,
+  MANIFEST_NAME,
   PROJECT_DIR,
   ValidationError,
 } from "../core/mod.ts";
@@ -24,6 +26,23 @@ export interface StagedPackage {
   locked: LockedPackage;
   /** Path of the verified tarball in the cache */
   blobPath: string;
+}
+
+/**
+ * The project a command in `start` acts on: the nearest directory, `start` or above, holding a
+ * ggen.lock or a ggen.toml (like cargo's nearest Cargo.toml); `start` itself when none does.
+ */
+export function projectRoot(start: string = Deno.cwd()): string {
+  for (let dir = resolve(start);; dir = resolve(dir, "..")) {
+    for (const name of [LOCKFILE_NAME, MANIFEST_NAME]) {
+      try {
+        if (Deno.statSync(join(dir, name)).isFile) return dir;
+      } catch {
+        // not here
+      }
+    }
+    if (resolve(dir, "..") === dir) return resolve(start);
+  }
 }
 
 /** Paths of a project */
