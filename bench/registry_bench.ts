@@ -7,9 +7,9 @@ import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
-import { createCentralRegistry, createHybridRegistry } from "../src/registry/client/mod.ts";
+import { createCacheRegistry, createCentralRegistry, createHybridRegistry } from "../src/registry/client/mod.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
-import { createPackageCache } from "../src/store/mod.ts";
+import { createPackageCache, openMetadataCache } from "../src/store/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 
 const work = await Deno.makeTempDir({ prefix: "ggen-bench-" });
@@ -52,10 +52,20 @@ await Deno.writeFile(join(big, "data.bin"), random);
 const bigVersion = await publish(big);
 const hybrid = createHybridRegistry({ logger: silentLogger, backends: [central] });
 await hybrid.search({ text: "rust" });
+// The on-disk metadata cache (what `--offline` and a later command read): 100 of central's signed documents
+const metadata = openMetadataCache({ home: join(work, "meta") });
+for (let i = 0; i < 100; i++) {
+  const tag = words[i % words.length]!;
+  await metadata.put(await central.info(`io.bench.${tag}.p${i}`));
+}
+const onDisk = createCacheRegistry({ metadata, cache: createPackageCache({ logger: silentLogger }, { home: work }) });
 let n = 0;
 
 Deno.bench({ group: "search", name: "cached search (budget < 10 ms)", baseline: true }, async () => {
   await hybrid.search({ text: "rust" });
+});
+Deno.bench({ group: "search", name: "metadata-cache search on disk, 100 documents (budget < 50 ms)" }, async () => {
+  await onDisk.search({ text: "rust" });
 });
 Deno.bench({ group: "search", name: "cold central search, 1,000 packages (budget < 300 ms)" }, async () => {
   await central.search({ text: `${words[n++ % words.length]} template` });

@@ -14,7 +14,15 @@ Deno.test("p2p: downloads spread across several providers and are verified", asy
       daemons.push(await startDaemon(join(work.path, `p${i}`), { bootstrap: i ? [daemons[0]!.addr] : [] }));
     }
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.spread.pkg", version: "1.0.0" });
-    for (const d of daemons) assert.equal((await ggen(["publish", "--p2p", pkg], { home: d.home })).code, 0);
+    // One publisher (one key) and three holders: each daemon publishes the same signed package
+    assert.equal((await ggen(["publish", "--p2p", pkg], { home: daemons[0]!.home })).code, 0);
+    for (const d of daemons.slice(1)) {
+      await Deno.mkdir(join(d.home, "keys"), { recursive: true });
+      for await (const e of Deno.readDir(join(daemons[0]!.home, "keys"))) {
+        await Deno.copyFile(join(daemons[0]!.home, "keys", e.name), join(d.home, "keys", e.name));
+      }
+      assert.equal((await ggen(["publish", "--p2p", pkg], { home: d.home })).code, 0);
+    }
     const sources = new Set<string>();
     for (let i = 0; i < 8 && sources.size < 2; i++) {
       const project = join(work.path, `client${i}`);

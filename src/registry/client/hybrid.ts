@@ -212,6 +212,8 @@ export function createHybridRegistry(
         ]);
         if (winner.hedge) {
           stop.abort(new UnavailableError(`${backend.name} was slower than the next backend`));
+          // What it took so far is a lower bound of its latency: the next hedge waits longer for it
+          observe(backend, performance.now() - started);
           // Silent past the hedge while another backend answered: skipped like an unavailable one
           fail(backend, new UnavailableError(`no answer within ${delay} ms`), what, []);
         } else {

@@ -58,6 +58,7 @@ export function multiSourceStream(components: { node: P2PNode; logger: Logger },
   const stop = new AbortController();
   const signal = init.signal ? AbortSignal.any([init.signal, stop.signal]) : stop.signal;
   let next = 0; // the piece the stream emits next
+  let completed = 0;
   let working = init.peers.length;
   // Everyone waiting for a piece, a free slot or the end is woken by any change
   let waiters: (() => void)[] = [];
@@ -74,7 +75,8 @@ export function multiSourceStream(components: { node: P2PNode; logger: Logger },
         // Stay within the window: never run far ahead of what the stream has emitted
         const index = pending.length && pending[0]! < next + window ? pending.shift() : undefined;
         if (index === undefined) {
-          if (pending.length === 0) return;
+          // Nothing to take now; a piece in flight elsewhere may still come back, so leave only at the end
+          if (completed === count) return;
           await changed();
           continue;
         }
@@ -89,6 +91,7 @@ export function multiSourceStream(components: { node: P2PNode; logger: Logger },
             ...(init.stallMs ? { stallMs: init.stallMs } : {}),
           });
           ready.set(index, await readAll(body, length));
+          completed++;
           served.set(peer, (served.get(peer) ?? 0) + length);
           notify();
         } catch (err) {
