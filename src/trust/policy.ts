@@ -266,7 +266,8 @@ export function trustedPeerVersions(info: PackageInfo, o: PeerTrustOptions): Pac
   if (minSources > 1 && !info.versions.some(vouched)) {
     const most = Math.max(0, ...info.versions.map((v) => info.vouchers?.[v.version] ?? 0));
     throw new TrustError(
-      `Refusing "${info.id}" from peers on first use: at most ${most} peer(s) returned a signed record of it, ` +
+      `Refusing "${info.id}" from peers on first use: at most ${most} peer(s) vouch for it (return its signed ` +
+        "record or provide its bytes), " +
         `fewer than min_sources (${minSources}). Connect to more peers (a bootstrap peer you trust), pin the ` +
         `publisher's key if the publisher gave you its fingerprint (ggen trust ${info.id} KEY; peers offer ` +
         `${describe()}), or lower [registry.p2p.security] min_sources`,

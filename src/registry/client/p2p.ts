@@ -46,6 +46,11 @@ import {
 import type { RecordCache } from "../../store/mod.ts";
 import { multiSourceStream } from "./multi_source.ts";
 
+/** Vouchers worth a provider lookup: the default min_sources */
+const WANTED_VOUCHERS = 3;
+/** Newest versions whose vouchers are completed with their providers */
+const VOUCHED_VERSIONS = 3;
+
 /** Blobs at least this large are fetched from several providers at once */
 export const MULTI_SOURCE_MIN_BYTES = 4 * 1024 * 1024;
 /** Most providers one multi-source download uses */
@@ -122,7 +127,7 @@ export function createP2PRegistry(
     options: AbortOptions,
     agreeFor?: string,
     seen?: string[],
-    vouched?: (peers: number) => void,
+    vouched?: (peers: Set<string>) => void,
   ): Promise<string | undefined> => {
     let values: RecordValue[];
     try {
@@ -141,7 +146,7 @@ export function createP2PRegistry(
     // Who vouches for the chosen value: distinct peers that returned it, this node not counted
     const vouchers = new Set(values.filter((v) => v.value === best).flatMap((v) => v.from));
     vouchers.delete(init.peerId);
-    if (best) vouched?.(vouchers.size);
+    if (best) vouched?.(vouchers);
     const kept = init.records?.get(key);
     const seq = best ? recordSeq(JSON.parse(best) as VersionRecord | IndexRecord) : -1;
     if (kept && kept.seq > seq) {
@@ -226,14 +231,27 @@ export function createP2PRegistry(
       // Catalog answers are peers' words: only a real version may become a DHT key
       if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
     }
-    const vouchers: Record<string, number> = {};
+    const vouchedBy = new Map<string, Set<string>>();
     for (const version of listed) {
       options.signal?.throwIfAborted();
-      const value = await newest(versionKey(id, version), options, id, undefined, (n) => vouchers[version] = n);
+      const value = await newest(versionKey(id, version), options, id, undefined, (p) => vouchedBy.set(version, p));
       if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
     }
     if (versions.size === 0) throw await notFoundOnNetwork(`Package "${id}" not found on the P2P network`, options);
     const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
+    // A DHT walk stops at the first peers that hold a record, so few may have answered: the peers
+    // providing exactly the bytes a version's signed record names vouch for it too (min_sources
+    // counts distinct peers either way); asked for the newest versions that lack vouchers
+    for (const v of sorted.slice(-VOUCHED_VERSIONS)) {
+      const peers = vouchedBy.get(v.version) ?? new Set<string>();
+      if (peers.size >= WANTED_VOUCHERS) continue;
+      const providers = await node.findProviders(v.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY }).catch(
+        () => [],
+      );
+      for (const p of providers) if (p.peerId !== init.peerId) peers.add(p.peerId);
+      vouchedBy.set(v.version, peers);
+    }
+    const vouchers = Object.fromEntries([...vouchedBy].map(([version, peers]) => [version, peers.size]));
     const latest = sorted.at(-1)!;
     log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
     return {
