@@ -8,6 +8,7 @@
  * Run: `deno task bench:availability`.
  */
 import { join } from "node:path";
+import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
 import { ggen, writePackage } from "../tests/helpers.ts";
@@ -48,7 +49,7 @@ async function freshInstall(id: string, extraEnv: Record<string, string>): Promi
   return { ms, ok: r.code === 0 };
 }
 
-const rows: { measure: string; budget: string; value: string; ok: boolean | undefined }[] = [];
+const rows: ResultRow[] = [];
 try {
   const publisher = join(work, "publisher");
   await Deno.mkdir(publisher);
@@ -142,30 +143,16 @@ try {
   await holeLoop;
 }
 
-const table = [
-  "| measure | budget | measured | verdict |",
-  "| --- | --- | --- | --- |",
-  ...rows.map((r) =>
-    `| ${r.measure} | ${r.budget} | ${r.value} | ${r.ok === undefined ? "-" : r.ok ? "within" : "OVER"} |`
-  ),
-].join("\n");
+const table = renderTable(rows);
 console.log(table);
 if (Deno.args.includes("--write")) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  const current = await Deno.readTextFile(path);
-  const start = "<!-- bench:availability:start -->";
-  const end = "<!-- bench:availability:end -->";
-  const date = new Date().toISOString().slice(0, 10);
-  const section =
-    `${start}\n\n## Availability (bench/availability.ts)\n\nMachine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}. Date: ${date}.\nCommand: \`deno task bench:availability\`. ${DAEMONS} daemons, ${PACKAGES} packages held by ${HOLDERS} daemons each, ${CLIENTS_PER_PACKAGE} fresh clients per package and condition; failed installs count at the time they gave up.\n\n${table}\n\n${end}`;
-  // Kept above the P2P section, which bench/p2p_measure.ts rewrites to the end of the file
-  const p2pMarker = "## P2P and multi-process";
-  const next = current.includes(start)
-    ? current.slice(0, current.indexOf(start)) + section + current.slice(current.indexOf(end) + end.length)
-    : current.includes(p2pMarker)
-    ? `${current.slice(0, current.indexOf(p2pMarker))}${section}\n\n${current.slice(current.indexOf(p2pMarker))}`
-    : `${current.trimEnd()}\n\n${section}\n`;
-  await Deno.writeTextFile(path, next);
+  await writeSection("availability", {
+    title: "Availability (bench/availability.ts)",
+    command: "deno task bench:availability",
+    notes: `${DAEMONS} daemons, ${PACKAGES} packages held by ${HOLDERS} daemons each, ${CLIENTS_PER_PACKAGE} fresh ` +
+      "clients per package and condition; a failed install counts at the time it gave up.",
+    table,
+  });
 }
 await Deno.remove(work, { recursive: true }).catch(() => {});
 Deno.exit(0);

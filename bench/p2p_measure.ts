@@ -6,6 +6,7 @@
  * bench/RESULTS.md. Run: `deno task bench:p2p`.
  */
 import { join } from "node:path";
+import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { MIB } from "../src/core/constants.ts";
@@ -20,13 +21,7 @@ import { ggen, randomBytes } from "../tests/helpers.ts";
 import { loopbackNodeInit } from "../tests/node_init.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "../tests/netns.ts";
 
-interface Row {
-  measure: string;
-  budget: string;
-  value: string;
-  ok: boolean | undefined;
-}
-const rows: Row[] = [];
+const rows: ResultRow[] = [];
 const work = await Deno.makeTempDir({ prefix: "ggen-p2p-bench-" });
 
 function record(measure: string, budgetMs: number | undefined, ms: number, unit = "ms"): void {
@@ -305,23 +300,14 @@ if (unavailable) {
 
 await Deno.remove(work, { recursive: true });
 
-const table = [
-  "| measure | budget | measured | verdict |",
-  "| --- | --- | --- | --- |",
-  ...rows.map((r) =>
-    `| ${r.measure} | ${r.budget} | ${r.value} | ${r.ok === undefined ? "-" : r.ok ? "within" : "OVER"} |`
-  ),
-].join("\n");
+const table = renderTable(rows);
 console.log(table);
 if (Deno.args.includes("--write")) {
-  const path = new URL("./RESULTS.md", import.meta.url);
-  const current = await Deno.readTextFile(path);
-  const marker = "## P2P and multi-process (bench/p2p_measure.ts)";
-  const head = current.includes(marker) ? current.slice(0, current.indexOf(marker)) : current + "\n";
-  const date = new Date().toISOString().slice(0, 10);
-  await Deno.writeTextFile(
-    path,
-    `${head}${marker}\n\nMachine: ${Deno.build.target}, ${navigator.hardwareConcurrency} cores, Deno ${Deno.version.deno}. Date: ${date}.\nCommand: \`deno task bench:p2p\`.\n\n${table}\n`,
-  );
+  await writeSection("p2p", {
+    title: "P2P and multi-process (bench/p2p_measure.ts)",
+    command: "deno task bench:p2p",
+    table,
+    legacyHeading: "## P2P and multi-process (bench/p2p_measure.ts)",
+  });
 }
 Deno.exit(0);

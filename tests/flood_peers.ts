@@ -8,42 +8,14 @@
  * Usage: deno run -A tests/flood_peers.ts '{"target": "/ip4/…/p2p/…", "count": 200, "ips": 25}'
  * @module
  */
-import { createLibp2p } from "libp2p";
-import { tcp, type TCPOptions } from "@libp2p/tcp";
-import { noise } from "@chainsafe/libp2p-noise";
-import { yamux } from "@chainsafe/libp2p-yamux";
-import { identify } from "@libp2p/identify";
-import { ping } from "@libp2p/ping";
-import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { multiaddr } from "@multiformats/multiaddr";
+import { createFloodPeer } from "./stock_peer.ts";
 
 const { target, count, ips } = JSON.parse(Deno.args[0] ?? "{}") as { target: string; count: number; ips: number };
 const victim = multiaddr(target);
-const HOUR = 3_600_000;
 
 async function floodPeer(ip: string) {
-  const node = await createLibp2p({
-    addresses: { listen: [`/ip4/${ip}/tcp/0`] },
-    // @libp2p/tcp spreads dialOpts into net.connect, whose localAddress its type does not list
-    transports: [tcp({ dialOpts: { localAddress: ip } as NonNullable<TCPOptions["dialOpts"]> })],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    connectionManager: { maxConnections: 4 },
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: "/ggen/kad/1.0.0",
-        clientMode: false,
-        peerInfoMapper: passthroughMapper,
-        // an idle flood: no self-queries that would load the victim
-        initialQuerySelfInterval: HOUR,
-        querySelfInterval: HOUR,
-        validators: { ggen: () => Promise.resolve() },
-        selectors: { ggen: () => 0 },
-      }),
-    },
-  });
+  const node = await createFloodPeer(ip);
   node.addEventListener("peer:disconnect", () => {
     // an attacker dials again; bounded by the process's life (the test kills it)
     setTimeout(() => void node.dial(victim).catch(() => {}), 1000);

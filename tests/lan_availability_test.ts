@@ -8,10 +8,9 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { silentLogger } from "../src/core/logger.ts";
-import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
+import { freshMachine, startCentral } from "./central_helpers.ts";
 import { recordFigure } from "./figures.ts";
-import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, tempDir } from "./helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
 
 const DAEMONS = 12;
@@ -19,19 +18,12 @@ const PACKAGES = 4;
 
 Deno.test("LAN availability: 12 daemons, central down, a third killed: every package installs by id and by lock", async () => {
   await using work = await tempDir();
-  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  const central = await startCentral(work.path);
+  const { env } = central;
   const daemons: Daemon[] = [];
-  let serverUp = true;
   try {
-    const { token } = createToken(server.metadata);
-    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
-    const publisher = join(work.path, "publisher");
-    await Deno.mkdir(publisher);
     const ids = Array.from({ length: PACKAGES }, (_, k) => `io.lan.pkg${k}`);
-    for (const id of ids) {
-      const pkg = await writePackage(join(work.path, id), { id, version: "1.0.0" });
-      assert.equal((await ggen(["publish", pkg], { home: publisher, env })).code, 0);
-    }
+    for (const id of ids) await central.publish(id);
     // Daemons bootstrap to the first two (which will die: the survivors must not depend on them)
     for (let i = 0; i < DAEMONS; i++) {
       const bootstrap = daemons.slice(0, 2).map((d) => d.addr);
@@ -49,8 +41,7 @@ Deno.test("LAN availability: 12 daemons, central down, a third killed: every pac
       }
     }
 
-    await server.stop();
-    serverUp = false;
+    await central.stop();
     const killed = daemons.slice(0, 4);
     for (const d of killed) d.kill("SIGKILL");
     await Promise.all(killed.map((d) => d.child.status));
@@ -59,16 +50,13 @@ Deno.test("LAN availability: 12 daemons, central down, a third killed: every pac
     const times: number[] = [];
     let byId = 0;
     for (const [k, id] of ids.entries()) {
-      const home = join(work.path, `fresh-${k}`);
-      const project = join(work.path, `fresh-project-${k}`);
-      await Deno.mkdir(home);
-      await Deno.mkdir(project);
-      // Each client knows one survivor that does not hold this package
-      const entry = survivors.find((_, j) => (j + 4) % 4 !== k) ?? survivors[0]!;
+      const fresh = await freshMachine(work.path, `fresh-${k}`);
+      // Each client knows one survivor that does not hold this package (daemon j + 4 holds package j % 4)
+      const entry = survivors.find((_, j) => j % 4 !== k) ?? survivors[0]!;
       const t0 = performance.now();
       const r = await ggen(["install", id, "--json"], {
-        home,
-        cwd: project,
+        home: fresh.home,
+        cwd: fresh.project,
         env: { ...env, GGEN_BOOTSTRAP: entry.addr, GGEN_TIMEOUT_SECS: "1" },
       });
       times.push(performance.now() - t0);
@@ -78,14 +66,10 @@ Deno.test("LAN availability: 12 daemons, central down, a third killed: every pac
     }
     let byLock = 0;
     for (const [k, project] of holderProjects.entries()) {
-      const clone = join(work.path, `clone-${k}`);
-      const home = join(work.path, `clone-home-${k}`);
-      await Deno.mkdir(clone);
-      await Deno.mkdir(home);
-      await Deno.writeTextFile(join(clone, "ggen.lock"), await Deno.readTextFile(join(project, "ggen.lock")));
+      const clone = await freshMachine(work.path, `clone-${k}`, await Deno.readTextFile(join(project, "ggen.lock")));
       const r = await ggen(["install", "--locked"], {
-        home,
-        cwd: clone,
+        home: clone.home,
+        cwd: clone.project,
         env: { ...env, GGEN_BOOTSTRAP: survivors.at(-1 - k)!.addr, GGEN_TIMEOUT_SECS: "1" },
       });
       assert.equal(r.code, 0, `${ids[k]} from the lock: ${r.stderr}`);
@@ -101,6 +85,6 @@ Deno.test("LAN availability: 12 daemons, central down, a third killed: every pac
     );
   } finally {
     await Promise.all(daemons.map((d) => d.stop()));
-    if (serverUp) await server.stop();
+    await central.stop();
   }
 });

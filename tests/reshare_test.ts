@@ -11,6 +11,7 @@ import { createToken, startRegistryServer } from "../src/registry/server/mod.ts"
 import { createCentralRegistry } from "../src/registry/client/mod.ts";
 import { recordFigure } from "./figures.ts";
 import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { freshMachine, startCentral } from "./central_helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
 
 Deno.test("central down: a package a daemon fetched from central installs from peers, with its signed metadata", async () => {
@@ -100,18 +101,13 @@ Deno.test("central down: a package a daemon fetched from central installs from p
 
 Deno.test("central down, registry key pinned: a re-shared registry document outranks a squatter's versions", async () => {
   await using work = await tempDir();
-  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  const central = await startCentral(work.path);
+  const { env } = central;
   const daemons: Daemon[] = [];
-  let serverUp = true;
   try {
-    const { token } = createToken(server.metadata);
-    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
-    const publisher = join(work.path, "publisher");
-    await Deno.mkdir(publisher);
-    const pkg = await writePackage(join(work.path, "pkg"), { id: "io.auth.pkg", version: "1.0.0" });
-    assert.equal((await ggen(["publish", pkg], { home: publisher, env })).code, 0);
-    const registryKey = (await createCentralRegistry({ logger: silentLogger }, { url: server.url }).registryKey())
-      .public_key;
+    await central.publish("io.auth.pkg");
+    const registryKey = (await createCentralRegistry({ logger: silentLogger }, { url: env.GGEN_REGISTRY })
+      .registryKey()).public_key;
 
     // The holder installs from central; its daemon serves the registry's signed document
     const holder = await startDaemon(join(work.path, "holder"), { env });
@@ -126,51 +122,25 @@ Deno.test("central down, registry key pinned: a re-shared registry document outr
     const fake = await writePackage(join(work.path, "fake"), { id: "io.auth.pkg", version: "9.9.9" });
     assert.equal((await ggen(["publish", "--p2p", fake], { home: squatter.home })).code, 0);
 
-    await server.stop();
-    serverUp = false;
+    await central.stop();
+    const peersEnv = { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" };
+    const install = async (machine: { home: string; project: string }) =>
+      await ggen(["install", "io.auth.pkg", "--json"], { home: machine.home, cwd: machine.project, env: peersEnv });
     // A fresh client that knows the registry's key from its config (as a company would ship it)
-    const client = join(work.path, "client");
-    const clientProject = join(work.path, "client-project");
-    await Deno.mkdir(client);
-    await Deno.mkdir(clientProject);
-    await Deno.writeTextFile(join(client, "config.toml"), `[registry]\npublic_key = "${registryKey}"\n`);
-    const r = await ggen(["install", "io.auth.pkg", "--json"], {
-      home: client,
-      cwd: clientProject,
-      env: { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" },
-    });
-    assert.equal(r.code, 0, r.stderr);
-    const installed = jsonLines<{ version: string; source: string }>(r.stdout)[0];
-    assert.equal(installed?.version, "1.0.0");
-    assert.match(r.stderr, /the registry's signed document, re-shared by peer/);
-
+    const configured = await freshMachine(work.path, "configured");
+    await Deno.writeTextFile(join(configured.home, "config.toml"), `[registry]\npublic_key = "${registryKey}"\n`);
     // A fresh clone with no configuration: the holder's committed lock names the registry's key
     const lock = await Deno.readTextFile(join(project, "ggen.lock"));
     assert.match(lock, /\[registry\]/);
-    const clone = join(work.path, "clone");
-    const cloneHome = join(work.path, "clone-home");
-    await Deno.mkdir(clone);
-    await Deno.mkdir(cloneHome);
-    await Deno.writeTextFile(join(clone, "ggen.lock"), lock);
-    const fromLock = await ggen(["install", "io.auth.pkg", "--json"], {
-      home: cloneHome,
-      cwd: clone,
-      env: { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" },
-    });
-    assert.equal(fromLock.code, 0, fromLock.stderr);
-    assert.equal(jsonLines<{ version: string }>(fromLock.stdout)[0]?.version, "1.0.0");
-    assert.match(fromLock.stderr, /the registry's signed document, re-shared by peer/);
-
-    // Without the key, the same client sees two signers for one id and refuses, naming both
-    const unpinned = join(work.path, "unpinned");
-    const unpinnedProject = join(work.path, "unpinned-project");
-    await Deno.mkdir(unpinned);
-    await Deno.mkdir(unpinnedProject);
-    const refused = await ggen(["install", "io.auth.pkg"], {
-      home: unpinned,
-      cwd: unpinnedProject,
-      env: { ...env, GGEN_BOOTSTRAP: `${holder.addr},${squatter.addr}`, GGEN_TIMEOUT_SECS: "2" },
-    });
+    const clone = await freshMachine(work.path, "clone", lock);
+    for (const machine of [configured, clone]) {
+      const r = await install(machine);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(jsonLines<{ version: string }>(r.stdout)[0]?.version, "1.0.0");
+      assert.match(r.stderr, /the registry's signed document, re-shared by peer/);
+    }
+    // Without the key, a fresh client sees two signers for one id and refuses, naming both
+    const refused = await install(await freshMachine(work.path, "unpinned"));
     assert.notEqual(refused.code, 0);
     assert.match(refused.stderr, /signed by different keys|min_sources/);
     await recordFigure(
@@ -182,6 +152,6 @@ Deno.test("central down, registry key pinned: a re-shared registry document outr
     );
   } finally {
     for (const d of daemons.reverse()) await d.stop();
-    if (serverUp) await server.stop();
+    await central.stop();
   }
 });

@@ -4,7 +4,7 @@
  * @module
  */
 import { createLibp2p } from "libp2p";
-import { tcp } from "@libp2p/tcp";
+import { tcp, type TCPOptions } from "@libp2p/tcp";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
@@ -12,25 +12,41 @@ import { ping } from "@libp2p/ping";
 import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
 import { gossipsub } from "@libp2p/gossipsub";
 
-/** Start a stock peer on loopback with the DHT and gossipsub */
-export function createStockPeer() {
-  return createLibp2p({
-    addresses: { listen: ["/ip4/127.0.0.1/tcp/0"] },
-    transports: [tcp()],
+const HOUR = 3_600_000;
+
+/** Transports and Kademlia as a stock peer has them; `ip` is where it listens and dials from */
+function stockBase(ip: string, quiet: boolean) {
+  return {
+    addresses: { listen: [`/ip4/${ip}/tcp/0`] },
+    // @libp2p/tcp spreads dialOpts into net.connect, whose localAddress its type does not list
+    transports: [tcp({ dialOpts: { localAddress: ip } as NonNullable<TCPOptions["dialOpts"]> })],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    services: {
-      identify: identify(),
-      ping: ping(),
-      dht: kadDHT({
-        protocol: "/ggen/kad/1.0.0",
-        clientMode: false,
-        peerInfoMapper: passthroughMapper,
-        // accepts ggen's record namespace without knowing its schema
-        validators: { ggen: () => Promise.resolve() },
-        selectors: { ggen: () => 0 },
-      }),
-      pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
-    },
+    ...(quiet ? { connectionManager: { maxConnections: 4 } } : {}),
+    dht: kadDHT({
+      protocol: "/ggen/kad/1.0.0",
+      clientMode: false,
+      peerInfoMapper: passthroughMapper,
+      // a quiet peer (one of a flood) runs no self-queries that would load its target
+      ...(quiet ? { initialQuerySelfInterval: HOUR, querySelfInterval: HOUR } : {}),
+      // accepts ggen's record namespace without knowing its schema
+      validators: { ggen: () => Promise.resolve() },
+      selectors: { ggen: () => 0 },
+    }),
+  };
+}
+
+/** Start a stock peer on loopback with the DHT and gossipsub */
+export function createStockPeer() {
+  const { dht, ...base } = stockBase("127.0.0.1", false);
+  return createLibp2p({
+    ...base,
+    services: { identify: identify(), ping: ping(), dht, pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
   });
+}
+
+/** Start a quiet DHT-only stock peer on loopback address `ip` (one of a connection flood) */
+export function createFloodPeer(ip: string) {
+  const { dht, ...base } = stockBase(ip, true);
+  return createLibp2p({ ...base, services: { identify: identify(), ping: ping(), dht } });
 }

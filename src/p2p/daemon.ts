@@ -249,17 +249,22 @@ function tryParseDaemonError(bytes: Uint8Array): SerializedError | undefined {
   return undefined;
 }
 
+/** The daemon file of `home`, or undefined when there is none (or it is not JSON) */
+async function readDaemonInfo(home: string): Promise<DaemonInfo | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(daemonFile(home))) as DaemonInfo;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Ask the daemon of `home` to stop; resolves with its file's contents, or undefined when no
  * daemon answers (a stale file is then removed)
  */
 export async function stopDaemon(home: string, logger: Logger): Promise<DaemonInfo | undefined> {
-  let info: DaemonInfo;
-  try {
-    info = JSON.parse(await Deno.readTextFile(daemonFile(home)));
-  } catch {
-    return undefined;
-  }
+  const info = await readDaemonInfo(home);
+  if (!info) return undefined;
   const client = await connectDaemon(home, logger);
   if (!(client instanceof DaemonClient)) {
     await Deno.remove(daemonFile(home)).catch(() => {});
@@ -272,12 +277,8 @@ export async function stopDaemon(home: string, logger: Logger): Promise<DaemonIn
 
 /** Connect to the daemon of `home`, or undefined when none answers */
 export async function connectDaemon(home: string, logger: Logger): Promise<P2PNode | undefined> {
-  let info: DaemonInfo;
-  try {
-    info = JSON.parse(await Deno.readTextFile(daemonFile(home)));
-  } catch {
-    return undefined;
-  }
+  const info = await readDaemonInfo(home);
+  if (!info) return undefined;
   const client = new DaemonClient(info);
   try {
     await client.status({ signal: AbortSignal.timeout(2000) });

@@ -20,7 +20,9 @@ const MAX_DIRECT_ASKS = 16;
 /** How long a connected peer may take to say whether it holds a blob */
 const DIRECT_ASK_TIMEOUT_MS = 1000;
 /** How long a provider lookup may go on once it has found one provider */
-const FIND_PROVIDERS_BUDGET_MS = 3000;
+const FIND_PROVIDERS_BUDGET_MS = 1000;
+/** How long the providers found for a blob answer the next lookup (info, then the download) */
+const FOUND_TTL_MS = 30_000;
 
 /** Collaborators of the provider service */
 export interface ProviderServiceComponents {
@@ -83,11 +85,33 @@ export function createProviderService(
     if (digests.length) log("debug", `provided ${digests.length} packages`);
   }
 
+  /** Providers found recently, by blob: an install looks a blob up twice (vouchers, then the download) */
+  const found = new Map<string, { at: number; providers: ProviderInfo[] }>();
+
   async function findProviders(
     sha256: string,
     limit: number,
     signal: AbortSignal,
     retry = true,
+  ): Promise<ProviderInfo[]> {
+    const recent = found.get(sha256);
+    if (recent && Date.now() - recent.at < FOUND_TTL_MS) {
+      const live = recent.providers.filter((p) => !reputation.isBanned(p.peerId));
+      if (live.length >= Math.min(limit, 2)) return live.slice(0, limit);
+    }
+    const fresh = await lookUp(sha256, limit, signal, retry);
+    if (fresh.length) {
+      if (found.size > 1000) found.clear();
+      found.set(sha256, { at: Date.now(), providers: fresh });
+    }
+    return fresh;
+  }
+
+  async function lookUp(
+    sha256: string,
+    limit: number,
+    signal: AbortSignal,
+    retry: boolean,
   ): Promise<ProviderInfo[]> {
     const self = node.peerId.toString();
     const out = new Map<string, ProviderInfo>();
@@ -149,7 +173,7 @@ export function createProviderService(
       reputation.ban(f);
     }
     if (flooders.size > 0 && retry && !signal.aborted) {
-      const again = await findProviders(sha256, limit, signal, false);
+      const again = await lookUp(sha256, limit, signal, false);
       for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
     }
     log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);

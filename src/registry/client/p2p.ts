@@ -11,7 +11,6 @@ import {
   fromBase64,
   IntegrityError,
   type Logger,
-  MAX_PROVIDERS_PER_KEY,
   NotFoundError,
   type OpenOptions,
   type PackageInfo,
@@ -245,7 +244,7 @@ export function createP2PRegistry(
     for (const v of sorted.slice(-VOUCHED_VERSIONS)) {
       const peers = vouchedBy.get(v.version) ?? new Set<string>();
       if (peers.size >= WANTED_VOUCHERS) continue;
-      const providers = await node.findProviders(v.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY }).catch(
+      const providers = await node.findProviders(v.sha256, { ...options, limit: MAX_SOURCES * 2 }).catch(
         () => [],
       );
       for (const p of providers) if (p.peerId !== init.peerId) peers.add(p.peerId);
@@ -285,7 +284,8 @@ export function createP2PRegistry(
             "limit (registry.p2p.max_package_bytes)",
         );
       }
-      const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
+      // A handful is all a download uses (several at once for a large blob)
+      const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_SOURCES * 2 });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
