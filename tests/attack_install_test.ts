@@ -177,12 +177,13 @@ Deno.test("install: ggen.lock pins bytes and signer; a pinned registry must sign
       await Deno.writeTextFile(join(freshProject, "ggen.lock"), lock);
       const r = await ggen(args, { home: freshHome, cwd: freshProject, env: { GGEN_REGISTRY: evil.url } });
       assert.equal(r.code, 1, `${args.join(" ")}: ${r.stderr}`);
-      // install (restore): the cache checks the bytes against the lock's sha256; install ID: the lock's
-      // sha256 refuses the metadata; update: the lock's publisher key refuses Mallory's
+      // install (restore): the cache checks the bytes against the lock's sha256; install ID and update:
+      // the lock's registry key refuses the other registry's documents (or the lock's sha256 and
+      // publisher key refuse Mallory's versions)
       assert.match(
         r.stderr,
-        /ggen\.lock pins sha256|pinned to .* \(by ggen\.lock\)|Checksum mismatch: expected sha256|more than the expected \d+ bytes/,
-        args.join(" "),
+        /ggen\.lock pins sha256|pinned to .* \(by ggen\.lock\)|Checksum mismatch: expected sha256|more than the expected \d+ bytes|the registry did not sign it, but its key .* is pinned/,
+        `${args.join(" ")}: ${r.stderr}`,
       );
       assert.equal(await Deno.readTextFile(join(freshProject, "ggen.lock")), lock);
       await assert.rejects(Deno.stat(join(freshProject, ".ggen", "packages", "io.lock.pkg", "1.0.0")));
