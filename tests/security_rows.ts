@@ -241,7 +241,7 @@ export const ATTACK_RUN_ROWS: Row[] = [
     key: "lockfile",
     threat: "a registry serves other bytes or another signer for a locked version; the lock is silently rewritten",
     mitigation:
-      "a locked id@version must have the locked sha256; the lock's publisher key is the pin on a fresh machine; only `ggen update` moves a lock; `ggen install` with no arguments restores exactly the lock",
+      "a locked id@version must have the locked sha256; the lock's publisher key is the pin on a fresh machine, and its `[registry]` key the registry's (another registry's documents are refused); only `ggen update` moves a lock; `ggen install` with no arguments restores exactly the lock",
     test: "tests/attack_install_test.ts",
   },
   {
