@@ -14,12 +14,15 @@ import { gossipsub } from "@libp2p/gossipsub";
 
 const HOUR = 3_600_000;
 
-/** Transports and Kademlia as a stock peer has them; `ip` is where it listens and dials from */
+/**
+ * Transports and Kademlia as a stock peer has them, listening on `ip`; a quiet peer (one of a
+ * flood) also dials from `ip` and runs no self-queries
+ */
 function stockBase(ip: string, quiet: boolean) {
   return {
     addresses: { listen: [`/ip4/${ip}/tcp/0`] },
     // @libp2p/tcp spreads dialOpts into net.connect, whose localAddress its type does not list
-    transports: [tcp({ dialOpts: { localAddress: ip } as NonNullable<TCPOptions["dialOpts"]> })],
+    transports: [tcp(quiet ? { dialOpts: { localAddress: ip } as NonNullable<TCPOptions["dialOpts"]> } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(quiet ? { connectionManager: { maxConnections: 4 } } : {}),
@@ -27,7 +30,6 @@ function stockBase(ip: string, quiet: boolean) {
       protocol: "/ggen/kad/1.0.0",
       clientMode: false,
       peerInfoMapper: passthroughMapper,
-      // a quiet peer (one of a flood) runs no self-queries that would load its target
       ...(quiet ? { initialQuerySelfInterval: HOUR, querySelfInterval: HOUR } : {}),
       // accepts ggen's record namespace without knowing its schema
       validators: { ggen: () => Promise.resolve() },

@@ -86,7 +86,7 @@ export function createProviderService(
   }
 
   /** Providers found recently, by blob: an install looks a blob up twice (vouchers, then the download) */
-  const found = new Map<string, { at: number; providers: ProviderInfo[] }>();
+  const found = new Map<string, { at: number; providers: ProviderInfo[]; limit: number }>();
 
   async function findProviders(
     sha256: string,
@@ -95,14 +95,18 @@ export function createProviderService(
     retry = true,
   ): Promise<ProviderInfo[]> {
     const recent = found.get(sha256);
-    if (recent && Date.now() - recent.at < FOUND_TTL_MS) {
+    // Reused when it asked for as many, or found fewer than it asked for (the walk saw them all)
+    if (
+      recent && Date.now() - recent.at < FOUND_TTL_MS &&
+      (recent.limit >= limit || recent.providers.length < recent.limit)
+    ) {
       const live = recent.providers.filter((p) => !reputation.isBanned(p.peerId));
-      if (live.length >= Math.min(limit, 2)) return live.slice(0, limit);
+      if (live.length > 0) return live.slice(0, limit);
     }
     const fresh = await lookUp(sha256, limit, signal, retry);
     if (fresh.length) {
       if (found.size > 1000) found.clear();
-      found.set(sha256, { at: Date.now(), providers: fresh });
+      found.set(sha256, { at: Date.now(), providers: fresh, limit });
     }
     return fresh;
   }

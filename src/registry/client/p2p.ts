@@ -11,6 +11,7 @@ import {
   fromBase64,
   IntegrityError,
   type Logger,
+  MAX_PROVIDERS_PER_KEY,
   NotFoundError,
   type OpenOptions,
   type PackageInfo,
@@ -284,8 +285,8 @@ export function createP2PRegistry(
             "limit (registry.p2p.max_package_bytes)",
         );
       }
-      // A handful is all a download uses (several at once for a large blob)
-      const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_SOURCES * 2 });
+      // Many candidates: under a Sybil attack most of a handful may be liars
+      const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
