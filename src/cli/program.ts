@@ -14,6 +14,7 @@ import { type Context, createContext } from "./context.ts";
 import { installPackages, removePackage } from "./install.ts";
 import { createOutput } from "./output.ts";
 import { packCommand, publishCommand, yankCommand } from "./publish.ts";
+import { initCommand } from "./init.ts";
 import { serveCommand, tokenCreateCommand, tokenRevokeCommand } from "./registry_cmd.ts";
 import { infoCommand, searchCommand } from "./search.ts";
 import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
@@ -154,6 +155,9 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   program.command("remove <id>").description("remove a package from this project").action(
     async (id: string, _o, cmd: Command) => await removePackage(await open(cmd), id),
   );
+  program.command("init [dir]").description("create a new package (manifest, README, a template) in DIR")
+    .option("--id <id>", "reverse-DNS package id (default: io.ggen.<directory name>)")
+    .action(async (dir: string | undefined, o, cmd: Command) => await initCommand(await open(cmd), dir ?? ".", o));
   program.command("pack [dir]").description("pack a package directory into a deterministic .tar.gz")
     .option("--out <file>", "output file")
     .option("--list", "list the files that would be packed, with sizes, and write nothing")

@@ -41,7 +41,12 @@ Deno.test("parseManifest() names the field and reason of each error", async (t) 
     [
       "unknown field",
       VALID.replace("[dependencies]", 'color = "red"\n[dependencies]'),
-      /"package.color": is not a known field/,
+      /"package.color": is not a known field; known fields: id, name/,
+    ],
+    [
+      "misspelt field",
+      VALID.replace("[dependencies]", 'licence = "MIT"\n[dependencies]'),
+      /"package.licence": is not a known field \(did you mean "license"\?\)/,
     ],
     ["unknown section", VALID + "\n[extra]\nx = 1\n", /"extra": is not a known section/],
     ["escaping readme", VALID.replace('"README.md"', '"../secret"'), /"package.readme"/],
