@@ -26,6 +26,7 @@ import {
 } from "../registry/client/mod.ts";
 import {
   createPackageCache,
+  type Lockfile,
   type MetadataCache,
   openMetadataCache,
   openRecordCache,
@@ -35,7 +36,7 @@ import {
   writeFileAtomic,
 } from "../store/mod.ts";
 import type { Config } from "./config.ts";
-import { openTrustStore, verifyMetadata } from "../trust/mod.ts";
+import { openTrustStore, type TrustStore, verifyMetadata } from "../trust/mod.ts";
 import type { Output } from "./output.ts";
 
 /** How long a short-lived node waits for its first peers */
@@ -170,6 +171,14 @@ function backendHealthFile(home: string): BackendHealthStore {
   };
 }
 
+/**
+ * The registry's key: configured (`[registry] public_key`), else pinned in the trust store by an
+ * earlier central contact, else recorded in the project's ggen.lock; undefined before any of them
+ */
+export function registryKeyOf(config: Readonly<Config>, trust: TrustStore, lock?: Lockfile): string | undefined {
+  return config.registry.publicKey ?? trust.registryKey() ?? lock?.registry?.public_key;
+}
+
 /** Build the context; registries and the node are created on first use */
 export function createContext(
   init: { config: Readonly<Config>; logger: Logger; out: Output; signal: AbortSignal },
@@ -212,8 +221,7 @@ export function createContext(
       p2pRegistry ??= ctx.p2p().then(async ({ node, peerId }) => {
         const trust = await openTrustStore(config.home);
         // A pinned (or configured) registry key makes re-shared registry documents authoritative
-        const registryKey = config.registry.publicKey ?? trust.registryKey() ??
-          (await readLockfile(projectRoot()).catch(() => undefined))?.registry?.public_key;
+        const registryKey = registryKeyOf(config, trust, await readLockfile(projectRoot()).catch(() => undefined));
         return createP2PRegistry({ logger, node }, {
           peerId,
           records: await openRecordCache(config.home),

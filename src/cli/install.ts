@@ -38,7 +38,7 @@ import {
   removeFromProject,
   type StagedPackage,
 } from "../store/mod.ts";
-import type { Context } from "./context.ts";
+import { type Context, registryKeyOf } from "./context.ts";
 
 /** Most sources tried for one package: every provider a lookup keeps, and central */
 const MAX_DOWNLOAD_ATTEMPTS = MAX_PROVIDERS_PER_KEY + 1;
@@ -93,19 +93,19 @@ export async function ensureCached(
   throw lastError ?? new IntegrityError(`Cannot download "${v.id}@${v.version}": every source failed`);
 }
 
-/** Package metadata from the configured registry, with the registry's signature checked */
+/**
+ * Package metadata from the configured registry, with the registry's signature checked against
+ * the key {@link registryKeyOf} finds (`lock`: the project's ggen.lock, read once by the caller)
+ */
 export async function verifiedInfo(
   ctx: Context,
   registry: Registry,
   trust: TrustStore,
   id: string,
-  o: AbortOptions,
+  o: AbortOptions & { lock?: Lockfile },
 ): Promise<PackageInfo> {
   const info = await registry.info(id, o);
-  // The registry key: configured, else pinned in the trust store, else recorded in the project's lock
-  const lockedKey = trust.registryKey() ? undefined : (await readLockfile(projectRoot()).catch(() => undefined))
-    ?.registry?.public_key;
-  const configuredKey = ctx.config.registry.publicKey ?? lockedKey;
+  const configuredKey = registryKeyOf(ctx.config, trust, o.lock);
   await verifyMetadata(info, trust, {
     ...(configuredKey ? { configuredKey } : {}),
     announcedKey: async () => (await ctx.central().registryKey(o)).public_key,
@@ -214,7 +214,7 @@ export async function installPackages(
   const lockedById = new Map(lock.packages.map((p) => [p.id, p]));
   const infos = new Map<string, PackageInfo>();
   const checkedInfo = async (id: string, o: AbortOptions) => {
-    const info = trustedPeerVersions(await verifiedInfo(ctx, registry, trust, id, o), {
+    const info = trustedPeerVersions(await verifiedInfo(ctx, registry, trust, id, { ...o, lock }), {
       pinned: pinsFor(trust, id, lockedById.get(id)?.publisher_key),
       trustedPublishers: ctx.config.p2p.trustedPublishers,
       minSources: ctx.config.p2p.minSources,
@@ -271,7 +271,7 @@ export async function installPackages(
     });
   }
   // The lock records the registry's key, so a fresh clone can verify re-shared registry documents
-  const registryKey = ctx.config.registry.publicKey ?? trust.registryKey() ?? lock.registry?.public_key;
+  const registryKey = registryKeyOf(ctx.config, trust, lock);
   await installIntoProject(projectDir, staged, {
     logger: ctx.logger,
     requires,

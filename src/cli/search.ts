@@ -5,6 +5,7 @@
 import * as semver from "semver";
 import { NotFoundError, parsePackageSpec } from "../core/mod.ts";
 import type { Context } from "./context.ts";
+import { projectRoot, readLockfile } from "../store/mod.ts";
 import { verifiedInfo } from "./install.ts";
 import { openTrustStore } from "../trust/mod.ts";
 
@@ -26,7 +27,8 @@ export async function infoCommand(ctx: Context, spec: string): Promise<void> {
   const { id, range } = parsePackageSpec(spec);
   const registry = await ctx.registry();
   const trust = await openTrustStore(ctx.config.home);
-  const info = await verifiedInfo(ctx, registry, trust, id, { signal: ctx.signal });
+  const lock = await readLockfile(projectRoot()).catch(() => undefined);
+  const info = await verifiedInfo(ctx, registry, trust, id, { signal: ctx.signal, ...(lock ? { lock } : {}) });
   await trust.save();
   const versions = info.versions.filter((v) => semver.satisfies(v.version, range));
   if (versions.length === 0) throw new NotFoundError(`Cannot show "${spec}": no version matches "${range}"`);
