@@ -194,7 +194,8 @@ export function createP2PRegistry(
         const doc: PackageInfo = { ...parsePackageInfo(JSON.parse(d.document), id), source: "cache" };
         return [{ doc, from: d.from, seq: signedSeq(doc) }];
       } catch (err) {
-        void node.penalize(d.from, `registry document of ${id}: ${(err as Error).message}`, "invalid-record");
+        void node.penalize(d.from, `registry document of ${id}: ${(err as Error).message}`, "invalid-record")
+          .catch(() => {});
         return [];
       }
     });
