@@ -26,6 +26,7 @@ import { createNode } from "./node.ts";
 import { createProviderService, type ProviderService } from "./providers.ts";
 import { createRecordService, type RecordService } from "./records_service.ts";
 import { createRoutingHygiene, type RoutingHygiene } from "./routing_hygiene.ts";
+import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
 import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
 import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
@@ -137,8 +138,9 @@ export async function startP2PService(
   for (const addr of init.bootstrap.filter(Boolean)) {
     const id = multiaddr(addr).getComponents().find((c) => c.name === "p2p")?.value;
     if (id) sources.set(id, "bootstrap");
-    void started.dial(multiaddr(addr)).catch((err) => log("debug", `bootstrap ${addr}: ${(err as Error).message}`));
   }
+  const bootstrapKeeper = createBootstrapKeeper({ node: started, log }, { addrs: init.bootstrap.filter(Boolean) });
+  bootstrapKeeper.start();
   providers.start();
   const hygiene = createRoutingHygiene({ node: started, log }, {
     maxPerIp: init.maxRoutingEntriesPerIp ?? 4,
@@ -202,6 +204,7 @@ export async function startP2PService(
     slots,
     metadata,
     async stop() {
+      bootstrapKeeper.stop();
       hygiene.stop();
       providers.stop();
       await reputation.stop();

@@ -98,10 +98,16 @@ export function createSlotKeeper(components: SlotKeeperComponents, init: SlotKee
       if (openInbound < maxInbound) return true;
       const now = Date.now();
       for (const [k, at] of prunedAt) if (now - at >= cooldownMs) prunedAt.delete(k);
-      if (prunedAt.has(ip)) return false;
+      if (prunedAt.has(ip)) {
+        components.log("debug", `inbound slots full: refusing ${ip}, it lost a connection to make room recently`);
+        return false;
+      }
       const node = components.node();
       const chosen = node ? victim(node.getConnections(), "inbound") : undefined;
-      if (!chosen) return false;
+      if (!chosen) {
+        components.log("debug", `inbound slots full: refusing ${ip}, no idle inbound connection to close`);
+        return false;
+      }
       close(chosen, "inbound slots full");
       return true;
     },
