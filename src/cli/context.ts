@@ -4,6 +4,7 @@
  * @module
  */
 import { join } from "node:path";
+import { isIP } from "node:net";
 import { ConfigError, type Logger, MINUTE, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
@@ -16,6 +17,7 @@ import {
   type WorkerNodeInit,
 } from "../p2p/mod.ts";
 import {
+  type AddressBook,
   type BackendHealthStore,
   type CentralRegistry,
   createCacheRegistry,
@@ -171,6 +173,39 @@ function backendHealthFile(home: string): BackendHealthStore {
   };
 }
 
+/** Where central's host names last resolved, in `$GGEN_HOME/central-addresses.json` (best effort) */
+function addressBookFile(home: string): AddressBook {
+  const path = join(home, "central-addresses.json");
+  let known: Record<string, string> | undefined;
+  const load = () => {
+    if (known) return known;
+    try {
+      const data = JSON.parse(Deno.readTextFileSync(path)) as Record<string, unknown>;
+      known = Object.fromEntries(
+        Object.entries(data).filter((e): e is [string, string] => typeof e[1] === "string" && isIP(e[1]) !== 0),
+      );
+    } catch {
+      known = {};
+    }
+    return known;
+  };
+  return {
+    get: (host) => load()[host],
+    remember(host, address) {
+      const book = load();
+      if (book[host] === address) return;
+      book[host] = address;
+      try {
+        const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+        Deno.writeTextFileSync(tmp, JSON.stringify(book));
+        Deno.renameSync(tmp, path);
+      } catch {
+        // a read-only home only loses the DNS-failure retry
+      }
+    },
+  };
+}
+
 /**
  * The registry's key: configured (`[registry] public_key`), else pinned in the trust store by an
  * earlier central contact, else recorded in the project's ggen.lock; undefined before any of them
@@ -209,6 +244,7 @@ export function createContext(
       central ??= createCentralRegistry({ logger }, {
         url: config.registry.centralUrl,
         timeoutMs: config.registry.timeoutMs,
+        addresses: addressBookFile(config.home),
         ...(config.registry.token ? { token: config.registry.token } : {}),
       });
       return central;

@@ -51,6 +51,8 @@ export interface FetchServiceComponents {
   counters: Counters;
   /** Send a message to the main thread, transferring buffers */
   post(msg: WorkerToMain, transfer?: Transferable[]): void;
+  /** Told when a peer delivered every byte asked of a blob (remembered as a source of it) */
+  onServed?(sha256: string, peerId: string, addr: string | undefined): void;
 }
 
 /** Options of the fetch service */
@@ -225,6 +227,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         throw new UnavailableError(`Peer ${peerId} disconnected after ${received} of ${frame.length} bytes`);
       }
       post({ type: "end", id });
+      components.onServed?.(sha256, peerId, node.getConnections(peerIdFromString(peerId))[0]?.remoteAddr.toString());
     } catch (err) {
       stream.abort(err as Error);
       if (!replied) throw err;

@@ -6,9 +6,13 @@
  */
 import { FETCH_PROTOCOL, isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
 import type { FetchRequest, FetchResponseHeader, ProviderInfo } from "../../src/p2p/mod.ts";
+import type { PeerId } from "@libp2p/interface";
+import { peerIdFromString } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 import { exchange } from "./streams.ts";
 import { cidFromSha256 } from "./cid.ts";
 import type { ReputationBook } from "./reputation_book.ts";
+import type { ServedBy } from "./served_by.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
 /** Providers taken from any one responding peer, so a liar cannot fill the set with fakes */
@@ -28,6 +32,8 @@ const FOUND_TTL_MS = 30_000;
 export interface ProviderServiceComponents {
   node: P2PLibp2p;
   reputation: ReputationBook;
+  /** Peers that served a blob before: asked directly, like connected peers */
+  servedBy?: ServedBy;
   log: Log;
 }
 
@@ -191,24 +197,41 @@ export function createProviderService(
     return keyed.map((k) => k.p);
   }
 
-  /** Connected peers that hold `sha256`, asked with a zero-length fetch (a HEAD), in parallel */
+  /**
+   * Peers that served `sha256` before (dialled at their remembered address) and connected peers:
+   * which of them hold it, asked with a zero-length fetch (a HEAD), in parallel
+   */
   async function askConnected(sha256: string, signal: AbortSignal): Promise<ProviderInfo[]> {
-    const peers = [...new Map(node.getConnections().map((c) => [c.remotePeer.toString(), c])).values()]
-      .filter((c) => !reputation.isBanned(c.remotePeer.toString()))
-      .slice(0, MAX_DIRECT_ASKS);
-    const answers = await Promise.all(peers.map(async (c) => {
-      try {
-        const request: FetchRequest = { sha256, offset: 0, length: 0 };
-        const frame = await exchange<FetchResponseHeader>(node, c.remotePeer, FETCH_PROTOCOL, request, {
-          timeoutMs: DIRECT_ASK_TIMEOUT_MS,
-          signal,
-          what: "holder check",
-        });
-        return frame.ok ? { peerId: c.remotePeer.toString(), addrs: [c.remoteAddr.toString()] } : undefined;
-      } catch {
-        return undefined;
+    const asked = new Map<string, { peer: PeerId; addr?: string }>();
+    for (const p of components.servedBy?.peersFor(sha256) ?? []) {
+      if (reputation.isBanned(p.peerId) || p.peerId === node.peerId.toString()) continue;
+      const peer = peerIdFromString(p.peerId);
+      if (p.addrs.length && node.getConnections(peer).length === 0) {
+        await node.peerStore.merge(peer, { multiaddrs: p.addrs.map((a) => multiaddr(a)) }).catch(() => {});
       }
-    }));
+      asked.set(p.peerId, { peer, ...(p.addrs[0] ? { addr: p.addrs[0] } : {}) });
+    }
+    for (const c of node.getConnections()) {
+      const id = c.remotePeer.toString();
+      if (!asked.has(id) && !reputation.isBanned(id)) {
+        asked.set(id, { peer: c.remotePeer, addr: c.remoteAddr.toString() });
+      }
+    }
+    const answers = await Promise.all(
+      [...asked.values()].slice(0, MAX_DIRECT_ASKS).map(async ({ peer, addr }) => {
+        try {
+          const request: FetchRequest = { sha256, offset: 0, length: 0 };
+          const frame = await exchange<FetchResponseHeader>(node, peer, FETCH_PROTOCOL, request, {
+            timeoutMs: DIRECT_ASK_TIMEOUT_MS,
+            signal,
+            what: "holder check",
+          });
+          return frame.ok ? { peerId: peer.toString(), addrs: addr ? [addr] : [] } : undefined;
+        } catch {
+          return undefined;
+        }
+      }),
+    );
     const found = answers.filter((a): a is ProviderInfo => a !== undefined);
     if (found.length) log("debug", `findProviders ${sha256.slice(0, 12)}: ${found.length} connected holder(s)`);
     return found;

@@ -27,6 +27,7 @@ import { createProviderService, type ProviderService } from "./providers.ts";
 import { createRecordService, type RecordService } from "./records_service.ts";
 import { createRoutingHygiene, type RoutingHygiene } from "./routing_hygiene.ts";
 import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
+import { createServedBy } from "./served_by.ts";
 import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
 import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
@@ -114,7 +115,16 @@ export async function startP2PService(
     const id = evt.detail.remotePeer.toString();
     if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
   });
-  const fetcher = createFetchService({ node: started, reputation, log, counters, post }, {
+  const servedBy = createServedBy({ log }, { file: join(init.home, "served-by.json") });
+  await servedBy.load();
+  const fetcher = createFetchService({
+    node: started,
+    reputation,
+    log,
+    counters,
+    post,
+    onServed: (sha, peer, addr) => servedBy.record(sha, peer, addr),
+  }, {
     cacheDir,
     uploadLimit: init.uploadLimit ?? 0,
     downloadLimit: init.downloadLimit ?? 0,
@@ -126,7 +136,7 @@ export async function startP2PService(
     log,
     onAnnouncement: (announcement: Announcement, from: string) => post({ type: "announcement", announcement, from }),
   });
-  const providers = createProviderService({ node: started, reputation, log }, {
+  const providers = createProviderService({ node: started, reputation, servedBy, log }, {
     cacheDir,
     reprovideIntervalMs: init.reprovideIntervalMs,
   });
@@ -207,6 +217,7 @@ export async function startP2PService(
       bootstrapKeeper.stop();
       hygiene.stop();
       providers.stop();
+      await servedBy.stop();
       await reputation.stop();
       await started.stop();
       catalogDb.close();

@@ -110,6 +110,16 @@ Deno.test({
         assert.equal(b.status().bytesIn, bytes.byteLength);
         assert.equal(a.status().bytesOut, bytes.byteLength);
       });
+
+      await t.step("after a restart with no peers, the peer that served a blob is asked for it first", async () => {
+        await b.stop();
+        services.splice(services.indexOf(b), 1);
+        const { s: again } = await start("b");
+        assert.equal(again.status().routingTableSize, 0);
+        assert.equal(again.node.getConnections().length, 0);
+        const found = await again.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
+        assert.deepEqual(found.map((p) => p.peerId), [a.node.peerId.toString()]);
+      });
     } finally {
       for (const s of services) await s.stop();
       await Deno.remove(dir, { recursive: true });

@@ -39,6 +39,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../../core/mod.ts";
+import { type AddressBook, fetchAtAddress, resolveHost } from "./last_address.ts";
 
 /** Options for {@link createCentralRegistry} */
 export interface CentralRegistryInit {
@@ -54,6 +55,11 @@ export interface CentralRegistryInit {
   /** @default CENTRAL_RETRY_BACKOFF_MS */
   /** First backoff between retries; doubles each time */
   backoffMs?: number;
+  /**
+   * Where the registry's host name last resolved: with it, a DNS failure is retried once at
+   * that address (design §5.1). Without it, a DNS failure is final
+   */
+  addresses?: AddressBook;
 }
 
 /** The central registry client */
@@ -110,6 +116,8 @@ class HttpCentralRegistry implements CentralRegistry {
   readonly url: string;
   #init: CentralRegistryInit;
   #log: Logger;
+  /** Whether this process has recorded where the host resolves */
+  #addressNoted = false;
 
   constructor(components: { logger: Logger }, init: CentralRegistryInit) {
     this.url = init.url.replace(/\/+$/, "");
@@ -173,7 +181,7 @@ class HttpCentralRegistry implements CentralRegistry {
     const origin = new URL(this.url).origin;
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
-      const res = await fetch(current, { ...init, redirect: "manual" });
+      const res = await this.#fetchOnce(current, { ...init, redirect: "manual" });
       if (res.status < 300 || res.status >= 400 || res.status === 304) return res;
       await res.body?.cancel().catch(() => {});
       const location = res.headers.get("location");
@@ -188,6 +196,28 @@ class HttpCentralRegistry implements CentralRegistry {
       current = next.href;
     }
     throw new UnavailableError(`Central registry ${this.url} redirected more than ${MAX_REDIRECTS} times`);
+  }
+
+  /** One fetch; a GET whose host name does not resolve goes to the last address that answered */
+  async #fetchOnce(url: string, init: RequestInit): Promise<Response> {
+    const book = this.#init.addresses;
+    const host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+    try {
+      const res = await fetch(url, init);
+      if (book && !this.#addressNoted) {
+        this.#addressNoted = true;
+        void resolveHost(host).then((address) => address && book.remember(host, address));
+      }
+      return res;
+    } catch (err) {
+      const method = (init.method ?? "GET").toUpperCase();
+      const last = book?.get(host);
+      if (!last || isTimeout(err) || init.signal?.aborted || (method !== "GET" && method !== "HEAD")) throw err;
+      // Refused, reset or TLS: the name resolved, so the failure is the registry's own
+      if (await resolveHost(host) !== undefined) throw err;
+      this.#log.warn(`${host} does not resolve: trying ${last}, where it answered before`);
+      return await fetchAtAddress(url, init, last);
+    }
   }
 
   async search(query: SearchQuery, options: AbortOptions = {}): Promise<SearchHit[]> {

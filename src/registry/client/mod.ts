@@ -21,4 +21,5 @@ export {
   LruCache,
 } from "./hybrid.ts";
 export { createCacheRegistry } from "./offline.ts";
+export { type AddressBook, DNS_FAILURE_MS, fetchAtAddress, resolveHost } from "./last_address.ts";
 export { createFlakyRegistry, createMemoryRegistry, type FlakyRegistryInit, type MemoryRegistry } from "./memory.ts";
