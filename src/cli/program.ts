@@ -15,17 +15,18 @@ import { installPackages, removePackage } from "./install.ts";
 import { createOutput } from "./output.ts";
 import { packCommand, publishCommand, yankCommand } from "./publish.ts";
 import { initCommand } from "./init.ts";
-import { serveCommand, tokenCreateCommand, tokenRevokeCommand } from "./registry_cmd.ts";
 import { infoCommand, searchCommand } from "./search.ts";
 import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
-import { demoCommand } from "./demo.ts";
 
 interface GlobalOptions {
   registry?: string;
   json?: boolean;
   verbose?: boolean;
 }
+
+/** The server side (HTTP server, storage, metrics) loads only for `ggen registry …` */
+const registryCommands = () => import("./registry_cmd.ts");
 
 export { UsageError };
 
@@ -178,22 +179,39 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
 
   const registry = program.command("registry").description("run and administer a central registry");
   registry.command("serve").description("serve the registry API")
-    .option("--host <host>", "address to bind", "127.0.0.1")
-    .option("--port <port>", "port (0 for any)", (v) => parseIntArg(v, "--port"), DEFAULT_REGISTRY_PORT)
+    .option("--config <file>", "server configuration (default: <data>/registry.toml when it exists)")
+    .option("--host <host>", "address to bind (overrides the file; default 127.0.0.1)")
+    .option(
+      "--port <port>",
+      `port, 0 for any (overrides the file; default ${DEFAULT_REGISTRY_PORT})`,
+      (v) => parseIntArg(v, "--port"),
+    )
     .option("--data <dir>", "data directory", "./ggen-registry")
-    .action(async (o, cmd: Command) => await serveCommand(await open(cmd), { ...o, data: resolvePath(o.data) }));
+    .action(async (o, cmd: Command) =>
+      await (await registryCommands()).serveCommand(await open(cmd), { ...o, data: resolvePath(o.data) })
+    );
+  registry.command("config").description("registry server configuration")
+    .command("check [file]").description("validate a registry.toml and print what it sets")
+    .option("--data <dir>", "data directory whose registry.toml is checked when no file is given", "./ggen-registry")
+    .action(async (file: string | undefined, o, cmd: Command) =>
+      await (await registryCommands()).configCheckCommand(await open(cmd), file, { ...o, data: resolvePath(o.data) })
+    );
   const token = registry.command("token").description("manage publish tokens");
   token.command("create").description("create a token (printed once, stored hashed)")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
+    .option("--config <file>", "the server configuration `registry serve` uses (its storage is used)")
     .option("--name <name>", "label")
     .option("--scopes <list>", "comma-separated: publish-new,publish-update,yank,owners")
     .option("--prefix <idPrefix>", "only ids with this prefix")
     .option("--expires-days <n>", "lifetime in days", (v) => parseIntArg(v, "--expires-days"))
-    .action(async (o, cmd: Command) => await tokenCreateCommand(await open(cmd), o));
+    .action(async (o, cmd: Command) => await (await registryCommands()).tokenCreateCommand(await open(cmd), o));
   token.command("revoke [tokenId]").description("revoke a token by its id, or --stdin with the secret on stdin")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
+    .option("--config <file>", "the server configuration `registry serve` uses (its storage is used)")
     .option("--stdin", "read the token secret from standard input")
-    .action(async (t: string | undefined, o, cmd: Command) => await tokenRevokeCommand(await open(cmd), t, o));
+    .action(async (t: string | undefined, o, cmd: Command) =>
+      await (await registryCommands()).tokenRevokeCommand(await open(cmd), t, o)
+    );
 
   const config = program.command("config").description("show or change $GGEN_HOME/config.toml");
   config.command("show").description("print the resolved configuration").action(async (_o, cmd: Command) => {
@@ -224,7 +242,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   p2pCommands(program, open);
   trustCommands(program, open);
   program.command("demo").description("start a local registry with example packages and show search and install")
-    .action(async (_o, cmd: Command) => await demoCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await import("./demo.ts")).demoCommand(await open(cmd)));
 
   try {
     await program.parseAsync(argv, { from: "user" });

@@ -3,39 +3,95 @@
  * @module
  */
 import { join, resolve as resolvePath } from "node:path";
-import { NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
+import { ConfigError, NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import {
   createToken,
+  defaultServerConfig,
+  describeLimit,
   hashToken,
   openRegistryStorage,
+  parseServerConfig,
+  SERVER_CONFIG_FILE,
+  type ServerConfig,
   startRegistryServer,
   TOKEN_SCOPES,
   type TokenScope,
 } from "../registry/server/mod.ts";
 import type { Context } from "./context.ts";
 
-/** `ggen registry serve`: runs until SIGINT */
+/**
+ * The server settings: `--config FILE`, else `<data>/registry.toml` when it exists, else the
+ * defaults; and which file they came from
+ */
+export async function loadServerConfig(
+  opts: { data: string; config?: string },
+): Promise<{ config: ServerConfig; file?: string }> {
+  const file = opts.config ? resolvePath(opts.config) : join(opts.data, SERVER_CONFIG_FILE);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(file);
+  } catch (err) {
+    if (!opts.config && err instanceof Deno.errors.NotFound) return { config: defaultServerConfig() };
+    throw new ConfigError(`Cannot read the registry configuration ${file}: ${(err as Error).message}`, { cause: err });
+  }
+  return { config: parseServerConfig(text, file), file };
+}
+
+/** `ggen registry serve`: runs until SIGINT; `host`/`port` given on the command line override the file */
 export async function serveCommand(
   ctx: Context,
-  opts: { host: string; port: number; data: string },
+  opts: { host?: string; port?: number; data: string; config?: string },
 ): Promise<void> {
+  const { config, file } = await loadServerConfig(opts);
   const server = await startRegistryServer({ logger: ctx.logger }, {
     dataDir: opts.data,
-    hostname: opts.host,
-    port: opts.port,
+    hostname: opts.host ?? config.host,
+    port: opts.port ?? config.port,
+    maxTarballBytes: config.maxTarballBytes,
+    rateLimits: config.rateLimits,
   });
-  ctx.out.result({ url: server.url, data: opts.data }, `Registry listening on ${server.url} (data in ${opts.data})`);
+  ctx.logger.info(
+    file ? `Configuration: ${file}` : `Configuration: defaults (no ${join(opts.data, SERVER_CONFIG_FILE)})`,
+  );
+  ctx.out.result(
+    { url: server.url, data: opts.data, config: file ?? null },
+    `Registry listening on ${server.url} (data in ${opts.data})`,
+  );
   const stopped = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
   await stopped;
   await server.stop();
 }
 
+/** `ggen registry config check [FILE]`: validate a file and show what it sets */
+export async function configCheckCommand(
+  ctx: Context,
+  file: string | undefined,
+  opts: { data: string; config?: string },
+): Promise<void> {
+  const path = file ?? opts.config;
+  const { config, file: used } = await loadServerConfig({ data: opts.data, ...(path ? { config: path } : {}) });
+  const limits = Object.fromEntries(
+    (["newPackage", "newVersion", "search", "download"] as const).map((k) => [k, describeLimit(config.rateLimits[k])]),
+  );
+  ctx.out.result(
+    { ok: true, file: used ?? null, ...config, limits },
+    [
+      `${used ?? "defaults (no file)"}: valid`,
+      `  listen ${config.host}:${config.port}, tarballs up to ${config.maxTarballBytes} bytes`,
+      ...Object.entries(limits).map(([k, v]) => `  limit ${k}: ${v}`),
+      `  storage: ${config.storage.database} + ${config.storage.blobs} in the data directory`,
+    ].join("\n"),
+  );
+}
+
 /** `ggen registry token create` */
 export async function tokenCreateCommand(
   ctx: Context,
-  opts: { data: string; name?: string; scopes?: string; prefix?: string; expiresDays?: number },
+  opts: { data: string; config?: string; name?: string; scopes?: string; prefix?: string; expiresDays?: number },
 ): Promise<void> {
+  // The same file `serve` reads: a configuration this version cannot serve is refused here too
+  await loadServerConfig(opts);
   const scopes = opts.scopes?.split(",").map((s) => s.trim()) as TokenScope[] | undefined;
   for (const s of scopes ?? []) {
     if (!TOKEN_SCOPES.includes(s)) {
@@ -80,8 +136,9 @@ export function tokenId(hash: string): string {
 export async function tokenRevokeCommand(
   ctx: Context,
   idOrNothing: string | undefined,
-  opts: { data: string; stdin?: boolean },
+  opts: { data: string; config?: string; stdin?: boolean },
 ): Promise<void> {
+  await loadServerConfig(opts);
   let hash: string | undefined;
   let idPrefix: string | undefined;
   if (opts.stdin) {

@@ -2,11 +2,10 @@
  * The `ggen.toml` manifest: parsing and validation. Every error names the field and the reason.
  * @module
  */
-import { closest, distance } from "fastest-levenshtein";
 import { parse as parseToml } from "smol-toml";
 import * as semver from "semver";
 import { ValidationError } from "./errors.ts";
-import { hasUnsafeChars, isValidVersion } from "./text.ts";
+import { didYouMean, hasUnsafeChars, isValidVersion } from "./text.ts";
 
 /** A validated package manifest */
 export interface Manifest {
@@ -132,9 +131,7 @@ export function validateManifest(data: unknown): Manifest {
   for (const key of Object.keys(table)) {
     if (!known.includes(key)) {
       // "licence" -> "license": a misspelt field names the one it probably means
-      const near = closest(key, known);
-      const hint = distance(key, near) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${near}"?)` : "";
-      fail(`package.${key}`, `is not a known field${hint}; known fields: ${known.join(", ")}`);
+      fail(`package.${key}`, `is not a known field${didYouMean(key, known)}; known fields: ${known.join(", ")}`);
     }
   }
   const id = text(table, "id", { required: true, max: MAX_ID_LENGTH });

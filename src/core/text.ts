@@ -4,6 +4,7 @@
  * or a log line. Pure functions, no I/O.
  * @module
  */
+import { closest, distance } from "fastest-levenshtein";
 
 /** The semver 2.0.0 grammar (semver.org), build metadata included */
 const SEMVER_2 =
@@ -40,4 +41,14 @@ export function hasUnsafeChars(text: string): boolean {
  */
 export function escapeTerminal(text: string): string {
   return text.replace(UNSAFE_CHARS, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
+
+/**
+ * " (did you mean "x"?)" when `key` is a likely misspelling of one of `known` ("licence" ->
+ * "license"), else ""
+ */
+export function didYouMean(key: string, known: readonly string[]): string {
+  if (known.length === 0) return "";
+  const near = closest(key, [...known]);
+  return distance(key, near) <= Math.max(2, Math.floor(key.length / 3)) ? ` (did you mean "${near}"?)` : "";
 }

@@ -140,6 +140,8 @@ export function createProviderService(
     // (in parallel with the DHT walk; the budget then cuts a slow walk once they answered)
     const direct = askConnected(sha256, both).then((found) => {
       for (const p of found) if (out.size < cap && !out.has(p.peerId)) out.set(p.peerId, p);
+      // Enough holders confirmed directly: the DHT walk has nothing left to add
+      if (out.size >= cap) inner.abort();
     });
     try {
       for await (const ev of node.services.dht.findProviders(cidFromSha256(sha256), { signal: both })) {

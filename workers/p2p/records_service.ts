@@ -10,6 +10,9 @@ import { recordSeq, type RecordValue, verifyRecord } from "../../src/p2p/mod.ts"
 import type { ReputationBook } from "./reputation_book.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
+/** How long a lookup goes on after its first valid value */
+const RECORD_SETTLE_MS = 300;
+
 /** Collaborators of the record service */
 export interface RecordServiceComponents {
   node: P2PLibp2p;
@@ -38,8 +41,13 @@ export function createRecordService(components: RecordServiceComponents): Record
     },
     async get(key, signal) {
       const values = new Map<string, { seq: number; from: Set<string> }>();
+      // Once a valid value is in, the walk gets a short while more for newer values and more
+      // vouchers, not the whole walk through every dead or slow peer
+      const settled = new AbortController();
+      let settle: ReturnType<typeof setTimeout> | undefined;
       try {
-        for await (const ev of node.services.dht.get(enc.encode(key), { signal })) {
+        const both = AbortSignal.any([signal, settled.signal]);
+        for await (const ev of node.services.dht.get(enc.encode(key), { signal: both })) {
           // kad-dht's get yields only the best VALUE; every peer's own answer is in its PEER_RESPONSE,
           // and those are what tell how many distinct peers hold a value
           const answer = ev.name === "VALUE"
@@ -55,6 +63,7 @@ export function createRecordService(components: RecordServiceComponents): Record
             const entry = values.get(text) ?? { seq: recordSeq(rec), from: new Set<string>() };
             entry.from.add(answer.from.toString());
             values.set(text, entry);
+            settle ??= setTimeout(() => settled.abort(), RECORD_SETTLE_MS);
           } catch (err) {
             reputation.judge(answer.from.toString(), "invalid-record", `${key}: ${(err as Error).message}`);
           }
@@ -62,11 +71,12 @@ export function createRecordService(components: RecordServiceComponents): Record
       } catch (err) {
         // kad-dht ends a lookup that found nothing with its NotFoundError: that is an answer
         const notFound = err instanceof Error && err.name === "NotFoundError";
-        if (values.size === 0 && !notFound) {
+        if (values.size === 0 && !notFound && !settled.signal.aborted) {
           log("debug", `get ${key}: ${(err as Error).message}`);
           throw new UnavailableError(`DHT lookup of ${key} failed: ${(err as Error).message}`, { cause: err });
         }
       }
+      clearTimeout(settle);
       return [...values.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([value, e]) => ({
         value,
         from: [...e.from],

@@ -55,6 +55,8 @@ const VOUCHED_VERSIONS = 3;
 export const MULTI_SOURCE_MIN_BYTES = 4 * 1024 * 1024;
 /** Most providers one multi-source download uses */
 const MAX_SOURCES = 4;
+/** Providers a lookup gathers for a blob one peer serves (the rest are failover) */
+const SMALL_BLOB_PROVIDERS = 3;
 
 /** The registry's signed seq of a document (read, not verified: the order of candidates only) */
 function signedSeq(info: PackageInfo): number {
@@ -223,35 +225,56 @@ export function createP2PRegistry(
     // Every signer's index counts: the DHT keeps the last PUT, and an attacker's index must not
     // hide the owner's versions (the trust policy decides between signers, not the DHT)
     const indexes: string[] = [];
-    const index = await newest(indexKey(id), options, undefined, indexes);
-    if (index) indexes.push(index);
-    for (const value of new Set(indexes)) {
-      for (const v of (JSON.parse(value) as IndexRecord).versions) if (isValidVersion(v.version)) listed.add(v.version);
-    }
+    let indexDone = false;
+    // The index is signed by the publisher: a package re-shared from central has none, and a
+    // walk that finds nothing visits every peer. It runs beside everything else and is waited
+    // for only while versions named by the catalog are still being looked up
+    const indexWalk = newest(indexKey(id), options, undefined, indexes).then((index) => {
+      if (index) indexes.push(index);
+    }, () => {}).finally(() => indexDone = true);
+    const vouchedBy = new Map<string, Set<string>>();
+    const walked = new Set<string>();
+    const walkVersions = async (list: string[]) => {
+      const pending = list.filter((v) => !walked.has(v));
+      for (const v of pending) walked.add(v);
+      // One walk per version, a few at a time
+      const walk = async () => {
+        for (let v = pending.shift(); v !== undefined; v = pending.shift()) {
+          options.signal?.throwIfAborted();
+          const version = v;
+          const value = await newest(versionKey(id, version), options, id, undefined, (p) => vouchedBy.set(version, p));
+          if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(4, pending.length) }, walk));
+    };
     for (const e of await node.search(id, 50, options)) {
       // Catalog answers are peers' words: only a real version may become a DHT key
       if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
     }
-    const vouchedBy = new Map<string, Set<string>>();
-    for (const version of listed) {
-      options.signal?.throwIfAborted();
-      const value = await newest(versionKey(id, version), options, id, undefined, (p) => vouchedBy.set(version, p));
-      if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
+    if (listed.size > 0) await walkVersions([...listed]);
+    if (listed.size === 0 || indexDone) await indexWalk;
+    for (const value of new Set(indexes)) {
+      for (const v of (JSON.parse(value) as IndexRecord).versions) if (isValidVersion(v.version)) listed.add(v.version);
     }
+    await walkVersions([...listed]);
+    log.debug(`info ${id}: index ${indexDone ? "read" : "still looked up, not waited for"}`);
     if (versions.size === 0) throw await notFoundOnNetwork(`Package "${id}" not found on the P2P network`, options);
     const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
     // A DHT walk stops at the first peers that hold a record, so few may have answered: the peers
     // providing exactly the bytes a version's signed record names vouch for it too (min_sources
     // counts distinct peers either way); asked for the newest versions that lack vouchers
-    for (const v of sorted.slice(-VOUCHED_VERSIONS)) {
-      const peers = vouchedBy.get(v.version) ?? new Set<string>();
-      if (peers.size >= WANTED_VOUCHERS) continue;
-      const providers = await node.findProviders(v.sha256, { ...options, limit: MAX_SOURCES * 2 }).catch(
-        () => [],
-      );
-      for (const p of providers) if (p.peerId !== init.peerId) peers.add(p.peerId);
-      vouchedBy.set(v.version, peers);
-    }
+    await Promise.all(
+      sorted.slice(-VOUCHED_VERSIONS).map(async (v) => {
+        const peers = vouchedBy.get(v.version) ?? new Set<string>();
+        if (peers.size >= WANTED_VOUCHERS) return;
+        const providers = await node.findProviders(v.sha256, { ...options, limit: WANTED_VOUCHERS + 1 }).catch(
+          () => [],
+        );
+        for (const p of providers) if (p.peerId !== init.peerId) peers.add(p.peerId);
+        vouchedBy.set(v.version, peers);
+      }),
+    );
     const vouchers = Object.fromEntries([...vouchedBy].map(([version, peers]) => [version, peers.size]));
     const latest = sorted.at(-1)!;
     log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
@@ -287,7 +310,13 @@ export function createP2PRegistry(
         );
       }
       // Many candidates: under a Sybil attack most of a handful may be liars
-      const providers = await node.findProviders(version.sha256, { ...options, limit: MAX_PROVIDERS_PER_KEY });
+      // A small blob comes from one peer: a few candidates (for failover) end the lookup early;
+      // a large one is split over several, so the lookup gathers more
+      const large = version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES);
+      const providers = await node.findProviders(version.sha256, {
+        ...options,
+        limit: large ? MAX_PROVIDERS_PER_KEY : SMALL_BLOB_PROVIDERS,
+      });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)

@@ -52,6 +52,12 @@ export async function createFsBlobStore(dir: string): Promise<BlobStore> {
       await file.seek(range.start, Deno.SeekMode.Start);
       return chunked(file, range.end - range.start + 1);
     },
+    async check() {
+      // A directory the server can write to: a probe file written and removed
+      const probe = join(dir, `.ready-${crypto.randomUUID()}`);
+      await Deno.writeFile(probe, new Uint8Array());
+      await Deno.remove(probe);
+    },
     async size(sha256) {
       try {
         return (await Deno.stat(path(sha256))).size;

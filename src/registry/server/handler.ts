@@ -45,6 +45,7 @@ import { readBody } from "./body.ts";
 import { createOwnerRoutes } from "./owner_routes.ts";
 import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
+import { createRegistryMetrics, type RegistryMetrics, routeTemplate } from "./metrics.ts";
 import type { BlobStore, MetadataStore, PublishAuth } from "./storage.ts";
 
 /** Collaborators of the handler */
@@ -54,6 +55,8 @@ export interface HandlerComponents {
   logger: Logger;
   /** The registry's own key: signs every package metadata document */
   registryKey: Signer;
+  /** Where request, publish and download figures go (served at `/metrics`) */
+  metrics?: RegistryMetrics;
 }
 
 /** Limits of the handler */
@@ -120,7 +123,19 @@ export function createHandler(
 ): (req: Request, info?: { remoteAddr: Deno.Addr }) => Promise<Response> {
   const { metadata, blobs, registryKey } = components;
   const metadataTtl = init.metadataTtlMs ?? 24 * 60 * 60 * 1000;
-  const limiter = new RateLimiter(init.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const rateLimiter = new RateLimiter(init.rateLimits ?? DEFAULT_RATE_LIMITS);
+  const metrics = components.metrics ?? createRegistryMetrics();
+  /** Take a token, counting refusals by limit */
+  const limiter = {
+    take(kind: keyof RateLimits, key: string): void {
+      try {
+        rateLimiter.take(kind, key);
+      } catch (err) {
+        metrics.rateLimited(kind);
+        throw err;
+      }
+    },
+  };
   const log = components.logger.child("registry");
   const maxTarball = init.maxTarballBytes ?? DEFAULT_MAX_TARBALL_BYTES;
   const bodyTimeout = init.bodyTimeoutMs ?? 30 * SECOND;
@@ -145,6 +160,7 @@ export function createHandler(
     }
     const body = await blobs.open(sha256, range);
     if (!body) throw new NotFoundError(`Blob ${sha256} not found`);
+    metrics.downloaded(range ? range.end - range.start + 1 : size);
     if (range === undefined) {
       return new Response(body, { status: 200, headers: { ...headers, "content-length": String(size) } });
     }
@@ -213,6 +229,7 @@ export function createHandler(
       if (!hadBlob && !metadata.isBlobReferenced(actual)) await blobs.delete(actual);
       throw err;
     }
+    metrics.published();
     log.info(`published ${id}@${version} (${actual.slice(0, 12)}, ${body.byteLength} bytes)`);
     return json(v, 201);
   }
@@ -314,19 +331,58 @@ export function createHandler(
     throw new NotFoundError(`No route for ${method} ${url.pathname}`);
   }
 
+  /** Operators' endpoints, outside the API: liveness, readiness and metrics */
+  async function operate(pathname: string): Promise<Response | undefined> {
+    if (pathname === "/health") return json({ ok: true });
+    if (pathname === "/ready") {
+      // Both stores answer a cheap question, or the instance is taken out of rotation
+      const checks: Record<string, string> = {};
+      try {
+        metadata.packageSeq("io.ggen.ready-check");
+        checks.database = "ok";
+      } catch (err) {
+        checks.database = (err as Error).message;
+      }
+      try {
+        await blobs.check();
+        checks.blobs = "ok";
+      } catch (err) {
+        checks.blobs = (err as Error).message;
+      }
+      const ready = Object.values(checks).every((c) => c === "ok");
+      if (!ready) metrics.storageError();
+      return json({ ready, checks }, ready ? 200 : 503);
+    }
+    if (pathname === "/metrics") {
+      const { body, contentType } = await metrics.render();
+      return new Response(body, { headers: { "content-type": contentType } });
+    }
+    return undefined;
+  }
+
   return async (req: Request, info?: { remoteAddr: Deno.Addr }): Promise<Response> => {
     const started = performance.now();
     const url = new URL(req.url);
     // The client's address comes from the socket, never from a header a client could send
     const ip = info?.remoteAddr.transport === "tcp" ? (info.remoteAddr as Deno.NetAddr).hostname : "local";
     let res: Response;
+    const template = url.pathname.startsWith(API_PREFIX + "/")
+      ? routeTemplate(url.pathname.slice(API_PREFIX.length + 1).split("/"))
+      : url.pathname === "/health" || url.pathname === "/ready" || url.pathname === "/metrics"
+      ? url.pathname
+      : "other";
     try {
-      res = await route(req, url, ip);
+      res = (req.method === "GET" ? await operate(url.pathname) : undefined) ?? await route(req, url, ip);
     } catch (err) {
-      if (!(err instanceof Error) || !err.name.endsWith("Error") || err.name === "Error") log.error(String(err));
+      if (!(err instanceof Error) || !err.name.endsWith("Error") || err.name === "Error") {
+        log.error(String(err));
+        metrics.storageError();
+      }
       res = errorResponse(err);
     }
-    log.debug(`${req.method} ${url.pathname} ${res.status} ${(performance.now() - started).toFixed(1)}ms`);
+    const seconds = (performance.now() - started) / 1000;
+    metrics.request(template, req.method, res.status, seconds);
+    log.debug(`${req.method} ${url.pathname} ${res.status} ${(seconds * 1000).toFixed(1)}ms`);
     return res;
   };
 }

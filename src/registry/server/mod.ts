@@ -13,6 +13,13 @@
  */
 export { openRegistryStorage, type RegistryServer, type RegistryServerInit, startRegistryServer } from "./server.ts";
 export type { HandlerInit } from "./handler.ts";
+export {
+  defaultServerConfig,
+  describeLimit,
+  parseServerConfig,
+  SERVER_CONFIG_FILE,
+  type ServerConfig,
+} from "./config.ts";
 export type { HttpServerInit } from "./http_server.ts";
 export {
   createToken,

@@ -114,4 +114,6 @@ export interface BlobStore {
   delete(sha256: string): Promise<void>;
   /** Every blob digest */
   list(): Promise<string[]>;
+  /** Throws when the store cannot be reached or written (for `/ready`) */
+  check(): Promise<void>;
 }

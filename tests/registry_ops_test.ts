@@ -1,0 +1,162 @@
+/**
+ * Running the registry as an operator does: `ggen registry serve --config registry.toml` (limits and
+ * the tarball cap from the file, flags overriding it), `ggen registry config check` naming a bad
+ * key, `/health`, `/ready` (503 when the blob store cannot be written) and `/metrics` in the
+ * Prometheus text format counting what happened.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+
+const CONFIG = `
+[server]
+host = "127.0.0.1"
+port = 1        # overridden by --port 0
+max_tarball_bytes = 20971520
+[limits]
+new_package = { burst = 50, per_seconds = 60 }
+search = { burst = 2, per_seconds = 600 }
+download = false
+[storage]
+database = "sqlite"
+blobs = "file"
+`;
+
+/** `ggen registry serve` in a subprocess; resolves with its URL once it listens */
+async function serve(args: string[], home: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMS, MAIN, "--json", "registry", "serve", ...args],
+    env: { GGEN_HOME: home, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`registry serve exited: ${text}`);
+    text += value;
+  }
+  const { url } = JSON.parse(text.split("\n")[0]!) as { url: string };
+  return {
+    url,
+    async stop() {
+      child.kill("SIGINT");
+      await child.status;
+      await reader.cancel().catch(() => {});
+    },
+  };
+}
+
+Deno.test("registry operations: config file, config check, health, readiness and metrics", async (t) => {
+  await using work = await tempDir();
+  const data = join(work.path, "reg");
+  const home = join(work.path, "home");
+  await Deno.mkdir(data, { recursive: true });
+  await Deno.mkdir(home, { recursive: true });
+  const configFile = join(work.path, "registry.toml");
+  await Deno.writeTextFile(configFile, CONFIG);
+
+  await t.step("config check validates a file and names a bad key with a suggestion", async () => {
+    const ok = await ggen(["--json", "registry", "config", "check", configFile], { home });
+    assert.equal(ok.code, 0, ok.stderr);
+    const shown = JSON.parse(ok.stdout.trim().split("\n").at(-1)!);
+    assert.equal(shown.maxTarballBytes, 20971520);
+    assert.equal(shown.limits.download, "off");
+    assert.match(shown.limits.newPackage, /burst 50, refilled at 50 per 60 s/);
+
+    const typo = join(work.path, "typo.toml");
+    await Deno.writeTextFile(typo, "[server]\nmax_tarbal_bytes = 5\n");
+    const bad = await ggen(["registry", "config", "check", typo], { home });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /server\.max_tarbal_bytes is not a known key \(did you mean "max_tarball_bytes"\?\)/);
+
+    const pg = join(work.path, "pg.toml");
+    await Deno.writeTextFile(pg, '[storage]\ndatabase = "postgres://localhost/ggen"\n');
+    const refused = await ggen(["registry", "config", "check", pg], { home });
+    assert.notEqual(refused.code, 0);
+    assert.match(refused.stderr, /storage\.database .*not available in this version/);
+
+    const wrongType = join(work.path, "type.toml");
+    await Deno.writeTextFile(wrongType, "[limits]\nsearch = { burst = -1, per_seconds = 1 }\n");
+    const neg = await ggen(["registry", "config", "check", wrongType], { home });
+    assert.notEqual(neg.code, 0);
+    assert.match(neg.stderr, /limits\.search\.burst must be an integer/);
+  });
+
+  const server = await serve(["--config", configFile, "--data", data, "--port", "0"], home);
+  try {
+    await t.step("the file's limits and tarball cap apply; --port overrides its port", async () => {
+      assert.notEqual(new URL(server.url).port, "1");
+      const tokenRun = await ggen(["--json", "registry", "token", "create", "--data", data, "--config", configFile], {
+        home,
+      });
+      assert.equal(tokenRun.code, 0, tokenRun.stderr);
+      const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
+      const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+      // Eight new ids with one token: the default limit (5 new ids) would refuse the sixth
+      for (let i = 0; i < 8; i++) {
+        const pkg = await writePackage(join(work.path, `p${i}`), { id: `io.ops.pkg${i}`, version: "1.0.0" });
+        const r = await ggen(["publish", pkg], { home, env });
+        assert.equal(r.code, 0, r.stderr);
+      }
+      // 12 MiB of incompressible bytes: over the default 10 MiB cap, under the file's 20 MiB
+      const big = await writePackage(join(work.path, "big"), { id: "io.ops.big", version: "1.0.0" });
+      const blob = new Uint8Array(12 * 1024 * 1024);
+      for (let o = 0; o < blob.length; o += 65536) crypto.getRandomValues(blob.subarray(o, o + 65536));
+      await Deno.writeFile(join(big, "templates", "blob.bin"), blob);
+      const r = await ggen(["publish", big], { home, env });
+      assert.equal(r.code, 0, r.stderr);
+      // Search: a burst of 2, then refused
+      for (let i = 0; i < 2; i++) assert.equal(await fetch(`${server.url}/api/v1/search?q=ops`).then(drain), 200);
+      assert.equal(await fetch(`${server.url}/api/v1/search?q=ops`).then(drain), 429);
+    });
+
+    await t.step("health, readiness and metrics", async () => {
+      assert.deepEqual(await (await fetch(`${server.url}/health`)).json(), { ok: true });
+      const ready = await fetch(`${server.url}/ready`);
+      assert.equal(ready.status, 200);
+      assert.deepEqual(await ready.json(), { ready: true, checks: { database: "ok", blobs: "ok" } });
+
+      const res = await fetch(`${server.url}/metrics`);
+      assert.match(res.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+      const text = await res.text();
+      const value = (line: RegExp) => Number(text.split("\n").find((l) => line.test(l))?.split(" ").at(-1));
+      assert.equal(value(/^ggen_registry_publishes_total /), 9);
+      assert.equal(value(/^ggen_registry_rate_limited_total\{limit="search"\} /), 1);
+      assert.equal(
+        value(/^ggen_registry_http_requests_total\{route="\/packages\/:id\/:version",method="PUT",status="201"\} /),
+        9,
+      );
+      assert.equal(value(/^ggen_registry_http_request_duration_seconds_count\{route="\/search"\} /), 3);
+      // No raw path ever becomes a label
+      assert.ok(!text.includes("io.ops.pkg"), "a package id leaked into a label");
+    });
+
+    await t.step("readiness fails when the blob store cannot be written", async () => {
+      const blobs = join(data, "blobs");
+      await Deno.rename(blobs, `${blobs}.moved`);
+      await Deno.writeTextFile(blobs, "not a directory");
+      try {
+        const res = await fetch(`${server.url}/ready`);
+        assert.equal(res.status, 503);
+        const body = await res.json() as { ready: boolean; checks: { blobs: string; database: string } };
+        assert.equal(body.ready, false);
+        assert.equal(body.checks.database, "ok");
+        assert.notEqual(body.checks.blobs, "ok");
+        assert.equal(await fetch(`${server.url}/health`).then(drain), 200, "liveness does not depend on storage");
+      } finally {
+        await Deno.remove(blobs);
+        await Deno.rename(`${blobs}.moved`, blobs);
+      }
+      assert.equal(await fetch(`${server.url}/ready`).then(drain), 200);
+    });
+  } finally {
+    await server.stop();
+  }
+});
+
+async function drain(res: Response): Promise<number> {
+  await res.body?.cancel();
+  return res.status;
+}
