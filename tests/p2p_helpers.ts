@@ -21,6 +21,8 @@ export interface Daemon {
   /** Dialable address with /p2p/ suffix */
   addr: string;
   child: Deno.ChildProcess;
+  /** The first line `p2p start --json` printed */
+  info: Record<string, unknown>;
   stop(): Promise<void>;
   kill(signal: Deno.Signal): void;
 }
@@ -28,11 +30,12 @@ export interface Daemon {
 /** Start `ggen p2p start` and wait for its first JSON line */
 export async function startDaemon(
   home: string,
-  opts: { bootstrap?: string[]; env?: Record<string, string> } = {},
+  opts: { bootstrap?: string[]; env?: Record<string, string>; args?: string[] } = {},
 ): Promise<Daemon> {
   await Deno.mkdir(home, { recursive: true });
   const args = ["run", "--quiet", ...PERMS, MAIN, "p2p", "start", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"];
   for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
+  args.push(...opts.args ?? []);
   const child = new Deno.Command(Deno.execPath(), {
     args,
     env: {
@@ -72,6 +75,7 @@ export async function startDaemon(
   return {
     home,
     peerId: info.peerId,
+    info,
     addr: info.listenAddrs.find((a) => a.startsWith("/ip4/127.0.0.1/"))!,
     child,
     kill: (signal) => {

@@ -160,3 +160,35 @@ async function drain(res: Response): Promise<number> {
   await res.body?.cancel();
   return res.status;
 }
+
+Deno.test("two registry instances share one data directory: either answers, one concurrent publish wins", async () => {
+  await using work = await tempDir();
+  const data = join(work.path, "reg");
+  const home = join(work.path, "home");
+  await Deno.mkdir(data, { recursive: true });
+  await Deno.mkdir(home, { recursive: true });
+  // The first instance creates the data directory and the registry key; the second shares both
+  const a = await serve(["--data", data, "--port", "0"], home);
+  const b = await serve(["--data", data, "--port", "0"], home);
+  try {
+    const key = async (url: string) => await (await fetch(`${url}/api/v1/registry/key`)).json();
+    assert.deepEqual(await key(a.url), await key(b.url), "the instances sign with different keys");
+
+    const tokenRun = await ggen(["--json", "registry", "token", "create", "--data", data], { home });
+    const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
+    const pkg = await writePackage(join(work.path, "pkg"), { id: "io.twin.pkg", version: "1.0.0" });
+    // The same version published at the same moment through each instance: exactly one wins
+    const runs = await Promise.all(
+      [a, b].map((s) => ggen(["publish", pkg], { home, env: { GGEN_REGISTRY: s.url, GGEN_TOKEN: token } })),
+    );
+    assert.deepEqual(runs.map((r) => r.code).sort(), [0, 1], runs.map((r) => r.stderr).join("\n"));
+    assert.match(runs.find((r) => r.code !== 0)!.stderr, /already exists/);
+    // What one instance took, the other serves
+    for (const s of [a, b]) {
+      const info = await (await fetch(`${s.url}/api/v1/packages/io.twin.pkg`)).json() as { versions: unknown[] };
+      assert.equal(info.versions.length, 1);
+    }
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});

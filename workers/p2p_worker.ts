@@ -47,6 +47,8 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
       return running().status();
     case "peers":
       return await running().peers(signal);
+    case "metrics":
+      return await running().metrics();
     case "dial":
       return await running().dial(msg.params.multiaddr, signal);
     case "provide":

@@ -81,7 +81,13 @@ export async function generateSwarmKey(path: string): Promise<void> {
  */
 export async function workerInit(
   config: Readonly<Config>,
-  o: { reprovideIntervalMs: number; onAnnouncement?: WorkerNodeInit["onAnnouncement"] },
+  o: {
+    reprovideIntervalMs: number;
+    onAnnouncement?: WorkerNodeInit["onAnnouncement"];
+    metrics?: boolean;
+    /** The bootstrap-node profile: no package store, more connections */
+    bootstrapNode?: boolean;
+  },
 ): Promise<WorkerNodeInit> {
   let psk: Uint8Array | undefined;
   if (config.p2p.pskFile) {
@@ -125,8 +131,19 @@ export async function workerInit(
     allowRanges: config.p2p.allowRanges,
     denyRanges: config.p2p.denyRanges,
     ...(o.onAnnouncement ? { onAnnouncement: o.onAnnouncement } : {}),
+    ...(o.metrics ? { metrics: true } : {}),
+    ...(o.bootstrapNode
+      ? {
+        serveStore: false,
+        reprovideIntervalMs: 0,
+        maxConnections: Math.max(config.p2p.maxConnections, BOOTSTRAP_NODE_CONNECTIONS),
+      }
+      : {}),
   };
 }
+
+/** Connections a bootstrap node keeps at least (every newcomer of the network dials it first) */
+export const BOOTSTRAP_NODE_CONNECTIONS = 1000;
 
 /** Wait until a node has `min` peers in its DHT routing table or the time is up; bounded polling */
 export async function waitForPeers(

@@ -20,7 +20,16 @@ function collect(value: string, previous: string[] = []): string[] {
 }
 
 /** `ggen p2p start`: a long-lived node serving the store, with the local control API */
-export async function startDaemon(ctx: Context): Promise<void> {
+export async function startDaemon(
+  ctx: Context,
+  opts: { metrics?: string; bootstrapNode?: boolean } = {},
+): Promise<void> {
+  // A bootstrap node has its metrics on unless told where
+  const metricsAddr = opts.metrics !== undefined
+    ? parseListen(opts.metrics, "--metrics")
+    : opts.bootstrapNode
+    ? parseListen(DEFAULT_METRICS_LISTEN, "--metrics")
+    : undefined;
   const { config, logger } = ctx;
   // One daemon per home: a second would share the identity and fight over daemon.json
   const running = await connectDaemon(config.home, logger);
@@ -37,24 +46,62 @@ export async function startDaemon(ctx: Context): Promise<void> {
     await workerInit(config, {
       reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
       onAnnouncement: (a, from) => logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`),
+      ...(metricsAddr ? { metrics: true } : {}),
+      ...(opts.bootstrapNode ? { bootstrapNode: true } : {}),
     }),
   );
+  // Prometheus scrapes without credentials: a separate, read-only listener (127.0.0.1 unless told)
+  const metricsServer = metricsAddr
+    ? Deno.serve({ ...metricsAddr, onListen: () => {} }, async (req) => {
+      if (new URL(req.url).pathname !== "/metrics" || req.method !== "GET") {
+        return new Response("Not found: GET /metrics\n", { status: 404 });
+      }
+      return new Response(await node.metrics(), {
+        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
+      });
+    })
+    : undefined;
   const control = await startControlServer({ logger }, {
     home: config.home,
     node,
     onShutdown: () => stopped.abort(),
   });
+  const metricsUrl = metricsServer ? `http://${hostPort(metricsServer.addr)}/metrics` : undefined;
   ctx.out.result(
-    { peerId: node.peerId, listenAddrs: node.listenAddrs, controlPort: control.info.port, pid: Deno.pid },
-    `P2P node ${node.peerId}\n${
-      node.listenAddrs.map((a) => `  listening on ${a}`).join("\n")
+    {
+      peerId: node.peerId,
+      listenAddrs: node.listenAddrs,
+      controlPort: control.info.port,
+      pid: Deno.pid,
+      ...(metricsUrl ? { metrics: metricsUrl } : {}),
+    },
+    `P2P node ${node.peerId}\n${node.listenAddrs.map((a) => `  listening on ${a}`).join("\n")}${
+      metricsUrl ? `\n  metrics on ${metricsUrl}` : ""
     }\n  control API on 127.0.0.1:${control.info.port} (Ctrl-C stops)`,
   );
   const until = AbortSignal.any([ctx.signal, stopped.signal]);
   await new Promise<void>((resolve) => until.addEventListener("abort", () => resolve(), { once: true }));
   logger.info("stopping P2P node");
   await control.stop();
+  await metricsServer?.shutdown();
   await node.stop();
+}
+
+/** Default address of the daemon's metrics listener (Prometheus' node-exporter neighbourhood) */
+export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
+
+/** `host:port` (an IPv6 host in brackets) as Deno.serve options */
+function parseListen(value: string, flag: string): { hostname: string; port: number } {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.\-]+):(\d{1,5})$/.exec(value);
+  const port = Number(m?.[2]);
+  if (!m || port > 65535) {
+    throw new UsageError(`${flag} takes host:port such as ${DEFAULT_METRICS_LISTEN}, not "${value}"`);
+  }
+  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+function hostPort(addr: Deno.NetAddr): string {
+  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
 }
 
 /** `ggen publish --p2p DIR`: pack, store, provide, put records, announce; no central registry */
@@ -91,13 +138,22 @@ export function p2pCommands(program: Command, open: Open): void {
     .option("--listen <multiaddr>", "listen address (repeatable)", collect)
     .option("--bootstrap <multiaddr>", "bootstrap peer /ip4/…/tcp/…/p2p/… (repeatable)", collect)
     .option("--no-mdns", "disable mDNS discovery")
+    .option("--metrics [host:port]", `serve Prometheus metrics at /metrics (default ${DEFAULT_METRICS_LISTEN})`)
+    .option(
+      "--bootstrap-node",
+      "run as a bootstrap node: DHT and gossip only, no package store, 1000 connections, metrics on",
+    )
     .action(async (o, cmd: Command) => {
       const flags: ConfigFlags = {
         ...(o.listen ? { listen: o.listen } : {}),
         ...(o.bootstrap ? { bootstrap: o.bootstrap } : {}),
         ...(o.mdns === false ? { mdns: false } : {}),
       };
-      await startDaemon(await open(cmd, flags));
+      const metrics = o.metrics === true ? DEFAULT_METRICS_LISTEN : o.metrics as string | undefined;
+      await startDaemon(await open(cmd, flags), {
+        ...(metrics ? { metrics } : {}),
+        ...(o.bootstrapNode ? { bootstrapNode: true } : {}),
+      });
     });
   const psk = p2p.command("psk").description("pre-shared keys for private networks");
   psk.command("generate").description("write a new swarm key (mode 0600) for registry.p2p.psk_file")

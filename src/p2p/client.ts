@@ -200,6 +200,9 @@ class WorkerNodeClient implements WorkerNode {
   peers(o: AbortOptions = {}): Promise<PeerSummary[]> {
     return this.#call("peers", {}, o);
   }
+  metrics(o: AbortOptions = {}): Promise<string> {
+    return this.#call("metrics", {}, o);
+  }
   async dial(multiaddr: string, o: AbortOptions = {}): Promise<void> {
     await this.#call("dial", { multiaddr }, o);
   }

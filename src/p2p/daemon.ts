@@ -366,6 +366,9 @@ class DaemonClient implements P2PNode {
   peers(o?: AbortOptions): Promise<PeerSummary[]> {
     return this.#rpc("peers", {}, o);
   }
+  metrics(o?: AbortOptions): Promise<string> {
+    return this.#rpc("metrics", {}, o);
+  }
   dial(multiaddr: string, o?: AbortOptions): Promise<void> {
     return this.#rpc("dial", { multiaddr }, o);
   }

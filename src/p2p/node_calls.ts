@@ -15,6 +15,7 @@ export type NodeMethod = Exclude<WorkerMethod, "start" | "stop" | "fetch">;
 export const NODE_METHODS: readonly NodeMethod[] = [
   "status",
   "peers",
+  "metrics",
   "dial",
   "provide",
   "findProviders",
@@ -69,6 +70,8 @@ export async function callNode<K extends NodeMethod>(
       return await (node.status(o) as R);
     case "peers":
       return await (node.peers(o) as R);
+    case "metrics":
+      return await (node.metrics(o) as R);
     case "dial":
       return await (node.dial(str("multiaddr"), o) as R);
     case "provide":
@@ -120,6 +123,8 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
         return isObject(value) && typeof value.peerId === "string" && typeof value.routingTableSize === "number";
       case "peers":
         return Array.isArray(value) && value.every((p) => isObject(p) && typeof p.peerId === "string");
+      case "metrics":
+        return typeof value === "string";
       case "findProviders":
         return Array.isArray(value) &&
           value.every((p) => isObject(p) && typeof p.peerId === "string" && isStrings(p.addrs));

@@ -48,6 +48,13 @@ export interface WorkerStartInit {
   maxRoutingEntriesPerIp?: number;
   /** Time between liveness sweeps of the routing table; 0 disables them. @default 30000 */
   routingSweepIntervalMs?: number;
+  /** Keep Prometheus metrics (libp2p's and ggen's) for the `metrics` call */
+  metrics?: boolean;
+  /**
+   * A bootstrap node (design §5.3): routing, records and announcements only; no package bytes
+   * are served or provided (the fetch protocol is not even registered)
+   */
+  serveStore?: boolean;
   /** When not empty, only these PeerIds may connect */
   allowPeers: string[];
   /** PeerIds that may never connect */
@@ -68,6 +75,8 @@ export interface WorkerMethods {
   status: { params: Record<string, never>; result: NodeStatus };
   /** Connected peers with latency, source and score */
   peers: { params: Record<string, never>; result: PeerSummary[] };
+  /** Prometheus text exposition; empty when the node was started without `metrics` */
+  metrics: { params: Record<string, never>; result: string };
   /** Connect to a multiaddr */
   dial: { params: { multiaddr: string }; result: void };
   /** Announce on the DHT that this node has a blob */

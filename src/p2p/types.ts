@@ -96,6 +96,8 @@ export interface P2PNode {
   status(options?: AbortOptions): Promise<NodeStatus>;
   /** Connected peers with latency, source and score */
   peers(options?: AbortOptions): Promise<PeerSummary[]>;
+  /** Prometheus text exposition of the node (empty unless it keeps metrics) */
+  metrics(options?: AbortOptions): Promise<string>;
   /** Connect to a multiaddr */
   dial(multiaddr: string, options?: AbortOptions): Promise<void>;
   /** Announce on the DHT that this node has a blob */

@@ -123,6 +123,8 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
           counters.bytesOut += n;
           left -= n;
         }
+        // A zero-length request is a holder check, not a transfer
+        if (length > 0 && left === 0) counters.served++;
       } finally {
         file.close();
       }
@@ -227,6 +229,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         throw new UnavailableError(`Peer ${peerId} disconnected after ${received} of ${frame.length} bytes`);
       }
       post({ type: "end", id });
+      counters.fetched++;
       components.onServed?.(sha256, peerId, node.getConnections(peerIdFromString(peerId))[0]?.remoteAddr.toString());
     } catch (err) {
       stream.abort(err as Error);

@@ -25,6 +25,7 @@ import { type DiscoverySource, selectRecord, verifyRecord, type WorkerStartInit 
 import type { AccessGate } from "./access.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { libp2pConnectionLimit } from "./slots.ts";
+import type { NodeMetrics } from "./metrics.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
 /** Read the node identity of `home`, creating it (0600) on first use */
@@ -53,6 +54,8 @@ export interface NodeComponents {
   log: Log;
   /** How each peer was found; filled by discovery */
   sources: Map<string, DiscoverySource>;
+  /** Prometheus metrics, when kept */
+  metrics?: NodeMetrics;
 }
 
 /** Build (not start listening beyond libp2p's own start) the libp2p node */
@@ -91,6 +94,7 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
       ...(init.psk ? { addressDialTimeout: 750, inboundUpgradeTimeout: 750 } : {}),
     },
     connectionGater: access.connectionGater(),
+    ...(components.metrics ? { metrics: components.metrics.libp2p } : {}),
     services: {
       identify: identify(),
       ping: ping(),

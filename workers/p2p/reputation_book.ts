@@ -11,6 +11,8 @@ export interface ReputationBookComponents {
   log: Log;
   /** Close every connection to a peer (the node's hangUp) */
   hangUp(peerId: string): Promise<void>;
+  /** Told of every behaviour recorded (metrics count them) */
+  onJudge?(behaviour: Behaviour): void;
 }
 
 /** Options of the book */
@@ -67,6 +69,7 @@ export function createReputationBook(
     isBanned: (peerId) => reputation.isBanned(peerId),
     score: (peerId) => reputation.score(peerId),
     judge(peerId, behaviour, reason) {
+      components.onJudge?.(behaviour);
       const banned = reputation.record(peerId, behaviour);
       if (behaviour !== "verified-transfer") {
         log("warn", `peer ${peerId} ${behaviour} (score ${reputation.score(peerId).toFixed(1)}): ${reason}`);

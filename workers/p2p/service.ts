@@ -28,6 +28,7 @@ import { createRecordService, type RecordService } from "./records_service.ts";
 import { createRoutingHygiene, type RoutingHygiene } from "./routing_hygiene.ts";
 import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
 import { createServedBy } from "./served_by.ts";
+import { createNodeMetrics } from "./metrics.ts";
 import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
 import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
@@ -45,6 +46,8 @@ export interface P2PService {
   readonly reputation: ReputationBook;
   readonly access: AccessGate;
   status(): NodeStatus;
+  /** Prometheus text; empty unless started with `metrics` */
+  metrics(): Promise<string>;
   peers(signal: AbortSignal): Promise<PeerSummary[]>;
   dial(address: string, signal: AbortSignal): Promise<void>;
   provide(sha256: string, signal: AbortSignal): Promise<void>;
@@ -68,11 +71,12 @@ export async function startP2PService(
   const cacheDir = join(init.home, "cache", "sha256");
   await Deno.mkdir(cacheDir, { recursive: true });
   const sources = new Map<string, DiscoverySource>();
-  const counters: Counters = { bytesIn: 0, bytesOut: 0 };
+  const counters: Counters = { bytesIn: 0, bytesOut: 0, served: 0, fetched: 0, judged: {} };
   let node: P2PLibp2p | undefined;
   const reputation = createReputationBook({
     log,
     hangUp: async (peerId) => void await node?.hangUp(peerIdFromString(peerId)),
+    onJudge: (behaviour) => void (counters.judged[behaviour] = (counters.judged[behaviour] ?? 0) + 1),
   }, { file: join(init.home, "reputation.json") });
   await reputation.load();
   const bootstrapIds = new Set(
@@ -90,8 +94,9 @@ export async function startP2PService(
     admit: (open, ip) => slots.admit(open, ip),
   }, init);
   const catalogDb: Catalog = openCatalog(join(init.home, "p2p.db"));
+  const metrics = init.metrics ? createNodeMetrics() : undefined;
   try {
-    node = await createNode({ access, reputation, log, sources }, init);
+    node = await createNode({ access, reputation, log, sources, ...(metrics ? { metrics } : {}) }, init);
   } catch (err) {
     catalogDb.close();
     throw err;
@@ -142,7 +147,7 @@ export async function startP2PService(
   });
   const records = createRecordService({ node: started, reputation, log });
   const metadata = createMetadataService({ node: started, log }, { dir: join(init.home, "metadata") });
-  await fetcher.start();
+  if (init.serveStore !== false) await fetcher.start();
   await catalog.start();
   await metadata.start();
   for (const addr of init.bootstrap.filter(Boolean)) {
@@ -157,6 +162,23 @@ export async function startP2PService(
     sweepIntervalMs: init.routingSweepIntervalMs ?? 30_000,
   });
   hygiene.start();
+  const status = (): NodeStatus => ({
+    peerId: started.peerId.toString(),
+    listenAddrs: started.getMultiaddrs().map((a) => a.toString()),
+    peerCount: new Set(started.getConnections().map((c) => c.remotePeer.toString())).size,
+    routingTableSize: started.services.dht.routingTable.size,
+    providedPackages: providers.providedCount(),
+    catalogSize: catalogDb.size(),
+    uptimeMs: Date.now() - startedAt,
+    inboundDenied: access.denied(),
+    inboundPruned: slots.pruned(),
+    routingEntriesRemoved: hygiene.removed(),
+    bytesIn: counters.bytesIn,
+    bytesOut: counters.bytesOut,
+    uploadLimit: init.uploadLimit ?? 0,
+    downloadLimit: init.downloadLimit ?? 0,
+  });
+  metrics?.bind({ status, counters, bannedCount: () => reputation.banned().length });
   log("debug", `node ${started.peerId} listening on ${started.getMultiaddrs().join(", ")}`);
 
   return {
@@ -167,22 +189,8 @@ export async function startP2PService(
     records,
     catalog,
     fetcher,
-    status: () => ({
-      peerId: started.peerId.toString(),
-      listenAddrs: started.getMultiaddrs().map((a) => a.toString()),
-      peerCount: new Set(started.getConnections().map((c) => c.remotePeer.toString())).size,
-      routingTableSize: started.services.dht.routingTable.size,
-      providedPackages: providers.providedCount(),
-      catalogSize: catalogDb.size(),
-      uptimeMs: Date.now() - startedAt,
-      inboundDenied: access.denied(),
-      inboundPruned: slots.pruned(),
-      routingEntriesRemoved: hygiene.removed(),
-      bytesIn: counters.bytesIn,
-      bytesOut: counters.bytesOut,
-      uploadLimit: init.uploadLimit ?? 0,
-      downloadLimit: init.downloadLimit ?? 0,
-    }),
+    status,
+    metrics: async () => metrics ? await metrics.render() : "",
     async peers(signal) {
       const byPeer = new Map<string, Connection>();
       for (const c of started.getConnections()) {

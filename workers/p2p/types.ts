@@ -17,8 +17,14 @@ export type P2PLibp2p = Libp2p<Services>;
 /** Where the services log (the worker forwards it to the main thread's logger) */
 export type Log = (level: LogLevel, message: string) => void;
 
-/** Bytes moved by the fetch protocol */
+/** What the fetch protocol and the reputation book did, for status and metrics */
 export interface Counters {
   bytesIn: number;
   bytesOut: number;
+  /** Blobs (or ranges) served to peers in full */
+  served: number;
+  /** Blobs (or ranges) fetched from peers in full */
+  fetched: number;
+  /** Peer misbehaviours recorded, by kind (wrong bytes, invalid records, stalls…) */
+  judged: Record<string, number>;
 }

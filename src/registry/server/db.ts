@@ -23,6 +23,7 @@ import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storag
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 5000;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
 CREATE TABLE IF NOT EXISTS packages (
