@@ -1,10 +1,11 @@
 /**
- * Entry point of `ggen`: runs one command, maps errors to exit codes (1 failure, 2 usage,
- * 130 SIGINT) and exits explicitly, so no libp2p handle keeps the process alive.
+ * Entry point of `ggen`: runs one command, maps errors to exit codes (1 failure, 2 usage or
+ * configuration, 130 SIGINT) and exits explicitly, so no libp2p handle keeps the process alive.
+ * With `--json`, an error is one JSON object on stderr: `{"error": {"name", "message", "exit_code"}}`.
  * @module
  */
 import { runCli, UsageError } from "./src/cli/mod.ts";
-import { escapeTerminal } from "./src/core/mod.ts";
+import { ConfigError, escapeTerminal } from "./src/core/mod.ts";
 
 function describe(err: unknown, verbose: boolean): string {
   if (!(err instanceof Error)) return `error: ${String(err)}`;
@@ -37,9 +38,17 @@ if (import.meta.main) {
   } catch (err) {
     if (interrupted && !(err instanceof Error && err.name !== "AbortError")) code = 130;
     else {
-      // Error messages quote registry and peer answers: escape them for the terminal
-      console.error(describe(err, verbose).split("\n").map(escapeTerminal).join("\n"));
-      code = err instanceof UsageError ? 2 : 1;
+      // A bad argument, flag or setting is the user's to fix: 2, as the README says
+      code = err instanceof UsageError || err instanceof ConfigError ? 2 : 1;
+      if (Deno.args.includes("--json")) {
+        // Scripts get the error's class (stable) and message; JSON escapes what a terminal must not see
+        const name = err instanceof Error ? err.name : "Error";
+        const message = err instanceof Error ? err.message : String(err);
+        console.error(JSON.stringify({ error: { name, message, exit_code: code } }));
+      } else {
+        // Error messages quote registry and peer answers: escape them for the terminal
+        console.error(describe(err, verbose).split("\n").map(escapeTerminal).join("\n"));
+      }
     }
   }
   Deno.exit(code);

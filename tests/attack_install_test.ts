@@ -125,7 +125,7 @@ Deno.test("install: ids, versions and dependencies from a registry never build a
     await Deno.remove(join(home, "ggen.lock"));
     await Deno.writeTextFile(join(home, "trust.toml"), `[packages."../../x"]\nkeys = ["SHA256:x"]\n`);
     const r = await ggen(["install", "io.app.lib"], { home, env: { GGEN_REGISTRY: reg.server.url } });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /Invalid trust store .* is not a package id/);
   });
   await recordFigure(
@@ -352,7 +352,7 @@ Deno.test("client: bounded reads, escaped text, typed errors, same-origin redire
 
   await t.step("a negative GGEN_TIMEOUT_SECS is a configuration error", async () => {
     const r = await ggen(["search", "x"], { home, env: { GGEN_TIMEOUT_SECS: "-1" } });
-    assert.equal(r.code, 1);
+    assert.equal(r.code, 2);
     assert.match(r.stderr, /Invalid GGEN_TIMEOUT_SECS "-1"/);
     assert.doesNotMatch(r.stderr, /RangeError/);
   });

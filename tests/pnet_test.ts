@@ -69,7 +69,7 @@ Deno.test("pnet: same key connects, a wrong key gets 0 connections and fails fas
   await Deno.mkdir(home);
   await Deno.writeTextFile(join(home, "config.toml"), "[registry.p2p]\nprivate = true\n");
   const r = await ggen(["p2p", "status"], { home });
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /registry.p2p.private is true but registry.p2p.psk_file is not set/);
   const gen = await ggen(["p2p", "psk", "generate"], { home });
   assert.equal(gen.code, 0, gen.stderr);

@@ -70,6 +70,16 @@ Deno.test("registry operations: config file, config check, health, readiness and
     const bad = await ggen(["registry", "config", "check", typo], { home });
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /server\.max_tarbal_bytes is not a known key \(did you mean "max_tarball_bytes"\?\)/);
+    assert.equal(bad.code, 2, "a bad configuration is the user's to fix: exit 2");
+    // With --json the error is one JSON object on stderr
+    const asJson = await ggen(["--json", "registry", "config", "check", typo], { home });
+    assert.equal(asJson.code, 2);
+    const { error } = JSON.parse(asJson.stderr.trim().split("\n").at(-1)!) as {
+      error: { name: string; message: string; exit_code: number };
+    };
+    assert.equal(error.name, "ConfigError");
+    assert.equal(error.exit_code, 2);
+    assert.match(error.message, /max_tarbal_bytes/);
 
     const pg = join(work.path, "pg.toml");
     await Deno.writeTextFile(pg, '[storage]\ndatabase = "postgres://localhost/ggen"\n');

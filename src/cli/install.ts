@@ -18,6 +18,7 @@ import {
   type TarballStream,
   UnavailableError,
 } from "../core/mod.ts";
+import { UsageError } from "./usage.ts";
 import {
   openTrustStore,
   pinsFor,
@@ -205,6 +206,9 @@ export async function installPackages(
   const requires: Record<string, string> = { ...lock.requires };
   for (const spec of specs) {
     const { id, range } = parsePackageSpec(spec);
+    if (!semver.validRange(range)) {
+      throw new UsageError(`Invalid version range "${range}" in "${spec}": use ID@1.2.3, ID@^1.2 or ID@">=1 <2"`);
+    }
     requires[id] = range;
   }
   const locked = new Map(lock.packages.map((p) => [p.id, p.version]));

@@ -14,10 +14,10 @@ import {
   peekStatement,
   signEnvelope,
   type Signer,
-  ValidationError,
   versionFromManifest,
   type YankStatement,
 } from "../core/mod.ts";
+import { UsageError } from "./usage.ts";
 import { loadOrCreateSigner, signVersion } from "../trust/mod.ts";
 import type { Context } from "./context.ts";
 
@@ -96,7 +96,7 @@ export async function yankCommand(
   opts: { undo?: boolean; key?: string },
 ): Promise<void> {
   const at = spec.lastIndexOf("@");
-  if (at <= 0) throw new ValidationError(`Cannot yank "${spec}": give ID@VERSION`);
+  if (at <= 0) throw new UsageError(`Cannot yank "${spec}": give ID@VERSION, such as ggen yank ${spec}@1.0.0`);
   const id = checkPackageId(spec.slice(0, at), "yank");
   const version = checkVersion(spec.slice(at + 1), "yank");
   const signer = await publisherKey(ctx, opts.key);

@@ -18,6 +18,7 @@ import {
   type WorkerStartInit,
   type WorkerToMain,
 } from "../../src/p2p/mod.ts";
+import { UnavailableError } from "../../src/core/mod.ts";
 import { type AccessGate, createAccessGate } from "./access.ts";
 import { type CatalogService, createCatalogService } from "./catalog_service.ts";
 import { createFetchService, type FetchService } from "./fetch_service.ts";
@@ -99,6 +100,14 @@ export async function startP2PService(
     node = await createNode({ access, reputation, log, sources, ...(metrics ? { metrics } : {}) }, init);
   } catch (err) {
     catalogDb.close();
+    // libp2p's own message tells a library user to change its transport manager: say what to do
+    if (err instanceof Error && err.name === "UnsupportedListenAddressesError") {
+      throw new UnavailableError(
+        `Cannot listen on ${init.listenAddrs.join(", ")}: the port is taken (another ggen daemon or program) or the ` +
+          "address is not on this machine; choose another with --listen or [registry.p2p] listen_addrs (-v shows why)",
+        { cause: err },
+      );
+    }
     throw err;
   }
   const started = node;

@@ -16,7 +16,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
-import type { Logger } from "../../core/mod.ts";
+import { type Logger, UnavailableError } from "../../core/mod.ts";
 
 /** The handler the server calls; `remoteAddr` is the socket's peer */
 export type FetchHandler = (req: Request, info: { remoteAddr: Deno.NetAddr }) => Promise<Response>;
@@ -296,7 +296,24 @@ export async function startHttpServer(
     });
   });
   const ready = Promise.withResolvers<void>();
-  http.once("error", (err: Error) => ready.reject(err));
+  http.once("error", (err: Error & { code?: string }) => {
+    const where = `${init.hostname}:${init.port}`;
+    const why = err.code === "EADDRINUSE"
+      ? "the port is in use (another registry or program holds it)"
+      : err.code === "EADDRNOTAVAIL"
+      ? "that address is not on this machine"
+      : err.code === "EACCES"
+      ? "ports below 1024 need privileges"
+      : undefined;
+    ready.reject(
+      why
+        ? new UnavailableError(
+          `Cannot serve the registry on ${where}: ${why}; choose another with --host/--port or [server] in registry.toml`,
+          { cause: err },
+        )
+        : err,
+    );
+  });
   http.listen({ host: init.hostname, port: init.port }, () => ready.resolve());
   await ready.promise;
   http.on("error", (err: Error) => log.error(`listener: ${err.message}`));
