@@ -241,6 +241,15 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
 
   p2pCommands(program, open);
   trustCommands(program, open);
+  const cache = program.command("cache").description("the local blob and metadata caches under $GGEN_HOME");
+  cache.command("verify").description("re-hash every cached blob and evict the corrupt ones")
+    .action(async (_o, cmd: Command) => await (await import("./cache_cmd.ts")).cacheVerifyCommand(await open(cmd)));
+  cache.command("clean").description(
+    "remove every cached blob and metadata document (ggen install restores a project's)",
+  )
+    .action(async (_o, cmd: Command) => await (await import("./cache_cmd.ts")).cacheCleanCommand(await open(cmd)));
+  cache.command("dir").description("print the cache directory")
+    .action(async (_o, cmd: Command) => (await import("./cache_cmd.ts")).cacheDirCommand(await open(cmd)));
   program.command("demo").description("start a local registry with example packages and show search and install")
     .action(async (_o, cmd: Command) => await (await import("./demo.ts")).demoCommand(await open(cmd)));
 

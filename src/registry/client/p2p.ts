@@ -55,6 +55,10 @@ const VOUCHED_VERSIONS = 3;
 export const MULTI_SOURCE_MIN_BYTES = 4 * 1024 * 1024;
 /** Most providers one multi-source download uses */
 const MAX_SOURCES = 4;
+/** Catalog searches while a package's index is still looked up */
+const CATALOG_ATTEMPTS = 3;
+/** Between two of them: the index walk connects to more peers meanwhile */
+const CATALOG_RETRY_MS = 250;
 /** Providers a lookup gathers for a blob one peer serves (the rest are failover) */
 const SMALL_BLOB_PROVIDERS = 3;
 
@@ -248,9 +252,15 @@ export function createP2PRegistry(
       };
       await Promise.all(Array.from({ length: Math.min(4, pending.length) }, walk));
     };
-    for (const e of await node.search(id, 50, options)) {
-      // Catalog answers are peers' words: only a real version may become a DHT key
-      if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
+    // The catalogs of the peers connected now; while the index walk connects to more peers and
+    // finds nothing yet, theirs are asked again (a few times, bounded)
+    for (let attempt = 0; attempt < CATALOG_ATTEMPTS && listed.size === 0 && !indexDone; attempt++) {
+      if (attempt > 0) await Promise.race([indexWalk, new Promise((r) => setTimeout(r, CATALOG_RETRY_MS))]);
+      if (indexDone) break;
+      for (const e of await node.search(id, 50, options)) {
+        // Catalog answers are peers' words: only a real version may become a DHT key
+        if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
+      }
     }
     if (listed.size > 0) await walkVersions([...listed]);
     if (listed.size === 0 || indexDone) await indexWalk;
