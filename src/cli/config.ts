@@ -380,5 +380,23 @@ export async function setConfigValue(configFile: string, key: string, raw: strin
   await writeFileAtomic(configFile, stringifyToml(data) + "\n", 0o600);
 }
 
+/** Remove one key from the config file (nothing happens when it is not set) */
+export async function removeConfigValue(configFile: string, key: string): Promise<boolean> {
+  let data: Record<string, unknown>;
+  try {
+    data = parseToml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+  const parts = key.split(".");
+  let table: Record<string, unknown> | undefined = data;
+  for (const p of parts.slice(0, -1)) table = table?.[p] as Record<string, unknown> | undefined;
+  if (!table || !(parts.at(-1)! in table)) return false;
+  delete table[parts.at(-1)!];
+  await writeFileAtomic(configFile, stringifyToml(data) + "\n", 0o600);
+  return true;
+}
+
 /** Every known key */
 export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);

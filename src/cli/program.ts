@@ -241,6 +241,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
 
   p2pCommands(program, open);
   trustCommands(program, open);
+  program.command("login").description("save a publish token (read from stdin, hidden on a TTY) in config.toml, 0600")
+    .action(async (_o, cmd: Command) =>
+      await (await import("./login.ts")).loginCommand(await open(cmd), {
+        registry: (cmd.optsWithGlobals() as GlobalOptions).registry,
+      })
+    );
+  program.command("logout").description("remove the saved publish token")
+    .action(async (_o, cmd: Command) => await (await import("./login.ts")).logoutCommand(await open(cmd)));
   const cache = program.command("cache").description("the local blob and metadata caches under $GGEN_HOME");
   cache.command("verify").description("re-hash every cached blob and evict the corrupt ones")
     .action(async (_o, cmd: Command) => await (await import("./cache_cmd.ts")).cacheVerifyCommand(await open(cmd)));

@@ -4,6 +4,7 @@
  * @module
  */
 import type { SearchHit } from "./package.ts";
+import { sha256Hex } from "./digest.ts";
 
 /** Prefix of every API path */
 export const API_PREFIX = "/api/v1";
@@ -74,3 +75,19 @@ export const ERROR_STATUS: Record<string, number> = {
   RateLimitError: 429,
   UnavailableError: 503,
 };
+
+const TOKEN_PATTERN = /^ggen_([A-Za-z0-9_-]{32})([0-9a-f]{6})$/;
+
+/** The 6-hex checksum that ends a token: a mistyped or truncated token is caught before use */
+export function tokenChecksum(secret: string): string {
+  return sha256Hex(new TextEncoder().encode(`ggen:${secret}`)).slice(0, 6);
+}
+
+/**
+ * True when `token` has the ggen shape (`ggen_` + 32 base64url characters + a 6-hex checksum,
+ * recognisable by secret scanners) and a valid checksum
+ */
+export function isWellFormedToken(token: string): boolean {
+  const m = TOKEN_PATTERN.exec(token);
+  return m !== null && tokenChecksum(m[1]!) === m[2];
+}

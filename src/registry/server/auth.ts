@@ -3,7 +3,7 @@
  * recognisable by scanners. Only the SHA-256 of a token is stored.
  * @module
  */
-import { sha256Hex, UnauthorizedError } from "../../core/mod.ts";
+import { isWellFormedToken, sha256Hex, tokenChecksum, UnauthorizedError } from "../../core/mod.ts";
 import type { MetadataStore, TokenRow } from "./storage.ts";
 
 /** Every scope a token may carry */
@@ -11,17 +11,7 @@ export const TOKEN_SCOPES = ["publish-new", "publish-update", "yank", "owners"] 
 /** One scope */
 export type TokenScope = typeof TOKEN_SCOPES[number];
 
-const TOKEN_PATTERN = /^ggen_([A-Za-z0-9_-]{32})([0-9a-f]{6})$/;
-
-function checksum(secret: string): string {
-  return sha256Hex(new TextEncoder().encode(`ggen:${secret}`)).slice(0, 6);
-}
-
-/** True when `token` has the ggen shape and a valid checksum */
-export function isWellFormedToken(token: string): boolean {
-  const m = TOKEN_PATTERN.exec(token);
-  return m !== null && checksum(m[1]!) === m[2];
-}
+export { isWellFormedToken };
 
 /** Hash under which a token is stored */
 export function hashToken(token: string): string {
@@ -44,7 +34,7 @@ export interface CreateTokenInit {
 export function createToken(store: MetadataStore, init: CreateTokenInit = {}): { token: string; row: TokenRow } {
   const random = crypto.getRandomValues(new Uint8Array(24));
   const secret = btoa(String.fromCharCode(...random)).replaceAll("+", "-").replaceAll("/", "_");
-  const token = `ggen_${secret}${checksum(secret)}`;
+  const token = `ggen_${secret}${tokenChecksum(secret)}`;
   const now = new Date();
   const row: TokenRow = {
     hash: hashToken(token),
