@@ -22,7 +22,7 @@ const KILLED = Math.round(DAEMONS * 0.3);
 
 const work = await Deno.makeTempDir({ prefix: "ggen-availability-" });
 const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
-const { token } = createToken(server.metadata);
+const { token } = await createToken(server.metadata);
 const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
 const daemons: Daemon[] = [];
 const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });

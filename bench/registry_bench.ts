@@ -18,7 +18,7 @@ const server = await startRegistryServer({ logger: silentLogger }, {
   port: 0,
   rateLimits: {},
 });
-const { token } = createToken(server.metadata);
+const { token } = await createToken(server.metadata);
 const central = createCentralRegistry({ logger: silentLogger }, { url: server.url, token });
 await generateKey(work, "bench");
 const signer = await loadSigner(work, "bench");

@@ -167,7 +167,7 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
     await generateKey(work.path, "bob");
     const alice = await loadSigner(work.path, "alice");
     const bob = await loadSigner(work.path, "bob");
-    const admin = createToken(server.metadata, { name: "admin" }).token;
+    const admin = (await createToken(server.metadata, { name: "admin" })).token;
     await publishSigned(server, admin, alice, join(work.path, "p1"), "io.yank.pkg");
 
     await t.step("bare-LF lines and conflicting framing are refused by the one parser", async () => {
@@ -218,14 +218,14 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
     });
 
     await t.step("yank and unyank need the scope and an owner's signature at the current seq", async () => {
-      const yankOnly = createToken(server.metadata, { name: "y", scopes: ["yank"] }).token;
-      const publishOnly = createToken(server.metadata, { name: "p", scopes: ["publish-update"] }).token;
-      const statement = (yanked: boolean, version = "1.0.0"): YankStatement => ({
+      const yankOnly = (await createToken(server.metadata, { name: "y", scopes: ["yank"] })).token;
+      const publishOnly = (await createToken(server.metadata, { name: "p", scopes: ["publish-update"] })).token;
+      const statement = async (yanked: boolean, version = "1.0.0"): Promise<YankStatement> => ({
         type: "ggen.yank/1",
         package_id: "io.yank.pkg",
         version,
         yanked,
-        package_seq: server.metadata.packageSeq("io.yank.pkg"),
+        package_seq: await server.metadata.packageSeq("io.yank.pkg"),
         timestamp: new Date().toISOString(),
       });
       const post = async (action: "yank" | "unyank", token: string, body: unknown) => {
@@ -267,7 +267,7 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
       console.log(matrix.map(([what, got]) => `  ${what}: ${got}`).join("\n"));
       for (const [what, got, want] of matrix) assert.equal(got, want, what);
       await recordFigure("yank", matrix.map(([what, got]) => `${what}: ${got}`).join("; "));
-      assert.equal(server.metadata.getVersion("io.yank.pkg", "1.0.0")?.yanked, false);
+      assert.equal((await server.metadata.getVersion("io.yank.pkg", "1.0.0"))?.yanked, false);
     });
 
     await t.step("fractional, huge or negative limits and broken percent-escapes are 400, never 500", async () => {
@@ -337,13 +337,13 @@ Deno.test("registry CLI: a token is revoked by its id or from stdin, never from 
   const { openRegistryStorage } = await import("../src/registry/server/mod.ts");
   const { metadata } = await openRegistryStorage(data);
   try {
-    assert.equal(metadata.findToken(hashToken(a.token))?.revoked, 1);
-    assert.equal(metadata.findToken(hashToken(b.token))?.revoked, 1);
+    assert.equal((await metadata.findToken(hashToken(a.token)))?.revoked, 1);
+    assert.equal((await metadata.findToken(hashToken(b.token)))?.revoked, 1);
     await recordFigure(
       "token-revoke",
       "a secret on the command line: refused, exit 2; by token id: revoked; from stdin: revoked",
     );
   } finally {
-    metadata.close();
+    await metadata.close();
   }
 });

@@ -31,7 +31,7 @@ Deno.test("central under faults: every fault falls back to P2P or fails clearly,
   const proxy = startFaultProxy({ hostname: "127.0.0.1", port: server.port });
   const rows: string[] = [];
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.faults.pkg", version: "1.0.0" });
     const random = randomBytes(100_000);
     await Deno.writeFile(join(pkg, "templates", "random.bin"), random);

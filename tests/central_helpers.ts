@@ -23,7 +23,7 @@ export interface TestCentral {
 /** Start a central registry under `dir` */
 export async function startCentral(dir: string): Promise<TestCentral> {
   const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(dir, "reg"), port: 0 });
-  const { token } = createToken(server.metadata);
+  const { token } = await createToken(server.metadata);
   const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
   const publisher = join(dir, "publisher");
   await Deno.mkdir(publisher, { recursive: true });

@@ -14,7 +14,7 @@ Deno.test("central registry: publish, search, install, update, yank and every er
   await using work = await tempDir();
   const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
   try {
-    const { token } = createToken(server.metadata, { name: "test" });
+    const { token } = await createToken(server.metadata, { name: "test" });
     const home = join(work.path, "home");
     const project = join(work.path, "project");
     await Deno.mkdir(home);
@@ -38,7 +38,7 @@ Deno.test("central registry: publish, search, install, update, yank and every er
       assert.equal(dry.code, 0, dry.stderr);
       const listed = jsonLines<{ path: string }>(dry.stdout).map((f) => f.path);
       assert.ok(listed.includes("ggen.toml") && !listed.includes(".env"), listed.join(", "));
-      assert.equal(server.metadata.getPackage("io.test.lib"), undefined, "a dry run uploads nothing");
+      assert.equal(await server.metadata.getPackage("io.test.lib"), undefined, "a dry run uploads nothing");
       for (const dir of [pkg("lib1"), pkg("app")]) {
         const r = await run(["publish", dir, "--json"]);
         assert.equal(r.code, 0, r.stderr);
@@ -212,7 +212,7 @@ Deno.test("central registry: publish, search, install, update, yank and every er
       assert.equal((await missing.json()).code, "NotFoundError");
       // nothing half-written: every blob has a row and every row a blob
       const blobs = (await server.blobs.list()).sort();
-      assert.deepEqual(blobs, server.metadata.listBlobDigests().sort());
+      assert.deepEqual(blobs, (await server.metadata.listBlobDigests()).sort());
     });
   } finally {
     await server.stop();

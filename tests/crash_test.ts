@@ -75,7 +75,7 @@ Deno.test("crash safety: ggen install killed at random points leaves a consisten
   await using work = await tempDir();
   const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MODE: "central" };
@@ -189,8 +189,8 @@ Deno.test("crash safety: the registry killed during ggen publish leaves no row w
   await using work = await tempDir();
   const data = join(work.path, "reg");
   const { metadata } = await openRegistryStorage(data);
-  const { token } = createToken(metadata);
-  metadata.close();
+  const { token } = await createToken(metadata);
+  await metadata.close();
   const home = join(work.path, "home");
   await Deno.mkdir(home);
   const big = randomBytes(2 * 1024 * 1024);
@@ -223,14 +223,16 @@ Deno.test("crash safety: the registry killed during ggen publish leaves no row w
     // Right after the kill: every row has its blob
     const storage = await openRegistryStorage(data);
     const blobs = new Set(await storage.blobs.list());
-    for (const digest of storage.metadata.listBlobDigests()) assert.ok(blobs.has(digest), `row without blob ${digest}`);
-    orphansSeen += [...blobs].filter((b) => !storage.metadata.isBlobReferenced(b)).length;
-    storage.metadata.close();
+    for (const digest of await storage.metadata.listBlobDigests()) {
+      assert.ok(blobs.has(digest), `row without blob ${digest}`);
+    }
+    for (const b of blobs) if (!await storage.metadata.isBlobReferenced(b)) orphansSeen++;
+    await storage.metadata.close();
   }
   // Recovery: a start collects orphans
   const recovered = await startRegistryServer({ logger: silentLogger }, { dataDir: data, port: 0 });
   const blobs = new Set(await recovered.blobs.list());
-  const rows = recovered.metadata.listBlobDigests();
+  const rows = await recovered.metadata.listBlobDigests();
   await recovered.stop();
   assert.deepEqual([...blobs].sort(), [...new Set(rows)].sort());
   console.log(

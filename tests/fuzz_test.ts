@@ -168,7 +168,7 @@ Deno.test("fuzz: manifest parser, semver resolution, archive reader, envelope, r
     rateLimits: {},
   });
   try {
-    const token = createToken(server.metadata).token;
+    const token = (await createToken(server.metadata)).token;
     await t.step("registry request bodies (never a 5xx)", async () => {
       await fc.assert(
         fc.asyncProperty(

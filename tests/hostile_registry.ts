@@ -67,7 +67,7 @@ export async function realRegistry(dir: string): Promise<
     port: 0,
     rateLimits: {},
   });
-  const token = createToken(server.metadata, { name: "t" }).token;
+  const token = (await createToken(server.metadata, { name: "t" })).token;
   let n = 0;
   return {
     server,

@@ -35,7 +35,7 @@ Deno.test("hostile archives: every class is refused by install extraction and by
     port: 0,
     rateLimits: {},
   });
-  const token = createToken(server.metadata).token;
+  const token = (await createToken(server.metadata)).token;
   const rows = new Map<
     string,
     { tried: number; rejected: number; outside: number; published: number; notes: string[] }
@@ -90,7 +90,7 @@ Deno.test("hostile archives: every class is refused by install extraction and by
       if (res.ok) row.published++;
       else assert.ok(res.status >= 400 && res.status < 500, `${c.klass}: publish answered ${res.status}`);
     }
-    assert.deepEqual(server.metadata.listBlobDigests(), []);
+    assert.deepEqual(await server.metadata.listBlobDigests(), []);
   } finally {
     await server.stop();
   }

@@ -15,7 +15,7 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
   let daemon: Daemon | undefined;
   let serverStopped = false;
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const home = join(work.path, "home");
     await Deno.mkdir(home);
     const central = await writePackage(join(work.path, "central-pkg"), { id: "io.hy.central", version: "1.0.0" });

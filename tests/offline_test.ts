@@ -44,7 +44,7 @@ Deno.test("offline: central's signed documents are kept; --offline installs and 
   const peer = countingListener();
   let serverUp = true;
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const home = join(work.path, "home");
     await Deno.mkdir(home);
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };

@@ -15,7 +15,7 @@ Deno.test("p2p-first: bytes a LAN peer holds come from it; the rest from central
   const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
   let daemon: Daemon | undefined;
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);

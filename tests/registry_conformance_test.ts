@@ -74,7 +74,7 @@ Deno.test("registry conformance: memory, hybrid, central, p2p", async (t) => {
       port: 0,
       rateLimits: {},
     });
-    const token = createToken(server.metadata).token;
+    const token = (await createToken(server.metadata)).token;
     const registry = createCentralRegistry({ logger: silentLogger }, { url: server.url, token });
     return {
       registry,

@@ -43,7 +43,7 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
       const v = await signVersion(versionFromManifest(packed.manifest, packed), signer, Date.now() + n);
       return await putSignedVersion(server.url, token, packed, v);
     };
-    const admin = createToken(server.metadata, { name: "admin" }).token;
+    const admin = (await createToken(server.metadata, { name: "admin" })).token;
     assert.equal((await publish(admin, "io.matrix.base", "1.0.0")).status, 201);
     let ownerSeq = 0;
     const endpoints: Record<string, (token: string, i: number) => Promise<Response>> = {
@@ -56,7 +56,7 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
           package_id: "io.matrix.base",
           version: "1.0.0",
           yanked: true,
-          package_seq: server.metadata.packageSeq("io.matrix.base"),
+          package_seq: await server.metadata.packageSeq("io.matrix.base"),
           timestamp: new Date().toISOString(),
         };
         const res = await fetch(server.url + apiPaths.yank("io.matrix.base", "1.0.0"), {
@@ -94,7 +94,7 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     let cell = 0;
     const rows: string[] = [];
     for (const scope of TOKEN_SCOPES) {
-      const token = createToken(server.metadata, { name: scope, scopes: [scope] }).token;
+      const token = (await createToken(server.metadata, { name: scope, scopes: [scope] })).token;
       issued.push(token);
       const row: string[] = [];
       for (const [endpoint, call] of Object.entries(endpoints)) {
@@ -117,22 +117,22 @@ Deno.test("registry: scope x endpoint matrix, token lifecycle, no token at rest"
     assert.equal(unauthorizedSuccesses, 0);
     assert.equal(authorizedFailures, 0);
 
-    const prefixed = createToken(server.metadata, { name: "acme", idPrefix: "io.acme" }).token;
+    const prefixed = (await createToken(server.metadata, { name: "acme", idPrefix: "io.acme" })).token;
     issued.push(prefixed);
     assert.equal((await publish(prefixed, "io.other.pkg", "1.0.0")).status, 401);
     // Prefixes match whole id segments: "io.acme" does not admit "io.acmeevil.pkg"
     assert.equal((await publish(prefixed, "io.acmeevil.pkg", "1.0.0")).status, 401);
     assert.equal((await publish(prefixed, "io.acme.pkg", "1.0.0")).status, 201);
-    const expiring = createToken(server.metadata, { name: "old" });
+    const expiring = await createToken(server.metadata, { name: "old" });
     issued.push(expiring.token);
-    server.metadata.insertToken({
+    await server.metadata.insertToken({
       ...expiring.row,
       hash: hashToken("ggen_unused"),
       expires_at: "2000-01-01T00:00:00Z",
     });
-    const expired = createToken(server.metadata, { name: "expired", expiresInDays: 1 });
+    const expired = await createToken(server.metadata, { name: "expired", expiresInDays: 1 });
     issued.push(expired.token);
-    server.metadata.revokeToken(expired.row.hash);
+    await server.metadata.revokeToken(expired.row.hash);
     const revokedRes = await publish(expired.token, "io.acme.rev", "1.0.0");
     assert.equal(revokedRes.status, 401);
     assert.match((await revokedRes.json()).message, /unknown or revoked/);
@@ -176,7 +176,7 @@ Deno.test("registry: 429 with Retry-After, and 413 before the body is read", asy
     assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
     assert.ok(Number(retryAfter) >= 1 && Number(retryAfter) <= 60);
 
-    const token = createToken(server.metadata).token;
+    const token = (await createToken(server.metadata)).token;
     const declared = await fetch(server.url + apiPaths.version("io.big.pkg", "1.0.0"), {
       method: "PUT",
       body: new Uint8Array(11 * 1024 * 1024),
@@ -218,7 +218,7 @@ Deno.test("registry: a client that trickles its body is cut off at the body dead
     bodyTimeoutMs: 500,
   });
   try {
-    const token = createToken(server.metadata).token;
+    const token = (await createToken(server.metadata)).token;
     const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     const started = performance.now();
     await conn.write(new TextEncoder().encode(

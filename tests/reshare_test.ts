@@ -20,7 +20,7 @@ Deno.test("central down: a package a daemon fetched from central installs from p
   const daemons: Daemon[] = [];
   let serverUp = true;
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const publisher = join(work.path, "publisher");
     await Deno.mkdir(publisher);
     // Two daemons: a LAN this small lowers min_sources (README), else first use needs 3 peers

@@ -30,7 +30,7 @@ Deno.test("tampering: flipped, truncated and over-long bytes are refused on HTTP
     port: 0,
     rateLimits: {},
   });
-  const { token } = createToken(server.metadata);
+  const { token } = await createToken(server.metadata);
   const dir = await writePackage(join(work.path, "pkg"), { id: "io.tamper.pkg", version: "1.0.0" });
   const noise = randomBytes(200_000);
   await Deno.writeFile(join(dir, "templates", "noise.bin"), noise);

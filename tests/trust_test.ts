@@ -48,7 +48,7 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
   await using work = await tempDir();
   const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
   try {
-    const { token } = createToken(server.metadata);
+    const { token } = await createToken(server.metadata);
     const alice = join(work.path, "alice");
     const client = join(work.path, "client");
     const project = join(work.path, "project");
@@ -119,7 +119,11 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
       );
     });
     await t.step("arbitrary package end to end: a compromised registry database", async () => {
-      server.metadata.insertVersion(forged, { keyid: aliceKey, publicKey: forged.publisher_key!, seq: Date.now() });
+      await server.metadata.insertVersion(forged, {
+        keyid: aliceKey,
+        publicKey: forged.publisher_key!,
+        seq: Date.now(),
+      });
       await server.blobs.put(packed2.sha256, packed2.bytes);
       const r = await ggen(["install", "io.trust.pkg@2.0.0"], { home: client, cwd: project, env });
       assert.equal(r.code, 1);
@@ -226,7 +230,7 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
       }
     });
     await t.step("key rotation walk: old key adds the new one, the new one removes the old", async () => {
-      server.metadata.setYanked("io.trust.pkg", "2.0.0", true);
+      await server.metadata.setYanked("io.trust.pkg", "2.0.0", true);
       const bob = join(work.path, "bob");
       await Deno.mkdir(bob);
       const bobKey = await generateKey(bob);

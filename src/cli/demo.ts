@@ -30,7 +30,7 @@ export async function demoCommand(ctx: Context): Promise<void> {
   const nodes: { stop(): Promise<void> }[] = [];
   try {
     ctx.out.line(`1. Started a local registry at ${server.url} (SQLite + blobs in ${work}/registry)`);
-    const { token } = createToken(server.metadata, { name: "demo" });
+    const { token } = await createToken(server.metadata, { name: "demo" });
     const central = createCentralRegistry({ logger: ctx.logger }, { url: server.url, token });
     // The demo keeps its keys, trust pins and cache in its own home, not the user's
     const home = join(work, "home");

@@ -101,7 +101,7 @@ export async function tokenCreateCommand(
   const { metadata } = await openRegistryStorage(opts.data);
   ctx.logger.info(`Creating a token in the registry at ${resolvePath(opts.data)}`);
   try {
-    const { token, row } = createToken(metadata, {
+    const { token, row } = await createToken(metadata, {
       ...(opts.name ? { name: opts.name } : {}),
       ...(scopes ? { scopes } : {}),
       ...(opts.prefix ? { idPrefix: opts.prefix } : {}),
@@ -120,7 +120,7 @@ export async function tokenCreateCommand(
     );
     ctx.logger.info(`Token id ${tokenId(row.hash)} (revoke with: ggen registry token revoke ${tokenId(row.hash)})`);
   } finally {
-    metadata.close();
+    await metadata.close();
   }
 }
 
@@ -170,14 +170,14 @@ export async function tokenRevokeCommand(
   const { metadata } = await openRegistryStorage(opts.data);
   try {
     if (idPrefix) {
-      const matches = metadata.findTokensByHashPrefix(idPrefix);
+      const matches = await metadata.findTokensByHashPrefix(idPrefix);
       if (matches.length === 0) throw new NotFoundError(`Cannot revoke: no token with id ${idPrefix}`);
       if (matches.length > 1) throw new UsageError(`Token id ${idPrefix} is ambiguous: give more characters`);
       hash = matches[0]!.hash;
     }
-    if (!metadata.revokeToken(hash!)) throw new NotFoundError("Cannot revoke: unknown token");
+    if (!await metadata.revokeToken(hash!)) throw new NotFoundError("Cannot revoke: unknown token");
     ctx.out.result({ revoked: true, token_id: tokenId(hash!) }, `Token ${tokenId(hash!)} revoked`);
   } finally {
-    metadata.close();
+    await metadata.close();
   }
 }

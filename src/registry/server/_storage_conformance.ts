@@ -37,45 +37,45 @@ export async function metadataStoreConformance(
 ): Promise<void> {
   const store = await open();
   try {
-    await t.step(`${name}: insert, read back, and refuse a duplicate version`, () => {
-      store.insertVersion(version("io.store.cli", "1.0.0"), AUTH);
-      store.insertVersion(version("io.store.cli", "1.1.0"), { ...AUTH, seq: 2 });
-      const info = store.getPackage("io.store.cli");
+    await t.step(`${name}: insert, read back, and refuse a duplicate version`, async () => {
+      await store.insertVersion(version("io.store.cli", "1.0.0"), AUTH);
+      await store.insertVersion(version("io.store.cli", "1.1.0"), { ...AUTH, seq: 2 });
+      const info = await store.getPackage("io.store.cli");
       assert.deepEqual(info?.versions.map((v) => v.version), ["1.0.0", "1.1.0"]);
-      assert.equal(store.getVersion("io.store.cli", "1.1.0")?.sha256, version("io.store.cli", "1.1.0").sha256);
-      assert.equal(store.getVersion("io.store.cli", "9.9.9"), undefined);
-      assert.throws(() => store.insertVersion(version("io.store.cli", "1.0.0"), AUTH), ConflictError);
-      assert.equal(store.maxPublishSeq("io.store.cli"), 2);
-      assert.deepEqual(store.getOwners("io.store.cli").map((o) => o.keyid), ["SHA256:owner"]);
+      assert.equal((await store.getVersion("io.store.cli", "1.1.0"))?.sha256, version("io.store.cli", "1.1.0").sha256);
+      assert.equal(await store.getVersion("io.store.cli", "9.9.9"), undefined);
+      await assert.rejects(store.insertVersion(version("io.store.cli", "1.0.0"), AUTH), ConflictError);
+      assert.equal(await store.maxPublishSeq("io.store.cli"), 2);
+      assert.deepEqual((await store.getOwners("io.store.cli")).map((o) => o.keyid), ["SHA256:owner"]);
     });
 
-    await t.step(`${name}: search ranks the exact id first and pages`, () => {
-      store.insertVersion(version("io.store.cli-extra", "1.0.0", { description: "io.store.cli helpers" }), AUTH);
-      store.insertVersion(version("io.other.pkg", "1.0.0", { tags: ["go"] }), AUTH);
-      const { hits, total } = store.search("io.store.cli", 10, 0);
+    await t.step(`${name}: search ranks the exact id first and pages`, async () => {
+      await store.insertVersion(version("io.store.cli-extra", "1.0.0", { description: "io.store.cli helpers" }), AUTH);
+      await store.insertVersion(version("io.other.pkg", "1.0.0", { tags: ["go"] }), AUTH);
+      const { hits, total } = await store.search("io.store.cli", 10, 0);
       assert.equal(hits[0]?.id, "io.store.cli");
       assert.equal(hits[0]?.version, "1.1.0", "the highest version");
       assert.ok(total >= 2);
-      assert.equal(store.search("io.store.cli", 1, 1).hits.length, 1);
-      assert.deepEqual(store.search("nothing-matches-this", 10, 0).hits, []);
+      assert.equal((await store.search("io.store.cli", 1, 1)).hits.length, 1);
+      assert.deepEqual((await store.search("nothing-matches-this", 10, 0)).hits, []);
     });
 
-    await t.step(`${name}: a yank bumps the package seq and hides nothing from info`, () => {
-      const before = store.packageSeq("io.store.cli");
-      assert.equal(store.setYanked("io.store.cli", "1.1.0", true), true);
-      assert.ok(store.packageSeq("io.store.cli") > before);
-      assert.equal(store.getVersion("io.store.cli", "1.1.0")?.yanked, true);
-      assert.equal(store.setYanked("io.store.cli", "7.0.0", true), false);
+    await t.step(`${name}: a yank bumps the package seq and hides nothing from info`, async () => {
+      const before = await store.packageSeq("io.store.cli");
+      assert.equal(await store.setYanked("io.store.cli", "1.1.0", true), true);
+      assert.ok(await store.packageSeq("io.store.cli") > before);
+      assert.equal((await store.getVersion("io.store.cli", "1.1.0"))?.yanked, true);
+      assert.equal(await store.setYanked("io.store.cli", "7.0.0", true), false);
     });
 
-    await t.step(`${name}: blob references`, () => {
+    await t.step(`${name}: blob references`, async () => {
       const sha = version("io.store.cli", "1.0.0").sha256;
-      assert.equal(store.isBlobReferenced(sha), true);
-      assert.equal(store.isBlobReferenced("f".repeat(64)), false);
-      assert.ok(store.listBlobDigests().includes(sha));
+      assert.equal(await store.isBlobReferenced(sha), true);
+      assert.equal(await store.isBlobReferenced("f".repeat(64)), false);
+      assert.ok((await store.listBlobDigests()).includes(sha));
     });
 
-    await t.step(`${name}: tokens by hash, by id prefix, and revocation`, () => {
+    await t.step(`${name}: tokens by hash, by id prefix, and revocation`, async () => {
       const row: TokenRow = {
         hash: "ab".repeat(32),
         name: "ci",
@@ -85,17 +85,17 @@ export async function metadataStoreConformance(
         expires_at: "",
         revoked: 0,
       };
-      store.insertToken(row);
-      store.insertToken({ ...row, hash: "abcd" + "0".repeat(60), name: "other" });
-      assert.equal(store.findToken(row.hash)?.name, "ci");
-      assert.equal(store.findTokensByHashPrefix("abab").length, 1);
-      assert.equal(store.findTokensByHashPrefix("ab").length, 2, "ambiguous prefixes return both");
-      assert.equal(store.revokeToken(row.hash), true);
-      assert.equal(store.findToken(row.hash)?.revoked, 1);
-      assert.equal(store.revokeToken("00".repeat(32)), false);
+      await store.insertToken(row);
+      await store.insertToken({ ...row, hash: "abcd" + "0".repeat(60), name: "other" });
+      assert.equal((await store.findToken(row.hash))?.name, "ci");
+      assert.equal((await store.findTokensByHashPrefix("abab")).length, 1);
+      assert.equal((await store.findTokensByHashPrefix("ab")).length, 2, "ambiguous prefixes return both");
+      assert.equal(await store.revokeToken(row.hash), true);
+      assert.equal((await store.findToken(row.hash))?.revoked, 1);
+      assert.equal(await store.revokeToken("00".repeat(32)), false);
     });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

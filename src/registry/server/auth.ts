@@ -31,7 +31,10 @@ export interface CreateTokenInit {
 }
 
 /** Create and store a token; the plain token is returned once and never stored */
-export function createToken(store: MetadataStore, init: CreateTokenInit = {}): { token: string; row: TokenRow } {
+export async function createToken(
+  store: MetadataStore,
+  init: CreateTokenInit = {},
+): Promise<{ token: string; row: TokenRow }> {
   const random = crypto.getRandomValues(new Uint8Array(24));
   const secret = btoa(String.fromCharCode(...random)).replaceAll("+", "-").replaceAll("/", "_");
   const token = `ggen_${secret}${tokenChecksum(secret)}`;
@@ -45,15 +48,15 @@ export function createToken(store: MetadataStore, init: CreateTokenInit = {}): {
     expires_at: init.expiresInDays ? new Date(now.getTime() + init.expiresInDays * 86_400_000).toISOString() : "",
     revoked: 0,
   };
-  store.insertToken(row);
+  await store.insertToken(row);
   return { token, row };
 }
 
 /** The stored row of a bearer token that is known, unrevoked and unexpired; undefined otherwise */
-export function validTokenRow(store: MetadataStore, header: string | null): TokenRow | undefined {
+export async function validTokenRow(store: MetadataStore, header: string | null): Promise<TokenRow | undefined> {
   const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
   if (!token || !isWellFormedToken(token)) return undefined;
-  const row = store.findToken(hashToken(token));
+  const row = await store.findToken(hashToken(token));
   if (!row || row.revoked) return undefined;
   if (row.expires_at && Date.parse(row.expires_at) < Date.now()) return undefined;
   return row;
@@ -73,7 +76,12 @@ export function idHasPrefix(id: string, prefix: string): boolean {
  * Check a bearer token for a scope on a package id.
  * @throws {UnauthorizedError} naming what is missing
  */
-export function authorize(store: MetadataStore, header: string | null, scope: TokenScope, id: string): TokenRow {
+export async function authorize(
+  store: MetadataStore,
+  header: string | null,
+  scope: TokenScope,
+  id: string,
+): Promise<TokenRow> {
   const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
   if (!token) {
     throw new UnauthorizedError(
@@ -81,7 +89,7 @@ export function authorize(store: MetadataStore, header: string | null, scope: To
     );
   }
   if (!isWellFormedToken(token)) throw new UnauthorizedError("Invalid token: not a ggen token");
-  const row = store.findToken(hashToken(token));
+  const row = await store.findToken(hashToken(token));
   if (!row || row.revoked) throw new UnauthorizedError("Invalid token: unknown or revoked");
   if (row.expires_at && Date.parse(row.expires_at) < Date.now()) throw new UnauthorizedError("Invalid token: expired");
   if (!row.scopes.split(",").includes(scope)) {

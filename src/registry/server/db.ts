@@ -94,14 +94,46 @@ function toVersion(r: Row): PackageVersion {
   };
 }
 
+/** The store's methods as node:sqlite runs them: synchronously */
+type Sync<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never };
+
+const METHODS: (keyof MetadataStore)[] = [
+  "search",
+  "getPackage",
+  "getVersion",
+  "insertVersion",
+  "packageSeq",
+  "maxPublishSeq",
+  "getOwners",
+  "getOwnerLog",
+  "changeOwners",
+  "setYanked",
+  "isBlobReferenced",
+  "listBlobDigests",
+  "insertToken",
+  "findToken",
+  "findTokensByHashPrefix",
+  "revokeToken",
+  "close",
+];
+
 /** Open (and migrate) the SQLite metadata store at `path` */
 export function openSqliteMetadata(path: string): MetadataStore {
   const db = new DatabaseSync(path);
   db.exec(SCHEMA);
-  return new SqliteMetadata(db);
+  const sync = new SqliteMetadata(db);
+  // One statement at a time, synchronously (a transaction never interleaves with another
+  // request), behind the asynchronous interface every backend shares
+  return Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => {
+    try {
+      return Promise.resolve((sync[m] as (...a: unknown[]) => unknown).apply(sync, args));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }])) as unknown as MetadataStore;
 }
 
-class SqliteMetadata implements MetadataStore {
+class SqliteMetadata implements Sync<MetadataStore> {
   #db: DatabaseSync;
   constructor(db: DatabaseSync) {
     this.#db = db;

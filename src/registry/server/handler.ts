@@ -176,8 +176,8 @@ export function createHandler(
 
   async function publish(req: Request, id: string, version: string): Promise<Response> {
     assertPackageId(id, "id");
-    const existing = metadata.getPackage(id);
-    const token = authorize(
+    const existing = await metadata.getPackage(id);
+    const token = await authorize(
       metadata,
       req.headers.get("authorization"),
       existing ? "publish-update" : "publish-new",
@@ -224,9 +224,9 @@ export function createHandler(
     // Blob first, row second: a crash in between leaves an unreferenced blob, never a row without one
     await blobs.put(actual, body);
     try {
-      metadata.insertVersion(v, signed.auth);
+      await metadata.insertVersion(v, signed.auth);
     } catch (err) {
-      if (!hadBlob && !metadata.isBlobReferenced(actual)) await blobs.delete(actual);
+      if (!hadBlob && !await metadata.isBlobReferenced(actual)) await blobs.delete(actual);
       throw err;
     }
     metrics.published();
@@ -236,11 +236,11 @@ export function createHandler(
 
   /** The package document with owners, the owner log and the registry's signature */
   async function signedInfo(info: PackageInfo): Promise<PackageInfo> {
-    const owners = metadata.getOwners(info.id);
+    const owners = await metadata.getOwners(info.id);
     const statement: MetadataStatement = {
       type: "ggen.metadata/1",
       package_id: info.id,
-      seq: metadata.packageSeq(info.id),
+      seq: await metadata.packageSeq(info.id),
       expires: new Date(Date.now() + metadataTtl).toISOString(),
       versions_digest: sha256Hex(new TextEncoder().encode(canonicalJson(info.versions))),
       owners: owners.map((o) => o.keyid),
@@ -248,7 +248,7 @@ export function createHandler(
     return {
       ...info,
       owners,
-      owner_log: metadata.getOwnerLog(info.id),
+      owner_log: await metadata.getOwnerLog(info.id),
       metadata_signature: await signEnvelope(PAYLOAD_TYPES.metadata, statement, registryKey),
     };
   }
@@ -256,8 +256,8 @@ export function createHandler(
   const owned = createOwnerRoutes({ metadata, logger: components.logger }, { bodyTimeoutMs: bodyTimeout });
 
   /** Rate-limit key of an anonymous request, or nothing for a valid token (limited per token elsewhere) */
-  function takeAnonymous(req: Request, bucket: "search" | "download", ip: string): void {
-    const token = validTokenRow(metadata, req.headers.get("authorization"));
+  async function takeAnonymous(req: Request, bucket: "search" | "download", ip: string): Promise<void> {
+    const token = await validTokenRow(metadata, req.headers.get("authorization"));
     // Only a token the registry knows buys its own bucket: any other header is anonymous
     limiter.take(bucket, token ? `token:${token.hash}` : ip);
   }
@@ -290,37 +290,39 @@ export function createHandler(
       );
     }
     if (head === "search" && parts.length === 1 && method === "GET") {
-      takeAnonymous(req, "search", ip);
+      await takeAnonymous(req, "search", ip);
       const limit = Math.max(intParam(url, "limit", 20, 100), 1);
       const offset = intParam(url, "offset", 0, 100_000);
-      return json(metadata.search(url.searchParams.get("q") ?? "", limit, offset));
+      return json(await metadata.search(url.searchParams.get("q") ?? "", limit, offset));
     }
     if (head === "blobs" && a && parts.length === 2 && (method === "GET" || method === "HEAD")) {
-      takeAnonymous(req, "download", ip);
+      await takeAnonymous(req, "download", ip);
       if (!isSha256Hex(a)) throw new ValidationError(`Invalid sha256 "${a}"`);
       return await serveBlob(req, a);
     }
     if (head === "packages" && a) {
       if (parts.length === 2 && method === "GET") {
-        const info = metadata.getPackage(a);
+        const info = await metadata.getPackage(a);
         if (!info) throw new NotFoundError(`Package "${a}" not found`);
         return json(await signedInfo(info));
       }
       if (b === "owners" && parts.length === 3) {
-        if (method === "GET") return json({ owners: metadata.getOwners(a), owner_log: metadata.getOwnerLog(a) });
+        if (method === "GET") {
+          return json({ owners: await metadata.getOwners(a), owner_log: await metadata.getOwnerLog(a) });
+        }
         if (method === "POST") return await owned.changeOwners(req, a);
       }
       if (b && parts.length === 3) {
         if (method === "GET") {
-          const v = metadata.getVersion(a, b);
+          const v = await metadata.getVersion(a, b);
           if (!v) throw new NotFoundError(`Package "${a}@${b}" not found`);
           return json(v);
         }
         if (method === "PUT") return await publish(req, a, b);
       }
       if (b && parts.length === 4 && c === "tarball" && (method === "GET" || method === "HEAD")) {
-        takeAnonymous(req, "download", ip);
-        const v = metadata.getVersion(a, b);
+        await takeAnonymous(req, "download", ip);
+        const v = await metadata.getVersion(a, b);
         if (!v) throw new NotFoundError(`Package "${a}@${b}" not found`);
         return await serveBlob(req, v.sha256);
       }
@@ -338,7 +340,7 @@ export function createHandler(
       // Both stores answer a cheap question, or the instance is taken out of rotation
       const checks: Record<string, string> = {};
       try {
-        metadata.packageSeq("io.ggen.ready-check");
+        await metadata.packageSeq("io.ggen.ready-check");
         checks.database = "ok";
       } catch (err) {
         checks.database = (err as Error).message;

@@ -56,7 +56,7 @@ export function createOwnerRoutes(components: OwnerRoutesComponents, init: Owner
     payloadType: string,
     what: string,
   ): Promise<{ statement: T; envelope: Envelope }> {
-    const owners = metadata.getOwners(id);
+    const owners = await metadata.getOwners(id);
     if (owners.length === 0) throw new NotFoundError(`Package "${id}" not found`);
     const raw = await readBody(req, 64 * 1024, bodyTimeout);
     let envelope: Envelope;
@@ -74,7 +74,7 @@ export function createOwnerRoutes(components: OwnerRoutesComponents, init: Owner
 
   /** POST owners: an owner change signed by a current owner */
   async function changeOwners(req: Request, id: string): Promise<Response> {
-    authorize(metadata, req.headers.get("authorization"), "owners", id);
+    await authorize(metadata, req.headers.get("authorization"), "owners", id);
     const { statement, envelope } = await readOwnerSigned<OwnersStatement>(
       req,
       id,
@@ -89,7 +89,7 @@ export function createOwnerRoutes(components: OwnerRoutesComponents, init: Owner
     if (statement.action === "add" && fingerprint(fromBase64(statement.public_key)) !== statement.keyid) {
       throw new ValidationError("Invalid owner change: keyid does not match public_key");
     }
-    metadata.changeOwners(id, {
+    await metadata.changeOwners(id, {
       action: statement.action,
       keyid: statement.keyid,
       publicKey: statement.public_key,
@@ -97,12 +97,12 @@ export function createOwnerRoutes(components: OwnerRoutesComponents, init: Owner
       envelope,
     });
     log.info(`owners of ${id}: ${statement.action} ${statement.keyid}`);
-    return json({ owners: metadata.getOwners(id) });
+    return json({ owners: await metadata.getOwners(id) });
   }
 
   /** POST yank/unyank: a token with the yank scope and a statement signed by a current owner */
   async function setYanked(req: Request, id: string, version: string, yanked: boolean): Promise<Response> {
-    authorize(metadata, req.headers.get("authorization"), "yank", id);
+    await authorize(metadata, req.headers.get("authorization"), "yank", id);
     const { statement } = await readOwnerSigned<YankStatement>(req, id, PAYLOAD_TYPES.yank, yanked ? "yank" : "unyank");
     if (
       statement.type !== "ggen.yank/1" || statement.package_id !== id || statement.version !== version ||
@@ -110,7 +110,7 @@ export function createOwnerRoutes(components: OwnerRoutesComponents, init: Owner
     ) {
       throw new ValidationError(`Invalid ${yanked ? "yank" : "unyank"}: the signed statement is for another change`);
     }
-    const seq = metadata.packageSeq(id);
+    const seq = await metadata.packageSeq(id);
     if (statement.package_seq !== seq) {
       throw new ConflictError(
         `Refusing ${
@@ -119,7 +119,7 @@ export function createOwnerRoutes(components: OwnerRoutesComponents, init: Owner
           `the package is at ${seq} (a replay, or a change raced it: run the command again)`,
       );
     }
-    if (!metadata.setYanked(id, version, yanked)) throw new NotFoundError(`Package "${id}@${version}" not found`);
+    if (!await metadata.setYanked(id, version, yanked)) throw new NotFoundError(`Package "${id}@${version}" not found`);
     log.info(`${yanked ? "yanked" : "unyanked"} ${id}@${version}`);
     return json({ ok: true, id, version, yanked });
   }

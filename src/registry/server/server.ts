@@ -62,7 +62,7 @@ export async function startRegistryServer(
   // A crash between writing a blob and committing its row leaves an orphan blob: collect it
   let orphans = 0;
   for (const sha256 of await blobs.list()) {
-    if (!metadata.isBlobReferenced(sha256)) {
+    if (!await metadata.isBlobReferenced(sha256)) {
       await blobs.delete(sha256);
       orphans++;
     }
@@ -99,7 +99,7 @@ export async function startRegistryServer(
       if (stopped) return;
       stopped = true;
       await http.close();
-      metadata.close();
+      await metadata.close();
       finished.resolve();
     },
   };

@@ -5,48 +5,51 @@
  */
 import type { Envelope, OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/mod.ts";
 
-/** Metadata store of the registry */
+/**
+ * Metadata store of the registry. Asynchronous so a networked database (PostgreSQL) fits the same
+ * interface as the embedded SQLite one.
+ */
 export interface MetadataStore {
   /** Ranked full-text search, exact id first */
-  search(text: string, limit: number, offset: number): { total: number; hits: SearchHit[] };
+  search(text: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }>;
   /** A package with every version, or undefined */
-  getPackage(id: string): PackageInfo | undefined;
+  getPackage(id: string): Promise<PackageInfo | undefined>;
   /** One version, or undefined */
-  getVersion(id: string, version: string): PackageVersion | undefined;
+  getVersion(id: string, version: string): Promise<PackageVersion | undefined>;
   /**
    * Insert a version (and the package on first publish) in one transaction.
    * @throws {ConflictError} when the version exists
    */
-  insertVersion(v: PackageVersion, publish: PublishAuth): void;
+  insertVersion(v: PackageVersion, publish: PublishAuth): Promise<void>;
   /** The package's metadata seq: grows with every change */
-  packageSeq(id: string): number;
+  packageSeq(id: string): Promise<number>;
   /** Highest publish seq signed so far */
-  maxPublishSeq(id: string): number;
+  maxPublishSeq(id: string): Promise<number>;
   /** Current owner keys of a package */
-  getOwners(id: string): OwnerKey[];
+  getOwners(id: string): Promise<OwnerKey[]>;
   /** Every owner change of a package, oldest first */
-  getOwnerLog(id: string): Envelope[];
+  getOwnerLog(id: string): Promise<Envelope[]>;
   /**
    * Apply a verified owner change and append it to the log.
    * @throws {ConflictError} for a stale seq or removing the last owner
    */
-  changeOwners(id: string, change: OwnerChange): void;
+  changeOwners(id: string, change: OwnerChange): Promise<void>;
   /** Yank or unyank a version; false when it does not exist */
-  setYanked(id: string, version: string, yanked: boolean): boolean;
+  setYanked(id: string, version: string, yanked: boolean): Promise<boolean>;
   /** True when any version references the blob */
-  isBlobReferenced(sha256: string): boolean;
+  isBlobReferenced(sha256: string): Promise<boolean>;
   /** Every referenced blob digest */
-  listBlobDigests(): string[];
+  listBlobDigests(): Promise<string[]>;
   /** Store a token row */
-  insertToken(t: TokenRow): void;
+  insertToken(t: TokenRow): Promise<void>;
   /** The token row with this hash */
-  findToken(hash: string): TokenRow | undefined;
+  findToken(hash: string): Promise<TokenRow | undefined>;
   /** Tokens whose hash starts with `prefix` (a token id); at most two, to tell ambiguity */
-  findTokensByHashPrefix(prefix: string): TokenRow[];
+  findTokensByHashPrefix(prefix: string): Promise<TokenRow[]>;
   /** Revoke a token; false when unknown */
-  revokeToken(hash: string): boolean;
+  revokeToken(hash: string): Promise<boolean>;
   /** Close, releasing the underlying resources */
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** The verified signature facts of a publish */
