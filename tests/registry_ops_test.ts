@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { startPgCluster } from "./pg_cluster.ts";
 
 const CONFIG = `
 [server]
@@ -82,10 +83,13 @@ Deno.test("registry operations: config file, config check, health, readiness and
     assert.match(error.message, /max_tarbal_bytes/);
 
     const pg = join(work.path, "pg.toml");
-    await Deno.writeTextFile(pg, '[storage]\ndatabase = "postgres://localhost/ggen"\n');
+    await Deno.writeTextFile(pg, '[storage]\ndatabase = "postgres://ggen@db.internal/ggen"\n');
+    assert.equal((await ggen(["registry", "config", "check", pg], { home })).code, 0);
+    // A password in a file that gets committed or shared: refused, PGPASSWORD is the place
+    await Deno.writeTextFile(pg, '[storage]\ndatabase = "postgres://ggen:secret@db.internal/ggen"\n');
     const refused = await ggen(["registry", "config", "check", pg], { home });
-    assert.notEqual(refused.code, 0);
-    assert.match(refused.stderr, /storage\.database .*not available in this version/);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /storage\.database must not hold a password: set PGPASSWORD/);
 
     const wrongType = join(work.path, "type.toml");
     await Deno.writeTextFile(wrongType, "[limits]\nsearch = { burst = -1, per_seconds = 1 }\n");
@@ -171,20 +175,34 @@ async function drain(res: Response): Promise<number> {
   return res.status;
 }
 
-Deno.test("two registry instances share one data directory: either answers, one concurrent publish wins", async () => {
+async function twoInstances(database?: string): Promise<void> {
   await using work = await tempDir();
   const data = join(work.path, "reg");
   const home = join(work.path, "home");
   await Deno.mkdir(data, { recursive: true });
   await Deno.mkdir(home, { recursive: true });
+  const args = ["--data", data, "--port", "0"];
+  if (database) {
+    const config = join(work.path, "registry.toml");
+    await Deno.writeTextFile(config, `[storage]\ndatabase = "${database}"\n`);
+    args.push("--config", config);
+  }
   // The first instance creates the data directory and the registry key; the second shares both
-  const a = await serve(["--data", data, "--port", "0"], home);
-  const b = await serve(["--data", data, "--port", "0"], home);
+  const a = await serve(args, home);
+  const b = await serve(args, home);
   try {
     const key = async (url: string) => await (await fetch(`${url}/api/v1/registry/key`)).json();
     assert.deepEqual(await key(a.url), await key(b.url), "the instances sign with different keys");
 
-    const tokenRun = await ggen(["--json", "registry", "token", "create", "--data", data], { home });
+    const tokenRun = await ggen([
+      "--json",
+      "registry",
+      "token",
+      "create",
+      ...args.filter((x) => x !== "--port" && x !== "0"),
+    ], {
+      home,
+    });
     const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.twin.pkg", version: "1.0.0" });
     // The same version published at the same moment through each instance: exactly one wins
@@ -201,4 +219,23 @@ Deno.test("two registry instances share one data directory: either answers, one 
   } finally {
     await Promise.all([a.stop(), b.stop()]);
   }
+}
+
+Deno.test("two registry instances share one data directory: either answers, one concurrent publish wins", async () => {
+  await twoInstances();
+});
+
+Deno.test({
+  name: "two registry instances share one PostgreSQL database: either answers, one concurrent publish wins",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const cluster = await startPgCluster();
+    if (!cluster) return;
+    try {
+      await twoInstances(cluster.url);
+    } finally {
+      await cluster.stop();
+    }
+  },
 });

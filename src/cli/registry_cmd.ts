@@ -38,6 +38,13 @@ export async function loadServerConfig(
   return { config: parseServerConfig(text, file), file };
 }
 
+/** A database URL without its credentials, for messages */
+function redactUrl(url: string): string {
+  const u = new URL(url);
+  u.password = "";
+  return u.toString();
+}
+
 /** `ggen registry serve`: runs until SIGINT; `host`/`port` given on the command line override the file */
 export async function serveCommand(
   ctx: Context,
@@ -50,6 +57,7 @@ export async function serveCommand(
     port: opts.port ?? config.port,
     maxTarballBytes: config.maxTarballBytes,
     rateLimits: config.rateLimits,
+    database: config.storage.database,
   });
   ctx.logger.info(
     file ? `Configuration: ${file}` : `Configuration: defaults (no ${join(opts.data, SERVER_CONFIG_FILE)})`,
@@ -90,16 +98,20 @@ export async function tokenCreateCommand(
   ctx: Context,
   opts: { data: string; config?: string; name?: string; scopes?: string; prefix?: string; expiresDays?: number },
 ): Promise<void> {
-  // The same file `serve` reads: a configuration this version cannot serve is refused here too
-  await loadServerConfig(opts);
+  // The same file `serve` reads, so a token for a PostgreSQL-backed registry lands in PostgreSQL
+  const { config } = await loadServerConfig(opts);
   const scopes = opts.scopes?.split(",").map((s) => s.trim()) as TokenScope[] | undefined;
   for (const s of scopes ?? []) {
     if (!TOKEN_SCOPES.includes(s)) {
       throw new ValidationError(`Invalid scope "${s}": choose from ${TOKEN_SCOPES.join(", ")}`);
     }
   }
-  const { metadata } = await openRegistryStorage(opts.data);
-  ctx.logger.info(`Creating a token in the registry at ${resolvePath(opts.data)}`);
+  const { metadata } = await openRegistryStorage(opts.data, config.storage.database);
+  ctx.logger.info(
+    `Creating a token in the registry at ${
+      config.storage.database === "sqlite" ? resolvePath(opts.data) : redactUrl(config.storage.database)
+    }`,
+  );
   try {
     const { token, row } = await createToken(metadata, {
       ...(opts.name ? { name: opts.name } : {}),
@@ -138,7 +150,7 @@ export async function tokenRevokeCommand(
   idOrNothing: string | undefined,
   opts: { data: string; config?: string; stdin?: boolean },
 ): Promise<void> {
-  await loadServerConfig(opts);
+  const { config } = await loadServerConfig(opts);
   let hash: string | undefined;
   let idPrefix: string | undefined;
   if (opts.stdin) {
@@ -160,14 +172,16 @@ export async function tokenRevokeCommand(
   } else {
     throw new UsageError("Give the token id printed by `ggen registry token create`, or --stdin");
   }
-  try {
-    await Deno.stat(join(opts.data, "registry.db"));
-  } catch {
-    throw new NotFoundError(
-      `No registry at ${resolvePath(opts.data)}: give the --data directory \`registry serve\` uses`,
-    );
+  if (config.storage.database === "sqlite") {
+    try {
+      await Deno.stat(join(opts.data, "registry.db"));
+    } catch {
+      throw new NotFoundError(
+        `No registry at ${resolvePath(opts.data)}: give the --data directory \`registry serve\` uses`,
+      );
+    }
   }
-  const { metadata } = await openRegistryStorage(opts.data);
+  const { metadata } = await openRegistryStorage(opts.data, config.storage.database);
   try {
     if (idPrefix) {
       const matches = await metadata.findTokensByHashPrefix(idPrefix);

@@ -41,8 +41,11 @@ export interface ServerConfig {
   maxTarballBytes: number;
   /** Per kind; a missing kind is unlimited (set to `false` in the file) */
   rateLimits: RateLimits;
-  /** Where metadata and blobs live (this version: SQLite and files in the data directory) */
-  storage: { database: "sqlite"; blobs: "file" };
+  /**
+   * Where metadata and blobs live: `database` is "sqlite" (the data directory's registry.db) or a
+   * PostgreSQL URL; blobs are files in the data directory
+   */
+  storage: { database: string; blobs: "file" };
 }
 
 /** The settings with no file */
@@ -128,11 +131,21 @@ export function parseServerConfig(text: string, file: string): ServerConfig {
   }
   const storage = (doc.storage ?? {}) as Table;
   if (storage.database !== undefined && storage.database !== "sqlite") {
-    fail(
-      "storage.database",
-      `${JSON.stringify(storage.database)} is not available in this version: only "sqlite" (the data directory's ` +
-        "registry.db) is",
-    );
+    const db = storage.database;
+    let url: URL | undefined;
+    try {
+      url = typeof db === "string" ? new URL(db) : undefined;
+    } catch {
+      url = undefined;
+    }
+    if (!url || (url.protocol !== "postgres:" && url.protocol !== "postgresql:")) {
+      fail("storage.database", `must be "sqlite" or a postgres:// URL, not ${JSON.stringify(db)}`);
+    }
+    // The file is often committed or shared: the password comes from the environment
+    if (url!.password) {
+      fail("storage.database", "must not hold a password: set PGPASSWORD in the server's environment instead");
+    }
+    config.storage.database = db as string;
   }
   if (storage.blobs !== undefined && storage.blobs !== "file") {
     fail(

@@ -76,7 +76,8 @@ CREATE TABLE IF NOT EXISTS tokens (
 
 type Row = Record<string, unknown>;
 
-function toVersion(r: Row): PackageVersion {
+/** A versions row (SQLite or PostgreSQL: the same columns) as a version */
+export function toVersion(r: Record<string, unknown>): PackageVersion {
   return {
     id: String(r.id),
     version: String(r.version),

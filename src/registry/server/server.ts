@@ -7,6 +7,7 @@ import type { Logger, Signer } from "../../core/mod.ts";
 import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";
+import { openPostgresMetadata } from "./pg.ts";
 import { createHandler, type HandlerInit } from "./handler.ts";
 import { type HttpServerInit, startHttpServer } from "./http_server.ts";
 import type { BlobStore, MetadataStore } from "./storage.ts";
@@ -14,8 +15,10 @@ import type { BlobStore, MetadataStore } from "./storage.ts";
 /** Options for {@link startRegistryServer} */
 export interface RegistryServerInit
   extends HandlerInit, Pick<HttpServerInit, "keepAliveTimeoutMs" | "maxConnections" | "maxConnectionsPerIp"> {
-  /** Data directory holding `registry.db` and `blobs/` */
+  /** Data directory holding `registry.db` (with SQLite), `blobs/` and the registry key */
   dataDir: string;
+  /** "sqlite" (the default) or a PostgreSQL URL shared by several instances */
+  database?: string;
   /** @default "127.0.0.1" */
   /** Address the server listens on */
   hostname?: string;
@@ -46,9 +49,14 @@ export interface RegistryServer {
 }
 
 /** Open the default storage in `dataDir` */
-export async function openRegistryStorage(dataDir: string): Promise<{ metadata: MetadataStore; blobs: BlobStore }> {
+export async function openRegistryStorage(
+  dataDir: string,
+  database = "sqlite",
+): Promise<{ metadata: MetadataStore; blobs: BlobStore }> {
   await Deno.mkdir(dataDir, { recursive: true });
-  const metadata = openSqliteMetadata(join(dataDir, "registry.db"));
+  const metadata = database === "sqlite"
+    ? openSqliteMetadata(join(dataDir, "registry.db"))
+    : await openPostgresMetadata(database);
   const blobs = await createFsBlobStore(join(dataDir, "blobs"));
   return { metadata, blobs };
 }
@@ -58,7 +66,7 @@ export async function startRegistryServer(
   components: { logger: Logger },
   init: RegistryServerInit,
 ): Promise<RegistryServer> {
-  const { metadata, blobs } = await openRegistryStorage(init.dataDir);
+  const { metadata, blobs } = await openRegistryStorage(init.dataDir, init.database);
   // A crash between writing a blob and committing its row leaves an orphan blob: collect it
   let orphans = 0;
   for (const sha256 of await blobs.list()) {

@@ -1,0 +1,334 @@
+/**
+ * The registry's metadata in PostgreSQL (npm `postgres`), for several instances sharing one
+ * database: the same tables as the SQLite store, a publish in one transaction with the package
+ * row locked and a unique (id, version), and full-text search on a tsvector with a GIN index,
+ * ranked as the SQLite index ranks (the exact id first, then id over name over tags and keywords
+ * over description, prefix terms all required, tokens split as FTS5 splits them).
+ * @module
+ */
+import postgres from "postgres";
+import * as semver from "semver";
+import {
+  ConflictError,
+  type Envelope,
+  type OwnerKey,
+  type PackageInfo,
+  type PackageVersion,
+  type SearchHit,
+  TrustError,
+} from "../../core/mod.ts";
+import { toVersion } from "./db.ts";
+import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS packages (
+  id TEXT PRIMARY KEY,
+  created_at TEXT NOT NULL,
+  seq BIGINT NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS owners (
+  id TEXT NOT NULL REFERENCES packages(id),
+  keyid TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  PRIMARY KEY (id, keyid)
+);
+CREATE TABLE IF NOT EXISTS owner_log (
+  id TEXT NOT NULL REFERENCES packages(id),
+  idx INTEGER NOT NULL,
+  envelope TEXT NOT NULL,
+  PRIMARY KEY (id, idx)
+);
+CREATE TABLE IF NOT EXISTS versions (
+  id TEXT NOT NULL REFERENCES packages(id),
+  version TEXT NOT NULL,
+  name TEXT NOT NULL,
+  description TEXT NOT NULL,
+  tags TEXT NOT NULL,
+  keywords TEXT NOT NULL,
+  sha256 TEXT NOT NULL,
+  size BIGINT NOT NULL,
+  dependencies TEXT NOT NULL,
+  yanked INTEGER NOT NULL DEFAULT 0,
+  published_at TEXT NOT NULL,
+  signature TEXT NOT NULL DEFAULT '',
+  publisher_key TEXT NOT NULL DEFAULT '',
+  publish_seq BIGINT NOT NULL DEFAULT 0,
+  PRIMARY KEY (id, version)
+);
+CREATE INDEX IF NOT EXISTS versions_sha256 ON versions(sha256);
+CREATE TABLE IF NOT EXISTS search (
+  id TEXT PRIMARY KEY REFERENCES packages(id),
+  document TSVECTOR NOT NULL
+);
+CREATE INDEX IF NOT EXISTS search_document ON search USING GIN (document);
+CREATE TABLE IF NOT EXISTS tokens (
+  hash TEXT PRIMARY KEY,
+  name TEXT NOT NULL,
+  scopes TEXT NOT NULL,
+  id_prefix TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  expires_at TEXT NOT NULL,
+  revoked INTEGER NOT NULL DEFAULT 0
+);
+`;
+
+/** Words as FTS5's unicode61 tokenizer splits them: letters and digits, lower-cased */
+function words(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean);
+}
+
+/** ts_rank weights for D, C, B, A: description 1, tags and keywords 3, name 5, id 10 (as the SQLite BM25) */
+const RANK_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}";
+
+type Sql = postgres.Sql | postgres.TransactionSql;
+
+/** Connect to `url`, create the tables when missing, and return the store */
+export async function openPostgresMetadata(url: string): Promise<MetadataStore> {
+  const sql = postgres(url, { max: 10, onnotice: () => {}, idle_timeout: 30 });
+  // Two instances starting at once: one creates, the other waits on the lock
+  await sql.begin(async (tx) => {
+    await tx`SELECT pg_advisory_xact_lock(7140937)`;
+    await tx.unsafe(SCHEMA);
+  });
+  return new PostgresMetadata(sql);
+}
+
+class PostgresMetadata implements MetadataStore {
+  #sql: postgres.Sql;
+  constructor(sql: postgres.Sql) {
+    this.#sql = sql;
+  }
+
+  async #versions(id: string, db: Sql = this.#sql): Promise<PackageVersion[]> {
+    const rows = await db`SELECT * FROM versions WHERE id = ${id}`;
+    return rows.map((r) => toVersion(r)).sort((a, b) => semver.compare(a.version, b.version));
+  }
+
+  async #latest(id: string, db: Sql = this.#sql): Promise<PackageVersion | undefined> {
+    const versions = await this.#versions(id, db);
+    const live = versions.filter((v) => !v.yanked);
+    return (live.length ? live : versions).at(-1);
+  }
+
+  async search(text: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }> {
+    const terms = words(text).slice(0, 16);
+    let ids: string[];
+    let total: number;
+    if (terms.length === 0) {
+      total = Number((await this.#sql`SELECT count(*) AS n FROM packages`)[0]!.n);
+      ids = (await this.#sql`SELECT id FROM packages ORDER BY id LIMIT ${limit} OFFSET ${offset}`).map((r) =>
+        String(r.id)
+      );
+    } else {
+      // Terms hold only letters and digits: no tsquery syntax can come through
+      const query = terms.map((t) => `${t}:*`).join(" & ");
+      const exact = text.trim().toLowerCase();
+      total = Number(
+        (await this.#sql`SELECT count(*) AS n FROM search WHERE document @@ to_tsquery('simple', ${query})`)[0]!.n,
+      );
+      ids = (await this.#sql`
+        SELECT id FROM search WHERE document @@ to_tsquery('simple', ${query})
+        ORDER BY (id = ${exact}) DESC, ts_rank(${RANK_WEIGHTS}::float4[], document, to_tsquery('simple', ${query})) DESC, id
+        LIMIT ${limit} OFFSET ${offset}`).map((r) => String(r.id));
+    }
+    const hits: SearchHit[] = [];
+    for (const id of ids) {
+      const v = await this.#latest(id);
+      if (v) {
+        hits.push({
+          id,
+          name: v.name,
+          version: v.version,
+          description: v.description,
+          tags: v.tags,
+          source: "central",
+        });
+      }
+    }
+    return { total, hits };
+  }
+
+  async getPackage(id: string): Promise<PackageInfo | undefined> {
+    const versions = await this.#versions(id);
+    const live = versions.filter((v) => !v.yanked);
+    const latest = (live.length ? live : versions).at(-1);
+    if (!latest) return undefined;
+    return { id, name: latest.name, description: latest.description, versions };
+  }
+
+  async getVersion(id: string, version: string, db: Sql = this.#sql): Promise<PackageVersion | undefined> {
+    const [r] = await db`SELECT * FROM versions WHERE id = ${id} AND version = ${version}`;
+    return r ? toVersion(r) : undefined;
+  }
+
+  async insertVersion(v: PackageVersion, publish: PublishAuth): Promise<void> {
+    try {
+      await this.#sql.begin(async (tx) => {
+        const created = await tx`INSERT INTO packages (id, created_at, seq) VALUES (${v.id}, ${v.published_at}, 0)
+          ON CONFLICT (id) DO NOTHING RETURNING id`;
+        // One publish of a package at a time, whichever instance runs it
+        await tx`SELECT 1 FROM packages WHERE id = ${v.id} FOR UPDATE`;
+        if (await this.getVersion(v.id, v.version, tx)) {
+          throw new ConflictError(`Cannot publish "${v.id}@${v.version}": that version already exists`);
+        }
+        if (created.length > 0) {
+          // The first publish binds the signing key as the package's owner
+          await tx`INSERT INTO owners (id, keyid, public_key) VALUES (${v.id}, ${publish.keyid}, ${publish.publicKey})`;
+        } else {
+          const owners = await this.getOwners(v.id, tx);
+          if (!owners.some((o) => o.keyid === publish.keyid)) {
+            throw new TrustError(
+              `Cannot publish "${v.id}@${v.version}": key ${publish.keyid} is not an owner of "${v.id}" (owners: ${
+                owners.map((o) => o.keyid).join(", ")
+              }); an owner can add it with \`ggen owner add ${v.id} <public key>\``,
+            );
+          }
+        }
+        const maxSeq = await this.maxPublishSeq(v.id, tx);
+        if (publish.seq <= maxSeq) {
+          throw new TrustError(
+            `Cannot publish "${v.id}@${v.version}": signed seq ${publish.seq} is not above ${maxSeq}`,
+          );
+        }
+        await tx`INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies,
+            yanked, published_at, signature, publisher_key, publish_seq)
+          VALUES (${v.id}, ${v.version}, ${v.name}, ${v.description}, ${JSON.stringify(v.tags)},
+            ${JSON.stringify(v.keywords)}, ${v.sha256}, ${v.size}, ${JSON.stringify(v.dependencies)}, ${
+          v.yanked ? 1 : 0
+        },
+            ${v.published_at}, ${v.signature ? JSON.stringify(v.signature) : ""}, ${
+          v.publisher_key ?? ""
+        }, ${publish.seq})`;
+        await this.#bump(v.id, tx);
+        await this.#reindex(v.id, tx);
+      });
+    } catch (err) {
+      // Two instances inserting one version: the unique key decides, the loser hears 409
+      if ((err as { code?: string }).code === "23505") {
+        throw new ConflictError(`Cannot publish "${v.id}@${v.version}": that version already exists`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async #reindex(id: string, db: Sql): Promise<void> {
+    const latest = await this.#latest(id, db);
+    if (!latest) {
+      await db`DELETE FROM search WHERE id = ${id}`;
+      return;
+    }
+    const part = (s: string) => words(s).join(" ");
+    await db`INSERT INTO search (id, document) VALUES (${id},
+        setweight(to_tsvector('simple', ${part(id)}), 'A') ||
+        setweight(to_tsvector('simple', ${part(latest.name)}), 'B') ||
+        setweight(to_tsvector('simple', ${part([...latest.tags, ...latest.keywords].join(" "))}), 'C') ||
+        setweight(to_tsvector('simple', ${part(latest.description)}), 'D'))
+      ON CONFLICT (id) DO UPDATE SET document = EXCLUDED.document`;
+  }
+
+  async #bump(id: string, db: Sql): Promise<void> {
+    await db`UPDATE packages SET seq = seq + 1 WHERE id = ${id}`;
+  }
+
+  async setYanked(id: string, version: string, yanked: boolean): Promise<boolean> {
+    return await this.#sql.begin(async (tx) => {
+      const changed = await tx`UPDATE versions SET yanked = ${
+        yanked ? 1 : 0
+      } WHERE id = ${id} AND version = ${version}`;
+      if (changed.count === 0) return false;
+      await this.#bump(id, tx);
+      await this.#reindex(id, tx);
+      return true;
+    });
+  }
+
+  async packageSeq(id: string): Promise<number> {
+    return Number((await this.#sql`SELECT seq FROM packages WHERE id = ${id}`)[0]?.seq ?? 0);
+  }
+
+  async maxPublishSeq(id: string, db: Sql = this.#sql): Promise<number> {
+    return Number((await db`SELECT max(publish_seq) AS m FROM versions WHERE id = ${id}`)[0]?.m ?? 0);
+  }
+
+  async getOwners(id: string, db: Sql = this.#sql): Promise<OwnerKey[]> {
+    return (await db`SELECT keyid, public_key FROM owners WHERE id = ${id} ORDER BY keyid`).map((r) => ({
+      keyid: String(r.keyid),
+      public_key: String(r.public_key),
+    }));
+  }
+
+  async getOwnerLog(id: string, db: Sql = this.#sql): Promise<Envelope[]> {
+    return (await db`SELECT envelope FROM owner_log WHERE id = ${id} ORDER BY idx`).map((r) =>
+      JSON.parse(String(r.envelope)) as Envelope
+    );
+  }
+
+  async changeOwners(id: string, change: OwnerChange): Promise<void> {
+    await this.#sql.begin(async (tx) => {
+      await tx`SELECT 1 FROM packages WHERE id = ${id} FOR UPDATE`;
+      const log = await this.getOwnerLog(id, tx);
+      if (change.seq !== log.length + 1) {
+        throw new ConflictError(`Cannot change owners of "${id}": seq ${change.seq}, expected ${log.length + 1}`);
+      }
+      if (change.action === "add") {
+        await tx`INSERT INTO owners (id, keyid, public_key) VALUES (${id}, ${change.keyid}, ${change.publicKey})
+          ON CONFLICT DO NOTHING`;
+      } else {
+        const owners = await this.getOwners(id, tx);
+        if (owners.length === 1 && owners[0]!.keyid === change.keyid) {
+          throw new ConflictError(`Cannot remove the last owner of "${id}": add another owner first`);
+        }
+        await tx`DELETE FROM owners WHERE id = ${id} AND keyid = ${change.keyid}`;
+      }
+      await tx`INSERT INTO owner_log (id, idx, envelope) VALUES (${id}, ${change.seq}, ${
+        JSON.stringify(change.envelope)
+      })`;
+      await this.#bump(id, tx);
+    });
+  }
+
+  async isBlobReferenced(sha256: string): Promise<boolean> {
+    return (await this.#sql`SELECT 1 FROM versions WHERE sha256 = ${sha256} LIMIT 1`).length > 0;
+  }
+
+  async listBlobDigests(): Promise<string[]> {
+    return (await this.#sql`SELECT DISTINCT sha256 FROM versions`).map((r) => String(r.sha256));
+  }
+
+  async insertToken(t: TokenRow): Promise<void> {
+    await this.#sql`INSERT INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked)
+      VALUES (${t.hash}, ${t.name}, ${t.scopes}, ${t.id_prefix}, ${t.created_at}, ${t.expires_at}, ${t.revoked})`;
+  }
+
+  async findToken(hash: string): Promise<TokenRow | undefined> {
+    const [r] = await this.#sql`SELECT * FROM tokens WHERE hash = ${hash}`;
+    return r ? tokenRow(r) : undefined;
+  }
+
+  async findTokensByHashPrefix(prefix: string): Promise<TokenRow[]> {
+    if (!/^[0-9a-f]+$/.test(prefix)) return [];
+    return (await this.#sql`SELECT * FROM tokens WHERE left(hash, ${prefix.length}) = ${prefix} LIMIT 2`).map(
+      tokenRow,
+    );
+  }
+
+  async revokeToken(hash: string): Promise<boolean> {
+    return (await this.#sql`UPDATE tokens SET revoked = 1 WHERE hash = ${hash}`).count > 0;
+  }
+
+  async close(): Promise<void> {
+    await this.#sql.end({ timeout: 5 });
+  }
+}
+
+function tokenRow(r: Record<string, unknown>): TokenRow {
+  return {
+    hash: String(r.hash),
+    name: String(r.name),
+    scopes: String(r.scopes),
+    id_prefix: String(r.id_prefix),
+    created_at: String(r.created_at),
+    expires_at: String(r.expires_at),
+    revoked: Number(r.revoked),
+  };
+}
