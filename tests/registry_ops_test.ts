@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
 import { startPgCluster } from "./pg_cluster.ts";
+import { startSwiftS3 } from "./swift_s3.ts";
 
 const CONFIG = `
 [server]
@@ -24,10 +25,10 @@ blobs = "file"
 `;
 
 /** `ggen registry serve` in a subprocess; resolves with its URL once it listens */
-async function serve(args: string[], home: string) {
+async function serve(args: string[], home: string, env: Record<string, string> = {}) {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...PERMS, MAIN, "--json", "registry", "serve", ...args],
-    env: { GGEN_HOME: home, NO_COLOR: "1" },
+    env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -175,21 +176,34 @@ async function drain(res: Response): Promise<number> {
   return res.status;
 }
 
-async function twoInstances(database?: string): Promise<void> {
+/**
+ * Two `registry serve` processes. With only a database given they share one data directory; with
+ * S3 blobs too each has its own, holding only a copy of the registry key, so nothing is shared
+ * but the database and the bucket
+ */
+async function twoInstances(storage: { database?: string; blobs?: string; env?: Record<string, string> } = {}) {
   await using work = await tempDir();
   const data = join(work.path, "reg");
   const home = join(work.path, "home");
   await Deno.mkdir(data, { recursive: true });
   await Deno.mkdir(home, { recursive: true });
-  const args = ["--data", data, "--port", "0"];
-  if (database) {
-    const config = join(work.path, "registry.toml");
-    await Deno.writeTextFile(config, `[storage]\ndatabase = "${database}"\n`);
-    args.push("--config", config);
+  const env = storage.env ?? {};
+  const config = join(work.path, "registry.toml");
+  await Deno.writeTextFile(
+    config,
+    `[storage]\ndatabase = "${storage.database ?? "sqlite"}"\nblobs = "${storage.blobs ?? "file"}"\n`,
+  );
+  const argsFor = (dir: string) => ["--data", dir, "--config", config];
+  // The first instance creates the data directory and the registry key; the second shares the key
+  const a = await serve([...argsFor(data), "--port", "0"], home, env);
+  let dataB = data;
+  if (storage.blobs) {
+    dataB = join(work.path, "reg-b");
+    await Deno.mkdir(dataB);
+    for (const f of ["registry.key", "registry.pub"]) await Deno.copyFile(join(data, f), join(dataB, f));
   }
-  // The first instance creates the data directory and the registry key; the second shares both
-  const a = await serve(args, home);
-  const b = await serve(args, home);
+  const b = await serve([...argsFor(dataB), "--port", "0"], home, env);
+  const args = argsFor(data);
   try {
     const key = async (url: string) => await (await fetch(`${url}/api/v1/registry/key`)).json();
     assert.deepEqual(await key(a.url), await key(b.url), "the instances sign with different keys");
@@ -199,10 +213,9 @@ async function twoInstances(database?: string): Promise<void> {
       "registry",
       "token",
       "create",
-      ...args.filter((x) => x !== "--port" && x !== "0"),
-    ], {
-      home,
-    });
+      ...args,
+    ], { home, env });
+    assert.equal(tokenRun.code, 0, tokenRun.stderr);
     const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.twin.pkg", version: "1.0.0" });
     // The same version published at the same moment through each instance: exactly one wins
@@ -213,8 +226,14 @@ async function twoInstances(database?: string): Promise<void> {
     assert.match(runs.find((r) => r.code !== 0)!.stderr, /already exists/);
     // What one instance took, the other serves
     for (const s of [a, b]) {
-      const info = await (await fetch(`${s.url}/api/v1/packages/io.twin.pkg`)).json() as { versions: unknown[] };
+      const info = await (await fetch(`${s.url}/api/v1/packages/io.twin.pkg`)).json() as {
+        versions: { version: string }[];
+      };
       assert.equal(info.versions.length, 1);
+      // and its bytes, from wherever the blobs live
+      const tarball = await fetch(`${s.url}/api/v1/packages/io.twin.pkg/1.0.0/tarball`);
+      assert.equal(tarball.status, 200);
+      assert.ok((await tarball.arrayBuffer()).byteLength > 0);
     }
   } finally {
     await Promise.all([a.stop(), b.stop()]);
@@ -233,8 +252,30 @@ Deno.test({
     const cluster = await startPgCluster();
     if (!cluster) return;
     try {
-      await twoInstances(cluster.url);
+      await twoInstances({ database: cluster.url });
     } finally {
+      await cluster.stop();
+    }
+  },
+});
+
+Deno.test({
+  name: "two registry instances on PostgreSQL and S3 share nothing else: either answers, one publish wins",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const cluster = await startPgCluster();
+    if (!cluster) return;
+    const swift = await startSwiftS3();
+    try {
+      if (!swift) return;
+      await twoInstances({
+        database: cluster.url,
+        blobs: `s3://ggen-twins?endpoint=${swift.endpoint}`,
+        env: { AWS_ACCESS_KEY_ID: swift.accessKeyId, AWS_SECRET_ACCESS_KEY: swift.secretAccessKey },
+      });
+    } finally {
+      await swift?.stop();
       await cluster.stop();
     }
   },

@@ -58,6 +58,7 @@ export async function serveCommand(
     maxTarballBytes: config.maxTarballBytes,
     rateLimits: config.rateLimits,
     database: config.storage.database,
+    blobs: config.storage.blobs,
   });
   ctx.logger.info(
     file ? `Configuration: ${file}` : `Configuration: defaults (no ${join(opts.data, SERVER_CONFIG_FILE)})`,
@@ -106,7 +107,7 @@ export async function tokenCreateCommand(
       throw new ValidationError(`Invalid scope "${s}": choose from ${TOKEN_SCOPES.join(", ")}`);
     }
   }
-  const { metadata } = await openRegistryStorage(opts.data, config.storage.database);
+  const { metadata } = await openRegistryStorage(opts.data, config.storage);
   ctx.logger.info(
     `Creating a token in the registry at ${
       config.storage.database === "sqlite" ? resolvePath(opts.data) : redactUrl(config.storage.database)
@@ -181,7 +182,7 @@ export async function tokenRevokeCommand(
       );
     }
   }
-  const { metadata } = await openRegistryStorage(opts.data, config.storage.database);
+  const { metadata } = await openRegistryStorage(opts.data, config.storage);
   try {
     if (idPrefix) {
       const matches = await metadata.findTokensByHashPrefix(idPrefix);

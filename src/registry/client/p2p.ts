@@ -322,10 +322,12 @@ export function createP2PRegistry(
       // Many candidates: under a Sybil attack most of a handful may be liars
       // A small blob comes from one peer: a few candidates (for failover) end the lookup early;
       // a large one is split over several, so the lookup gathers more
+      // (each retry after bad bytes asks for as many more as were excluded, so liars cannot fill it)
       const large = version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES);
+      const excluded = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:")).length;
       const providers = await node.findProviders(version.sha256, {
         ...options,
-        limit: large ? MAX_PROVIDERS_PER_KEY : SMALL_BLOB_PROVIDERS,
+        limit: large ? MAX_PROVIDERS_PER_KEY : Math.min(MAX_PROVIDERS_PER_KEY, SMALL_BLOB_PROVIDERS + excluded),
       });
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
       // Several providers and a large blob: download pieces from several at once, unless a

@@ -27,6 +27,7 @@ import {
   didYouMean,
   type RateLimits,
 } from "../../core/mod.ts";
+import { parseS3Url } from "./s3_blobs.ts";
 
 /** The file `registry serve` reads from its data directory when no `--config` is given */
 export const SERVER_CONFIG_FILE = "registry.toml";
@@ -43,9 +44,9 @@ export interface ServerConfig {
   rateLimits: RateLimits;
   /**
    * Where metadata and blobs live: `database` is "sqlite" (the data directory's registry.db) or a
-   * PostgreSQL URL; blobs are files in the data directory
+   * PostgreSQL URL; `blobs` is "file" (the data directory's blobs/) or an `s3://` URL
    */
-  storage: { database: string; blobs: "file" };
+  storage: { database: string; blobs: string };
 }
 
 /** The settings with no file */
@@ -148,10 +149,10 @@ export function parseServerConfig(text: string, file: string): ServerConfig {
     config.storage.database = db as string;
   }
   if (storage.blobs !== undefined && storage.blobs !== "file") {
-    fail(
-      "storage.blobs",
-      `${JSON.stringify(storage.blobs)} is not available in this version: only "file" (the data directory's blobs/) is`,
-    );
+    if (typeof storage.blobs !== "string") fail("storage.blobs", `must be "file" or an s3:// URL`);
+    // Parsed (and refused with the key named) now, not at the first upload
+    parseS3Url(storage.blobs as string, `${file}: storage.blobs`);
+    config.storage.blobs = storage.blobs as string;
   }
   return config;
 }

@@ -8,6 +8,7 @@ import { loadOrCreateKeyFiles } from "../../store/mod.ts";
 import { createFsBlobStore } from "./blobs.ts";
 import { openSqliteMetadata } from "./db.ts";
 import { openPostgresMetadata } from "./pg.ts";
+import { createS3BlobStore, parseS3Url } from "./s3_blobs.ts";
 import { createHandler, type HandlerInit } from "./handler.ts";
 import { type HttpServerInit, startHttpServer } from "./http_server.ts";
 import type { BlobStore, MetadataStore } from "./storage.ts";
@@ -19,6 +20,8 @@ export interface RegistryServerInit
   dataDir: string;
   /** "sqlite" (the default) or a PostgreSQL URL shared by several instances */
   database?: string;
+  /** "file" (the default) or an `s3://` URL shared by several instances */
+  blobs?: string;
   /** @default "127.0.0.1" */
   /** Address the server listens on */
   hostname?: string;
@@ -51,13 +54,16 @@ export interface RegistryServer {
 /** Open the default storage in `dataDir` */
 export async function openRegistryStorage(
   dataDir: string,
-  database = "sqlite",
+  storage: { database?: string; blobs?: string } = {},
 ): Promise<{ metadata: MetadataStore; blobs: BlobStore }> {
   await Deno.mkdir(dataDir, { recursive: true });
+  const database = storage.database ?? "sqlite";
   const metadata = database === "sqlite"
     ? openSqliteMetadata(join(dataDir, "registry.db"))
     : await openPostgresMetadata(database);
-  const blobs = await createFsBlobStore(join(dataDir, "blobs"));
+  const blobs = storage.blobs && storage.blobs !== "file"
+    ? await createS3BlobStore(parseS3Url(storage.blobs, "storage.blobs"))
+    : await createFsBlobStore(join(dataDir, "blobs"));
   return { metadata, blobs };
 }
 
@@ -66,7 +72,10 @@ export async function startRegistryServer(
   components: { logger: Logger },
   init: RegistryServerInit,
 ): Promise<RegistryServer> {
-  const { metadata, blobs } = await openRegistryStorage(init.dataDir, init.database);
+  const { metadata, blobs } = await openRegistryStorage(init.dataDir, {
+    ...(init.database ? { database: init.database } : {}),
+    ...(init.blobs ? { blobs: init.blobs } : {}),
+  });
   // A crash between writing a blob and committing its row leaves an orphan blob: collect it
   let orphans = 0;
   for (const sha256 of await blobs.list()) {
