@@ -196,6 +196,13 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .action(async (file: string | undefined, o, cmd: Command) =>
       await (await registryCommands()).configCheckCommand(await open(cmd), file, { ...o, data: resolvePath(o.data) })
     );
+  registry.command("migrate").description(
+    "move an embedded registry (SQLite + files) into the storage a registry.toml names",
+  )
+    .requiredOption("--from <dir>", "the embedded registry's data directory")
+    .requiredOption("--to <file>", "the registry.toml naming the target storage (PostgreSQL and/or S3)")
+    .option("--data <dir>", "the new instance's data directory (the registry key is copied there; default: --from)")
+    .action(async (o, cmd: Command) => await (await registryCommands()).migrateCommand(await open(cmd), o));
   const token = registry.command("token").description("manage publish tokens");
   token.command("create").description("create a token (printed once, stored hashed)")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")

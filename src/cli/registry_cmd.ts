@@ -3,13 +3,14 @@
  * @module
  */
 import { join, resolve as resolvePath } from "node:path";
-import { ConfigError, NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
+import { ConfigError, ConflictError, NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import {
   createToken,
   defaultServerConfig,
   describeLimit,
   hashToken,
+  migrateRegistry,
   openRegistryStorage,
   parseServerConfig,
   SERVER_CONFIG_FILE,
@@ -194,5 +195,59 @@ export async function tokenRevokeCommand(
     ctx.out.result({ revoked: true, token_id: tokenId(hash!) }, `Token ${tokenId(hash!)} revoked`);
   } finally {
     await metadata.close();
+  }
+}
+
+/**
+ * `ggen registry migrate --from DIR --to registry.toml [--data DIR]`: an embedded registry (SQLite
+ * and files in DIR) into the storage the file names; the registry key goes along, so clients that
+ * pinned it keep trusting the new instances
+ */
+export async function migrateCommand(ctx: Context, opts: { from: string; to: string; data?: string }): Promise<void> {
+  const from = resolvePath(opts.from);
+  try {
+    await Deno.stat(join(from, "registry.db"));
+  } catch {
+    throw new NotFoundError(`No registry at ${from}: give the --data directory the old \`registry serve\` used`);
+  }
+  const { config, file } = await loadServerConfig({ data: opts.data ?? from, config: opts.to });
+  const targetData = resolvePath(opts.data ?? from);
+  if (targetData === from && config.storage.database === "sqlite" && config.storage.blobs === "file") {
+    throw new UsageError(`${file} names the same storage as ${from}: point it at PostgreSQL and/or S3, or give --data`);
+  }
+  await Deno.mkdir(targetData, { recursive: true });
+  for (const name of ["registry.key", "registry.pub"]) {
+    if (targetData === from) break;
+    try {
+      await Deno.copyFile(join(from, name), join(targetData, name));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+  }
+  const source = await openRegistryStorage(from);
+  const target = await openRegistryStorage(targetData, config.storage);
+  try {
+    const progress = ctx.out.progress("migrating packages");
+    const report = await migrateRegistry(source, target, {
+      signal: ctx.signal,
+      onPackage: (_id, done) => progress.update(done),
+    });
+    progress.done();
+    const text = [
+      `Packages: ${report.packages.imported} imported, ${report.packages.unchanged} already there; ` +
+      `${report.versions} versions`,
+      `Blobs: ${report.blobs.copied} copied (${report.blobs.bytes} bytes, each verified), ${report.blobs.present} already there`,
+      `Tokens: ${report.tokens.imported} imported, ${report.tokens.present} already there`,
+      report.mismatches.length
+        ? `MISMATCHES: ${report.mismatches.join(", ")}`
+        : "Compared: every package (seq, owners, signed versions) and every blob match",
+    ].join("\n");
+    ctx.out.result({ ...report, from, to: file, data: targetData }, text);
+    if (report.mismatches.length) {
+      throw new ConflictError(`The migration left ${report.mismatches.length} differences: run it again`);
+    }
+  } finally {
+    await source.metadata.close();
+    await target.metadata.close();
   }
 }

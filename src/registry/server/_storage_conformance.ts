@@ -94,6 +94,24 @@ export async function metadataStoreConformance(
       assert.equal((await store.findToken(row.hash))?.revoked, 1);
       assert.equal(await store.revokeToken("00".repeat(32)), false);
     });
+
+    await t.step(
+      `${name}: export, listing by pages, and an import that is re-runnable but never overwrites`,
+      async () => {
+        assert.deepEqual(await store.listPackageIds("", 2), ["io.other.pkg", "io.store.cli"]);
+        assert.deepEqual(await store.listPackageIds("io.store.cli", 10), ["io.store.cli-extra"]);
+        const record = (await store.exportPackage("io.store.cli"))!;
+        assert.equal(record.seq, await store.packageSeq("io.store.cli"));
+        assert.deepEqual(record.versions.map((v) => v.version.version), ["1.0.0", "1.1.0"]);
+        assert.equal(record.versions[1]!.publish_seq, 2);
+        assert.equal(await store.importPackage(record), "unchanged");
+        await assert.rejects(store.importPackage({ ...record, seq: record.seq + 1 }), ConflictError);
+        const moved = { ...record, id: "io.store.moved", versions: [] };
+        assert.equal(await store.importPackage(moved), "imported");
+        assert.equal(await store.packageSeq("io.store.moved"), record.seq, "the seq clients saw is kept");
+        assert.equal(await store.importToken((await store.listTokens())[0]!), false, "a token is never duplicated");
+      },
+    );
   } finally {
     await store.close();
   }

@@ -19,7 +19,22 @@ import {
   TrustError,
 } from "../../core/mod.ts";
 import * as semver from "semver";
-import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
+import {
+  type MetadataStore,
+  type OwnerChange,
+  type PackageRecord,
+  type PublishAuth,
+  samePackage,
+  type TokenRow,
+} from "./storage.ts";
+
+/** The refusal when a migration's target holds another package under the same id */
+export function differentPackage(wanted: PackageRecord, found: PackageRecord): ConflictError {
+  return new ConflictError(
+    `Cannot import "${wanted.id}": the target holds a different package of that id (seq ${found.seq} with ` +
+      `${found.versions.length} versions; the source has seq ${wanted.seq} with ${wanted.versions.length})`,
+  );
+}
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -115,6 +130,11 @@ const METHODS: (keyof MetadataStore)[] = [
   "findToken",
   "findTokensByHashPrefix",
   "revokeToken",
+  "listPackageIds",
+  "exportPackage",
+  "importPackage",
+  "listTokens",
+  "importToken",
   "close",
 ];
 
@@ -223,26 +243,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
       if (publish.seq <= maxSeq) {
         throw new TrustError(`Cannot publish "${v.id}@${v.version}": signed seq ${publish.seq} is not above ${maxSeq}`);
       }
-      this.#db.prepare(
-        `INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies, yanked, published_at,
-           signature, publisher_key, publish_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      ).run(
-        v.id,
-        v.version,
-        v.name,
-        v.description,
-        JSON.stringify(v.tags),
-        JSON.stringify(v.keywords),
-        v.sha256,
-        v.size,
-        JSON.stringify(v.dependencies),
-        v.yanked ? 1 : 0,
-        v.published_at,
-        v.signature ? JSON.stringify(v.signature) : "",
-        v.publisher_key ?? "",
-        publish.seq,
-      );
+      this.#insertVersionRow(v, publish.seq);
       this.#bump(v.id);
       this.#reindex(v.id);
       this.#db.exec("COMMIT");
@@ -250,6 +251,99 @@ class SqliteMetadata implements Sync<MetadataStore> {
       this.#db.exec("ROLLBACK");
       throw err;
     }
+  }
+
+  #insertVersionRow(v: PackageVersion, publishSeq: number): void {
+    this.#db.prepare(
+      `INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies, yanked, published_at,
+         signature, publisher_key, publish_seq)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ).run(
+      v.id,
+      v.version,
+      v.name,
+      v.description,
+      JSON.stringify(v.tags),
+      JSON.stringify(v.keywords),
+      v.sha256,
+      v.size,
+      JSON.stringify(v.dependencies),
+      v.yanked ? 1 : 0,
+      v.published_at,
+      v.signature ? JSON.stringify(v.signature) : "",
+      v.publisher_key ?? "",
+      publishSeq,
+    );
+  }
+
+  listPackageIds(after: string, limit: number): string[] {
+    return (this.#db.prepare("SELECT id FROM packages WHERE id > ? ORDER BY id LIMIT ?").all(after, limit) as Row[])
+      .map((r) => String(r.id));
+  }
+
+  exportPackage(id: string): PackageRecord | undefined {
+    const p = this.#db.prepare("SELECT created_at, seq FROM packages WHERE id = ?").get(id) as Row | undefined;
+    if (!p) return undefined;
+    const rows = this.#db.prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[];
+    return {
+      id,
+      created_at: String(p.created_at),
+      seq: Number(p.seq),
+      owners: this.getOwners(id),
+      owner_log: this.getOwnerLog(id),
+      versions: rows.map((r) => ({ version: toVersion(r), publish_seq: Number(r.publish_seq) }))
+        .sort((a, b) => semver.compare(a.version.version, b.version.version)),
+    };
+  }
+
+  importPackage(record: PackageRecord): "imported" | "unchanged" {
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const existing = this.exportPackage(record.id);
+      if (existing) {
+        if (!samePackage(existing, record)) throw differentPackage(record, existing);
+        this.#db.exec("COMMIT");
+        return "unchanged";
+      }
+      this.#db.prepare("INSERT INTO packages (id, created_at, seq) VALUES (?, ?, ?)").run(
+        record.id,
+        record.created_at,
+        record.seq,
+      );
+      for (const o of record.owners) {
+        this.#db.prepare("INSERT INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
+          record.id,
+          o.keyid,
+          o.public_key,
+        );
+      }
+      for (const [i, envelope] of record.owner_log.entries()) {
+        this.#db.prepare("INSERT INTO owner_log (id, idx, envelope) VALUES (?, ?, ?)").run(
+          record.id,
+          i + 1,
+          JSON.stringify(envelope),
+        );
+      }
+      for (const { version, publish_seq } of record.versions) this.#insertVersionRow(version, publish_seq);
+      this.#reindex(record.id);
+      this.#db.exec("COMMIT");
+      return "imported";
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  listTokens(): TokenRow[] {
+    return this.#db.prepare("SELECT * FROM tokens ORDER BY hash").all() as unknown as TokenRow[];
+  }
+
+  importToken(t: TokenRow): boolean {
+    return Number(
+      this.#db.prepare(
+        "INSERT OR IGNORE INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
+      ).run(t.hash, t.name, t.scopes, t.id_prefix, t.created_at, t.expires_at, t.revoked).changes,
+    ) > 0;
   }
 
   #reindex(id: string): void {

@@ -13,6 +13,7 @@
  */
 export { openRegistryStorage, type RegistryServer, type RegistryServerInit, startRegistryServer } from "./server.ts";
 export type { HandlerInit } from "./handler.ts";
+export { migrateRegistry, type MigrationReport, type RegistryStorage } from "./migrate.ts";
 export {
   defaultServerConfig,
   describeLimit,
@@ -29,5 +30,13 @@ export {
   TOKEN_SCOPES,
   type TokenScope,
 } from "./auth.ts";
-export type { BlobStore, ByteRange, MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
+export type {
+  BlobStore,
+  ByteRange,
+  MetadataStore,
+  OwnerChange,
+  PackageRecord,
+  PublishAuth,
+  TokenRow,
+} from "./storage.ts";
 export { DEFAULT_RATE_LIMITS, RateLimiter, type RateLimits } from "../../core/rate_limit.ts";

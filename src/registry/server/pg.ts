@@ -17,8 +17,15 @@ import {
   type SearchHit,
   TrustError,
 } from "../../core/mod.ts";
-import { toVersion } from "./db.ts";
-import type { MetadataStore, OwnerChange, PublishAuth, TokenRow } from "./storage.ts";
+import { differentPackage, toVersion } from "./db.ts";
+import {
+  type MetadataStore,
+  type OwnerChange,
+  type PackageRecord,
+  type PublishAuth,
+  samePackage,
+  type TokenRow,
+} from "./storage.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS packages (
@@ -190,15 +197,7 @@ class PostgresMetadata implements MetadataStore {
             `Cannot publish "${v.id}@${v.version}": signed seq ${publish.seq} is not above ${maxSeq}`,
           );
         }
-        await tx`INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies,
-            yanked, published_at, signature, publisher_key, publish_seq)
-          VALUES (${v.id}, ${v.version}, ${v.name}, ${v.description}, ${JSON.stringify(v.tags)},
-            ${JSON.stringify(v.keywords)}, ${v.sha256}, ${v.size}, ${JSON.stringify(v.dependencies)}, ${
-          v.yanked ? 1 : 0
-        },
-            ${v.published_at}, ${v.signature ? JSON.stringify(v.signature) : ""}, ${
-          v.publisher_key ?? ""
-        }, ${publish.seq})`;
+        await this.#insertVersionRow(v, publish.seq, tx);
         await this.#bump(v.id, tx);
         await this.#reindex(v.id, tx);
       });
@@ -209,6 +208,69 @@ class PostgresMetadata implements MetadataStore {
       }
       throw err;
     }
+  }
+
+  async #insertVersionRow(v: PackageVersion, publishSeq: number, db: Sql): Promise<void> {
+    await db`INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies,
+        yanked, published_at, signature, publisher_key, publish_seq)
+      VALUES (${v.id}, ${v.version}, ${v.name}, ${v.description}, ${JSON.stringify(v.tags)},
+        ${JSON.stringify(v.keywords)}, ${v.sha256}, ${v.size}, ${JSON.stringify(v.dependencies)}, ${v.yanked ? 1 : 0},
+        ${v.published_at}, ${v.signature ? JSON.stringify(v.signature) : ""}, ${v.publisher_key ?? ""}, ${publishSeq})`;
+  }
+
+  async listPackageIds(after: string, limit: number): Promise<string[]> {
+    return (await this.#sql`SELECT id FROM packages WHERE id > ${after} ORDER BY id LIMIT ${limit}`).map((r) =>
+      String(r.id)
+    );
+  }
+
+  async exportPackage(id: string, db: Sql = this.#sql): Promise<PackageRecord | undefined> {
+    const [p] = await db`SELECT created_at, seq FROM packages WHERE id = ${id}`;
+    if (!p) return undefined;
+    const rows = await db`SELECT * FROM versions WHERE id = ${id}`;
+    return {
+      id,
+      created_at: String(p.created_at),
+      seq: Number(p.seq),
+      owners: await this.getOwners(id, db),
+      owner_log: await this.getOwnerLog(id, db),
+      versions: rows.map((r) => ({ version: toVersion(r), publish_seq: Number(r.publish_seq) }))
+        .sort((a, b) => semver.compare(a.version.version, b.version.version)),
+    };
+  }
+
+  async importPackage(record: PackageRecord): Promise<"imported" | "unchanged"> {
+    return await this.#sql.begin(async (tx) => {
+      // Two migrations of one package at once: one waits for the other
+      await tx`SELECT pg_advisory_xact_lock(hashtext(${record.id}))`;
+      const existing = await this.exportPackage(record.id, tx);
+      if (existing) {
+        if (!samePackage(existing, record)) throw differentPackage(record, existing);
+        return "unchanged" as const;
+      }
+      await tx`INSERT INTO packages (id, created_at, seq) VALUES (${record.id}, ${record.created_at}, ${record.seq})`;
+      for (const o of record.owners) {
+        await tx`INSERT INTO owners (id, keyid, public_key) VALUES (${record.id}, ${o.keyid}, ${o.public_key})`;
+      }
+      for (const [i, envelope] of record.owner_log.entries()) {
+        await tx`INSERT INTO owner_log (id, idx, envelope) VALUES (${record.id}, ${i + 1}, ${
+          JSON.stringify(envelope)
+        })`;
+      }
+      for (const { version, publish_seq } of record.versions) await this.#insertVersionRow(version, publish_seq, tx);
+      await this.#reindex(record.id, tx);
+      return "imported" as const;
+    });
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    return (await this.#sql`SELECT * FROM tokens ORDER BY hash`).map(tokenRow);
+  }
+
+  async importToken(t: TokenRow): Promise<boolean> {
+    return (await this.#sql`INSERT INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked)
+      VALUES (${t.hash}, ${t.name}, ${t.scopes}, ${t.id_prefix}, ${t.created_at}, ${t.expires_at}, ${t.revoked})
+      ON CONFLICT (hash) DO NOTHING`).count > 0;
   }
 
   async #reindex(id: string, db: Sql): Promise<void> {

@@ -48,8 +48,38 @@ export interface MetadataStore {
   findTokensByHashPrefix(prefix: string): Promise<TokenRow[]>;
   /** Revoke a token; false when unknown */
   revokeToken(hash: string): Promise<boolean>;
+  /** Package ids after `after` in id order, at most `limit` (a bounded walk over every package) */
+  listPackageIds(after: string, limit: number): Promise<string[]>;
+  /** Every row of a package, as `registry migrate` moves it; undefined when absent */
+  exportPackage(id: string): Promise<PackageRecord | undefined>;
+  /**
+   * Insert a package's rows as exported, in one transaction. "unchanged" when the same package
+   * (same seq, same versions and signatures) is already there, so a migration can run again.
+   * @throws {ConflictError} when a different package of that id is there
+   */
+  importPackage(record: PackageRecord): Promise<"imported" | "unchanged">;
+  /** Every token row (hashes only) */
+  listTokens(): Promise<TokenRow[]>;
+  /** Insert a token row unless one with its hash exists; true when inserted */
+  importToken(t: TokenRow): Promise<boolean>;
   /** Close, releasing the underlying resources */
   close(): Promise<void>;
+}
+
+/** Every row of one package: what a migration copies, and compares afterwards */
+export interface PackageRecord {
+  /** Package id */
+  id: string;
+  /** ISO 8601 time of the first publish */
+  created_at: string;
+  /** The metadata seq clients have seen: kept, or they would refuse the new store's documents as a rollback */
+  seq: number;
+  /** Current owner keys */
+  owners: OwnerKey[];
+  /** Every signed owner change, oldest first */
+  owner_log: Envelope[];
+  /** Each version with the publish seq its signature carried */
+  versions: { version: PackageVersion; publish_seq: number }[];
 }
 
 /** The verified signature facts of a publish */
@@ -119,4 +149,16 @@ export interface BlobStore {
   list(): Promise<string[]>;
   /** Throws when the store cannot be reached or written (for `/ready`) */
   check(): Promise<void>;
+}
+
+/** True when two exports hold the same package: seq, owners, and every version's bytes, signature and yank */
+export function samePackage(a: PackageRecord, b: PackageRecord): boolean {
+  const versionKey = (r: PackageRecord) =>
+    JSON.stringify(
+      r.versions.map(({ version: v }) => [v.version, v.sha256, v.yanked, v.signature ?? null, v.publisher_key ?? ""])
+        .sort(),
+    );
+  const ownerKey = (r: PackageRecord) => JSON.stringify(r.owners.map((o) => o.keyid).sort());
+  return a.id === b.id && a.seq === b.seq && versionKey(a) === versionKey(b) && ownerKey(a) === ownerKey(b) &&
+    a.owner_log.length === b.owner_log.length;
 }
