@@ -237,30 +237,30 @@ Deno.test("registry: one parser, the socket's address, owner-signed yanks, stric
         await res.body?.cancel();
         return res.status;
       };
-      const byAlice = await signEnvelope(PAYLOAD_TYPES.yank, statement(true), alice);
+      const byAlice = await signEnvelope(PAYLOAD_TYPES.yank, await statement(true), alice);
       const matrix: [string, number, number][] = [
         ["scope, no signature", await post("yank", yankOnly, undefined), 400],
         [
           "scope, signed by a non-owner",
-          await post("yank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, statement(true), bob)),
+          await post("yank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, await statement(true), bob)),
           403,
         ],
         ["no scope, owner's signature", await post("yank", publishOnly, byAlice), 401],
         [
           "scope, owner's unyank sent to /yank",
-          await post("yank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, statement(false), alice)),
+          await post("yank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, await statement(false), alice)),
           400,
         ],
         [
           "scope, owner's statement for another version",
-          await post("yank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, statement(true, "2.0.0"), alice)),
+          await post("yank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, await statement(true, "2.0.0"), alice)),
           400,
         ],
         ["scope, owner's signature", await post("yank", yankOnly, byAlice), 200],
         ["the same envelope replayed", await post("yank", yankOnly, byAlice), 409],
         [
           "scope, owner's unyank at the new seq",
-          await post("unyank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, statement(false), alice)),
+          await post("unyank", yankOnly, await signEnvelope(PAYLOAD_TYPES.yank, await statement(false), alice)),
           200,
         ],
       ];

@@ -1,0 +1,216 @@
+/**
+ * Storage backends at scale (issue 16), each measured in this run on real servers the script
+ * starts: insert rate and search p50/p95 at 10,000 and 100,000 packages on SQLite and on
+ * PostgreSQL (through the MetadataStore, as the server calls it; failed searches count), a 100 MiB
+ * download through a registry whose blobs are in S3 (a throwaway Swift with s3api), and two
+ * instances on PostgreSQL + S3 under concurrent publish and search load. `--write` replaces the
+ * storage section of bench/RESULTS.md. Run: `deno task bench:storage`.
+ */
+import { join } from "node:path";
+import { silentLogger } from "../src/core/logger.ts";
+import type { PackageVersion } from "../src/core/mod.ts";
+import { packDirectory } from "../src/archive/mod.ts";
+import { versionFromManifest } from "../src/core/package.ts";
+import { createCentralRegistry } from "../src/registry/client/mod.ts";
+import { createToken, type MetadataStore, startRegistryServer } from "../src/registry/server/mod.ts";
+import { openSqliteMetadata } from "../src/registry/server/db.ts";
+import { openPostgresMetadata } from "../src/registry/server/pg.ts";
+import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
+import { startPgCluster } from "../tests/pg_cluster.ts";
+import { startSwiftS3 } from "../tests/swift_s3.ts";
+import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+
+const SIZES = (Deno.env.get("GGEN_BENCH_PACKAGES") ?? "10000,100000").split(",").map(Number);
+const SEARCH_BUDGET_MS = 20;
+const WORDS = ["rust", "cli", "api", "web", "deno", "react", "ci", "docker", "k8s", "python"];
+const rows: ResultRow[] = [];
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(p * xs.length) - 1] ?? NaN;
+
+function version(i: number): PackageVersion {
+  const tag = WORDS[i % WORDS.length]!;
+  return {
+    id: `io.scale.${tag}.p${i}`,
+    version: "1.0.0",
+    name: `Scale ${i}`,
+    description: `Template ${i} for ${tag} projects with generators and examples`,
+    tags: [tag],
+    keywords: [`k${i % 100}`],
+    sha256: i.toString(16).padStart(64, "0"),
+    size: 1000,
+    dependencies: {},
+    yanked: false,
+    published_at: new Date().toISOString(),
+  };
+}
+
+/** Fill `store` up to `n` packages (from `from`), `parallel` at a time; inserts per second */
+async function fill(store: MetadataStore, from: number, n: number, parallel: number): Promise<number> {
+  const t0 = performance.now();
+  let next = from;
+  const worker = async () => {
+    for (let i = next++; i < n; i = next++) {
+      await store.insertVersion(version(i), { keyid: "SHA256:bench", publicKey: "AAAA", seq: 1 });
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return (n - from) / ((performance.now() - t0) / 1000);
+}
+
+/** Search latencies over queries of every shape: exact id, a word a tenth of packages match, a prefix, a miss */
+async function searchTimes(store: MetadataStore, n: number): Promise<{ p50: number; p95: number; failed: number }> {
+  const times: number[] = [];
+  let failed = 0;
+  for (let q = 0; q < 200; q++) {
+    const i = Math.floor((q * 7919) % n);
+    const text = [version(i).id, WORDS[q % WORDS.length]!, `k${q % 100}`, "nothing-matches-this", "templ"][q % 5]!;
+    const t0 = performance.now();
+    try {
+      await store.search(text, 20, 0);
+    } catch {
+      failed++;
+    }
+    times.push(performance.now() - t0);
+  }
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), failed };
+}
+
+async function scale(name: string, store: MetadataStore, parallel: number): Promise<void> {
+  let have = 0;
+  for (const n of SIZES) {
+    const rate = await fill(store, have, n, parallel);
+    have = n;
+    const s = await searchTimes(store, n);
+    console.error(`${name} ${n}: ${rate.toFixed(0)} inserts/s, search p50 ${s.p50.toFixed(2)} p95 ${s.p95.toFixed(2)}`);
+    rows.push({
+      measure: `${name}, ${n} packages: publish rate (store)`,
+      budget: "-",
+      value: `${rate.toFixed(0)}/s`,
+      ok: undefined,
+    });
+    rows.push({
+      measure: `${name}, ${n} packages: search p50`,
+      budget: "-",
+      value: `${s.p50.toFixed(2)} ms`,
+      ok: undefined,
+    });
+    rows.push({
+      measure: `${name}, ${n} packages: search p95 (${s.failed} of 200 failed)`,
+      budget: `<= ${SEARCH_BUDGET_MS} ms`,
+      value: `${s.p95.toFixed(2)} ms`,
+      ok: s.failed === 0 && s.p95 <= SEARCH_BUDGET_MS,
+    });
+  }
+}
+
+const work = await Deno.makeTempDir({ prefix: "ggen-storage-bench-" });
+const cluster = await startPgCluster();
+const swift = await startSwiftS3();
+try {
+  const sqlite = openSqliteMetadata(join(work, "scale.db"));
+  await scale("SQLite", sqlite, 1);
+  await sqlite.close();
+  if (cluster) {
+    const pg = await openPostgresMetadata(cluster.url);
+    await scale("PostgreSQL", pg, 4);
+    await pg.close();
+  }
+  if (cluster && swift) {
+    Deno.env.set("AWS_ACCESS_KEY_ID", swift.accessKeyId);
+    Deno.env.set("AWS_SECRET_ACCESS_KEY", swift.secretAccessKey);
+    const storage = { database: cluster.url, blobs: `s3://ggen-bench?endpoint=${swift.endpoint}` };
+    const start = (dir: string) =>
+      startRegistryServer({ logger: silentLogger }, {
+        dataDir: join(work, dir),
+        port: 0,
+        rateLimits: {},
+        maxTarballBytes: 200 * 1024 * 1024,
+        ...storage,
+      });
+    const a = await start("a");
+    for (const f of ["registry.key", "registry.pub"]) {
+      await Deno.mkdir(join(work, "b"), { recursive: true });
+      await Deno.copyFile(join(work, "a", f), join(work, "b", f));
+    }
+    const b = await start("b");
+    const { token } = await createToken(a.metadata);
+    await generateKey(work, "bench");
+    const signer = await loadSigner(work, "bench");
+    let seq = Date.now();
+    const publishTo = async (url: string, id: string, bytes?: Uint8Array) => {
+      const dir = join(work, "pkgs", `${id}-${seq}`);
+      await Deno.mkdir(join(dir, "templates"), { recursive: true });
+      await Deno.writeTextFile(
+        join(dir, "ggen.toml"),
+        `[package]\nid = "${id}"\nname = "B"\nversion = "1.0.0"\ndescription = "bench"\n`,
+      );
+      if (bytes) await Deno.writeFile(join(dir, "templates", "data.bin"), bytes);
+      const packed = await packDirectory(dir);
+      const v = await signVersion(versionFromManifest(packed.manifest, packed), signer, ++seq);
+      return await createCentralRegistry({ logger: silentLogger }, { url, token }).publish(packed.bytes, v);
+    };
+    // 100 MiB through S3: published once, downloaded and hashed by the client
+    const big = new Uint8Array(100 * 1024 * 1024);
+    for (let o = 0; o < big.length; o += 65536) crypto.getRandomValues(big.subarray(o, o + 65536));
+    const v = await publishTo(a.url, "io.bench.big", big);
+    const t0 = performance.now();
+    const res = await fetch(`${b.url}/api/v1/blobs/${v.sha256}`);
+    let got = 0;
+    for await (const chunk of res.body!) got += chunk.byteLength;
+    const mbps = got / 1024 / 1024 / ((performance.now() - t0) / 1000);
+    rows.push({
+      measure: "100 MiB tarball download, blobs in S3 (Swift s3api)",
+      budget: "-",
+      value: `${mbps.toFixed(0)} MiB/s`,
+      ok: undefined,
+    });
+    // Two instances, 8 clients for 10 s: searches on both, a publish every tenth request
+    let ok = 0;
+    let errors = 0;
+    const until = performance.now() + 10_000;
+    let n = 0;
+    const client = async (c: number) => {
+      while (performance.now() < until) {
+        const url = (c + n) % 2 === 0 ? a.url : b.url;
+        try {
+          if (++n % 10 === 0) await publishTo(url, `io.load.c${c}.n${n}`);
+          else {
+            const r = await fetch(`${url}/api/v1/search?q=${WORDS[n % WORDS.length]}`);
+            await r.body?.cancel();
+            if (!r.ok) throw new Error(String(r.status));
+          }
+          ok++;
+        } catch {
+          errors++;
+        }
+      }
+    };
+    const tLoad = performance.now();
+    await Promise.all(Array.from({ length: 8 }, (_, c) => client(c)));
+    const rps = ok / ((performance.now() - tLoad) / 1000);
+    rows.push({
+      measure: "two instances on PostgreSQL + S3, 8 clients, search and publish (1 in 10)",
+      budget: "errors: 0",
+      value: `${rps.toFixed(0)} requests/s, ${errors} errors`,
+      ok: errors === 0,
+    });
+    await a.stop();
+    await b.stop();
+  }
+  const table = renderTable(rows);
+  console.log(table);
+  if (Deno.args.includes("--write")) {
+    await writeSection("storage", {
+      title: "Storage backends (issue 16)",
+      command: "deno task bench:storage",
+      notes:
+        `SQLite and PostgreSQL measured through the MetadataStore (PostgreSQL: a throwaway cluster with fsync off, 4 inserts at once); search queries mix exact ids, a word a tenth of the packages match, keywords, prefixes and misses.${
+          cluster ? "" : " PostgreSQL was not installed: not measured."
+        }${swift ? "" : " Swift was not installed: S3 not measured."}`,
+      table,
+    });
+  }
+} finally {
+  await swift?.stop();
+  await cluster?.stop();
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
