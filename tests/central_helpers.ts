@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
-import { ggen, writePackage } from "./helpers.ts";
+import { ggen, MAIN, PERMS, writePackage } from "./helpers.ts";
 
 /** A running central registry and what a test needs to talk to it */
 export interface TestCentral {
@@ -56,4 +56,30 @@ export async function freshMachine(
   await Deno.mkdir(project, { recursive: true });
   if (lock !== undefined) await Deno.writeTextFile(join(project, "ggen.lock"), lock);
   return { home, project };
+}
+
+/** `ggen registry serve ARGS` in a subprocess; resolves with its URL once it listens */
+export async function serveRegistry(args: string[], home: string, env: Record<string, string> = {}) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMS, MAIN, "--json", "registry", "serve", ...args],
+    env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) throw new Error(`registry serve exited: ${text}`);
+    text += value;
+  }
+  const { url } = JSON.parse(text.split("\n")[0]!) as { url: string };
+  return {
+    url,
+    async stop() {
+      child.kill("SIGINT");
+      await child.status;
+      await reader.cancel().catch(() => {});
+    },
+  };
 }

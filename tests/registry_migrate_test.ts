@@ -6,8 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { startCentral } from "./central_helpers.ts";
-import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { serveRegistry, startCentral } from "./central_helpers.ts";
+import { ggen, tempDir, writePackage } from "./helpers.ts";
 import { startPgCluster } from "./pg_cluster.ts";
 import { startSwiftS3 } from "./swift_s3.ts";
 
@@ -71,38 +71,17 @@ Deno.test({
       assert.deepEqual(again.mismatches, []);
 
       // A server on the new storage: the same documents, the same key, the old token
-      const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--quiet",
-          ...PERMS,
-          MAIN,
-          "--json",
-          "registry",
-          "serve",
-          "--config",
-          config,
-          "--data",
-          join(
-            work.path,
-            "new",
-          ),
-          "--port",
-          "0",
-        ],
-        env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
-        stdout: "piped",
-        stderr: "null",
-      }).spawn();
-      const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+      const server = await serveRegistry(
+        ["--config", config, "--data", join(work.path, "new"), "--port", "0"],
+        home,
+        env,
+      );
       try {
-        let line = "";
-        while (!line.includes("\n")) line += (await reader.read()).value ?? "";
-        const url = (JSON.parse(line.split("\n")[0]!) as { url: string }).url;
+        const url = server.url;
         assert.deepEqual(await (await fetch(`${url}/api/v1/registry/key`)).json(), oldKey);
         const after = await (await fetch(`${url}/api/v1/packages/io.move.one`)).json();
         assert.deepEqual(after.versions, before.versions);
-        assert.equal(after.metadata_signature ? true : false, true);
+        assert.ok(after.metadata_signature, "the document is signed");
         const project = join(work.path, "project");
         await Deno.mkdir(project);
         const installed = await ggen(["install", "io.move.one"], { home, cwd: project, env: { GGEN_REGISTRY: url } });
@@ -114,9 +93,7 @@ Deno.test({
         });
         assert.equal(published.code, 0, published.stderr);
       } finally {
-        child.kill("SIGINT");
-        await child.status;
-        await reader.cancel().catch(() => {});
+        await server.stop();
       }
     } finally {
       await swift?.stop();

@@ -6,7 +6,8 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, tempDir, writePackage } from "./helpers.ts";
+import { serveRegistry } from "./central_helpers.ts";
 import { startPgCluster } from "./pg_cluster.ts";
 import { startSwiftS3 } from "./swift_s3.ts";
 
@@ -23,32 +24,6 @@ download = false
 database = "sqlite"
 blobs = "file"
 `;
-
-/** `ggen registry serve` in a subprocess; resolves with its URL once it listens */
-async function serve(args: string[], home: string, env: Record<string, string> = {}) {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, MAIN, "--json", "registry", "serve", ...args],
-    env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { value, done } = await reader.read();
-    if (done) throw new Error(`registry serve exited: ${text}`);
-    text += value;
-  }
-  const { url } = JSON.parse(text.split("\n")[0]!) as { url: string };
-  return {
-    url,
-    async stop() {
-      child.kill("SIGINT");
-      await child.status;
-      await reader.cancel().catch(() => {});
-    },
-  };
-}
 
 Deno.test("registry operations: config file, config check, health, readiness and metrics", async (t) => {
   await using work = await tempDir();
@@ -99,7 +74,7 @@ Deno.test("registry operations: config file, config check, health, readiness and
     assert.match(neg.stderr, /limits\.search\.burst must be an integer/);
   });
 
-  const server = await serve(["--config", configFile, "--data", data, "--port", "0"], home);
+  const server = await serveRegistry(["--config", configFile, "--data", data, "--port", "0"], home);
   try {
     await t.step("the file's limits and tarball cap apply; --port overrides its port", async () => {
       assert.notEqual(new URL(server.url).port, "1");
@@ -195,14 +170,14 @@ async function twoInstances(storage: { database?: string; blobs?: string; env?: 
   );
   const argsFor = (dir: string) => ["--data", dir, "--config", config];
   // The first instance creates the data directory and the registry key; the second shares the key
-  const a = await serve([...argsFor(data), "--port", "0"], home, env);
+  const a = await serveRegistry([...argsFor(data), "--port", "0"], home, env);
   let dataB = data;
   if (storage.blobs) {
     dataB = join(work.path, "reg-b");
     await Deno.mkdir(dataB);
     for (const f of ["registry.key", "registry.pub"]) await Deno.copyFile(join(data, f), join(dataB, f));
   }
-  const b = await serve([...argsFor(dataB), "--port", "0"], home, env);
+  const b = await serveRegistry([...argsFor(dataB), "--port", "0"], home, env);
   const args = argsFor(data);
   try {
     const key = async (url: string) => await (await fetch(`${url}/api/v1/registry/key`)).json();

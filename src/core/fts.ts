@@ -34,6 +34,15 @@ export function packageIndexInsert(table: string): string {
   return `INSERT INTO ${table} (id, name, description, tags, keywords) VALUES (?, ?, ?, ?, ?)`;
 }
 
+/**
+ * Statement inserting one row under an explicit rowid (bind the rowid, then
+ * {@link packageIndexValues}): an index keyed by its owner's rowid is updated by rowid, where a
+ * `WHERE id = ?` on an FTS5 table would scan every row
+ */
+export function packageIndexInsertAt(table: string): string {
+  return `INSERT INTO ${table} (rowid, id, name, description, tags, keywords) VALUES (?, ?, ?, ?, ?, ?)`;
+}
+
 /** The values of one row, in column order */
 export function packageIndexValues(p: PackageIndexRow): [string, string, string, string, string] {
   return [p.id, p.name, p.description, p.tags.join(" "), p.keywords.join(" ")];

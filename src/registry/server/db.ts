@@ -9,7 +9,7 @@ import {
   type Envelope,
   ftsQuery,
   type OwnerKey,
-  packageIndexInsert,
+  packageIndexInsertAt,
   packageIndexSchema,
   packageIndexSearch,
   packageIndexValues,
@@ -19,6 +19,7 @@ import {
   TrustError,
 } from "../../core/mod.ts";
 import * as semver from "semver";
+import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
   type OwnerChange,
@@ -36,57 +37,16 @@ export function differentPackage(wanted: PackageRecord, found: PackageRecord): C
   );
 }
 
+/** `PRAGMA user_version` from which the search index is keyed by package rowid */
+const SEARCH_BY_ROWID = 1;
+
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
 PRAGMA busy_timeout = 5000;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
-CREATE TABLE IF NOT EXISTS packages (
-  id TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL,
-  -- grows with every change; signed into the metadata document against rollback
-  seq INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS owners (
-  id TEXT NOT NULL REFERENCES packages(id),
-  keyid TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  PRIMARY KEY (id, keyid)
-);
-CREATE TABLE IF NOT EXISTS owner_log (
-  id TEXT NOT NULL REFERENCES packages(id),
-  idx INTEGER NOT NULL,
-  envelope TEXT NOT NULL,
-  PRIMARY KEY (id, idx)
-);
-CREATE TABLE IF NOT EXISTS versions (
-  id TEXT NOT NULL REFERENCES packages(id),
-  version TEXT NOT NULL,
-  name TEXT NOT NULL,
-  description TEXT NOT NULL,
-  tags TEXT NOT NULL,
-  keywords TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  dependencies TEXT NOT NULL,
-  yanked INTEGER NOT NULL DEFAULT 0,
-  published_at TEXT NOT NULL,
-  signature TEXT NOT NULL DEFAULT '',
-  publisher_key TEXT NOT NULL DEFAULT '',
-  publish_seq INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (id, version)
-);
-CREATE INDEX IF NOT EXISTS versions_sha256 ON versions(sha256);
+${registryTables("sqlite")}
 ${packageIndexSchema("search")}
-CREATE TABLE IF NOT EXISTS tokens (
-  hash TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  scopes TEXT NOT NULL,
-  id_prefix TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0
-);
 `;
 
 type Row = Record<string, unknown>;
@@ -143,6 +103,7 @@ export function openSqliteMetadata(path: string): MetadataStore {
   const db = new DatabaseSync(path);
   db.exec(SCHEMA);
   const sync = new SqliteMetadata(db);
+  sync.migrateSearchIndex();
   // One statement at a time, synchronously (a transaction never interleaves with another
   // request), behind the asynchronous interface every backend shares
   return Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => {
@@ -346,11 +307,30 @@ class SqliteMetadata implements Sync<MetadataStore> {
     ) > 0;
   }
 
+  /** The search row of a package lives at the package's rowid: found by it, not by a scan */
   #reindex(id: string): void {
     const latest = this.#latest(id);
-    this.#db.prepare("DELETE FROM search WHERE id = ?").run(id);
+    const row = this.#db.prepare("SELECT rowid FROM packages WHERE id = ?").get(id) as Row | undefined;
+    if (!row) return;
+    this.#db.prepare("DELETE FROM search WHERE rowid = ?").run(Number(row.rowid));
     if (!latest) return;
-    this.#db.prepare(packageIndexInsert("search")).run(...packageIndexValues(latest));
+    this.#db.prepare(packageIndexInsertAt("search")).run(Number(row.rowid), ...packageIndexValues(latest));
+  }
+
+  /** Rebuild the search index keyed by package rowid (databases written before it was) */
+  migrateSearchIndex(): void {
+    const version = Number((this.#db.prepare("PRAGMA user_version").get() as Row).user_version);
+    if (version >= SEARCH_BY_ROWID) return;
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      this.#db.exec("DELETE FROM search");
+      for (const r of this.#db.prepare("SELECT id FROM packages").all() as Row[]) this.#reindex(String(r.id));
+      this.#db.exec(`PRAGMA user_version = ${SEARCH_BY_ROWID}`);
+      this.#db.exec("COMMIT");
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
+    }
   }
 
   setYanked(id: string, version: string, yanked: boolean): boolean {

@@ -18,6 +18,7 @@ import {
   TrustError,
 } from "../../core/mod.ts";
 import { differentPackage, toVersion } from "./db.ts";
+import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
   type OwnerChange,
@@ -28,55 +29,12 @@ import {
 } from "./storage.ts";
 
 const SCHEMA = `
-CREATE TABLE IF NOT EXISTS packages (
-  id TEXT PRIMARY KEY,
-  created_at TEXT NOT NULL,
-  seq BIGINT NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS owners (
-  id TEXT NOT NULL REFERENCES packages(id),
-  keyid TEXT NOT NULL,
-  public_key TEXT NOT NULL,
-  PRIMARY KEY (id, keyid)
-);
-CREATE TABLE IF NOT EXISTS owner_log (
-  id TEXT NOT NULL REFERENCES packages(id),
-  idx INTEGER NOT NULL,
-  envelope TEXT NOT NULL,
-  PRIMARY KEY (id, idx)
-);
-CREATE TABLE IF NOT EXISTS versions (
-  id TEXT NOT NULL REFERENCES packages(id),
-  version TEXT NOT NULL,
-  name TEXT NOT NULL,
-  description TEXT NOT NULL,
-  tags TEXT NOT NULL,
-  keywords TEXT NOT NULL,
-  sha256 TEXT NOT NULL,
-  size BIGINT NOT NULL,
-  dependencies TEXT NOT NULL,
-  yanked INTEGER NOT NULL DEFAULT 0,
-  published_at TEXT NOT NULL,
-  signature TEXT NOT NULL DEFAULT '',
-  publisher_key TEXT NOT NULL DEFAULT '',
-  publish_seq BIGINT NOT NULL DEFAULT 0,
-  PRIMARY KEY (id, version)
-);
-CREATE INDEX IF NOT EXISTS versions_sha256 ON versions(sha256);
+${registryTables("postgres")}
 CREATE TABLE IF NOT EXISTS search (
   id TEXT PRIMARY KEY REFERENCES packages(id),
   document TSVECTOR NOT NULL
 );
 CREATE INDEX IF NOT EXISTS search_document ON search USING GIN (document);
-CREATE TABLE IF NOT EXISTS tokens (
-  hash TEXT PRIMARY KEY,
-  name TEXT NOT NULL,
-  scopes TEXT NOT NULL,
-  id_prefix TEXT NOT NULL,
-  created_at TEXT NOT NULL,
-  expires_at TEXT NOT NULL,
-  revoked INTEGER NOT NULL DEFAULT 0
-);
 `;
 
 /** Words as FTS5's unicode61 tokenizer splits them: letters and digits, lower-cased */
