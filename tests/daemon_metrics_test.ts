@@ -45,6 +45,12 @@ Deno.test("daemon metrics: Prometheus text with libp2p's and ggen's figures, mov
     assert.equal(sample(after, /^ggen_p2p_fetches_served_total /), 1);
     assert.equal(sample(after, /^ggen_p2p_fetch_bytes_sent_total /), size);
     assert.ok((sample(after, /^ggen_p2p_routing_table_size /) ?? -1) >= 0);
+    // The daemon's own DHT lookups (publishing reads the package's index first) are counted with their time
+    const lookups = (outcome: string) =>
+      sample(after, new RegExp(`^ggen_p2p_dht_lookups_total\\{kind="record",outcome="${outcome}"\\} `)) ?? 0;
+    assert.ok(lookups("found") + lookups("empty") >= 1, "no DHT lookup counted");
+    assert.ok((sample(after, /^ggen_p2p_dht_lookup_seconds_total\{kind="record"\} /) ?? 0) > 0);
+    assert.match(after, /^# TYPE ggen_p2p_gossip_messages_total counter/m);
     // libp2p's own metrics come through @libp2p/prometheus-metrics
     assert.ok(/^libp2p_/m.test(after), "no libp2p metrics in the exposition");
     // Only GET /metrics: nothing else on that port

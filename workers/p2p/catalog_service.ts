@@ -5,9 +5,9 @@
  * first, and an announcement must be signed by the peer it names.
  * @module
  */
-import type { Stream } from "@libp2p/interface";
+import type { PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
-import { TopicValidatorResult } from "@libp2p/gossipsub";
+import { type Message, TopicValidatorResult } from "@libp2p/gossipsub";
 import { ANNOUNCE_TOPIC, CATALOG_PROTOCOL, RateLimiter, sha256Hex, ValidationError } from "../../src/core/mod.ts";
 import {
   type Announcement,
@@ -21,7 +21,7 @@ import {
 } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { bytesOf, exchange, sendAll, withStallTimer } from "./streams.ts";
-import type { Log, P2PLibp2p } from "./types.ts";
+import type { Counters, Log, P2PLibp2p } from "./types.ts";
 
 /** How long one peer may take to answer a catalog query */
 const CATALOG_QUERY_TIMEOUT_MS = 2000;
@@ -36,6 +36,8 @@ export interface CatalogServiceComponents {
   log: Log;
   /** Called with each valid announcement heard */
   onAnnouncement(a: Announcement, from: string): void;
+  /** Where validator verdicts are counted (metrics) */
+  counters?: Counters;
 }
 
 /** Search and announcements */
@@ -93,6 +95,18 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       await node.handle(CATALOG_PROTOCOL, (stream) => answer(stream), { maxInboundStreams: 32 });
       const pubsub = node.services.pubsub;
       pubsub.topicValidators.set(ANNOUNCE_TOPIC, async (peer, msg) => {
+        const verdict = await validate(peer, msg);
+        if (components.counters) {
+          const key = verdict === TopicValidatorResult.Accept
+            ? "accept"
+            : verdict === TopicValidatorResult.Reject
+            ? "reject"
+            : "ignore";
+          components.counters.gossip[key] = (components.counters.gossip[key] ?? 0) + 1;
+        }
+        return verdict;
+      });
+      async function validate(peer: PeerId, msg: Message): Promise<TopicValidatorResult> {
         // A banned signer stays banned when an honest peer relays its messages: ignore them
         // without penalising the relay
         if (msg.type === "signed" && reputation.isBanned(msg.from.toString())) return TopicValidatorResult.Ignore;
@@ -115,7 +129,7 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
           reputation.judge(peer.toString(), "invalid-announcement", (err as Error).message);
           return TopicValidatorResult.Reject;
         }
-      });
+      }
       pubsub.addEventListener("message", (evt) => {
         const msg = evt.detail;
         if (msg.topic !== ANNOUNCE_TOPIC) return;

@@ -80,6 +80,42 @@ export function createNodeMetrics(): NodeMetrics {
       for (const [behaviour, n] of Object.entries(sources.counters.judged)) this.inc({ behaviour }, n);
     },
   });
+  new client.Counter({
+    name: "ggen_p2p_gossip_messages_total",
+    help: "Announcements received on ggen/packages/announce, by the validator's verdict (accept, reject, ignore)",
+    labelNames: ["result"] as const,
+    registers: [registry],
+    collect() {
+      if (!sources) return;
+      this.reset();
+      for (const [result, n] of Object.entries(sources.counters.gossip)) this.inc({ result }, n);
+    },
+  });
+  new client.Counter({
+    name: "ggen_p2p_dht_lookups_total",
+    help: "DHT lookups by kind (record, providers) and outcome (found, empty); failed lookups count as empty",
+    labelNames: ["kind", "outcome"] as const,
+    registers: [registry],
+    collect() {
+      if (!sources) return;
+      this.reset();
+      for (const [kind, c] of Object.entries(sources.counters.lookups)) {
+        this.inc({ kind, outcome: "found" }, c.count - c.empty);
+        this.inc({ kind, outcome: "empty" }, c.empty);
+      }
+    },
+  });
+  new client.Counter({
+    name: "ggen_p2p_dht_lookup_seconds_total",
+    help: "Time spent in DHT lookups by kind: divided by ggen_p2p_dht_lookups_total, the mean latency",
+    labelNames: ["kind"] as const,
+    registers: [registry],
+    collect() {
+      if (!sources) return;
+      this.reset();
+      for (const [kind, c] of Object.entries(sources.counters.lookups)) this.inc({ kind }, c.seconds);
+    },
+  });
   return {
     libp2p: prometheusMetrics({ registry, collectDefaultMetrics: false }),
     bind(s) {

@@ -13,7 +13,7 @@ import { exchange } from "./streams.ts";
 import { cidFromSha256 } from "./cid.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import type { ServedBy } from "./served_by.ts";
-import type { Log, P2PLibp2p } from "./types.ts";
+import { type Counters, countLookup, type Log, type P2PLibp2p } from "./types.ts";
 
 /** Providers taken from any one responding peer, so a liar cannot fill the set with fakes */
 export const MAX_PROVIDERS_PER_RESPONDER = 5;
@@ -35,6 +35,8 @@ export interface ProviderServiceComponents {
   /** Peers that served a blob before: asked directly, like connected peers */
   servedBy?: ServedBy;
   log: Log;
+  /** Where lookups are counted (metrics) */
+  counters?: Counters;
 }
 
 /** Options of the provider service */
@@ -109,7 +111,13 @@ export function createProviderService(
       const live = recent.providers.filter((p) => !reputation.isBanned(p.peerId));
       if (live.length > 0) return live.slice(0, limit);
     }
-    const fresh = await lookUp(sha256, limit, signal, retry);
+    const started = performance.now();
+    let fresh: ProviderInfo[] = [];
+    try {
+      fresh = await lookUp(sha256, limit, signal, retry);
+    } finally {
+      countLookup(components.counters, "providers", (performance.now() - started) / 1000, fresh.length);
+    }
     if (fresh.length) {
       if (found.size > 1000) found.clear();
       found.set(sha256, { at: Date.now(), providers: fresh, limit });

@@ -8,7 +8,7 @@
 import { UnavailableError } from "../../src/core/mod.ts";
 import { recordSeq, type RecordValue, verifyRecord } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
-import type { Log, P2PLibp2p } from "./types.ts";
+import { type Counters, countLookup, type Log, type P2PLibp2p } from "./types.ts";
 
 /** How long a lookup goes on after its first valid value */
 const RECORD_SETTLE_MS = 300;
@@ -18,6 +18,8 @@ export interface RecordServiceComponents {
   node: P2PLibp2p;
   reputation: ReputationBook;
   log: Log;
+  /** Where lookups are counted (metrics) */
+  counters?: Counters;
 }
 
 /** Put and get records */
@@ -43,6 +45,7 @@ export function createRecordService(components: RecordServiceComponents): Record
       const values = new Map<string, { seq: number; from: Set<string> }>();
       // Once a valid value is in, the walk gets a short while more for newer values and more
       // vouchers, not the whole walk through every dead or slow peer
+      const started = performance.now();
       const settled = new AbortController();
       let settle: ReturnType<typeof setTimeout> | undefined;
       try {
@@ -73,10 +76,12 @@ export function createRecordService(components: RecordServiceComponents): Record
         const notFound = err instanceof Error && err.name === "NotFoundError";
         if (values.size === 0 && !notFound && !settled.signal.aborted) {
           log("debug", `get ${key}: ${(err as Error).message}`);
+          countLookup(components.counters, "record", (performance.now() - started) / 1000, 0);
           throw new UnavailableError(`DHT lookup of ${key} failed: ${(err as Error).message}`, { cause: err });
         }
       }
       clearTimeout(settle);
+      countLookup(components.counters, "record", (performance.now() - started) / 1000, values.size);
       return [...values.entries()].sort((a, b) => b[1].seq - a[1].seq).map(([value, e]) => ({
         value,
         from: [...e.from],

@@ -72,7 +72,7 @@ export async function startP2PService(
   const cacheDir = join(init.home, "cache", "sha256");
   await Deno.mkdir(cacheDir, { recursive: true });
   const sources = new Map<string, DiscoverySource>();
-  const counters: Counters = { bytesIn: 0, bytesOut: 0, served: 0, fetched: 0, judged: {} };
+  const counters: Counters = { bytesIn: 0, bytesOut: 0, served: 0, fetched: 0, judged: {}, gossip: {}, lookups: {} };
   let node: P2PLibp2p | undefined;
   const reputation = createReputationBook({
     log,
@@ -148,13 +148,14 @@ export async function startP2PService(
     catalog: catalogDb,
     reputation,
     log,
+    counters,
     onAnnouncement: (announcement: Announcement, from: string) => post({ type: "announcement", announcement, from }),
   });
-  const providers = createProviderService({ node: started, reputation, servedBy, log }, {
+  const providers = createProviderService({ node: started, reputation, servedBy, log, counters }, {
     cacheDir,
     reprovideIntervalMs: init.reprovideIntervalMs,
   });
-  const records = createRecordService({ node: started, reputation, log });
+  const records = createRecordService({ node: started, reputation, log, counters });
   const metadata = createMetadataService({ node: started, log }, { dir: join(init.home, "metadata") });
   if (init.serveStore !== false) await fetcher.start();
   await catalog.start();

@@ -27,4 +27,17 @@ export interface Counters {
   fetched: number;
   /** Peer misbehaviours recorded, by kind (wrong bytes, invalid records, stalls…) */
   judged: Record<string, number>;
+  /** Gossip announcements by the validator's verdict (accept, reject, ignore) */
+  gossip: Record<string, number>;
+  /** DHT lookups by kind (record, providers): how many, how many found nothing, their total seconds */
+  lookups: Record<string, { count: number; empty: number; seconds: number }>;
+}
+
+/** Count one DHT lookup of `kind` that took `seconds` and found `found` results */
+export function countLookup(counters: Counters | undefined, kind: string, seconds: number, found: number): void {
+  if (!counters) return;
+  const c = counters.lookups[kind] ??= { count: 0, empty: 0, seconds: 0 };
+  c.count++;
+  c.seconds += seconds;
+  if (found === 0) c.empty++;
 }
