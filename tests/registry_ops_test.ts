@@ -10,6 +10,7 @@ import { ggen, tempDir, writePackage } from "./helpers.ts";
 import { serveRegistry } from "./central_helpers.ts";
 import { startPgCluster } from "./pg_cluster.ts";
 import { startSwiftS3 } from "./swift_s3.ts";
+import { generateKey } from "../src/trust/mod.ts";
 
 const CONFIG = `
 [server]
@@ -192,6 +193,9 @@ async function twoInstances(storage: { database?: string; blobs?: string; env?: 
     ], { home, env });
     assert.equal(tokenRun.code, 0, tokenRun.stderr);
     const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
+    // The publisher's key exists before the two publishes race (two first-time key creations in
+    // one home at the same moment is a separate defect, noted on the CLI issue)
+    await generateKey(home);
     const pkg = await writePackage(join(work.path, "pkg"), { id: "io.twin.pkg", version: "1.0.0" });
     // The same version published at the same moment through each instance: exactly one wins
     const runs = await Promise.all(
