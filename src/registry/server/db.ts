@@ -51,6 +51,12 @@ ${packageIndexSchema("search")}
 
 type Row = Record<string, unknown>;
 
+/** The version a package is shown as: the highest not yanked, else the highest (`versions` sorted) */
+export function latestOf(versions: PackageVersion[]): PackageVersion | undefined {
+  const live = versions.filter((v) => !v.yanked);
+  return (live.length ? live : versions).at(-1);
+}
+
 /** A versions row (SQLite or PostgreSQL: the same columns) as a version */
 export function toVersion(r: Record<string, unknown>): PackageVersion {
   return {
@@ -122,9 +128,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   #latest(id: string): PackageVersion | undefined {
-    const versions = this.#versions(id);
-    const live = versions.filter((v) => !v.yanked);
-    return (live.length ? live : versions).at(-1);
+    return latestOf(this.#versions(id));
   }
 
   #versions(id: string): PackageVersion[] {
@@ -164,7 +168,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
 
   getPackage(id: string): PackageInfo | undefined {
     const versions = this.#versions(id);
-    const latest = this.#latest(id);
+    const latest = latestOf(versions);
     if (!latest) return undefined;
     return { id, name: latest.name, description: latest.description, versions };
   }

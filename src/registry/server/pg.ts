@@ -17,7 +17,7 @@ import {
   type SearchHit,
   TrustError,
 } from "../../core/mod.ts";
-import { differentPackage, toVersion } from "./db.ts";
+import { differentPackage, latestOf, toVersion } from "./db.ts";
 import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
@@ -70,9 +70,7 @@ class PostgresMetadata implements MetadataStore {
   }
 
   async #latest(id: string, db: Sql = this.#sql): Promise<PackageVersion | undefined> {
-    const versions = await this.#versions(id, db);
-    const live = versions.filter((v) => !v.yanked);
-    return (live.length ? live : versions).at(-1);
+    return latestOf(await this.#versions(id, db));
   }
 
   async search(text: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }> {
@@ -115,8 +113,7 @@ class PostgresMetadata implements MetadataStore {
 
   async getPackage(id: string): Promise<PackageInfo | undefined> {
     const versions = await this.#versions(id);
-    const live = versions.filter((v) => !v.yanked);
-    const latest = (live.length ? live : versions).at(-1);
+    const latest = latestOf(versions);
     if (!latest) return undefined;
     return { id, name: latest.name, description: latest.description, versions };
   }
