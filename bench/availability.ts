@@ -4,14 +4,15 @@
  * with central healthy (the baseline), then with central stopped and 30% of the daemons killed
  * (never every holder of a package), then with central black-holed (accepting, never answering)
  * and default settings. Failed installs count in the success rate and, at the time they gave up,
- * in every percentile. `--write` replaces the availability section of bench/RESULTS.md.
- * Run: `deno task bench:availability`.
+ * in every percentile. Every process runs the single file users download (built here as
+ * `deno task bundle` builds it); `--source` runs main.ts instead. `--write` replaces the
+ * availability section of bench/RESULTS.md. Run: `deno task bench:availability`.
  */
 import { join } from "node:path";
 import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
-import { ggen, writePackage } from "../tests/helpers.ts";
+import { ggen, ROOT, writePackage } from "../tests/helpers.ts";
 import { type Daemon, startDaemon } from "../tests/p2p_helpers.ts";
 
 const DAEMONS = Number(Deno.env.get("GGEN_BENCH_DAEMONS") ?? 25);
@@ -21,6 +22,16 @@ const CLIENTS_PER_PACKAGE = 3;
 const KILLED = Math.round(DAEMONS * 0.3);
 
 const work = await Deno.makeTempDir({ prefix: "ggen-availability-" });
+const fromSource = Deno.args.includes("--source");
+const main = fromSource ? undefined : join(work, "ggen.js");
+if (main) {
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "scripts/bundle.ts", "--output", main],
+    cwd: ROOT,
+  }).output();
+  if (built.code !== 0) throw new Error("deno task bundle failed");
+}
+const cli = main ? { main } : {};
 const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
 const { token } = await createToken(server.metadata);
 const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
@@ -43,7 +54,12 @@ async function freshInstall(id: string, extraEnv: Record<string, string>): Promi
   const dir = join(work, `client-${clientN++}`);
   await Deno.mkdir(join(dir, "home"), { recursive: true });
   const t0 = performance.now();
-  const r = await ggen(["install", id, "--json"], { home: join(dir, "home"), cwd: dir, env: { ...env, ...extraEnv } });
+  const r = await ggen(["install", id, "--json"], {
+    home: join(dir, "home"),
+    cwd: dir,
+    env: { ...env, ...extraEnv },
+    ...cli,
+  });
   const ms = performance.now() - t0;
   if (r.code !== 0) console.error(`  ${id} failed: ${r.stderr.split("\n").find((l) => l.startsWith("error")) ?? ""}`);
   return { ms, ok: r.code === 0 };
@@ -56,10 +72,14 @@ try {
   const ids = Array.from({ length: PACKAGES }, (_, k) => `io.avail.pkg${k}`);
   for (const id of ids) {
     const pkg = await writePackage(join(work, id), { id, version: "1.0.0" });
-    if ((await ggen(["publish", pkg], { home: publisher, env })).code !== 0) throw new Error(`publish ${id} failed`);
+    if ((await ggen(["publish", pkg], { home: publisher, env, ...cli })).code !== 0) {
+      throw new Error(`publish ${id} failed`);
+    }
   }
   for (let i = 0; i < DAEMONS; i++) {
-    daemons.push(await startDaemon(join(work, `d${i}`), { bootstrap: daemons.slice(0, 3).map((d) => d.addr), env }));
+    daemons.push(
+      await startDaemon(join(work, `d${i}`), { bootstrap: daemons.slice(0, 3).map((d) => d.addr), env, ...cli }),
+    );
   }
   console.error(`${DAEMONS} daemons up`);
   // Package k is held by daemons k, k+5, k+10, k+15 (indices past the end wrap)
@@ -68,7 +88,7 @@ try {
     for (const i of holdersOf(k)) {
       const project = join(work, `hold-${i}-${k}`);
       await Deno.mkdir(project);
-      await ggen(["install", id], { home: daemons[i]!.home, cwd: project, env });
+      await ggen(["install", id], { home: daemons[i]!.home, cwd: project, env, ...cli });
     }
   }
   // Baseline: fresh clients with central healthy
@@ -150,7 +170,8 @@ if (Deno.args.includes("--write")) {
     title: "Availability (bench/availability.ts)",
     command: "deno task bench:availability",
     notes: `${DAEMONS} daemons, ${PACKAGES} packages held by ${HOLDERS} daemons each, ${CLIENTS_PER_PACKAGE} fresh ` +
-      "clients per package and condition; a failed install counts at the time it gave up.",
+      "clients per package and condition; a failed install counts at the time it gave up. Every process runs " +
+      (main ? "the single file `deno task bundle` builds (what users download)." : "main.ts from source."),
     table,
   });
 }

@@ -59,9 +59,9 @@ export async function freshMachine(
 }
 
 /** `ggen registry serve ARGS` in a subprocess; resolves with its URL once it listens */
-export async function serveRegistry(args: string[], home: string, env: Record<string, string> = {}) {
+export async function serveRegistry(args: string[], home: string, env: Record<string, string> = {}, main = MAIN) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, MAIN, "--json", "registry", "serve", ...args],
+    args: ["run", "--quiet", ...PERMS, main, "--json", "registry", "serve", ...args],
     env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "null",

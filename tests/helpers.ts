@@ -19,10 +19,17 @@ export interface RunResult {
 /** Run `ggen args...` with its own GGEN_HOME */
 export async function ggen(
   args: string[],
-  opts: { home: string; cwd?: string; env?: Record<string, string>; signal?: AbortSignal },
+  opts: {
+    home: string;
+    cwd?: string;
+    env?: Record<string, string>;
+    signal?: AbortSignal;
+    /** The CLI's entry point: main.ts, or a single-file build. @default MAIN */
+    main?: string;
+  },
 ): Promise<RunResult> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, MAIN, ...args],
+    args: ["run", "--quiet", ...PERMS, opts.main ?? MAIN, ...args],
     cwd: opts.cwd ?? opts.home,
     // Every test node is on 127.0.0.1: lift the per-IP cap that protects real deployments
     env: {

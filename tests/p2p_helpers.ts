@@ -30,10 +30,20 @@ export interface Daemon {
 /** Start `ggen p2p start` and wait for its first JSON line */
 export async function startDaemon(
   home: string,
-  opts: { bootstrap?: string[]; env?: Record<string, string>; args?: string[] } = {},
+  opts: { bootstrap?: string[]; env?: Record<string, string>; args?: string[]; main?: string } = {},
 ): Promise<Daemon> {
   await Deno.mkdir(home, { recursive: true });
-  const args = ["run", "--quiet", ...PERMS, MAIN, "p2p", "start", "--json", "--listen", "/ip4/127.0.0.1/tcp/0"];
+  const args = [
+    "run",
+    "--quiet",
+    ...PERMS,
+    opts.main ?? MAIN,
+    "p2p",
+    "start",
+    "--json",
+    "--listen",
+    "/ip4/127.0.0.1/tcp/0",
+  ];
   for (const b of opts.bootstrap ?? []) args.push("--bootstrap", b);
   args.push(...opts.args ?? []);
   const child = new Deno.Command(Deno.execPath(), {

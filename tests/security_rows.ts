@@ -410,7 +410,7 @@ export const AVAILABILITY_ROWS: Row[] = [
     threat:
       "central down on a LAN: packages published to central the normal way, held by some daemons, a third of the daemons gone",
     mitigation:
-      "holders re-share the publisher-signed version records and announcements; fresh clients resolve and verify them (min_sources met by the DHT's replicas) and fetch from live providers; committed locks restore by sha256",
+      "holders re-share the publisher-signed version records and announcements; fresh clients resolve a package from the connected peers' catalogs (every entry carries the publisher's signature, verified; the peers returning it and the providers of its bytes count toward min_sources), else from the DHT records, and fetch from live providers; committed locks restore by sha256",
     test: "tests/lan_availability_test.ts",
   },
   {

@@ -65,6 +65,8 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
       return await running().catalog.announce(msg.params.announcement);
     case "search":
       return await running().catalog.search(msg.params.text, msg.params.limit, signal);
+    case "catalogVersions":
+      return await running().catalog.versionsOf(msg.params.id, signal);
     case "penalize":
       return running().reputation.judge(msg.params.peerId, msg.params.behaviour, msg.params.reason);
     case "ban":

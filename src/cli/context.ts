@@ -156,10 +156,11 @@ export async function waitForPeers(
   let count = 0;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
-    // A connection is not enough: DHT queries need the peer in the routing table (after identify)
+    // A connection is not enough: DHT queries need the peer in the routing table (after identify);
+    // asked often, as a status call is a message to the worker and every install waits here
     count = (await node.status({ ...(signal ? { signal } : {}) })).routingTableSize;
     if (count >= min) break;
-    await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 20));
   }
   return count;
 }

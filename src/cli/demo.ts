@@ -6,7 +6,6 @@
  * @module
  */
 import { join } from "node:path";
-import { fileURLToPath as fromFileUrl } from "node:url";
 import { packDirectory } from "../archive/mod.ts";
 import { versionFromManifest } from "../core/mod.ts";
 import { announcementOf, selfProvider, startWorkerNode, versionKey, versionRecordOf } from "../p2p/mod.ts";
@@ -15,9 +14,8 @@ import { createToken, startRegistryServer } from "../registry/server/mod.ts";
 import { createPackageCache, openMetadataCache, readLockfile } from "../store/mod.ts";
 import { generateKey, loadSigner, openTrustStore, signVersion, verifyMetadata } from "../trust/mod.ts";
 import { type Context, waitForPeers, workerInit } from "./context.ts";
+import { examplesDir } from "./examples.ts";
 import { installPackages } from "./install.ts";
-
-const EXAMPLES_DIR = fromFileUrl(new URL("../../examples", import.meta.url));
 
 /** Run the demo */
 export async function demoCommand(ctx: Context): Promise<void> {
@@ -38,7 +36,8 @@ export async function demoCommand(ctx: Context): Promise<void> {
     const signer = await loadSigner(home, "demo");
     ctx.out.line(`   Generated the signing key "demo" ${key.keyid}`);
     const dirs: string[] = [];
-    for await (const e of Deno.readDir(EXAMPLES_DIR)) if (e.isDirectory) dirs.push(join(EXAMPLES_DIR, e.name));
+    const examples = await examplesDir(work);
+    for await (const e of Deno.readDir(examples)) if (e.isDirectory) dirs.push(join(examples, e.name));
     dirs.sort();
     for (const dir of dirs) {
       const packed = await packDirectory(dir);

@@ -43,6 +43,14 @@ export interface CatalogEntry {
   publisher_key?: string;
 }
 
+/** A signed catalog entry and the peers whose catalogs returned it */
+export interface VouchedEntry {
+  /** The entry, its publisher signature verified */
+  entry: CatalogEntry;
+  /** PeerIds that returned exactly this signed statement */
+  from: string[];
+}
+
 /** Bounds of the catalog */
 export interface CatalogLimits {
   /** Most entries kept; the oldest announcements are evicted past it. @default 50,000 */
@@ -60,7 +68,7 @@ export interface Catalog {
   add(a: Announcement, keyid: string): boolean;
   /** Newest version per package matching the text, at most `limit` */
   search(text: string, limit: number): CatalogEntry[];
-  /** Every known version of a package */
+  /** Every known version of a package, newest first */
   versions(id: string): CatalogEntry[];
   /** Size in bytes */
   size(): number;
@@ -129,7 +137,8 @@ export function openCatalog(path: string, limits: CatalogLimits = {}): Catalog {
     );
   }
   function versions(id: string): CatalogEntry[] {
-    return (db.prepare("SELECT * FROM catalog WHERE package_id = ?").all(id) as Row[]).map(toEntry);
+    return (db.prepare("SELECT * FROM catalog WHERE package_id = ?").all(id) as Row[]).map(toEntry)
+      .sort((a, b) => semver.rcompare(a.version, b.version));
   }
   const newest = (rows: CatalogEntry[]) => {
     const byId = new Map<string, CatalogEntry>();

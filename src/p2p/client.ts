@@ -11,7 +11,8 @@ import {
   type Logger,
   UnavailableError,
 } from "../core/mod.ts";
-import type { CatalogEntry } from "./catalog.ts";
+import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
+import { workerUrl } from "./worker_url.ts";
 import {
   INITIAL_CREDIT,
   type MainToWorker,
@@ -57,7 +58,7 @@ interface Pending {
 
 /** Start the worker and its libp2p node */
 export async function startWorkerNode(components: WorkerNodeComponents, init: WorkerNodeInit): Promise<WorkerNode> {
-  const client = new WorkerNodeClient(components, init);
+  const client = new WorkerNodeClient(components, init, await workerUrl(init.home));
   try {
     await client.start();
   } catch (err) {
@@ -78,10 +79,10 @@ class WorkerNodeClient implements WorkerNode {
   #init: WorkerNodeInit;
   #terminated = false;
 
-  constructor(components: WorkerNodeComponents, init: WorkerNodeInit) {
+  constructor(components: WorkerNodeComponents, init: WorkerNodeInit, url: string) {
     this.#log = components.logger.child("p2p");
     this.#init = init;
-    this.#worker = new Worker(import.meta.resolve("../../workers/p2p_worker.ts"), { type: "module" });
+    this.#worker = new Worker(url, { type: "module" });
     this.#worker.onmessage = (evt: MessageEvent<WorkerToMain>) => this.#onMessage(evt.data);
     this.#worker.onerror = (evt) => {
       evt.preventDefault();
@@ -226,6 +227,9 @@ class WorkerNodeClient implements WorkerNode {
   }
   search(text: string, limit: number, o: AbortOptions = {}): Promise<CatalogEntry[]> {
     return this.#call("search", { text, limit }, o);
+  }
+  catalogVersions(id: string, o: AbortOptions = {}): Promise<VouchedEntry[]> {
+    return this.#call("catalogVersions", { id }, o);
   }
   async penalize(peerId: string, reason: string, behaviour: Behaviour = "failure"): Promise<void> {
     await this.#call("penalize", { peerId, reason, behaviour });

@@ -27,7 +27,7 @@ import {
   UnavailableError,
   ValidationError,
 } from "../core/mod.ts";
-import type { CatalogEntry } from "./catalog.ts";
+import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
@@ -392,6 +392,9 @@ class DaemonClient implements P2PNode {
   }
   search(text: string, limit: number, o?: AbortOptions): Promise<CatalogEntry[]> {
     return this.#rpc("search", { text, limit }, o);
+  }
+  catalogVersions(id: string, o?: AbortOptions): Promise<VouchedEntry[]> {
+    return this.#rpc("catalogVersions", { id }, o);
   }
   penalize(peerId: string, reason: string, behaviour: Behaviour = "failure"): Promise<void> {
     return this.#rpc("penalize", { peerId, reason, behaviour });

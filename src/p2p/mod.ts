@@ -38,7 +38,7 @@ export {
 } from "./daemon.ts";
 export * from "./records.ts";
 export * from "./record_values.ts";
-export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog } from "./catalog.ts";
+export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog, type VouchedEntry } from "./catalog.ts";
 export * from "./fetch_wire.ts";
 export type {
   DiscoverySource,

@@ -24,6 +24,7 @@ export const NODE_METHODS: readonly NodeMethod[] = [
   "getMetadata",
   "announce",
   "search",
+  "catalogVersions",
   "penalize",
   "ban",
   "unban",
@@ -88,6 +89,8 @@ export async function callNode<K extends NodeMethod>(
       return await (node.announce(p.announcement as NodeParams<"announce">["announcement"], o) as R);
     case "search":
       return await (node.search(str("text"), num("limit", 20), o) as R);
+    case "catalogVersions":
+      return await (node.catalogVersions(str("id"), o) as R);
     case "penalize":
       return await (node.penalize(
         str("peerId"),
@@ -136,6 +139,8 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
           value.every((d) => isObject(d) && typeof d.from === "string" && typeof d.document === "string");
       case "search":
         return Array.isArray(value) && value.every(isObject);
+      case "catalogVersions":
+        return Array.isArray(value) && value.every((v) => isObject(v) && isObject(v.entry) && isStrings(v.from));
       case "banned":
         return isStrings(value);
       default:

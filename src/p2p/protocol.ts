@@ -10,7 +10,7 @@
  * @module
  */
 import type { LogLevel, SerializedError } from "../core/mod.ts";
-import type { CatalogEntry } from "./catalog.ts";
+import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
@@ -91,8 +91,10 @@ export interface WorkerMethods {
   getMetadata: { params: { id: string }; result: SharedDocument[] };
   /** Publish an announcement on gossipsub and record it in the catalog */
   announce: { params: { announcement: Announcement }; result: void };
-  /** Searches, per IP or token */
+  /** The local catalog plus the connected peers' catalogs */
   search: { params: { text: string; limit: number }; result: CatalogEntry[] };
+  /** Every signed version of a package in the connected peers' catalogs, with who returned it */
+  catalogVersions: { params: { id: string }; result: VouchedEntry[] };
   /** Record a peer's behaviour in its reputation */
   penalize: { params: { peerId: string; reason: string; behaviour: Behaviour }; result: void };
   /** Ban a peer (default one hour) and close its connections */

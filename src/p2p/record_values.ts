@@ -23,6 +23,7 @@ import {
   recordSeq,
   type VersionRecord,
 } from "./records.ts";
+import type { CatalogEntry } from "./catalog.ts";
 
 /** Build and sign the index record of a package */
 export async function signedIndexRecord(
@@ -90,6 +91,29 @@ export function versionFromRecord(r: VersionRecord): PackageVersion {
     ...(r.signature ? { signature: r.signature } : {}),
     ...(r.publisher_key ? { publisher_key: r.publisher_key } : {}),
   };
+}
+
+/**
+ * Package metadata from a catalog entry: the same publisher-signed statement as a version
+ * record (the caller verifies the signature as it does a record's), without keywords
+ */
+export function versionFromCatalogEntry(e: CatalogEntry): PackageVersion {
+  return versionFromRecord({
+    type: "ggen.version/1",
+    package_id: e.package_id,
+    version: e.version,
+    name: e.name,
+    sha256: e.sha256,
+    size_bytes: e.size_bytes,
+    description: e.description,
+    tags: e.tags,
+    keywords: [],
+    dependencies: e.dependencies,
+    publisher: e.peer_id,
+    timestamp: Date.parse(e.timestamp),
+    ...(e.signature ? { signature: e.signature } : {}),
+    ...(e.publisher_key ? { publisher_key: e.publisher_key } : {}),
+  });
 }
 
 /** The signed publish time when the record carries a signature, else the record time */

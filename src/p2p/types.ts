@@ -4,7 +4,7 @@
  * @module
  */
 import type { AbortOptions } from "../core/mod.ts";
-import type { CatalogEntry } from "./catalog.ts";
+import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
@@ -116,6 +116,8 @@ export interface P2PNode {
   announce(announcement: Announcement, options?: AbortOptions): Promise<void>;
   /** Local catalog plus connected peers' catalogs */
   search(text: string, limit: number, options?: AbortOptions): Promise<CatalogEntry[]>;
+  /** Every signed version of package `id` in the connected peers' catalogs, each with the peers that returned it */
+  catalogVersions(id: string, options?: AbortOptions): Promise<VouchedEntry[]>;
   /** Record what a peer did: verified transfers raise its score, misbehaviour lowers it */
   penalize(peerId: string, reason: string, behaviour?: Behaviour): Promise<void>;
   /** Refuse a peer for `ms` */

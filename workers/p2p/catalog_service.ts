@@ -8,7 +8,14 @@
 import type { PeerId, Stream } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { type Message, TopicValidatorResult } from "@libp2p/gossipsub";
-import { ANNOUNCE_TOPIC, CATALOG_PROTOCOL, RateLimiter, sha256Hex, ValidationError } from "../../src/core/mod.ts";
+import {
+  ANNOUNCE_TOPIC,
+  CATALOG_PROTOCOL,
+  isValidPackageId,
+  RateLimiter,
+  sha256Hex,
+  ValidationError,
+} from "../../src/core/mod.ts";
 import {
   type Announcement,
   type Catalog,
@@ -18,6 +25,7 @@ import {
   readFrame,
   validateAnnouncement,
   verifyAnnouncement,
+  type VouchedEntry,
 } from "../../src/p2p/mod.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { bytesOf, exchange, sendAll, withStallTimer } from "./streams.ts";
@@ -27,6 +35,15 @@ import type { Counters, Log, P2PLibp2p } from "./types.ts";
 const CATALOG_QUERY_TIMEOUT_MS = 2000;
 /** Peers asked per search */
 const MAX_CATALOG_PEERS = 16;
+/** Versions of one package a peer answers with */
+const MAX_VERSIONS_ANSWERED = 200;
+
+/** A catalog query: a search, or with `id` every version of that package */
+interface CatalogRequest {
+  text: string;
+  limit: number;
+  id?: string;
+}
 
 /** Collaborators of the catalog service */
 export interface CatalogServiceComponents {
@@ -46,6 +63,8 @@ export interface CatalogService {
   start(): Promise<void>;
   /** Local catalog merged with connected peers' answers */
   search(text: string, limit: number, signal: AbortSignal): Promise<CatalogEntry[]>;
+  /** Every signed version of package `id` the connected peers' catalogs hold, with the peers that returned each */
+  versionsOf(id: string, signal: AbortSignal): Promise<VouchedEntry[]>;
   /** Validate, record and publish an announcement */
   announce(a: Announcement): Promise<void>;
 }
@@ -63,22 +82,28 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
     try {
       const it = bytesOf(stream)[Symbol.asyncIterator]();
       const { frame } = await withStallTimer(
-        readFrame<{ text: string; limit: number }>(it),
+        readFrame<CatalogRequest>(it),
         5000,
         AbortSignal.timeout(10_000),
         "catalog request",
       );
-      const limit = Math.min(Math.max(1, Number(frame.limit) || 20), 50);
-      await sendAll(stream, encodeFrame(catalog.search(String(frame.text ?? "").slice(0, 256), limit)));
+      // `id` asks for every version of one package (a resolver's question); `text` is a search
+      const byId = typeof frame.id === "string" && isValidPackageId(frame.id);
+      const limit = Math.min(Math.max(1, Number(frame.limit) || 20), byId ? MAX_VERSIONS_ANSWERED : 50);
+      const answer = byId
+        ? catalog.versions(frame.id!).slice(0, limit)
+        : catalog.search(String(frame.text ?? "").slice(0, 256), limit);
+      await sendAll(stream, encodeFrame(answer));
       await stream.close();
     } catch (err) {
       stream.abort(err as Error);
     }
   }
 
-  async function ask(id: string, text: string, limit: number, signal: AbortSignal): Promise<CatalogEntry[]> {
+  async function ask(id: string, request: CatalogRequest, signal: AbortSignal): Promise<CatalogEntry[]> {
+    const limit = request.limit;
     try {
-      const frame = await exchange<CatalogEntry[]>(node, peerIdFromString(id), CATALOG_PROTOCOL, { text, limit }, {
+      const frame = await exchange<CatalogEntry[]>(node, peerIdFromString(id), CATALOG_PROTOCOL, request, {
         timeoutMs: CATALOG_QUERY_TIMEOUT_MS,
         signal,
         what: "catalog answer",
@@ -87,6 +112,21 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
     } catch (err) {
       log("debug", `catalog query to ${id} failed: ${(err as Error).message}`);
       return [];
+    }
+  }
+
+  const connectedPeers = () =>
+    [...new Set(node.getConnections().map((c) => c.remotePeer.toString()))].slice(0, MAX_CATALOG_PEERS);
+
+  /** Catalog answers are checked like announcements: signed by the publisher, or ignored; kept when they verify */
+  async function keepVerified(e: CatalogEntry): Promise<boolean> {
+    try {
+      const { announcement, keyid } = await verifyAnnouncement(encodeJson({ ...e, type: "announce" }));
+      catalog.add(announcement, keyid);
+      return true;
+    } catch (err) {
+      log("debug", `ignored a catalog entry: ${(err as Error).message}`);
+      return false;
     }
   }
 
@@ -150,20 +190,28 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       pubsub.subscribe(ANNOUNCE_TOPIC);
     },
     async search(text, limit, signal) {
-      const peers = [...new Set(node.getConnections().map((c) => c.remotePeer.toString()))].slice(0, MAX_CATALOG_PEERS);
-      const answers = await Promise.all(peers.map((id) => ask(id, text, limit, signal)));
-      for (const list of answers) {
+      const peers = connectedPeers();
+      const answers = await Promise.all(peers.map((id) => ask(id, { text, limit }, signal)));
+      for (const list of answers) for (const e of list) await keepVerified(e);
+      return catalog.search(text, limit);
+    },
+    async versionsOf(id, signal) {
+      const peers = connectedPeers();
+      const answers = await Promise.all(
+        peers.map((peer) => ask(peer, { text: id, id, limit: MAX_VERSIONS_ANSWERED }, signal)),
+      );
+      // One row per distinct signed statement, with every peer that returned it
+      const vouched = new Map<string, VouchedEntry>();
+      for (const [i, list] of answers.entries()) {
         for (const e of list) {
-          try {
-            // Catalog answers are checked like announcements: signed by the publisher, or ignored
-            const { announcement, keyid } = await verifyAnnouncement(encodeJson({ ...e, type: "announce" }));
-            catalog.add(announcement, keyid);
-          } catch (err) {
-            log("debug", `ignored a catalog entry: ${(err as Error).message}`);
-          }
+          if (e.package_id !== id || !(await keepVerified(e))) continue;
+          const key = `${e.version}\0${e.sha256}\0${e.publisher_key ?? ""}`;
+          const row = vouched.get(key) ?? { entry: e, from: [] };
+          if (!row.from.includes(peers[i]!)) row.from.push(peers[i]!);
+          vouched.set(key, row);
         }
       }
-      return catalog.search(text, limit);
+      return [...vouched.values()];
     },
     async announce(announcement) {
       const { announcement: a, keyid } = await verifyAnnouncement(encodeJson(announcement));

@@ -4,11 +4,9 @@
  * whose bytes are rejected is penalised and skipped.
  * @module
  */
-import { DEFAULT_MAX_TARBALL_BYTES, isValidVersion, parsePackageInfo } from "../../core/mod.ts";
-import * as semver from "semver";
 import {
   type AbortOptions,
-  fromBase64,
+  DEFAULT_MAX_TARBALL_BYTES,
   IntegrityError,
   type Logger,
   MAX_PROVIDERS_PER_KEY,
@@ -24,54 +22,29 @@ import {
   type TarballStream,
   TooLargeError,
   TrustError,
-  UnavailableError,
 } from "../../core/mod.ts";
 import {
-  agreeOnVersion,
   announcementOf,
   type Behaviour,
   indexKey,
   type IndexRecord,
   type P2PNode,
-  recordName,
   recordSeq,
-  type RecordValue,
   selfProvider,
   signedIndexRecord,
-  versionFromRecord,
   versionKey,
-  type VersionRecord,
   versionRecordOf,
 } from "../../p2p/mod.ts";
 import type { RecordCache } from "../../store/mod.ts";
 import { multiSourceStream } from "./multi_source.ts";
-
-/** Vouchers worth a provider lookup: the default min_sources */
-const WANTED_VOUCHERS = 3;
-/** Newest versions whose vouchers are completed with their providers */
-const VOUCHED_VERSIONS = 3;
+import { createP2PResolver } from "./p2p_resolve.ts";
 
 /** Blobs at least this large are fetched from several providers at once */
 export const MULTI_SOURCE_MIN_BYTES = 4 * 1024 * 1024;
 /** Most providers one multi-source download uses */
 const MAX_SOURCES = 4;
-/** Catalog searches while a package's index is still looked up */
-const CATALOG_ATTEMPTS = 3;
-/** Between two of them: the index walk connects to more peers meanwhile */
-const CATALOG_RETRY_MS = 250;
 /** Providers a lookup gathers for a blob one peer serves (the rest are failover) */
 const SMALL_BLOB_PROVIDERS = 3;
-
-/** The registry's signed seq of a document (read, not verified: the order of candidates only) */
-function signedSeq(info: PackageInfo): number {
-  try {
-    const payload = info.metadata_signature?.payload ?? "";
-    const statement = JSON.parse(new TextDecoder().decode(fromBase64(payload))) as { seq?: unknown };
-    return typeof statement.seq === "number" ? statement.seq : -1;
-  } catch {
-    return -1;
-  }
-}
 
 /** How a failed transfer reflects on the peer */
 function behaviourOf(err: Error): Behaviour {
@@ -124,176 +97,7 @@ export function createP2PRegistry(
   const { node } = components;
   const log = components.logger.child("p2p-registry");
 
-  /**
-   * The newest verified value of a key: the worker returns values verified and newest first; the
-   * high-water record wins over anything older, so a replayed old record never reaches the caller
-   */
-  const newest = async (
-    key: string,
-    options: AbortOptions,
-    agreeFor?: string,
-    seen?: string[],
-    vouched?: (peers: Set<string>) => void,
-  ): Promise<string | undefined> => {
-    let values: RecordValue[];
-    try {
-      values = await node.getRecords(key, options);
-      seen?.push(...values.map((v) => v.value));
-    } catch (err) {
-      // The DHT could not be asked: a record seen before still answers, else say so
-      const kept = init.records?.get(key);
-      if (err instanceof UnavailableError && kept) {
-        log.debug(`${recordName(key)}: ${err.message}; using the record seen before`);
-        return kept.value;
-      }
-      throw err;
-    }
-    const best = agreeFor ? agreeOnVersion(key, values, init.pinned?.(agreeFor) ?? [])?.value : values[0]?.value;
-    // Who vouches for the chosen value: distinct peers that returned it, this node not counted
-    const vouchers = new Set(values.filter((v) => v.value === best).flatMap((v) => v.from));
-    vouchers.delete(init.peerId);
-    if (best) vouched?.(vouchers);
-    const kept = init.records?.get(key);
-    const seq = best ? recordSeq(JSON.parse(best) as VersionRecord | IndexRecord) : -1;
-    if (kept && kept.seq > seq) {
-      if (best) {
-        log.warn(
-          `Ignored ${values.length} stale record(s) for ${recordName(key)}: seq ${seq} < ${kept.seq} seen before`,
-        );
-      }
-      return kept.value;
-    }
-    if (best) await init.records?.offer(key, seq, best);
-    return best;
-  };
-
-  /**
-   * "Not found" only means something when someone was asked: with no peer at all the network is
-   * unavailable (an eclipse or an empty LAN), and the message says how many peers were reachable
-   */
-  const notFoundOnNetwork = async (message: string, options: AbortOptions): Promise<Error> => {
-    const status = await node.status(options).catch(() => undefined);
-    if (!status || status.peerCount === 0) {
-      return new UnavailableError(
-        `${message}: could not connect to any peer. Add a bootstrap peer (--bootstrap /ip4/…/tcp/…/p2p/<id>, ` +
-          "GGEN_BOOTSTRAP or [[registry.p2p.bootstrap]]) or check that a daemon runs on the LAN",
-      );
-    }
-    // Silent peers (an eclipse) look like "not found": say how many of the connected ones answer at all
-    const peers = await node.peers(options).catch(() => []);
-    const answering = peers.filter((p) => p.latencyMs !== null).length;
-    return new NotFoundError(
-      `${message}: asked ${status.peerCount} connected peers (${answering} answer, ${
-        peers.length - answering
-      } silent) and ${status.routingTableSize} in the routing table; none had it. If it should be on your LAN, add a ` +
-        "bootstrap peer you trust (--bootstrap /ip4/…/tcp/…/p2p/<id>)",
-    );
-  };
-
-  /** The newest re-shared registry document of `id` that verifies, if any peer keeps one */
-  const registryDocument = async (id: string, options: AbortOptions): Promise<PackageInfo | undefined> => {
-    const verify = init.verifyRegistryDocument;
-    if (!verify) return undefined;
-    const shared = await node.getMetadata(id, options).catch(() => []);
-    const parsed = shared.flatMap((d) => {
-      try {
-        const doc: PackageInfo = { ...parsePackageInfo(JSON.parse(d.document), id), source: "cache" };
-        return [{ doc, from: d.from, seq: signedSeq(doc) }];
-      } catch (err) {
-        void node.penalize(d.from, `registry document of ${id}: ${(err as Error).message}`, "invalid-record")
-          .catch(() => {});
-        return [];
-      }
-    });
-    for (const { doc, from } of parsed.sort((a, b) => b.seq - a.seq)) {
-      try {
-        await verify(doc);
-        log.info(`"${id}": the registry's signed document, re-shared by peer ${from}`);
-        return doc;
-      } catch (err) {
-        log.debug(`registry document of ${id} from ${from} refused: ${(err as Error).message}`);
-        await node.penalize(from, `registry document of ${id}: ${(err as Error).message}`, "invalid-record")
-          .catch(() => {});
-      }
-    }
-    return undefined;
-  };
-
-  const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
-    // Where the registry's key is pinned, its signed document (kept by a peer that fetched from
-    // central) is the authority: versions other keys sign never compete with it
-    const authoritative = await registryDocument(id, options);
-    if (authoritative) return authoritative;
-    const versions = new Map<string, PackageVersion>();
-    const listed = new Set<string>();
-    // Every signer's index counts: the DHT keeps the last PUT, and an attacker's index must not
-    // hide the owner's versions (the trust policy decides between signers, not the DHT)
-    const indexes: string[] = [];
-    let indexDone = false;
-    // The index is signed by the publisher: a package re-shared from central has none, and a
-    // walk that finds nothing visits every peer. It runs beside everything else and is waited
-    // for only while versions named by the catalog are still being looked up
-    const indexWalk = newest(indexKey(id), options, undefined, indexes).then((index) => {
-      if (index) indexes.push(index);
-    }, () => {}).finally(() => indexDone = true);
-    const vouchedBy = new Map<string, Set<string>>();
-    const walked = new Set<string>();
-    const walkVersions = async (list: string[]) => {
-      const pending = list.filter((v) => !walked.has(v));
-      for (const v of pending) walked.add(v);
-      // One walk per version, a few at a time
-      const walk = async () => {
-        for (let v = pending.shift(); v !== undefined; v = pending.shift()) {
-          options.signal?.throwIfAborted();
-          const version = v;
-          const value = await newest(versionKey(id, version), options, id, undefined, (p) => vouchedBy.set(version, p));
-          if (value) versions.set(version, versionFromRecord(JSON.parse(value) as VersionRecord));
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(4, pending.length) }, walk));
-    };
-    // The catalogs of the peers connected now; while the index walk connects to more peers and
-    // finds nothing yet, theirs are asked again (a few times, bounded)
-    for (let attempt = 0; attempt < CATALOG_ATTEMPTS && listed.size === 0 && !indexDone; attempt++) {
-      if (attempt > 0) await Promise.race([indexWalk, new Promise((r) => setTimeout(r, CATALOG_RETRY_MS))]);
-      if (indexDone) break;
-      for (const e of await node.search(id, 50, options)) {
-        // Catalog answers are peers' words: only a real version may become a DHT key
-        if (e.package_id === id && isValidVersion(e.version)) listed.add(e.version);
-      }
-    }
-    if (listed.size > 0) await walkVersions([...listed]);
-    if (listed.size === 0 || indexDone) await indexWalk;
-    for (const value of new Set(indexes)) {
-      for (const v of (JSON.parse(value) as IndexRecord).versions) if (isValidVersion(v.version)) listed.add(v.version);
-    }
-    await walkVersions([...listed]);
-    log.debug(`info ${id}: index ${indexDone ? "read" : "still looked up, not waited for"}`);
-    if (versions.size === 0) throw await notFoundOnNetwork(`Package "${id}" not found on the P2P network`, options);
-    const sorted = [...versions.values()].sort((a, b) => semver.compare(a.version, b.version));
-    // A DHT walk stops at the first peers that hold a record, so few may have answered: the peers
-    // providing exactly the bytes a version's signed record names vouch for it too (min_sources
-    // counts distinct peers either way); asked for the newest versions that lack vouchers
-    await Promise.all(
-      sorted.slice(-VOUCHED_VERSIONS).map(async (v) => {
-        const peers = vouchedBy.get(v.version) ?? new Set<string>();
-        if (peers.size >= WANTED_VOUCHERS) return;
-        const providers = await node.findProviders(v.sha256, { ...options, limit: WANTED_VOUCHERS + 1 }).catch(
-          () => [],
-        );
-        for (const p of providers) if (p.peerId !== init.peerId) peers.add(p.peerId);
-        vouchedBy.set(v.version, peers);
-      }),
-    );
-    const vouchers = Object.fromEntries([...vouchedBy].map(([version, peers]) => [version, peers.size]));
-    const latest = sorted.at(-1)!;
-    log.debug(`info ${id}: ${sorted.length} versions from DHT records`);
-    return {
-      ...parsePackageInfo({ id, name: latest.name, description: latest.description, versions: sorted }, id),
-      source: "p2p",
-      vouchers,
-    };
-  };
+  const { info } = createP2PResolver({ node, log }, init);
 
   return {
     name: "p2p",

@@ -1,0 +1,60 @@
+/**
+ * `deno task bundle`: the single file `dist/ggen.js`. The P2P worker is bundled on its own and
+ * embedded in the CLI's bundle as a global its first line sets (see src/p2p/worker_url.ts); the
+ * examples the demo installs are embedded the same way. Offline: `deno bundle` needs no download.
+ * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
+ * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
+ * Run: `deno task bundle [--output PATH]`.
+ */
+import { createHash } from "node:crypto";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { EMBEDDED_WORKER_KEY } from "../src/p2p/worker_url.ts";
+import { EMBEDDED_EXAMPLES_KEY } from "../src/cli/examples.ts";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+const outIndex = Deno.args.indexOf("--output");
+const output = outIndex >= 0 ? Deno.args[outIndex + 1]! : join(root, "dist", "ggen.js");
+const work = await Deno.makeTempDir({ prefix: "ggen-bundle-" });
+
+async function bundle(entry: string, out: string): Promise<string> {
+  const { code, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--platform", "deno", "--output", out, entry],
+    cwd: root,
+    stdout: "inherit",
+    stderr: "piped",
+  }).output();
+  if (code !== 0) throw new Error(`deno bundle ${entry} failed:\n${new TextDecoder().decode(stderr)}`);
+  return await Deno.readTextFile(out);
+}
+
+/** Every file under `dir`, by path relative to it */
+async function filesUnder(dir: string): Promise<Record<string, string>> {
+  const files: Record<string, string> = {};
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const path = join(d, e.name);
+      if (e.isDirectory) await walk(path);
+      else if (e.isFile) files[relative(dir, path)] = await Deno.readTextFile(path);
+    }
+  };
+  await walk(dir);
+  return files;
+}
+
+try {
+  const worker = await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js"));
+  const cli = await bundle(join(root, "main.ts"), join(work, "ggen.js"));
+  const sha256 = createHash("sha256").update(worker).digest("hex");
+  const examples = await filesUnder(join(root, "examples"));
+  // Statements before the bundle's own: import declarations are hoisted, and none of them reads these
+  const prelude = `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_WORKER_KEY)})] = ${
+    JSON.stringify({ sha256, source: worker })
+  };\nglobalThis[Symbol.for(${JSON.stringify(EMBEDDED_EXAMPLES_KEY)})] = ${JSON.stringify(examples)};\n`;
+  await Deno.mkdir(dirname(output), { recursive: true });
+  await Deno.writeTextFile(output, prelude + cli);
+  const size = (await Deno.stat(output)).size;
+  console.error(`Bundled ${output} (${(size / 1024 / 1024).toFixed(1)} MiB; P2P worker ${sha256.slice(0, 12)})`);
+} finally {
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}

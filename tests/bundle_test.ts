@@ -1,0 +1,90 @@
+/**
+ * The single file users download (`deno task bundle` → dist/ggen.js) works on its own: built
+ * into a directory with nothing else in it, it runs the registry, a daemon and the CLI, and a
+ * fresh machine installs from a peer with central stopped. Its P2P worker and the demo's
+ * examples come from inside the file (nothing is read from the source tree).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { serveRegistry } from "./central_helpers.ts";
+import { recordFigure } from "./figures.ts";
+import { ggen, ROOT, tempDir, writePackage } from "./helpers.ts";
+import { startDaemon } from "./p2p_helpers.ts";
+
+Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the demo on its own", async (t) => {
+  await using work = await tempDir("ggen-bundle-test-");
+  const main = join(work.path, "dist", "ggen.js");
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "scripts/bundle.ts", "--output", main],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(built.code, 0, new TextDecoder().decode(built.stderr));
+  const size = (await Deno.stat(main)).size;
+
+  await t.step("--version", async () => {
+    const r = await ggen(["--version"], { home: work.path, main });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+  });
+
+  await t.step("the demo (registry, two P2P nodes, its embedded examples)", async () => {
+    const home = join(work.path, "demo");
+    await Deno.mkdir(home);
+    const r = await ggen(["demo"], { home, main, cwd: home });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.split("\n").filter((l) => /installed .*: bytes from peer 12D3Koo/.test(l)).length, 3);
+  });
+
+  await t.step(
+    "registry serve, publish, a daemon that holds it, central stopped, a fresh install from the peer",
+    async () => {
+      const regHome = join(work.path, "reg-home");
+      await Deno.mkdir(regHome);
+      const data = join(work.path, "reg");
+      const server = await serveRegistry(["--data", data, "--port", "0"], regHome, {}, main);
+      let daemon: Awaited<ReturnType<typeof startDaemon>> | undefined;
+      try {
+        const tokenRun = await ggen(["--json", "registry", "token", "create", "--data", data], { home: regHome, main });
+        assert.equal(tokenRun.code, 0, tokenRun.stderr);
+        const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
+        const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+        const pkg = await writePackage(join(work.path, "pkg"), { id: "io.bundle.pkg", version: "1.0.0" });
+        await Deno.mkdir(join(work.path, "publisher"));
+        const published = await ggen(["publish", pkg], { home: join(work.path, "publisher"), env, main });
+        assert.equal(published.code, 0, published.stderr);
+
+        daemon = await startDaemon(join(work.path, "daemon"), { env, main });
+        const holder = join(work.path, "holder");
+        await Deno.mkdir(holder);
+        const held = await ggen(["install", "io.bundle.pkg"], { home: daemon.home, cwd: holder, env, main });
+        assert.equal(held.code, 0, held.stderr);
+        await server.stop();
+
+        const client = join(work.path, "client");
+        await Deno.mkdir(join(client, "home"), { recursive: true });
+        const r = await ggen(["install", "io.bundle.pkg", "--json"], {
+          home: join(client, "home"),
+          cwd: client,
+          env: { ...env, GGEN_BOOTSTRAP: daemon.addr, GGEN_MIN_SOURCES: "1" },
+          main,
+        });
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stdout, /"source":"p2p/);
+        // The worker ran from the file the build embedded, written under the client's home
+        const runtime = [...Deno.readDirSync(join(client, "home", "runtime"))].map((e) => e.name);
+        assert.equal(runtime.filter((n) => /^p2p_worker-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
+      } finally {
+        await daemon?.stop();
+        await server.stop().catch(() => {});
+      }
+    },
+  );
+
+  await recordFigure(
+    "bundle",
+    `dist/ggen.js (${(size / 1024 / 1024).toFixed(1)} MiB, built offline) alone: --version, the demo, registry ` +
+      "serve, publish, a daemon holding the package, central stopped and a fresh install from the peer",
+  );
+});
