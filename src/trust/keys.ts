@@ -46,8 +46,16 @@ export async function generateKey(home: string, name = "default"): Promise<KeyIn
     if (!(err instanceof Deno.errors.NotFound)) throw err;
   }
   await Deno.mkdir(paths.dir, { recursive: true, mode: 0o700 });
-  const signer = await createKeyFiles(paths.priv, paths.pub);
-  return { name, keyid: signer.keyid, publicKey: toBase64(signer.publicKeyRaw) };
+  try {
+    const signer = await createKeyFiles(paths.priv, paths.pub);
+    return { name, keyid: signer.keyid, publicKey: toBase64(signer.publicKeyRaw) };
+  } catch (err) {
+    // Created by another process between the check and now
+    if (err instanceof Deno.errors.AlreadyExists) {
+      throw new ConflictError(`Key "${name}" already exists in ${paths.dir}`, { cause: err });
+    }
+    throw err;
+  }
 }
 
 /**
@@ -76,9 +84,13 @@ export async function loadOrCreateSigner(
     return await loadSigner(home, name);
   } catch (err) {
     if (!(err instanceof NotFoundError) || name !== "default") throw err;
-    // Create first, then tell: `onCreate?.(await generateKey(…))` would skip the creation too
-    const created = await generateKey(home, name);
-    onCreate?.(created);
+    // Create first, then tell: `onCreate?.(await generateKey(…))` would skip the creation too.
+    // Two first-time commands at once: one creates it, the other loads that key
+    const created = await generateKey(home, name).catch((e) => {
+      if (e instanceof ConflictError) return undefined;
+      throw e;
+    });
+    if (created) onCreate?.(created);
     return await loadSigner(home, name);
   }
 }
