@@ -1,7 +1,7 @@
 /**
  * `deno task bundle`: the single file `dist/ggen.js`. The P2P worker is bundled on its own and
- * embedded in the CLI's bundle as a global its first line sets (see src/p2p/worker_url.ts); the
- * examples the demo installs are embedded the same way. Offline: `deno bundle` needs no download.
+ * carried, gzipped, in a comment at the end of the CLI's bundle (see src/p2p/worker_url.ts); the examples
+ * the demo installs are set as a global by its first line. Offline: `deno bundle` needs no download.
  * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
  * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
  * Run: `deno task bundle [--output PATH]`.
@@ -9,7 +9,8 @@
 import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EMBEDDED_WORKER_KEY } from "../src/p2p/worker_url.ts";
+import { toBase64 } from "../src/core/mod.ts";
+import { EMBEDDED_WORKER_KEY, EMBEDDED_WORKER_MARKER } from "../src/p2p/worker_url.ts";
 import { EMBEDDED_EXAMPLES_KEY } from "../src/cli/examples.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -48,11 +49,16 @@ try {
   const sha256 = createHash("sha256").update(worker).digest("hex");
   const examples = await filesUnder(join(root, "examples"));
   // Statements before the bundle's own: import declarations are hoisted, and none of them reads these
-  const prelude = `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_WORKER_KEY)})] = ${
-    JSON.stringify({ sha256, source: worker })
-  };\nglobalThis[Symbol.for(${JSON.stringify(EMBEDDED_EXAMPLES_KEY)})] = ${JSON.stringify(examples)};\n`;
+  const prelude = `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_WORKER_KEY)})] = ${JSON.stringify({ sha256 })};\n` +
+    `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_EXAMPLES_KEY)})] = ${JSON.stringify(examples)};\n`;
+  // The worker in a closing comment: base64 holds no "*/"; gzipped, as Deno reads the whole file at every start
+  const gzipped = new Uint8Array(
+    await new Response(new Blob([worker]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+  );
+  const b64 = toBase64(gzipped);
+  const trailer = `\n${EMBEDDED_WORKER_MARKER}${sha256}\n${b64.replace(/.{1,76}/g, "$&\n")}*/\n`;
   await Deno.mkdir(dirname(output), { recursive: true });
-  await Deno.writeTextFile(output, prelude + cli);
+  await Deno.writeTextFile(output, prelude + cli + trailer);
   const size = (await Deno.stat(output)).size;
   console.error(`Bundled ${output} (${(size / 1024 / 1024).toFixed(1)} MiB; P2P worker ${sha256.slice(0, 12)})`);
 } finally {

@@ -1,45 +1,56 @@
 /**
  * Where the P2P worker's code comes from. Run from source, it is `workers/p2p_worker.ts`. The
- * single-file build (`deno task bundle`) carries the worker's own bundle in a global that its
- * first line sets; it is written once per build under `$GGEN_HOME/runtime` and loaded from that
- * file, because V8 keeps the compiled code of files between runs but not of `blob:` URLs (the
- * bundled worker loads in about 0.2 s from a file, 0.6 s from a blob, measured here).
+ * single-file build (`deno task bundle`) carries the worker's own bundle gzipped in a comment at
+ * the end of the file (base64 cannot end a comment; Deno reads the whole file at every start, so it is
+ * kept small) and names its SHA-256 in a global that its first line sets. On first use the
+ * worker is written under `$GGEN_HOME/runtime`, named by its digest, and loaded from that file:
+ * V8 keeps the compiled code of files between runs, not of `blob:` URLs (0.25 s against 0.6 s).
  * @module
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { fromBase64, IntegrityError } from "../core/mod.ts";
 
-/** The global the single-file build sets: `globalThis[Symbol.for(EMBEDDED_WORKER_KEY)]` */
+/** The global the single-file build sets: `globalThis[Symbol.for(EMBEDDED_WORKER_KEY)] = { sha256 }` */
 export const EMBEDDED_WORKER_KEY = "ggen.p2pWorker";
 
-/** The worker's code as the single-file build embeds it */
-export interface EmbeddedWorker {
-  /** SHA-256 of `source`, hex */
-  sha256: string;
-  /** The bundled worker module */
-  source: string;
-}
+/** The comment that holds the worker: this, its sha256, a newline, base64 lines (gzip), the comment's end */
+export const EMBEDDED_WORKER_MARKER = "/*ggen-embedded-p2p-worker:";
 
-function embedded(): EmbeddedWorker | undefined {
+function embeddedDigest(): string | undefined {
   const value = (globalThis as Record<symbol, unknown>)[Symbol.for(EMBEDDED_WORKER_KEY)];
-  const e = value as Partial<EmbeddedWorker> | undefined;
-  return typeof e?.sha256 === "string" && typeof e.source === "string" ? e as EmbeddedWorker : undefined;
+  const sha256 = (value as { sha256?: unknown } | undefined)?.sha256;
+  return typeof sha256 === "string" && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined;
 }
 
-const sha256Hex = (text: string) => createHash("sha256").update(text).digest("hex");
+/** The worker's code from the comment at the end of the single file `bundle` */
+async function extract(bundle: string, sha256: string): Promise<string> {
+  const text = await Deno.readTextFile(bundle);
+  const start = text.lastIndexOf(`${EMBEDDED_WORKER_MARKER}${sha256}\n`);
+  const end = start < 0 ? -1 : text.indexOf("*/", start);
+  if (end < 0) throw new IntegrityError(`${bundle} does not hold its P2P worker: download or build it again`);
+  const b64 = text.slice(start + EMBEDDED_WORKER_MARKER.length + 65, end).replaceAll("\n", "");
+  const gzipped = fromBase64(b64) as Uint8Array<ArrayBuffer>;
+  const source = await new Response(new Blob([gzipped]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+  if (createHash("sha256").update(source).digest("hex") !== sha256) {
+    throw new IntegrityError(`The P2P worker inside ${bundle} is damaged: download or build it again`);
+  }
+  return source;
+}
 
 /** The URL to start the P2P worker from; with an embedded worker, its file under `home` */
 export async function workerUrl(home: string): Promise<string> {
-  const worker = embedded();
-  if (!worker) return import.meta.resolve("../../workers/p2p_worker.ts");
-  const path = join(home, "runtime", `p2p_worker-${worker.sha256.slice(0, 16)}.js`);
-  // A file left half-written or changed is written again: only this build's code runs
-  const current = await Deno.readTextFile(path).catch(() => undefined);
-  if (current === undefined || sha256Hex(current) !== worker.sha256) {
+  const sha256 = embeddedDigest();
+  if (!sha256) return import.meta.resolve("../../workers/p2p_worker.ts");
+  // Named by its digest and renamed into place whole: a file there is this build's worker
+  const path = join(home, "runtime", `p2p_worker-${sha256.slice(0, 16)}.js`);
+  const present = await Deno.stat(path).then((s) => s.isFile, () => false);
+  if (!present) {
+    const source = await extract(fileURLToPath(import.meta.url), sha256);
     await Deno.mkdir(join(home, "runtime"), { recursive: true });
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-    await Deno.writeTextFile(tmp, worker.source, { mode: 0o644 });
+    await Deno.writeTextFile(tmp, source, { mode: 0o644 });
     await Deno.rename(tmp, path);
   }
   return pathToFileURL(path).href;
