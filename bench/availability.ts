@@ -34,7 +34,8 @@ if (main) {
 const cli = main ? { main } : {};
 const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
 const { token } = await createToken(server.metadata);
-const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+// Every process of the run shares one user cache (the single file writes its worker there)
+const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, XDG_CACHE_HOME: join(work, "xdg-cache") };
 const daemons: Daemon[] = [];
 const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
 const held: Deno.Conn[] = [];
@@ -117,6 +118,13 @@ try {
       down.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
     }
   }
+  // Pure P2P (mode p2p: central never asked), the reference of the two central-failure rows
+  const pureP2P: { ms: number; ok: boolean }[] = [];
+  for (const [k, id] of ids.entries()) {
+    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
+      pureP2P.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr, GGEN_MODE: "p2p" }));
+    }
+  }
   // Central black-holed, default settings
   const blackHoled: { ms: number; ok: boolean }[] = [];
   for (const [k, id] of ids.entries()) {
@@ -138,21 +146,33 @@ try {
     };
   };
   const base = summary("central healthy", healthy);
-  const lan = summary(`central down, ${KILLED} of ${DAEMONS} daemons killed`, down);
+  const lan = summary(`central down (refused), ${KILLED} of ${DAEMONS} daemons killed`, down);
+  const pure = summary("pure P2P (mode p2p), same network", pureP2P);
   const hole_ = summary("central black-holed, default settings", blackHoled);
-  for (const s of [base, lan, hole_]) {
+  // The issue's budgets: central down costs at most 2x a healthy install; a refused central at
+  // most 100 ms over a pure P2P install, a black-holed one at most 1.5 s over it
+  const budgets = new Map<typeof base, { text: string; max: number }[]>([
+    [lan, [
+      { text: `< ${(2 * base.p50).toFixed(0)} ms (2x central)`, max: 2 * base.p50 },
+      { text: `< ${(pure.p50 + 100).toFixed(0)} ms (pure P2P + 100 ms)`, max: pure.p50 + 100 },
+    ]],
+    [hole_, [{ text: `< ${(pure.p50 + 1500).toFixed(0)} ms (pure P2P + 1.5 s)`, max: pure.p50 + 1500 }]],
+  ]);
+  for (const s of [base, lan, pure, hole_]) {
     rows.push({
       measure: `${s.name}: installs that succeeded`,
       budget: "100%",
       value: `${s.ok}/${s.n}`,
       ok: s.ok === s.n,
     });
-    rows.push({
-      measure: `${s.name}: median install (whole CLI run)`,
-      budget: s === base ? "-" : `< ${(2 * base.p50).toFixed(0)} ms (2x central)`,
-      value: `${s.p50.toFixed(0)} ms`,
-      ok: s === base ? undefined : s.p50 < 2 * base.p50,
-    });
+    for (const b of budgets.get(s) ?? [{ text: "-", max: NaN }]) {
+      rows.push({
+        measure: `${s.name}: median install (whole CLI run)`,
+        budget: b.text,
+        value: `${s.p50.toFixed(0)} ms`,
+        ok: Number.isNaN(b.max) ? undefined : s.p50 < b.max,
+      });
+    }
     rows.push({ measure: `${s.name}: p95 install`, budget: "-", value: `${s.p95.toFixed(0)} ms`, ok: undefined });
   }
 } finally {

@@ -60,6 +60,14 @@ for (let i = 0; i < 100; i++) {
 }
 const onDisk = createCacheRegistry({ metadata, cache: createPackageCache({ logger: silentLogger }, { home: work }) });
 let n = 0;
+// Beside the registry, a bare Deno.serve answering one constant document of the same size: the
+// floor of a keep-alive HTTP answer on this machine, in the same run
+const sample = await (await fetch(`${server.url}/api/v1/packages/io.bench.rust.p0`)).text();
+const bare = Deno.serve(
+  { hostname: "127.0.0.1", port: 0, onListen() {} },
+  () => new Response(sample, { headers: { "content-type": "application/json" } }),
+);
+const bareUrl = `http://127.0.0.1:${bare.addr.port}/doc`;
 
 Deno.bench({ group: "search", name: "cached search (budget < 10 ms)", baseline: true }, async () => {
   await hybrid.search({ text: "rust" });
@@ -70,6 +78,17 @@ Deno.bench({ group: "search", name: "metadata-cache search on disk, 100 document
 Deno.bench({ group: "search", name: "cold central search, 1,000 packages (budget < 300 ms)" }, async () => {
   await central.search({ text: `${words[n++ % words.length]} template` });
 });
+Deno.bench(
+  { group: "metadata", name: "central metadata GET, keep-alive, 1,000 packages (budget < 1 ms)" },
+  async () => {
+    const tag = words[n % words.length]!;
+    const res = await fetch(`${server.url}/api/v1/packages/io.bench.${tag}.p${n++ % 1000}`);
+    await res.arrayBuffer();
+  },
+);
+Deno.bench({ group: "metadata", name: "bare Deno.serve, the same document, keep-alive (reference)" }, async () => {
+  await (await fetch(bareUrl)).arrayBuffer();
+});
 Deno.bench({ group: "fetch", name: "central fetch 1 MiB into the verified cache (budget < 2 s)" }, async () => {
   const cache = createPackageCache({ logger: silentLogger }, { home: join(work, `home-${n++}`) });
   const t = await central.open(bigVersion);
@@ -78,5 +97,6 @@ Deno.bench({ group: "fetch", name: "central fetch 1 MiB into the verified cache 
 
 globalThis.addEventListener("unload", () => {
   void server.stop();
+  void bare.shutdown();
   Deno.removeSync(work, { recursive: true });
 });

@@ -14,6 +14,8 @@ import { startDaemon } from "./p2p_helpers.ts";
 Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the demo on its own", async (t) => {
   await using work = await tempDir("ggen-bundle-test-");
   const main = join(work.path, "dist", "ggen.js");
+  // Where the single file writes its worker (the user's cache, shared by every GGEN_HOME)
+  const xdg = { XDG_CACHE_HOME: join(work.path, "xdg-cache") };
   const built = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "scripts/bundle.ts", "--output", main],
     cwd: ROOT,
@@ -29,10 +31,31 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
     assert.match(r.stdout, /^\d+\.\d+\.\d+/);
   });
 
+  await t.step("scripts/install.sh puts a ggen command with ggen's permission scopes on the PATH", async () => {
+    const prefix = join(work.path, "prefix");
+    const installed = await new Deno.Command("sh", {
+      args: [join(ROOT, "scripts", "install.sh"), "--from", main, "--prefix", prefix],
+      env: { DENO: Deno.execPath() },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(installed.code, 0, new TextDecoder().decode(installed.stderr));
+    const launcher = await Deno.readTextFile(join(prefix, "bin", "ggen"));
+    assert.match(launcher, /--allow-net --allow-read --allow-write --allow-env --allow-sys /);
+    assert.doesNotMatch(launcher, /-A |--allow-all|--allow-run/);
+    const r = await new Deno.Command(join(prefix, "bin", "ggen"), {
+      args: ["--version"],
+      env: { GGEN_HOME: work.path },
+      stdout: "piped",
+    }).output();
+    assert.equal(r.code, 0);
+    assert.match(new TextDecoder().decode(r.stdout), /^\d+\.\d+\.\d+/);
+  });
+
   await t.step("the demo (registry, two P2P nodes, its embedded examples)", async () => {
     const home = join(work.path, "demo");
     await Deno.mkdir(home);
-    const r = await ggen(["demo"], { home, main, cwd: home });
+    const r = await ggen(["demo"], { home, main, cwd: home, env: xdg });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.split("\n").filter((l) => /installed .*: bytes from peer 12D3Koo/.test(l)).length, 3);
   });
@@ -49,11 +72,14 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         const tokenRun = await ggen(["--json", "registry", "token", "create", "--data", data], { home: regHome, main });
         assert.equal(tokenRun.code, 0, tokenRun.stderr);
         const { token } = JSON.parse(tokenRun.stdout.trim().split("\n")[0]!) as { token: string };
-        const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+        const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, ...xdg };
         const pkg = await writePackage(join(work.path, "pkg"), { id: "io.bundle.pkg", version: "1.0.0" });
         await Deno.mkdir(join(work.path, "publisher"));
         const published = await ggen(["publish", pkg], { home: join(work.path, "publisher"), env, main });
         assert.equal(published.code, 0, published.stderr);
+        const found = await ggen(["search", "io.bundle", "--json"], { home: join(work.path, "publisher"), env, main });
+        assert.equal(found.code, 0, found.stderr);
+        assert.match(found.stdout, /"id":"io\.bundle\.pkg"/);
 
         daemon = await startDaemon(join(work.path, "daemon"), { env, main });
         const holder = join(work.path, "holder");
@@ -72,8 +98,8 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         });
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stdout, /"source":"p2p/);
-        // The worker ran from the file the build embedded, written under the client's home
-        const runtime = [...Deno.readDirSync(join(client, "home", "runtime"))].map((e) => e.name);
+        // The worker ran from the file the build embedded, written once to the user's cache
+        const runtime = [...Deno.readDirSync(join(xdg.XDG_CACHE_HOME, "ggen", "runtime"))].map((e) => e.name);
         assert.equal(runtime.filter((n) => /^p2p_worker-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
       } finally {
         await daemon?.stop();

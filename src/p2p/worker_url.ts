@@ -3,7 +3,7 @@
  * single-file build (`deno task bundle`) carries the worker's own bundle gzipped in a comment at
  * the end of the file (base64 cannot end a comment; Deno reads the whole file at every start, so it is
  * kept small) and names its SHA-256 in a global that its first line sets. On first use the
- * worker is written under `$GGEN_HOME/runtime`, named by its digest, and loaded from that file:
+ * worker is written to the user's cache, named by its digest, and loaded from that file:
  * V8 keeps the compiled code of files between runs, not of `blob:` URLs (0.25 s against 0.6 s).
  * @module
  */
@@ -39,16 +39,28 @@ async function extract(bundle: string, sha256: string): Promise<string> {
   return source;
 }
 
-/** The URL to start the P2P worker from; with an embedded worker, its file under `home` */
+/**
+ * Where the worker file goes: the user's cache (`$XDG_CACHE_HOME/ggen/runtime`, else
+ * `~/.cache/ggen/runtime`), shared by every `GGEN_HOME` of the user, so Deno's code cache for it
+ * stays warm; `$GGEN_HOME/runtime` without a home directory
+ */
+export function runtimeDir(home: string): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const user = Deno.env.get("HOME");
+  return xdg ? join(xdg, "ggen", "runtime") : user ? join(user, ".cache", "ggen", "runtime") : join(home, "runtime");
+}
+
+/** The URL to start the P2P worker from; with an embedded worker, its file in {@link runtimeDir} */
 export async function workerUrl(home: string): Promise<string> {
   const sha256 = embeddedDigest();
   if (!sha256) return import.meta.resolve("../../workers/p2p_worker.ts");
   // Named by its digest and renamed into place whole: a file there is this build's worker
-  const path = join(home, "runtime", `p2p_worker-${sha256.slice(0, 16)}.js`);
+  const dir = runtimeDir(home);
+  const path = join(dir, `p2p_worker-${sha256.slice(0, 16)}.js`);
   const present = await Deno.stat(path).then((s) => s.isFile, () => false);
   if (!present) {
     const source = await extract(fileURLToPath(import.meta.url), sha256);
-    await Deno.mkdir(join(home, "runtime"), { recursive: true });
+    await Deno.mkdir(dir, { recursive: true });
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     await Deno.writeTextFile(tmp, source, { mode: 0o644 });
     await Deno.rename(tmp, path);

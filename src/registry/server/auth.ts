@@ -85,7 +85,8 @@ export async function authorize(
   const token = header?.startsWith("Bearer ") ? header.slice(7).trim() : "";
   if (!token) {
     throw new UnauthorizedError(
-      "Missing bearer token: create one with `ggen registry token create`, then set GGEN_TOKEN or [registry] token",
+      "Missing bearer token: run `ggen login` with the token an operator created (`ggen registry token create`), or " +
+        "set GGEN_TOKEN or [registry] token",
     );
   }
   if (!isWellFormedToken(token)) throw new UnauthorizedError("Invalid token: not a ggen token");
