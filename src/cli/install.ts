@@ -29,6 +29,7 @@ import {
   verifyPublisherSignature,
 } from "../trust/mod.ts";
 import {
+  type InstallAction,
   installIntoProject,
   type LockedPackage,
   lockedRegistry,
@@ -161,9 +162,10 @@ function lockIsComplete(lock: Lockfile): boolean {
  * cache checks every byte against it, from central, from peers or from the cache. So this
  * works with central down (the bytes come from LAN providers) and the lock stays as it is.
  */
-async function restoreFromLock(ctx: Context, lock: Lockfile, projectDir: string): Promise<LockedPackage[]> {
+async function restoreFromLock(ctx: Context, lock: Lockfile, projectDir: string): Promise<InstalledPackage[]> {
   const registry = await ctx.registry();
   const staged: StagedPackage[] = [];
+  const sources = new Map<string, string>();
   for (const p of lock.packages) {
     const v: PackageVersion = {
       id: p.id,
@@ -178,19 +180,34 @@ async function restoreFromLock(ctx: Context, lock: Lockfile, projectDir: string)
       yanked: false,
       published_at: "",
     };
-    const { path } = await ensureCached(ctx, registry, ctx.cache, v);
+    const { path, source } = await ensureCached(ctx, registry, ctx.cache, v);
+    sources.set(p.id, source);
     staged.push({ blobPath: path, locked: p });
   }
-  await installIntoProject(projectDir, staged, { logger: ctx.logger, requires: lock.requires, replace: true });
-  return lock.packages;
+  const installed: InstalledPackage[] = [];
+  await installIntoProject(projectDir, staged, {
+    logger: ctx.logger,
+    requires: lock.requires,
+    replace: true,
+    onPackage: (p, action) => installed.push({ ...p, source: sources.get(p.id) ?? "cache", action }),
+  });
+  return installed;
 }
 
-/** Resolve, download and install; returns what got locked */
+/** A package an install put in place (or found in place), with where its bytes came from */
+export interface InstalledPackage extends LockedPackage {
+  /** "central", "p2p:<peer>" or "cache": where the bytes came from this time (not recorded in the lock) */
+  source: string;
+  /** What the install did to it */
+  action: InstallAction;
+}
+
+/** Resolve, download and install; returns every locked package and what happened to it */
 export async function installPackages(
   ctx: Context,
   specs: string[],
   options: InstallOptions = {},
-): Promise<LockedPackage[]> {
+): Promise<InstalledPackage[]> {
   const projectDir = projectRoot();
   const lock = await readLockfile(projectDir);
   if (specs.length === 0 && options.unlock === undefined) {
@@ -259,8 +276,10 @@ export async function installPackages(
     }
   }
   const staged: StagedPackage[] = [];
+  const sources = new Map<string, string>();
   for (const v of resolved) {
     const { path, source } = await ensureCached(ctx, registry, ctx.cache, v);
+    sources.set(v.id, source);
     staged.push({
       blobPath: path,
       locked: {
@@ -268,7 +287,6 @@ export async function installPackages(
         version: v.version,
         sha256: v.sha256,
         size: v.size,
-        source: source === "cache" ? (lock.packages.find((p) => p.sha256 === v.sha256)?.source ?? "cache") : source,
         dependencies: v.dependencies,
         publisher_key: publishers.get(v.id)!,
       },
@@ -276,15 +294,17 @@ export async function installPackages(
   }
   // The lock records the registry's key, so a fresh clone can verify re-shared registry documents
   const registryKey = registryKeyOf(ctx.config, trust, lock);
+  const installed: InstalledPackage[] = [];
   await installIntoProject(projectDir, staged, {
     logger: ctx.logger,
     requires,
     replace: true,
+    onPackage: (p, action) => installed.push({ ...p, source: sources.get(p.id) ?? "cache", action }),
     ...(registryKey ? { registry: lockedRegistry(registryKey) } : {}),
   });
   await trust.save();
   await ctx.afterFetch?.(resolved);
-  return staged.map((s) => s.locked);
+  return installed;
 }
 
 /** `ggen remove ID` */

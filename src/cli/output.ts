@@ -51,11 +51,19 @@ export function createOutput(init: { json: boolean }): Output {
     progress(label, total) {
       if (!tty) return { update() {}, done() {} };
       let last = 0;
+      const started = performance.now();
       const draw = (done: number) => {
         const pct = total ? ` ${Math.floor((done / total) * 100)}%` : "";
+        // Speed and time left once there is something to measure
+        const seconds = (performance.now() - started) / 1000;
+        const rate = seconds > 0.5 ? done / seconds : 0;
+        const eta = rate > 0 && total ? `, ${Math.ceil((total - done) / rate)} s left` : "";
+        const speed = rate > 0 ? `  ${formatBytes(rate)}/s${eta}` : "";
         Deno.stderr.writeSync(
           encoder.encode(
-            `\r${escapeTerminal(label)} ${formatBytes(done)}${total ? ` / ${formatBytes(total)}` : ""}${pct}\x1b[K`,
+            `\r${escapeTerminal(label)} ${formatBytes(done)}${
+              total ? ` / ${formatBytes(total)}` : ""
+            }${pct}${speed}\x1b[K`,
           ),
         );
       };

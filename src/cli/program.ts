@@ -8,7 +8,7 @@ import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
 import { ConfigError, createLogger, DEFAULT_REGISTRY_PORT, IntegrityError, type Logger } from "../core/mod.ts";
-import { projectRoot, readLockfile, verifyProject } from "../store/mod.ts";
+import { isInstalled, projectRoot, readLockfile, verifyProject } from "../store/mod.ts";
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
 import { type Context, createContext } from "./context.ts";
 import { installPackages, removePackage } from "./install.ts";
@@ -93,8 +93,20 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
         throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
       }
       if (o.locked && specs.length > 0) throw new UsageError("--locked installs exactly ggen.lock: give no package");
-      const locked = await installPackages(c, specs, o.locked ? { locked: true } : {});
-      for (const p of locked) c.out.result(p, `Installed ${p.id}@${p.version} (${p.source})`);
+      const installed = await installPackages(c, specs, o.locked ? { locked: true } : {});
+      // Lines for what changed; a package already in place and intact is counted, not reprinted
+      for (const p of installed) {
+        if (p.action === "unchanged") {
+          if (c.out.json) c.out.result(p, "");
+        } else {c.out.result(
+            p,
+            `${p.action === "repaired" ? "Repaired" : "Installed"} ${p.id}@${p.version} (${p.source})`,
+          );}
+      }
+      const unchanged = installed.filter((p) => p.action === "unchanged").length;
+      if (unchanged > 0) {
+        c.logger.info(`${unchanged} package${unchanged === 1 ? "" : "s"} already installed and intact`);
+      }
     });
   modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))
     .action(async (id: string | undefined, o, cmd: Command) => {
@@ -127,12 +139,15 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   });
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
-    const lock = await readLockfile(projectRoot());
+    const root = projectRoot();
+    const lock = await readLockfile(root);
     for (const p of lock.packages) {
+      // The lock says what should be there; the project's directory says whether it is
+      const installed = await isInstalled(root, p.id, p.version);
       c.out.result(
-        p,
-        `${p.id}@${p.version}  sha256:${p.sha256.slice(0, 16)}…  ${p.source}${
-          p.id in lock.requires ? "" : "  (dependency)"
+        { ...p, installed },
+        `${p.id}@${p.version}  sha256:${p.sha256.slice(0, 16)}…${p.id in lock.requires ? "" : "  (dependency)"}${
+          installed ? "" : "  NOT INSTALLED (run `ggen install`)"
         }`,
       );
     }

@@ -26,8 +26,6 @@ export interface LockedPackage {
   sha256: string;
   /** Size in bytes */
   size: number;
-  /** "central", "p2p:<peer>", "cache" */
-  source: string;
   /** package id → semver range */
   dependencies: Record<string, string>;
   /** Fingerprint of the publisher key that signed this version */
@@ -87,7 +85,6 @@ export async function readLockfile(projectDir: string): Promise<Lockfile> {
         version: checkVersion(p.version, `package entry ${i}: version`),
         sha256: p.sha256,
         size,
-        source: String(p.source ?? ""),
         dependencies: checkDependencies(p.dependencies ?? {}, `package entry ${i}: dependencies`),
         ...(typeof p.publisher_key === "string" ? { publisher_key: p.publisher_key } : {}),
       };

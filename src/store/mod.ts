@@ -21,6 +21,7 @@ export {
   writeLockfile,
 } from "./lockfile.ts";
 export {
+  type InstallAction,
   type InstallInit,
   installIntoProject,
   isInstalled,

@@ -19,6 +19,7 @@ import {
 import { type ArchiveLimits, unpackArchive } from "../archive/mod.ts";
 import { type LockedPackage, type LockedRegistry, type Lockfile, readLockfile, writeLockfile } from "./lockfile.ts";
 import { removeOrphanTemps } from "./atomic.ts";
+import { compareWithArchive } from "./installed.ts";
 
 /** A package ready to install: its lock entry and its verified blob */
 export interface StagedPackage {
@@ -125,7 +126,12 @@ export interface InstallInit {
   replace?: boolean;
   /** The registry key to record (kept from the previous lock when absent) */
   registry?: LockedRegistry;
+  /** Told what happened to each staged package */
+  onPackage?: (locked: LockedPackage, action: InstallAction) => void;
 }
+
+/** What an install did to one package */
+export type InstallAction = "installed" | "repaired" | "unchanged";
 
 /**
  * Unpack staged packages into the project and write the lockfile last.
@@ -141,19 +147,35 @@ export async function installIntoProject(
   await Deno.mkdir(paths.tmp, { recursive: true });
   const previous = await readLockfile(projectDir);
   for (const { locked, blobPath } of staged) {
-    if (await isInstalled(projectDir, locked.id, locked.version)) continue;
+    const target = packageDir(projectDir, locked.id, locked.version);
+    let action: InstallAction = "installed";
+    if (await isInstalled(projectDir, locked.id, locked.version)) {
+      // An installed package is checked against its archive; edited, added or deleted files are put back
+      const diffs = await compareWithArchive(target, blobPath);
+      if (diffs.length === 0) {
+        init.onPackage?.(locked, "unchanged");
+        continue;
+      }
+      init.logger.warn(
+        `Repairing ${locked.id}@${locked.version}: ${diffs.length} file${diffs.length === 1 ? "" : "s"} differed ` +
+          `(${diffs.slice(0, 3).map((d) => `${d.problem} ${d.path}`).join(", ")}${diffs.length > 3 ? ", …" : ""})`,
+      );
+      action = "repaired";
+    }
     const tmp = join(paths.tmp, `.tmp-${crypto.randomUUID()}`);
     try {
       await unpackArchive({ path: blobPath }, tmp, init.limits);
       // Created exclusively: an archive cannot have planted it (unpack skips the name)
       await Deno.writeTextFile(join(tmp, INSTALL_MARKER), `${locked.sha256}\n`, { createNew: true });
-      const target = packageDir(projectDir, locked.id, locked.version);
       await Deno.mkdir(join(target, ".."), { recursive: true });
+      // The damaged copy goes only once the good one is unpacked beside it
+      if (action === "repaired") await Deno.remove(target, { recursive: true });
       await Deno.rename(tmp, target);
     } catch (err) {
       await Deno.remove(tmp, { recursive: true }).catch(() => {});
       throw err;
     }
+    init.onPackage?.(locked, action);
   }
   const byId = new Map<string, LockedPackage>();
   if (!init.replace) { for (const p of previous.packages) byId.set(p.id, p); }
