@@ -73,9 +73,11 @@ export async function serveRegistry(args: string[], home: string, env: Record<st
     if (done) throw new Error(`registry serve exited: ${text}`);
     text += value;
   }
-  const { url } = JSON.parse(text.split("\n")[0]!) as { url: string };
+  const info = JSON.parse(text.split("\n")[0]!) as { url: string } & Record<string, unknown>;
   return {
-    url,
+    url: info.url,
+    /** The first line `registry serve --json` printed */
+    info,
     async stop() {
       child.kill("SIGINT");
       await child.status;

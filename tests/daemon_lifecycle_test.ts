@@ -21,7 +21,7 @@ Deno.test("daemon lifecycle: one per home, ggen p2p stop, stale files", async ()
 
     const stop = await ggen(["p2p", "stop", "--json"], { home });
     assert.equal(stop.code, 0, stop.stderr);
-    assert.equal(JSON.parse(stop.stdout).peerId, daemon.peerId);
+    assert.equal(JSON.parse(stop.stdout).peer_id, daemon.peerId);
     const exited = await Promise.race([
       daemon.child.status.then(() => true),
       new Promise<false>((r) => setTimeout(() => r(false), 10_000)),

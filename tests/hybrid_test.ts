@@ -74,7 +74,7 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
         assert.equal(r.code, 0, r.stderr);
         assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
         const status = await ggen(["p2p", "status", "--json"], { home: local.home });
-        const provided = jsonLines<{ providedPackages: number }>(status.stdout)[0]!.providedPackages;
+        const provided = jsonLines<{ provided_packages: number }>(status.stdout)[0]!.provided_packages;
         assert.ok(provided >= 1);
         await recordFigure(
           "privacy",

@@ -75,7 +75,7 @@ export async function startDaemon(
     if (done) throw new Error(`daemon in ${home} exited: ${await Deno.readTextFile(join(home, "daemon.log"))}`);
     buf += value;
   }
-  const info = JSON.parse(buf.slice(0, buf.indexOf("\n"))) as { peerId: string; listenAddrs: string[] };
+  const info = JSON.parse(buf.slice(0, buf.indexOf("\n"))) as { peer_id: string; listen_addrs: string[] };
   const drain = (async () => {
     try {
       while (!(await reader.read()).done) { /* keep draining stdout */ }
@@ -84,9 +84,9 @@ export async function startDaemon(
   let stopped = false;
   return {
     home,
-    peerId: info.peerId,
+    peerId: info.peer_id,
     info,
-    addr: info.listenAddrs.find((a) => a.startsWith("/ip4/127.0.0.1/"))!,
+    addr: info.listen_addrs.find((a) => a.startsWith("/ip4/127.0.0.1/"))!,
     child,
     kill: (signal) => {
       try {

@@ -134,16 +134,16 @@ Deno.test("p2p: ggen p2p ban and unban, and bans survive a restart", async () =>
   try {
     const ban = await ggen(["p2p", "ban", a.peerId, "--json"], { home: b.home });
     assert.equal(ban.code, 0, ban.stderr);
-    let peers = jsonLines<{ peerId: string; banned?: boolean }>(
+    let peers = jsonLines<{ peer_id: string; banned?: boolean }>(
       (await ggen(["p2p", "peers", "--json"], { home: b.home })).stdout,
     );
-    assert.ok(peers.some((p) => p.peerId === a.peerId && p.banned));
+    assert.ok(peers.some((p) => p.peer_id === a.peerId && p.banned));
     await b.stop();
     b = await startDaemon(join(work.path, "b"), { bootstrap: [a.addr] });
     peers = jsonLines((await ggen(["p2p", "peers", "--json"], { home: b.home })).stdout);
-    assert.ok(peers.some((p) => p.peerId === a.peerId && p.banned), "ban lost on restart");
+    assert.ok(peers.some((p) => p.peer_id === a.peerId && p.banned), "ban lost on restart");
     await recordFigure("reputation", "a ban set with `ggen p2p ban` survived a daemon restart; unban lifted it");
-    assert.ok(!peers.some((p) => p.peerId === a.peerId && !p.banned), "a banned peer is connected");
+    assert.ok(!peers.some((p) => p.peer_id === a.peerId && !p.banned), "a banned peer is connected");
     assert.equal((await ggen(["p2p", "unban", a.peerId], { home: b.home })).code, 0);
     peers = jsonLines((await ggen(["p2p", "peers", "--json"], { home: b.home })).stdout);
     assert.ok(!peers.some((p) => p.banned));

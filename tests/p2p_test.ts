@@ -53,12 +53,12 @@ Deno.test("p2p: a package published on one node of 10 is found and installed sev
     );
     assert.equal(jsonLines<{ id: string }>(search.stdout)[0]?.id, "io.p2p.hops");
     const status = await ggen(["p2p", "status", "--json"], { home: last.home });
-    const s = jsonLines<{ daemon: boolean; peerCount: number; routingTableSize: number; bytesIn: number }>(
+    const s = jsonLines<{ daemon: boolean; peer_count: number; routing_table_size: number; bytes_in: number }>(
       status.stdout,
     )[0]!;
     assert.equal(s.daemon, true);
-    assert.ok(s.peerCount >= 1 && s.routingTableSize >= 1);
-    assert.ok(s.bytesIn > 0);
+    assert.ok(s.peer_count >= 1 && s.routing_table_size >= 1);
+    assert.ok(s.bytes_in > 0);
     const peers = await ggen(["p2p", "peers", "--json"], { home: last.home });
     assert.ok(jsonLines<{ source: string }>(peers.stdout).some((p) => p.source === "bootstrap"));
   } finally {

@@ -39,9 +39,9 @@ Deno.test("registry operations: config file, config check, health, readiness and
     const ok = await ggen(["--json", "registry", "config", "check", configFile], { home });
     assert.equal(ok.code, 0, ok.stderr);
     const shown = JSON.parse(ok.stdout.trim().split("\n").at(-1)!);
-    assert.equal(shown.maxTarballBytes, 20971520);
+    assert.equal(shown.max_tarball_bytes, 20971520);
     assert.equal(shown.limits.download, "off");
-    assert.match(shown.limits.newPackage, /burst 50, refilled at 50 per 60 s/);
+    assert.match(shown.limits.new_package, /burst 50, refilled at 50 per 60 s/);
 
     const typo = join(work.path, "typo.toml");
     await Deno.writeTextFile(typo, "[server]\nmax_tarbal_bytes = 5\n");

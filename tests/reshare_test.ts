@@ -43,7 +43,7 @@ Deno.test("central down: a package a daemon fetched from central installs from p
     let heard = 0;
     for (let i = 0; i < 100 && heard === 0; i++) {
       const s = await ggen(["p2p", "status", "--json"], { home: relay.home });
-      heard = jsonLines<{ catalogSize: number }>(s.stdout)[0]?.catalogSize ?? 0;
+      heard = jsonLines<{ catalog_size: number }>(s.stdout)[0]?.catalog_size ?? 0;
       if (!heard) await new Promise((r) => setTimeout(r, 200));
     }
     assert.ok(heard > 0, "the relay never heard the announcement");

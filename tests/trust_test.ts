@@ -234,12 +234,12 @@ Deno.test("trust: TUF attack classes are refused; key rotation through the owner
       const bob = join(work.path, "bob");
       await Deno.mkdir(bob);
       const bobKey = await generateKey(bob);
-      const aliceExport = jsonLines<{ publicKey: string }>(
+      const aliceExport = jsonLines<{ public_key: string }>(
         (await ggen(["key", "export", "--json"], { home: alice })).stdout,
       )[0]!;
       const add = await ggen(["owner", "add", "io.trust.pkg", bobKey.publicKey], { home: alice, env });
       assert.equal(add.code, 0, add.stderr);
-      const remove = await ggen(["owner", "remove", "io.trust.pkg", aliceExport.publicKey], { home: bob, env });
+      const remove = await ggen(["owner", "remove", "io.trust.pkg", aliceExport.public_key], { home: bob, env });
       assert.equal(remove.code, 0, remove.stderr);
       const oldKeyPublish = await ggen(["publish", await pkg("3.0.0")], { home: alice, env });
       assert.equal(oldKeyPublish.code, 1);

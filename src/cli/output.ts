@@ -13,6 +13,24 @@ function safeLines(text: string): string {
   return text.split("\n").map(escapeTerminal).join("\n");
 }
 
+/** A camelCase field name; data keys (package ids, versions, peer ids) never match */
+const CAMEL_KEY = /^[a-z][a-z0-9]*[A-Z][A-Za-z0-9]*$/;
+
+/**
+ * The one naming style of `--json` output: snake_case keys, as in ggen's files and wire formats
+ * (ggen.toml, ggen.lock, config keys, records). Internal objects keep TypeScript's camelCase;
+ * the conversion happens here, at the edge.
+ */
+export function snakeKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(snakeKeys);
+  if (value === null || typeof value !== "object" || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(
+    Object.entries(value).map((
+      [k, v],
+    ) => [CAMEL_KEY.test(k) ? k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`) : k, snakeKeys(v)]),
+  );
+}
+
 /** Output of one command run */
 export interface Output {
   readonly json: boolean;
@@ -43,7 +61,7 @@ export function createOutput(init: { json: boolean }): Output {
   return {
     json: init.json,
     result(value, text) {
-      out(init.json ? JSON.stringify(value) : safeLines(text));
+      out(init.json ? JSON.stringify(snakeKeys(value)) : safeLines(text));
     },
     line(text) {
       if (!init.json) out(safeLines(text));

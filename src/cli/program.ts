@@ -12,7 +12,7 @@ import { isInstalled, projectRoot, readLockfile, verifyProject } from "../store/
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
 import { type Context, createContext } from "./context.ts";
 import { installPackages, removePackage } from "./install.ts";
-import { createOutput } from "./output.ts";
+import { createOutput, snakeKeys } from "./output.ts";
 import { packCommand, publishCommand, yankCommand } from "./publish.ts";
 import { initCommand } from "./init.ts";
 import { infoCommand, searchCommand } from "./search.ts";
@@ -96,12 +96,9 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       const installed = await installPackages(c, specs, o.locked ? { locked: true } : {});
       // Lines for what changed; a package already in place and intact is counted, not reprinted
       for (const p of installed) {
-        if (p.action === "unchanged") {
-          if (c.out.json) c.out.result(p, "");
-        } else {c.out.result(
-            p,
-            `${p.action === "repaired" ? "Repaired" : "Installed"} ${p.id}@${p.version} (${p.source})`,
-          );}
+        if (p.action !== "unchanged") {
+          c.out.result(p, `${p.action === "repaired" ? "Repaired" : "Installed"} ${p.id}@${p.version} (${p.source})`);
+        } else if (c.out.json) c.out.result(p, "");
       }
       const unchanged = installed.filter((p) => p.action === "unchanged").length;
       if (unchanged > 0) {
@@ -166,7 +163,9 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
           }; to restore a package, delete its directory under .ggen/packages and run \`ggen install\``,
         );
       }
-      c.logger.info(`All ${(await readLockfile(projectRoot())).packages.length} locked packages match`);
+      const count = (await readLockfile(projectRoot())).packages.length;
+      // Scripts get a line on success too
+      c.out.result({ ok: true, packages: count, differences: 0 }, `All ${count} locked packages match`);
     });
   program.command("remove <id>").description("remove a package from this project").action(
     async (id: string, _o, cmd: Command) => await removePackage(await open(cmd), id),
@@ -240,7 +239,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     const c = await open(cmd);
     const { token: _t, ...registrySafe } = c.config.registry;
     const shown = { ...c.config, registry: { ...registrySafe, token: c.config.registry.token ? "(set)" : "(unset)" } };
-    c.out.result(shown, JSON.stringify(shown, null, 2));
+    c.out.result(shown, JSON.stringify(snakeKeys(shown), null, 2));
   });
   config.command("get <key>").description("print one key of the config file").action(
     async (key: string, _o, cmd: Command) => {
