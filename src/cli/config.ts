@@ -128,6 +128,9 @@ export interface ConfigFlags {
   mdns?: boolean;
 }
 
+/** Bootstrap peers: an array of tables in the file, a comma-separated list of multiaddrs for `config set` */
+const BOOTSTRAP_KEY = "registry.p2p.bootstrap";
+
 /** The schema: every key the file may hold, with its type and check */
 const KEYS: Record<
   string,
@@ -195,7 +198,7 @@ function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unkn
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
-    if (key === "registry.p2p.bootstrap") out[key] = v;
+    if (key === BOOTSTRAP_KEY) out[key] = v;
     else if (v !== null && typeof v === "object" && !Array.isArray(v) && !(v instanceof Date)) {
       Object.assign(out, flatten(v as Record<string, unknown>, key));
     } else out[key] = v;
@@ -247,7 +250,7 @@ export async function readConfigFile(file: string): Promise<Record<string, unkno
   }
   const flat = flatten(data);
   for (const [key, value] of Object.entries(flat)) {
-    if (key === "registry.p2p.bootstrap") checkBootstrap(file, value);
+    if (key === BOOTSTRAP_KEY) checkBootstrap(file, value);
     else checkValue(file, key, value);
   }
   return flat;
@@ -345,6 +348,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
 }
 
 function parseCliValue(key: string, raw: string): unknown {
+  // Bootstrap peers are tables in the file ([[registry.p2p.bootstrap]] address = …): a list here
+  if (key === BOOTSTRAP_KEY) return splitList(raw)?.map((a) => ({ address: checkDialable(a, key) })) ?? [];
   const spec = KEYS[key];
   if (!spec) throw new ConfigError(`Unknown config key "${key}": known keys are ${Object.keys(KEYS).join(", ")}`);
   switch (spec.type) {
@@ -363,7 +368,7 @@ function parseCliValue(key: string, raw: string): unknown {
 /** Set one key in the config file, validated, written atomically */
 export async function setConfigValue(configFile: string, key: string, raw: string): Promise<void> {
   const value = parseCliValue(key, raw);
-  checkValue(configFile, key, value);
+  if (key !== BOOTSTRAP_KEY) checkValue(configFile, key, value);
   let data: Record<string, unknown> = {};
   try {
     data = parseToml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
@@ -399,4 +404,4 @@ export async function removeConfigValue(configFile: string, key: string): Promis
 }
 
 /** Every known key */
-export const CONFIG_KEYS: readonly string[] = Object.keys(KEYS);
+export const CONFIG_KEYS: readonly string[] = [...Object.keys(KEYS), BOOTSTRAP_KEY];

@@ -241,15 +241,16 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     const shown = { ...c.config, registry: { ...registrySafe, token: c.config.registry.token ? "(set)" : "(unset)" } };
     c.out.result(shown, JSON.stringify(snakeKeys(shown), null, 2));
   });
-  config.command("get <key>").description("print one key of the config file").action(
+  config.command("get <key>").description("print the value of one key in effect and where it comes from").action(
     async (key: string, _o, cmd: Command) => {
       const c = await open(cmd);
       if (!CONFIG_KEYS.includes(key)) {
         throw new ConfigError(`Unknown config key "${key}": known keys are ${CONFIG_KEYS.join(", ")}`);
       }
-      const file = await readConfigFile(c.config.configFile);
-      const value = file[key];
-      c.out.result({ key, value: value ?? null }, value === undefined ? "(unset)" : String(value));
+      const { explainKey } = await import("./config_explain.ts");
+      const explained = explainKey(c.config, await readConfigFile(c.config.configFile), key);
+      const shown = explained.value === null ? "(unset)" : [explained.value].flat().join(",");
+      c.out.result(explained, `${shown}    (${explained.origin})`);
     },
   );
   config.command("set <key> <value>").description("set one key, validated").action(
