@@ -27,6 +27,10 @@ if (import.meta.main) {
   const onSignal = () => {
     if (interrupted) Deno.exit(130);
     interrupted = true;
+    // Installs, publishes and lock writes are atomic: stopping now leaves the state of before
+    console.error(
+      "Interrupted: stopping (nothing half-done is kept; run the command again to finish; Ctrl-C again to quit now)",
+    );
     controller.abort(new DOMException("Interrupted", "AbortError"));
   };
   Deno.addSignalListener("SIGINT", onSignal);

@@ -71,6 +71,8 @@ Deno.test("JSON output: every command's lines have exactly the documented snake_
     await run("install", ["install", "io.json.pkg"]);
     await run("update", ["update"]);
     await run("list", ["list"]);
+    await run("outdated", ["outdated"]);
+    await run("tree", ["tree"]);
     await run("verify", ["verify"]);
     await run("key list", ["key", "list"]);
     await run("key export", ["key", "export"]);

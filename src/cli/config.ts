@@ -119,6 +119,8 @@ export interface Config {
 export interface ConfigFlags {
   registry?: string;
   verbose?: boolean;
+  /** Warnings and errors only */
+  quiet?: boolean;
   p2p?: boolean;
   central?: boolean;
   /** `--offline`: never touch the network; `--prefer-offline`: the caches first */
@@ -298,6 +300,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
     configFile,
     logLevel: flags.verbose
       ? "debug"
+      : flags.quiet
+      ? "warn"
       : (logEnv === "debug" || logEnv === "warn" || logEnv === "error" ? logEnv : "info"),
     registry: {
       mode,

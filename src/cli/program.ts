@@ -18,11 +18,14 @@ import { initCommand } from "./init.ts";
 import { infoCommand, searchCommand } from "./search.ts";
 import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
+import { addExamples, completionScript } from "./help.ts";
+import { outdatedCommand, treeCommand } from "./project_cmd.ts";
 
 interface GlobalOptions {
   registry?: string;
   json?: boolean;
   verbose?: boolean;
+  quiet?: boolean;
 }
 
 /** The server side (HTTP server, storage, metrics) loads only for `ggen registry …` */
@@ -39,6 +42,8 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--registry <url>", "central registry URL (overrides GGEN_REGISTRY and config)")
     .option("--json", "machine-readable output (JSON lines)")
     .option("-v, --verbose", "debug logging, error causes and stacks")
+    .option("-q, --quiet", "only warnings and errors on stderr")
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) })
     .showHelpAfterError();
@@ -48,6 +53,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     const config = await loadConfig({
       ...(g.registry ? { registry: g.registry } : {}),
       ...(g.verbose ? { verbose: true } : {}),
+      ...(g.quiet ? { quiet: true } : {}),
       ...flags,
     });
     const logger: Logger = createLogger({ level: config.logLevel });
@@ -134,6 +140,12 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     const c = await open(cmd);
     c.out.result({ version: GGEN_VERSION, deno: Deno.version.deno }, GGEN_VERSION);
   });
+  program.command("outdated").description("requirements whose locked version is behind the registry's newest")
+    .action(async (_o, cmd: Command) => await outdatedCommand(await open(cmd)));
+  program.command("tree").description("the locked packages as the dependency tree of the project's requirements")
+    .action(async (_o, cmd: Command) => await treeCommand(await open(cmd)));
+  program.command("completions <shell>").description("print a completion script for bash, zsh or fish")
+    .action((shell: string) => void Deno.stdout.writeSync(new TextEncoder().encode(completionScript(program, shell))));
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
     const root = projectRoot();
@@ -282,6 +294,8 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .action(async (_o, cmd: Command) => (await import("./cache_cmd.ts")).cacheDirCommand(await open(cmd)));
   program.command("demo").description("start a local registry with example packages and show search and install")
     .action(async (_o, cmd: Command) => await (await import("./demo.ts")).demoCommand(await open(cmd)));
+
+  addExamples(program);
 
   try {
     await program.parseAsync(argv, { from: "user" });
