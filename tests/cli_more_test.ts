@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freshMachine, startCentral } from "./central_helpers.ts";
-import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
 
 Deno.test("cli: outdated, tree and --quiet on a real project", async () => {
   await using work = await tempDir();
@@ -88,4 +88,42 @@ Deno.test("cli: bash completes commands from the generated script; every command
     if (!/\nExamples:\n {2}\$ ggen/.test(r.stdout)) missing.push(path || "(ggen)");
   }
   assert.deepEqual(missing, []);
+});
+
+Deno.test("cli: Ctrl-C during a command says what it stops and exits 130", async () => {
+  await using work = await tempDir();
+  // A central that accepts and never answers keeps the install waiting
+  const hole = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  const accepting = (async () => {
+    try {
+      for await (const c of hole) held.push(c);
+    } catch {
+      // closed
+    }
+  })();
+  try {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", ...PERMS, MAIN, "install", "io.ctrl.c"],
+      cwd: work.path,
+      env: {
+        GGEN_HOME: work.path,
+        GGEN_MODE: "central",
+        GGEN_REGISTRY: `http://127.0.0.1:${(hole.addr as Deno.NetAddr).port}`,
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    // Bounded wait for the request to reach the hole, then Ctrl-C
+    for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGINT");
+    const { code } = await child.status;
+    const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /Interrupted: stopping \(nothing half-done is kept/);
+  } finally {
+    hole.close();
+    for (const c of held) c.close();
+    await accepting;
+  }
 });
