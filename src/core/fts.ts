@@ -49,16 +49,40 @@ export function packageIndexValues(p: PackageIndexRow): [string, string, string,
 }
 
 /**
- * Query of matching ids, ranked; bind the {@link ftsQuery} text, the lower-cased raw text (the
- * exact-id match), the limit and the offset
+ * Matches ranked per query: the first this many in index order are ranked and counted. Ranking
+ * every match of a word most packages share cost 100-180 ms at 100,000 packages (measured); a
+ * window keeps a search under 10 ms there, and a query that broad is refined, not paged through.
+ */
+export const SEARCH_WINDOW = 1000;
+
+/**
+ * Query of matching ids, ranked within {@link SEARCH_WINDOW}; bind the {@link ftsQuery} text, the
+ * lower-cased raw text (the exact-id match), the limit and the offset
  */
 export function packageIndexSearch(table: string): string {
-  return `SELECT id FROM ${table} WHERE ${table} MATCH ?
-    ORDER BY (id = ?) DESC, bm25(${table}, ${WEIGHTS.map((w) => w.toFixed(1)).join(", ")}), id LIMIT ? OFFSET ?`;
+  return `SELECT id FROM (
+      SELECT id, bm25(${table}, ${WEIGHTS.map((w) => w.toFixed(1)).join(", ")}) AS score FROM ${table}
+      WHERE ${table} MATCH ? LIMIT ${SEARCH_WINDOW})
+    ORDER BY (id = ?) DESC, score, id LIMIT ? OFFSET ?`;
 }
 
-/** Turn free text into an FTS5 query of prefix terms, all required; quoting defuses FTS syntax */
+/** How many rows match, counted up to {@link SEARCH_WINDOW}; bind the {@link ftsQuery} text */
+export function packageIndexCount(table: string): string {
+  return `SELECT count(*) AS n FROM (SELECT 1 FROM ${table} WHERE ${table} MATCH ? LIMIT ${SEARCH_WINDOW})`;
+}
+
+/** The words of a query: letters and digits, lower-cased, at most 16 */
+export function queryWords(text: string): string[] {
+  return text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 16);
+}
+
+/**
+ * Turn free text into an FTS5 query: every word required, the last one a prefix (the word being
+ * typed). Whole words before it keep the query cheap: a prefix term materialises the list of every
+ * row its expansions match (a 4-word id took 22 ms at 100,000 packages, 5 ms with one prefix).
+ * Quoting defuses FTS syntax.
+ */
 export function ftsQuery(text: string): string {
-  const terms = text.toLowerCase().split(/[^\p{L}\p{N}]+/u).filter(Boolean).slice(0, 16);
-  return terms.map((t) => `"${t}"*`).join(" ");
+  const words = queryWords(text);
+  return words.map((t, i) => i === words.length - 1 ? `"${t}"*` : `"${t}"`).join(" ");
 }

@@ -58,6 +58,15 @@ export async function metadataStoreConformance(
       assert.ok(total >= 2);
       assert.equal((await store.search("io.store.cli", 1, 1)).hits.length, 1);
       assert.deepEqual((await store.search("nothing-matches-this", 10, 0)).hits, []);
+      // Pages of one never repeat the exact id, and together they are the first page
+      const paged: string[] = [];
+      for (let offset = 0; offset < total; offset++) {
+        paged.push(...(await store.search("io.store.cli", 1, offset)).hits.map((h) => h.id));
+      }
+      assert.deepEqual(paged, hits.map((h) => h.id));
+      // The word being typed is a prefix; the words before it are whole
+      assert.equal((await store.search("io.store.cl", 10, 0)).hits[0]?.id, "io.store.cli");
+      assert.deepEqual((await store.search("io.stor.cli", 10, 0)).hits, []);
     });
 
     await t.step(`${name}: a yank bumps the package seq and hides nothing from info`, async () => {

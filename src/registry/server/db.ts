@@ -9,6 +9,7 @@ import {
   type Envelope,
   ftsQuery,
   type OwnerKey,
+  packageIndexCount,
   packageIndexInsertAt,
   packageIndexSchema,
   packageIndexSearch,
@@ -145,25 +146,30 @@ class SqliteMetadata implements Sync<MetadataStore> {
       ids = (this.#db.prepare("SELECT id FROM packages ORDER BY id LIMIT ? OFFSET ?").all(limit, offset) as Row[])
         .map((r) => String(r.id));
     } else {
-      total = Number((this.#db.prepare("SELECT count(*) AS n FROM search WHERE search MATCH ?").get(q) as Row).n);
-      ids = (this.#db.prepare(packageIndexSearch("search")).all(q, text.trim().toLowerCase(), limit, offset) as Row[])
-        .map((r) => String(r.id));
+      // The exact id comes first wherever the index would rank it: a primary-key lookup
+      const wanted = text.trim().toLowerCase();
+      const exact = this.#db.prepare("SELECT id FROM packages WHERE id = ?").get(wanted) ? wanted : undefined;
+      total = Number((this.#db.prepare(packageIndexCount("search")).get(q) as Row).n);
+      // Pages are cut from the ranked window with the exact id placed first (the window is bounded)
+      const ranked = (this.#db.prepare(packageIndexSearch("search")).all(q, wanted, offset + limit + 1, 0) as Row[])
+        .map((r) => String(r.id)).filter((id) => id !== exact);
+      ids = (exact ? [exact, ...ranked] : ranked).slice(offset, offset + limit);
     }
-    const hits: SearchHit[] = [];
-    for (const id of ids) {
-      const v = this.#latest(id);
-      if (v) {
-        hits.push({
-          id,
-          name: v.name,
-          version: v.version,
-          description: v.description,
-          tags: v.tags,
-          source: "central",
-        });
-      }
-    }
-    return { total, hits };
+    return { total, hits: this.#hits(ids) };
+  }
+
+  /** The search hits of `ids`, in order, with each package's shown version: one query for the page */
+  #hits(ids: string[]): SearchHit[] {
+    if (ids.length === 0) return [];
+    const rows = this.#db.prepare(`SELECT * FROM versions WHERE id IN (${ids.map(() => "?").join(", ")})`)
+      .all(...ids) as Row[];
+    const byId = Map.groupBy(rows.map(toVersion), (v) => v.id);
+    return ids.flatMap((id) => {
+      const v = latestOf((byId.get(id) ?? []).sort((a, b) => semver.compare(a.version, b.version)));
+      return v
+        ? [{ id, name: v.name, version: v.version, description: v.description, tags: v.tags, source: "central" }]
+        : [];
+    });
   }
 
   getPackage(id: string): PackageInfo | undefined {

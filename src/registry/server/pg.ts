@@ -14,6 +14,8 @@ import {
   type OwnerKey,
   type PackageInfo,
   type PackageVersion,
+  queryWords,
+  SEARCH_WINDOW,
   type SearchHit,
   TrustError,
 } from "../../core/mod.ts";
@@ -74,7 +76,7 @@ class PostgresMetadata implements MetadataStore {
   }
 
   async search(text: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }> {
-    const terms = words(text).slice(0, 16);
+    const terms = queryWords(text);
     let ids: string[];
     let total: number;
     if (terms.length === 0) {
@@ -83,32 +85,36 @@ class PostgresMetadata implements MetadataStore {
         String(r.id)
       );
     } else {
-      // Terms hold only letters and digits: no tsquery syntax can come through
-      const query = terms.map((t) => `${t}:*`).join(" & ");
-      const exact = text.trim().toLowerCase();
+      // Terms hold only letters and digits: no tsquery syntax can come through. As in the SQLite
+      // index: every word required, the last a prefix, ranked and counted within SEARCH_WINDOW
+      const query = terms.map((t, i) => i === terms.length - 1 ? `${t}:*` : t).join(" & ");
+      const wanted = text.trim().toLowerCase();
+      const exact = (await this.#sql`SELECT id FROM packages WHERE id = ${wanted}`).length ? wanted : undefined;
       total = Number(
-        (await this.#sql`SELECT count(*) AS n FROM search WHERE document @@ to_tsquery('simple', ${query})`)[0]!.n,
+        (await this.#sql`SELECT count(*) AS n FROM (SELECT 1 FROM search
+          WHERE document @@ to_tsquery('simple', ${query}) LIMIT ${SEARCH_WINDOW}) w`)[0]!.n,
       );
-      ids = (await this.#sql`
-        SELECT id FROM search WHERE document @@ to_tsquery('simple', ${query})
-        ORDER BY (id = ${exact}) DESC, ts_rank(${RANK_WEIGHTS}::float4[], document, to_tsquery('simple', ${query})) DESC, id
-        LIMIT ${limit} OFFSET ${offset}`).map((r) => String(r.id));
+      const ranked = (await this.#sql`
+        SELECT id FROM (
+          SELECT id, ts_rank(${RANK_WEIGHTS}::float4[], document, to_tsquery('simple', ${query})) AS score
+          FROM search WHERE document @@ to_tsquery('simple', ${query}) LIMIT ${SEARCH_WINDOW}) w
+        ORDER BY score DESC, id LIMIT ${offset + limit + 1}`).map((r) => String(r.id)).filter((id) => id !== exact);
+      ids = (exact ? [exact, ...ranked] : ranked).slice(offset, offset + limit);
     }
-    const hits: SearchHit[] = [];
-    for (const id of ids) {
-      const v = await this.#latest(id);
-      if (v) {
-        hits.push({
-          id,
-          name: v.name,
-          version: v.version,
-          description: v.description,
-          tags: v.tags,
-          source: "central",
-        });
-      }
-    }
-    return { total, hits };
+    return { total, hits: await this.#hits(ids) };
+  }
+
+  /** The search hits of `ids`, in order, with each package's shown version: one query for the page */
+  async #hits(ids: string[]): Promise<SearchHit[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.#sql`SELECT * FROM versions WHERE id = ANY(${ids})`;
+    const byId = Map.groupBy(rows.map((r) => toVersion(r)), (v) => v.id);
+    return ids.flatMap((id) => {
+      const v = latestOf((byId.get(id) ?? []).sort((a, b) => semver.compare(a.version, b.version)));
+      return v
+        ? [{ id, name: v.name, version: v.version, description: v.description, tags: v.tags, source: "central" }]
+        : [];
+    });
   }
 
   async getPackage(id: string): Promise<PackageInfo | undefined> {
