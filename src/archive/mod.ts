@@ -9,7 +9,7 @@
  * ```
  * @module
  */
-export { packDirectory, type PackedPackage } from "./pack.ts";
+export { packDirectory, type PackedPackage, type PackOptions } from "./pack.ts";
 export {
   type ArchiveEntry,
   type ArchiveSource,

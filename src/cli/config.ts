@@ -5,7 +5,14 @@
  */
 import { join, resolve as resolvePath } from "node:path";
 import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
-import { ConfigError, DEFAULT_CENTRAL_URL, DEFAULT_MAX_TARBALL_BYTES, type LogLevel } from "../core/mod.ts";
+import {
+  ConfigError,
+  DEFAULT_CENTRAL_URL,
+  DEFAULT_MAX_TARBALL_BYTES,
+  DEFAULT_PACKAGE_NAMESPACE,
+  isValidPackageId,
+  type LogLevel,
+} from "../core/mod.ts";
 import { writeFileAtomic } from "../store/mod.ts";
 
 /** A libp2p PeerId as text: base58btc Ed25519 (12D3KooW…) or RSA (Qm…) */
@@ -75,6 +82,8 @@ export interface Config {
   logLevel: LogLevel;
   registry: {
     mode: RegistryMode;
+    /** Where ids of ggen's package.toml packages go (`io.ggen`) */
+    namespace: string;
     centralUrl: string;
     token?: string;
     /** Per-attempt timeout of central requests */
@@ -159,6 +168,10 @@ const KEYS: Record<
   "registry.token": { type: "string" },
   "registry.timeout_secs": { type: "number", check: (v) => positiveInt(v, 600) },
   "registry.public_key": { type: "string" },
+  "registry.namespace": {
+    type: "string",
+    check: (v) => isValidPackageId(`${v}.x`) ? undefined : 'must be reverse-DNS labels such as "io.ggen"',
+  },
   "registry.p2p.enabled": { type: "boolean" },
   "registry.p2p.private": { type: "boolean" },
   "registry.p2p.psk_file": { type: "string" },
@@ -309,6 +322,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       centralUrl,
       ...(token ? { token } : {}),
       ...(file["registry.public_key"] ? { publicKey: file["registry.public_key"] as string } : {}),
+      namespace: env("GGEN_NAMESPACE") ?? (file["registry.namespace"] as string | undefined) ??
+        DEFAULT_PACKAGE_NAMESPACE,
       timeoutMs: (envTimeoutSecs(env("GGEN_TIMEOUT_SECS")) ??
         ((file["registry.timeout_secs"] as number | undefined) ?? 10)) * 1000,
     },

@@ -106,7 +106,7 @@ function hostPort(addr: Deno.NetAddr): string {
 
 /** `ggen publish --p2p DIR`: pack, store, provide, put records, announce; no central registry */
 export async function publishP2P(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
-  const packed = await packDirectory(resolvePath(dir));
+  const packed = await packDirectory(resolvePath(dir), { namespace: ctx.config.registry.namespace });
   const signer = await publisherKey(ctx, opts.key);
   const version = await signVersion(versionFromManifest(packed.manifest, packed), signer, Date.now());
   await ctx.cache.put(ReadableStream.from([packed.bytes]), packed.sha256, { signal: ctx.signal });

@@ -23,7 +23,7 @@ import type { Context } from "./context.ts";
 
 /** `ggen pack [DIR]`: writes `<id>-<version>.tar.gz` and prints its sha256; `--list` shows the files only */
 export async function packCommand(ctx: Context, dir: string, opts: { out?: string; list?: boolean }): Promise<void> {
-  const packed = await packDirectory(dir);
+  const packed = await packDirectory(dir, { namespace: ctx.config.registry.namespace });
   for (const w of packed.warnings) ctx.logger.warn(w);
   if (opts.list) {
     for (const f of packed.files) ctx.out.result(f, `${String(f.size).padStart(10)}  ${f.path}`);
@@ -66,7 +66,7 @@ export function highestSeq(info: PackageInfo | undefined): number {
 
 /** `ggen publish [DIR]` to the central registry, signed */
 export async function publishCommand(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
-  const packed = await packDirectory(resolvePath(dir));
+  const packed = await packDirectory(resolvePath(dir), { namespace: ctx.config.registry.namespace });
   for (const w of packed.warnings) ctx.logger.warn(w);
   const signer = await publisherKey(ctx, opts.key);
   let existing: PackageInfo | undefined;

@@ -6,6 +6,7 @@
 export * from "./errors.ts";
 export * from "./constants.ts";
 export * from "./manifest.ts";
+export * from "./package_toml.ts";
 export * from "./package.ts";
 export * from "./registry.ts";
 export * from "./digest.ts";
