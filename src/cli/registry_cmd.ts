@@ -57,6 +57,7 @@ export async function serveCommand(
     hostname: opts.host ?? config.host,
     port: opts.port ?? config.port,
     maxTarballBytes: config.maxTarballBytes,
+    ...(config.publicUrl ? { publicUrl: config.publicUrl } : {}),
     rateLimits: config.rateLimits,
     database: config.storage.database,
     blobs: config.storage.blobs,

@@ -40,6 +40,8 @@ export interface ServerConfig {
   port: number;
   /** Largest tarball accepted */
   maxTarballBytes: number;
+  /** The URL clients reach the registry at (behind a proxy), for the download URLs of /index.json */
+  publicUrl?: string;
   /** Per kind; a missing kind is unlimited (set to `false` in the file) */
   rateLimits: RateLimits;
   /**
@@ -62,7 +64,7 @@ export function defaultServerConfig(): ServerConfig {
 
 const LIMIT_KEYS = { new_package: "newPackage", new_version: "newVersion", search: "search", download: "download" };
 const SECTIONS: Record<string, readonly string[]> = {
-  server: ["host", "port", "max_tarball_bytes"],
+  server: ["host", "port", "max_tarball_bytes", "public_url"],
   limits: Object.keys(LIMIT_KEYS),
   storage: ["database", "blobs"],
 };
@@ -108,6 +110,18 @@ export function parseServerConfig(text: string, file: string): ServerConfig {
   if (server.port !== undefined) config.port = integer("server.port", server.port, 0, 65535);
   if (server.max_tarball_bytes !== undefined) {
     config.maxTarballBytes = integer("server.max_tarball_bytes", server.max_tarball_bytes, 1024, 2 ** 40);
+  }
+  if (server.public_url !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(String(server.public_url));
+    } catch {
+      // refused below
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      fail("server.public_url", `must be an http(s) URL such as "https://registry.example.org"`);
+    }
+    config.publicUrl = url!.href.replace(/\/+$/, "");
   }
   const limits = (doc.limits ?? {}) as Table;
   for (const [key, kind] of Object.entries(LIMIT_KEYS) as [string, keyof RateLimits][]) {

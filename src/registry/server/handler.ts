@@ -6,7 +6,6 @@
 import {
   API_PREFIX,
   assertPackageId,
-  canonicalJson,
   checkPublishStatement,
   ConflictError,
   DEFAULT_MAX_TARBALL_BYTES,
@@ -17,9 +16,7 @@ import {
   isSha256Hex,
   isValidVersion,
   type Logger,
-  type MetadataStatement,
   NotFoundError,
-  type PackageInfo,
   parseEnvelope,
   PAYLOAD_TYPES,
   PUBLIC_KEY_HEADER,
@@ -31,7 +28,6 @@ import {
   SHA256_HEADER,
   sha256Hex,
   SIGNATURE_HEADER,
-  signEnvelope,
   type Signer,
   toBase64,
   TrustError,
@@ -42,6 +38,8 @@ import {
 import { readManifestFromArchive } from "../../archive/mod.ts";
 import { authorize, validTokenRow } from "./auth.ts";
 import { readBody } from "./body.ts";
+import { createIndexJson } from "./index_json.ts";
+import { createSignedDocuments } from "./signed_docs.ts";
 import { createOwnerRoutes } from "./owner_routes.ts";
 import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
@@ -59,6 +57,9 @@ export interface HandlerComponents {
   metrics?: RegistryMetrics;
 }
 
+/** Paths served outside `/api/v1` (each its own route label in the metrics) */
+const OUTSIDE_API = new Set(["/health", "/ready", "/metrics", "/index.json"]);
+
 /** Limits of the handler */
 export interface HandlerInit {
   /** @default DEFAULT_MAX_TARBALL_BYTES */
@@ -70,6 +71,8 @@ export interface HandlerInit {
   metadataTtlMs?: number;
   /** Rate limits. @default DEFAULT_RATE_LIMITS */
   rateLimits?: RateLimits;
+  /** The URL clients reach the registry at, for /index.json's download URLs (read per request). @default relative */
+  publicUrl?: string | (() => string);
 }
 
 /** Read and verify the publisher's signature headers */
@@ -234,26 +237,9 @@ export function createHandler(
     return json(v, 201);
   }
 
-  /** The package document with owners, the owner log and the registry's signature */
-  async function signedInfo(info: PackageInfo): Promise<PackageInfo> {
-    const owners = await metadata.getOwners(info.id);
-    const statement: MetadataStatement = {
-      type: "ggen.metadata/1",
-      package_id: info.id,
-      seq: await metadata.packageSeq(info.id),
-      expires: new Date(Date.now() + metadataTtl).toISOString(),
-      versions_digest: sha256Hex(new TextEncoder().encode(canonicalJson(info.versions))),
-      owners: owners.map((o) => o.keyid),
-    };
-    return {
-      ...info,
-      owners,
-      owner_log: await metadata.getOwnerLog(info.id),
-      metadata_signature: await signEnvelope(PAYLOAD_TYPES.metadata, statement, registryKey),
-    };
-  }
-
+  const signedDocs = createSignedDocuments({ metadata, registryKey }, { ttlMs: metadataTtl });
   const owned = createOwnerRoutes({ metadata, logger: components.logger }, { bodyTimeoutMs: bodyTimeout });
+  const indexJson = createIndexJson(metadata);
 
   /** Rate-limit key of an anonymous request, or nothing for a valid token (limited per token elsewhere) */
   async function takeAnonymous(req: Request, bucket: "search" | "download", ip: string): Promise<void> {
@@ -304,7 +290,7 @@ export function createHandler(
       if (parts.length === 2 && method === "GET") {
         const info = await metadata.getPackage(a);
         if (!info) throw new NotFoundError(`Package "${a}" not found`);
-        return json(await signedInfo(info));
+        return new Response(await signedDocs.body(info), { headers: { "content-type": "application/json" } });
       }
       if (b === "owners" && parts.length === 3) {
         if (method === "GET") {
@@ -333,8 +319,16 @@ export function createHandler(
     throw new NotFoundError(`No route for ${method} ${url.pathname}`);
   }
 
-  /** Operators' endpoints, outside the API: liveness, readiness and metrics */
-  async function operate(pathname: string): Promise<Response | undefined> {
+  /** Endpoints outside the API: liveness, readiness, metrics, and ggen's index.json */
+  async function operate(req: Request, url: URL, ip: string): Promise<Response | undefined> {
+    const pathname = url.pathname;
+    if (pathname === "/index.json") {
+      await takeAnonymous(req, "download", ip);
+      const base = typeof init.publicUrl === "function" ? init.publicUrl() : init.publicUrl ?? "";
+      const res = json(await indexJson(base));
+      res.headers.set("cache-control", "public, max-age=60");
+      return res;
+    }
     if (pathname === "/health") return json({ ok: true });
     if (pathname === "/ready") {
       // Both stores answer a cheap question, or the instance is taken out of rotation
@@ -370,11 +364,12 @@ export function createHandler(
     let res: Response;
     const template = url.pathname.startsWith(API_PREFIX + "/")
       ? routeTemplate(url.pathname.slice(API_PREFIX.length + 1).split("/"))
-      : url.pathname === "/health" || url.pathname === "/ready" || url.pathname === "/metrics"
+      : OUTSIDE_API.has(url.pathname)
       ? url.pathname
       : "other";
     try {
-      res = (req.method === "GET" ? await operate(url.pathname) : undefined) ?? await route(req, url, ip);
+      res = (req.method === "GET" && OUTSIDE_API.has(url.pathname) ? await operate(req, url, ip) : undefined) ??
+        await route(req, url, ip);
     } catch (err) {
       if (!(err instanceof Error) || !err.name.endsWith("Error") || err.name === "Error") {
         log.error(String(err));

@@ -91,7 +91,12 @@ export async function startRegistryServer(
     join(init.dataDir, "registry.key"),
     join(init.dataDir, "registry.pub"),
   );
-  const handler = createHandler({ metadata, blobs, logger: components.logger, registryKey }, init);
+  // Known once listening (port 0 picks one): /index.json reads it per request
+  let listenUrl = "";
+  const handler = createHandler({ metadata, blobs, logger: components.logger, registryKey }, {
+    ...init,
+    publicUrl: init.publicUrl ?? (() => listenUrl),
+  });
   const http = await startHttpServer(components, {
     hostname: init.hostname ?? "127.0.0.1",
     port: init.port ?? 8787,
@@ -103,9 +108,10 @@ export async function startRegistryServer(
   const finished = Promise.withResolvers<void>();
   const addr = { hostname: http.hostname, port: http.port };
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+  listenUrl = `http://${host}:${addr.port}`;
   let stopped = false;
   return {
-    url: `http://${host}:${addr.port}`,
+    url: listenUrl,
     port: addr.port,
     metadata,
     blobs,
