@@ -123,6 +123,7 @@ Deno.test("JSON output: every command's lines have exactly the documented snake_
     } finally {
       await daemon.stop();
     }
+    await run("registry import", ["registry", "import", "--data", join(work.path, "reg5"), pkg]);
     const served = await serveRegistry(["--data", join(work.path, "reg4"), "--port", "0"], home);
     await served.stop();
     assert.deepEqual(Object.keys(served.info).sort(), documented.get("registry serve")!.slice().sort());

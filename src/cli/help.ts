@@ -61,7 +61,11 @@ const EXAMPLES: Record<string, string[]> = {
   "registry token create": ["ggen registry token create --data ./ggen-registry --name ci --scopes publish"],
   "registry token revoke": ["ggen registry token revoke <token id> --data ./ggen-registry"],
   "registry config check": ["ggen registry config check registry.toml"],
-  "registry migrate": ["ggen registry migrate --data ./ggen-registry --to registry.toml"],
+  "registry migrate": ["ggen registry migrate --from ./ggen-registry --to registry.toml"],
+  "registry import": [
+    "ggen registry import --data ./ggen-registry ./marketplace/packages",
+    "ggen registry import --data ./ggen-registry ./marketplace/registry/index.json",
+  ],
   demo: ["ggen demo"],
   registry: ["ggen registry serve --data ./ggen-registry", "ggen registry token create --data ./ggen-registry"],
   "registry config": ["ggen registry config check registry.toml"],

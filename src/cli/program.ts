@@ -229,6 +229,15 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .requiredOption("--to <file>", "the registry.toml naming the target storage (PostgreSQL and/or S3)")
     .option("--data <dir>", "the new instance's data directory (the registry key is copied there; default: --from)")
     .action(async (o, cmd: Command) => await (await registryCommands()).migrateCommand(await open(cmd), o));
+  registry.command("import <paths...>").description(
+    "load package directories, a marketplace directory or an index.json into a registry, signed by your key",
+  )
+    .requiredOption("--data <dir>", "the registry's data directory")
+    .option("--config <file>", "registry.toml (its storage section is used)")
+    .option("--key <name>", "signing key (created when it is the default and missing)")
+    .action(async (paths: string[], o, cmd: Command) =>
+      await (await import("./registry_import.ts")).registryImportCommand(await open(cmd), paths, o)
+    );
   const token = registry.command("token").description("manage publish tokens");
   token.command("create").description("create a token (printed once, stored hashed)")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
