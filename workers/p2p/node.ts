@@ -12,9 +12,7 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { identify } from "@libp2p/identify";
 import { ping } from "@libp2p/ping";
 import { kadDHT, passthroughMapper } from "@libp2p/kad-dht";
-import { mdns } from "@libp2p/mdns";
 import { bootstrap } from "@libp2p/bootstrap";
-import { preSharedKey } from "@libp2p/pnet";
 import { gossipsub, StrictSign } from "@libp2p/gossipsub";
 import { createPeerScoreParams, createPeerScoreThresholds, createTopicScoreParams } from "@libp2p/gossipsub/score";
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from "@libp2p/crypto/keys";
@@ -73,8 +71,12 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
     return discovery;
   };
   const bootstrapList = init.bootstrap.filter(Boolean);
+  // mDNS and the swarm key's protector load only when configured: every module costs start-up
+  // time, and a short-lived node pays it on each command
+  const mdns = init.mdns ? (await import("@libp2p/mdns")).mdns : undefined;
+  const preSharedKey = init.psk ? (await import("@libp2p/pnet")).preSharedKey : undefined;
   const discovery = [
-    ...(init.mdns ? [tagged("mdns", mdns({ interval: 1000 }))] : []),
+    ...(mdns ? [tagged("mdns", mdns({ interval: 1000 }))] : []),
     ...(bootstrapList.length ? [tagged("bootstrap", bootstrap({ list: bootstrapList, timeout: 0 }))] : []),
   ];
   const node = await createLibp2p({
@@ -84,7 +86,7 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     peerDiscovery: discovery,
-    ...(init.psk ? { connectionProtector: preSharedKey({ psk: init.psk, timeout: 1000 }) } : {}),
+    ...(init.psk && preSharedKey ? { connectionProtector: preSharedKey({ psk: init.psk, timeout: 1000 }) } : {}),
     connectionManager: {
       maxConnections: libp2pConnectionLimit(init.maxConnections),
       inboundConnectionThreshold: init.inboundConnectionThreshold,

@@ -29,7 +29,6 @@ import { createRecordService, type RecordService } from "./records_service.ts";
 import { createRoutingHygiene, type RoutingHygiene } from "./routing_hygiene.ts";
 import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
 import { createServedBy } from "./served_by.ts";
-import { createNodeMetrics } from "./metrics.ts";
 import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
 import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
@@ -95,7 +94,8 @@ export async function startP2PService(
     admit: (open, ip) => slots.admit(open, ip),
   }, init);
   const catalogDb: Catalog = openCatalog(join(init.home, "p2p.db"));
-  const metrics = init.metrics ? createNodeMetrics() : undefined;
+  // Prometheus (prom-client and libp2p's metrics) loads only for a daemon that serves metrics
+  const metrics = init.metrics ? (await import("./metrics.ts")).createNodeMetrics() : undefined;
   try {
     node = await createNode({ access, reputation, log, sources, ...(metrics ? { metrics } : {}) }, init);
   } catch (err) {
