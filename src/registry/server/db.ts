@@ -38,8 +38,11 @@ export function differentPackage(wanted: PackageRecord, found: PackageRecord): C
   );
 }
 
-/** `PRAGMA user_version` from which the search index is keyed by package rowid */
-const SEARCH_BY_ROWID = 1;
+/**
+ * `PRAGMA user_version` of the search index: 1 keyed by package rowid, 2 with prefix indexes.
+ * An older index is dropped and built again once (an FTS5 table's options cannot be altered)
+ */
+const SEARCH_INDEX_VERSION = 2;
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
@@ -149,8 +152,8 @@ class SqliteMetadata implements Sync<MetadataStore> {
       // The exact id comes first wherever the index would rank it: a primary-key lookup
       const wanted = text.trim().toLowerCase();
       const exact = this.#db.prepare("SELECT id FROM packages WHERE id = ?").get(wanted) ? wanted : undefined;
-      total = Number((this.#db.prepare(packageIndexCount("search")).get(q) as Row).n);
       // Pages are cut from the ranked window with the exact id placed first (the window is bounded)
+      total = Number((this.#db.prepare(packageIndexCount("search")).get(q) as Row).n);
       const ranked = (this.#db.prepare(packageIndexSearch("search")).all(q, wanted, offset + limit + 1, 0) as Row[])
         .map((r) => String(r.id)).filter((id) => id !== exact);
       ids = (exact ? [exact, ...ranked] : ranked).slice(offset, offset + limit);
@@ -327,15 +330,15 @@ class SqliteMetadata implements Sync<MetadataStore> {
     this.#db.prepare(packageIndexInsertAt("search")).run(Number(row.rowid), ...packageIndexValues(latest));
   }
 
-  /** Rebuild the search index keyed by package rowid (databases written before it was) */
+  /** Build the search index again when it is older than {@link SEARCH_INDEX_VERSION} */
   migrateSearchIndex(): void {
     const version = Number((this.#db.prepare("PRAGMA user_version").get() as Row).user_version);
-    if (version >= SEARCH_BY_ROWID) return;
+    if (version >= SEARCH_INDEX_VERSION) return;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
-      this.#db.exec("DELETE FROM search");
+      this.#db.exec(`DROP TABLE IF EXISTS search; ${packageIndexSchema("search")}`);
       for (const r of this.#db.prepare("SELECT id FROM packages").all() as Row[]) this.#reindex(String(r.id));
-      this.#db.exec(`PRAGMA user_version = ${SEARCH_BY_ROWID}`);
+      this.#db.exec(`PRAGMA user_version = ${SEARCH_INDEX_VERSION}`);
       this.#db.exec("COMMIT");
     } catch (err) {
       this.#db.exec("ROLLBACK");
