@@ -61,6 +61,17 @@ export function latestOf(versions: PackageVersion[]): PackageVersion | undefined
   return (live.length ? live : versions).at(-1);
 }
 
+/** The hits of a page of `ids`, in order, each with its shown version among `versions` (any order) */
+export function searchHits(ids: string[], versions: PackageVersion[]): SearchHit[] {
+  const byId = Map.groupBy(versions, (v) => v.id);
+  return ids.flatMap((id) => {
+    const v = latestOf((byId.get(id) ?? []).sort((a, b) => semver.compare(a.version, b.version)));
+    return v
+      ? [{ id, name: v.name, version: v.version, description: v.description, tags: v.tags, source: "central" }]
+      : [];
+  });
+}
+
 /** A versions row (SQLite or PostgreSQL: the same columns) as a version */
 export function toVersion(r: Record<string, unknown>): PackageVersion {
   return {
@@ -166,13 +177,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
     if (ids.length === 0) return [];
     const rows = this.#db.prepare(`SELECT * FROM versions WHERE id IN (${ids.map(() => "?").join(", ")})`)
       .all(...ids) as Row[];
-    const byId = Map.groupBy(rows.map(toVersion), (v) => v.id);
-    return ids.flatMap((id) => {
-      const v = latestOf((byId.get(id) ?? []).sort((a, b) => semver.compare(a.version, b.version)));
-      return v
-        ? [{ id, name: v.name, version: v.version, description: v.description, tags: v.tags, source: "central" }]
-        : [];
-    });
+    return searchHits(ids, rows.map(toVersion));
   }
 
   getPackage(id: string): PackageInfo | undefined {

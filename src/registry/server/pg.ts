@@ -19,7 +19,7 @@ import {
   type SearchHit,
   TrustError,
 } from "../../core/mod.ts";
-import { differentPackage, latestOf, toVersion } from "./db.ts";
+import { differentPackage, latestOf, searchHits, toVersion } from "./db.ts";
 import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
@@ -108,13 +108,7 @@ class PostgresMetadata implements MetadataStore {
   async #hits(ids: string[]): Promise<SearchHit[]> {
     if (ids.length === 0) return [];
     const rows = await this.#sql`SELECT * FROM versions WHERE id = ANY(${ids})`;
-    const byId = Map.groupBy(rows.map((r) => toVersion(r)), (v) => v.id);
-    return ids.flatMap((id) => {
-      const v = latestOf((byId.get(id) ?? []).sort((a, b) => semver.compare(a.version, b.version)));
-      return v
-        ? [{ id, name: v.name, version: v.version, description: v.description, tags: v.tags, source: "central" }]
-        : [];
-    });
+    return searchHits(ids, rows.map((r) => toVersion(r)));
   }
 
   async getPackage(id: string): Promise<PackageInfo | undefined> {
