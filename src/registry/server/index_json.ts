@@ -7,7 +7,7 @@
  * @module
  */
 import { apiPaths, type PackageInfo } from "../../core/mod.ts";
-import { latestOf } from "./db.ts";
+import { latestOf } from "./rows.ts";
 import type { MetadataStore } from "./storage.ts";
 
 /** One package of the index */

@@ -19,7 +19,7 @@ import {
   type SearchHit,
   TrustError,
 } from "../../core/mod.ts";
-import { differentPackage, latestOf, searchHits, toVersion } from "./db.ts";
+import { differentPackage, latestOf, searchHits, toVersion } from "./rows.ts";
 import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
