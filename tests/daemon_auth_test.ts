@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createLogger, silentLogger } from "../src/core/logger.ts";
-import { connectDaemon, daemonFile, type DaemonInfo, startControlServer, startWorkerNode } from "../src/p2p/mod.ts";
+import {
+  connectDaemon,
+  daemonFile,
+  type DaemonInfo,
+  runInBackground,
+  startControlServer,
+  startWorkerNode,
+} from "../src/p2p/mod.ts";
 import { requestMac } from "../src/p2p/daemon.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
@@ -117,6 +124,26 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       const huge = await fetch(url, { method: "POST", body: new Uint8Array(2 * 1024 * 1024) });
       assert.equal(huge.status, 413);
       await huge.body?.cancel();
+      // Sharing what an install fetched is left to the daemon: answered at once, done afterwards;
+      // only the writes may run that way
+      const sha256 = "ab".repeat(32);
+      await runInBackground(client, "provide", { sha256 });
+      for (let i = 0; i < 100 && (await client.status()).providedPackages === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.equal((await client.status()).providedPackages, 1, "the background provide ran");
+      const readNonce = "c".repeat(32);
+      const readBody = new TextEncoder().encode(JSON.stringify({ method: "peers", params: {}, background: true }));
+      const read = await fetch(url, {
+        method: "POST",
+        body: readBody,
+        headers: {
+          authorization: `GGEN-HMAC ${requestMac(control.info.token, readNonce, "POST", "/rpc", readBody)}`,
+          "x-ggen-nonce": readNonce,
+        },
+      });
+      assert.equal(read.status, 500);
+      assert.equal((await read.json()).error.name, "ValidationError", "a read cannot run in the background");
       figures.push(
         "real daemon: forged MAC 401, the secret as a bearer token 401, replay 401, foreign Host 421, 2 MiB body 413",
       );

@@ -155,3 +155,67 @@ Deno.test("central down, registry key pinned: a re-shared registry document outr
     await central.stop();
   }
 });
+
+Deno.test("central down: a client's daemon fetches from the connected holder its catalog named, with no provider lookup", async () => {
+  await using work = await tempDir();
+  const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work.path, "reg"), port: 0 });
+  const daemons: Daemon[] = [];
+  let serverUp = true;
+  try {
+    const { token } = await createToken(server.metadata);
+    // min_sources stays 3: the two relays and the holder vouch, so resolving needs no lookup either
+    const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
+    const pkg = await writePackage(join(work.path, "pkg"), { id: "io.reshare.hint", version: "1.0.0" });
+    await Deno.mkdir(join(work.path, "publisher"));
+    assert.equal((await ggen(["publish", pkg], { home: join(work.path, "publisher"), env })).code, 0);
+    const holder = await startDaemon(join(work.path, "holder"), { env });
+    daemons.push(holder);
+    const relays = [
+      await startDaemon(join(work.path, "relay1"), { bootstrap: [holder.addr], env }),
+      await startDaemon(join(work.path, "relay2"), { bootstrap: [holder.addr], env }),
+    ];
+    daemons.push(...relays);
+    const own = await startDaemon(join(work.path, "own"), {
+      bootstrap: [holder.addr, ...relays.map((d) => d.addr)],
+      env,
+      args: ["--metrics", "127.0.0.1:0"],
+    });
+    daemons.push(own);
+    const held = join(work.path, "held");
+    await Deno.mkdir(held);
+    assert.equal((await ggen(["install", "io.reshare.hint"], { home: holder.home, cwd: held, env })).code, 0);
+    // Both relays hear the holder's announcement over gossipsub (bounded wait on the event)
+    for (const relay of relays) {
+      let heard = 0;
+      for (let i = 0; i < 100 && heard === 0; i++) {
+        const s = await ggen(["p2p", "status", "--json"], { home: relay.home });
+        heard = jsonLines<{ catalog_size: number }>(s.stdout)[0]?.catalog_size ?? 0;
+        if (!heard) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.ok(heard > 0, "a relay never heard the announcement");
+    }
+    await server.stop();
+    serverUp = false;
+
+    // The developer's own daemon runs and holds nothing: the install asks it, central refused
+    const project = join(work.path, "project");
+    await Deno.mkdir(project);
+    const r = await ggen(["install", "io.reshare.hint", "--json"], { home: own.home, cwd: project, env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${holder.peerId}`);
+    // Three peers returned the signed entry and the holder named itself: no lookup at all
+    const metrics = await (await fetch(String(own.info.metrics))).text();
+    const lookups = metrics.split("\n").filter((l) =>
+      l.startsWith("ggen_p2p_dht_lookups_total{") && l.includes("providers")
+    );
+    assert.deepEqual(lookups.map((l) => Number(l.split(" ").at(-1))).filter((n) => n > 0), [], lookups.join("\n"));
+    await recordFigure(
+      "catalog-holders",
+      "central down, a client whose daemon is connected to the holder: the holder's own catalog answer named it, " +
+        "the download went to it with no provider lookup (DHT provider lookups: 0)",
+    );
+  } finally {
+    for (const d of daemons.reverse()) await d.stop();
+    if (serverUp) await server.stop();
+  }
+});

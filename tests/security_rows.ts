@@ -399,6 +399,14 @@ export const AVAILABILITY_ROWS: Row[] = [
     test: "tests/reshare_test.ts",
   },
   {
+    key: "catalog-holders",
+    threat:
+      "central down: every download waits for a DHT provider walk although a connected peer just said it holds the package",
+    mitigation:
+      "peers whose own catalog answer (while resolving the id) names themselves as the announcer are asked for the bytes first, at most 3, before any lookup; the bytes are checked against the signed sha256 as any provider's, a failure costs reputation and the DHT's providers are asked next",
+    test: "tests/reshare_test.ts",
+  },
+  {
     key: "lock-restore",
     threat: "central down: a project with a committed ggen.lock cannot be restored",
     mitigation:

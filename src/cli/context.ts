@@ -5,11 +5,12 @@
  */
 import { join } from "node:path";
 import { isIP } from "node:net";
-import { ConfigError, type Logger, MINUTE, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
+import { ConfigError, type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
   connectDaemon,
   type P2PNode,
+  runInBackground,
   selfProvider,
   startWorkerNode,
   versionKey,
@@ -337,26 +338,22 @@ export function createContext(
       const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
       if (daemon?.kind !== "daemon") return;
       const { peerId, listenAddrs } = await daemon.status();
+      // The daemon answers at once and walks the DHT on its own: the command does not wait for it
+      const hand = (what: string, call: Promise<void>) =>
+        call.catch((err) => logger.debug(`share ${what}: ${(err as Error).message}`));
       for (const v of versions) {
-        const signal = AbortSignal.timeout(MINUTE);
-        await daemon.provide(v.sha256, { signal }).catch((err) =>
-          logger.debug(`provide ${v.id}@${v.version}: ${(err as Error).message}`)
-        );
+        const what = `${v.id}@${v.version}`;
+        await hand(what, runInBackground(daemon, "provide", { sha256: v.sha256 }));
         // Re-share what the publisher signed, so peers can resolve id -> version -> sha256 when
         // central is gone: the version record and a catalog announcement, both verifiable by
         // anyone against the publisher's key (the daemon signs nothing itself)
         if (!v.signature || !v.publisher_key) continue;
-        await daemon.putRecord(
-          versionKey(v.id, v.version),
-          JSON.stringify(versionRecordOf(v, peerId, Date.now(), selfProvider(peerId, listenAddrs))),
-          {
-            signal,
-          },
-        )
-          .catch((err) => logger.debug(`re-share ${v.id}@${v.version}: ${(err as Error).message}`));
-        await daemon.announce(announcementOf(v, peerId), { signal }).catch((err) =>
-          logger.debug(`announce ${v.id}@${v.version}: ${(err as Error).message}`)
+        const record = versionRecordOf(v, peerId, Date.now(), selfProvider(peerId, listenAddrs));
+        await hand(
+          what,
+          runInBackground(daemon, "putRecord", { key: versionKey(v.id, v.version), value: JSON.stringify(record) }),
         );
+        await hand(what, runInBackground(daemon, "announce", { announcement: announcementOf(v, peerId) }));
       }
     },
     async close() {

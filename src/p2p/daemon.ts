@@ -98,6 +98,18 @@ function answerMac(secret: string, nonce: string, body: Uint8Array | undefined):
   return hmac(secret, "ggen-daemon-answer", nonce, body ? sha256Hex(body) : "stream");
 }
 
+/**
+ * The writes a client may leave to the daemon (`"background": true` in an RPC): sharing what it
+ * fetched walks the DHT for a while, which no CLI command should wait for
+ */
+export const BACKGROUND_METHODS = ["provide", "putRecord", "announce"] as const;
+/** A method the daemon runs after answering */
+export type BackgroundMethod = typeof BACKGROUND_METHODS[number];
+/** Background calls a daemon runs at once; more are refused as busy */
+const MAX_BACKGROUND_CALLS = 64;
+/** How long one background call may run */
+const BACKGROUND_CALL_MS = 60 * SECOND;
+
 /** A running control API */
 export interface ControlServer {
   /** Every version of a package */
@@ -137,6 +149,18 @@ export async function startControlServer(
     });
   };
   let port = 0;
+  // Background calls run on the daemon's own deadline (the client has gone); stop aborts them
+  const background = new Set<Promise<unknown>>();
+  const stopping = new AbortController();
+  const runInBackground = (method: BackgroundMethod, params: unknown): boolean => {
+    if (background.size >= MAX_BACKGROUND_CALLS) return false;
+    const signal = AbortSignal.any([stopping.signal, AbortSignal.timeout(BACKGROUND_CALL_MS)]);
+    const call = callNode(node, method, params as NodeParams<typeof method>, signal)
+      .catch((err) => log.debug(`background ${method}: ${(err as Error).message}`))
+      .finally(() => background.delete(call));
+    background.add(call);
+    return true;
+  };
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: (a) => ready.resolve(a.port) }, async (req) => {
     const url = new URL(req.url);
     // DNS rebinding: a web page can reach 127.0.0.1 only under another host name
@@ -186,8 +210,21 @@ export async function startControlServer(
         return answer(nonce, 200, { ok: true, value: null });
       }
       if (url.pathname === "/rpc" && req.method === "POST") {
-        const { method, params } = JSON.parse(new TextDecoder().decode(body)) as { method: unknown; params: unknown };
+        const { method, params, background: later } = JSON.parse(new TextDecoder().decode(body)) as {
+          method: unknown;
+          params: unknown;
+          background?: unknown;
+        };
         if (!isNodeMethod(method)) throw new ValidationError(`Unknown method "${String(method).slice(0, 40)}"`);
+        if (later === true) {
+          if (!(BACKGROUND_METHODS as readonly string[]).includes(method)) {
+            throw new ValidationError(`"${method}" cannot run in the background`);
+          }
+          if (!runInBackground(method as BackgroundMethod, params)) {
+            throw new UnavailableError(`The P2P daemon is busy (${MAX_BACKGROUND_CALLS} background calls running)`);
+          }
+          return answer(nonce, 202, { ok: true, value: null });
+        }
         // The client hanging up aborts the call in the node
         const value = await callNode(node, method, params as NodeParams<typeof method>, req.signal);
         return answer(nonce, 200, { ok: true, value: value ?? null });
@@ -208,6 +245,8 @@ export async function startControlServer(
     info,
     async stop() {
       await server.shutdown();
+      stopping.abort();
+      await Promise.all(background);
       try {
         const current = JSON.parse(await Deno.readTextFile(path)) as DaemonInfo;
         if (current.pid === Deno.pid) await Deno.remove(path);
@@ -275,6 +314,20 @@ export async function stopDaemon(home: string, logger: Logger): Promise<DaemonIn
   return info;
 }
 
+/**
+ * Run a write on `node`: a daemon answers at once and finishes it on its own (so the caller can
+ * exit), any other node runs it while the caller waits
+ */
+export function runInBackground<K extends BackgroundMethod>(
+  node: P2PNode,
+  method: K,
+  params: NodeParams<K>,
+  o: AbortOptions = {},
+): Promise<void> {
+  if (node instanceof DaemonClient) return node.inBackground(method, params, o);
+  return callNode(node, method, params, o.signal ?? AbortSignal.timeout(BACKGROUND_CALL_MS)) as Promise<void>;
+}
+
 /** Connect to the daemon of `home`, or undefined when none answers */
 export async function connectDaemon(home: string, logger: Logger): Promise<P2PNode | undefined> {
   const info = await readDaemonInfo(home);
@@ -337,8 +390,13 @@ class DaemonClient implements P2PNode {
     }
   }
 
-  async #rpc<K extends NodeMethod>(method: K, params: NodeParams<K>, o: AbortOptions = {}): Promise<NodeResult<K>> {
-    const res = await this.#call("POST", "/rpc", JSON.stringify({ method, params }), o);
+  async #rpc<K extends NodeMethod>(
+    method: K,
+    params: NodeParams<K>,
+    o: AbortOptions & { background?: boolean } = {},
+  ): Promise<NodeResult<K>> {
+    const request = { method, params, ...(o.background ? { background: true } : {}) };
+    const res = await this.#call("POST", "/rpc", JSON.stringify(request), o);
     if (res.status === 401 || res.status === 421) {
       await res.body?.cancel();
       throw new UnauthorizedError(`The P2P daemon on port ${this.#info.port} refused this home's credentials`);
@@ -355,6 +413,10 @@ class DaemonClient implements P2PNode {
 
   status(o?: AbortOptions): Promise<NodeStatus> {
     return this.#rpc("status", {}, o);
+  }
+  /** Hand `method` to the daemon, which answers at once and runs it on its own deadline */
+  inBackground<K extends BackgroundMethod>(method: K, params: NodeParams<K>, o: AbortOptions = {}): Promise<void> {
+    return this.#rpc(method, params, { ...o, background: true }) as Promise<void>;
   }
   /** Ask the daemon to stop */
   async shutdown(o: AbortOptions = {}): Promise<void> {

@@ -29,10 +29,13 @@
  */
 export { startWorkerNode, type WorkerNode, type WorkerNodeComponents, type WorkerNodeInit } from "./client.ts";
 export {
+  BACKGROUND_METHODS,
+  type BackgroundMethod,
   connectDaemon,
   type ControlServer,
   daemonFile,
   type DaemonInfo,
+  runInBackground,
   startControlServer,
   stopDaemon,
 } from "./daemon.ts";

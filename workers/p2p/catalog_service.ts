@@ -200,12 +200,18 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       const answers = await Promise.all(
         peers.map((peer) => ask(peer, { text: id, id, limit: MAX_VERSIONS_ANSWERED }, signal)),
       );
-      // One row per distinct signed statement, with every peer that returned it
+      // One row per distinct signed statement, with every peer that returned it; each statement
+      // is verified once (peers mostly return the same ones)
       const vouched = new Map<string, VouchedEntry>();
+      const checked = new Map<string, boolean>();
       for (const [i, list] of answers.entries()) {
         for (const e of list) {
-          if (e.package_id !== id || !(await keepVerified(e))) continue;
+          if (e.package_id !== id) continue;
           const key = `${e.version}\0${e.sha256}\0${e.publisher_key ?? ""}`;
+          // Exactly the same entry: a tampered copy never shares a verdict with an honest one
+          const statement = JSON.stringify(e);
+          if (!checked.has(statement)) checked.set(statement, await keepVerified(e));
+          if (!checked.get(statement)) continue;
           const row = vouched.get(key) ?? { entry: e, from: [] };
           if (!row.from.includes(peers[i]!)) row.from.push(peers[i]!);
           vouched.set(key, row);

@@ -97,7 +97,37 @@ export function createP2PRegistry(
   const { node } = components;
   const log = components.logger.child("p2p-registry");
 
-  const { info } = createP2PResolver({ node, log }, init);
+  const resolver = createP2PResolver({ node, log }, init);
+
+  /** The first of `peers` that starts sending the blob; each failure is noted and penalised */
+  const fetchFromFirst = async (
+    peers: string[],
+    version: PackageVersion,
+    options: OpenOptions,
+    errors: string[],
+  ): Promise<TarballStream | undefined> => {
+    for (const peer of peers) {
+      try {
+        const body = await node.fetch(peer, version.sha256, {
+          ...options,
+          ...(init.stallMs ? { stallMs: init.stallMs } : {}),
+          expectedSize: version.size,
+        });
+        return {
+          body,
+          source: `p2p:${peer}`,
+          reject: (reason) => void node.penalize(peer, reason.message, behaviourOf(reason)).catch(() => {}),
+          accept: () => void node.penalize(peer, "verified transfer", "verified-transfer").catch(() => {}),
+        };
+      } catch (err) {
+        if (options.signal?.aborted) throw err;
+        errors.push(`${peer}: ${(err as Error).message}`);
+        log.debug(`provider ${peer} failed: ${(err as Error).message}`);
+        await node.penalize(peer, (err as Error).message, behaviourOf(err as Error)).catch(() => {});
+      }
+    }
+    return undefined;
+  };
 
   return {
     name: "p2p",
@@ -113,7 +143,7 @@ export function createP2PRegistry(
         source: "p2p",
       }));
     },
-    info,
+    info: resolver.info,
     async open(version: PackageVersion, options: OpenOptions = {}): Promise<TarballStream> {
       // The declared size is checked before any lookup: a record claiming 2^53 bytes costs nothing
       const cap = init.maxPackageBytes ?? DEFAULT_MAX_TARBALL_BYTES;
@@ -123,23 +153,28 @@ export function createP2PRegistry(
             "limit (registry.p2p.max_package_bytes)",
         );
       }
+      const large = version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES);
+      const excluded = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:")).length;
+      const errors: string[] = [];
+      // A small blob's holders met while resolving (connected peers whose own catalog announced it)
+      // are asked before any lookup; the bytes are verified like any provider's
+      const hinted = large ? [] : resolver.holdersOf(version.sha256).filter((p) => !options.exclude?.has(`p2p:${p}`));
+      const fromHint = await fetchFromFirst(hinted.slice(0, SMALL_BLOB_PROVIDERS), version, options, errors);
+      if (fromHint) return fromHint;
       // Many candidates: under a Sybil attack most of a handful may be liars
       // A small blob comes from one peer: a few candidates (for failover) end the lookup early;
       // a large one is split over several, so the lookup gathers more
       // (each retry after bad bytes asks for as many more as were excluded, so liars cannot fill it)
-      const large = version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES);
-      const excluded = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:")).length;
       const providers = await node.findProviders(version.sha256, {
         ...options,
         limit: large ? MAX_PROVIDERS_PER_KEY : Math.min(MAX_PROVIDERS_PER_KEY, SMALL_BLOB_PROVIDERS + excluded),
       });
-      const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`));
+      const tried = new Set(hinted.slice(0, SMALL_BLOB_PROVIDERS));
+      const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`) && !tried.has(p.peerId));
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
       const multiFailed = [...options.exclude ?? []].some((s) => s.startsWith("p2p:") && s.includes(","));
-      if (
-        candidates.length >= 2 && version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES) && !multiFailed
-      ) {
+      if (candidates.length >= 2 && large && !multiFailed) {
         const peers = candidates.slice(0, MAX_SOURCES).map((p) => p.peerId);
         const { body, served } = multiSourceStream({ node, logger: log }, {
           sha256: version.sha256,
@@ -163,34 +198,15 @@ export function createP2PRegistry(
           },
         };
       }
-      if (candidates.length === 0) {
+      if (candidates.length === 0 && errors.length === 0) {
         throw new NotFoundError(
           `Cannot fetch "${version.id}@${version.version}": no ${
             providers.length ? "other " : ""
           }peer provides sha256 ${version.sha256}`,
         );
       }
-      const errors: string[] = [];
-      for (const p of candidates) {
-        try {
-          const body = await node.fetch(p.peerId, version.sha256, {
-            ...options,
-            ...(init.stallMs ? { stallMs: init.stallMs } : {}),
-            expectedSize: version.size,
-          });
-          return {
-            body,
-            source: `p2p:${p.peerId}`,
-            reject: (reason) => void node.penalize(p.peerId, reason.message, behaviourOf(reason)).catch(() => {}),
-            accept: () => void node.penalize(p.peerId, "verified transfer", "verified-transfer").catch(() => {}),
-          };
-        } catch (err) {
-          if (options.signal?.aborted) throw err;
-          errors.push(`${p.peerId}: ${(err as Error).message}`);
-          log.debug(`provider ${p.peerId} failed: ${(err as Error).message}`);
-          await node.penalize(p.peerId, (err as Error).message, behaviourOf(err as Error)).catch(() => {});
-        }
-      }
+      const fromProvider = await fetchFromFirst(candidates.map((p) => p.peerId), version, options, errors);
+      if (fromProvider) return fromProvider;
       throw new NotFoundError(
         `Cannot fetch "${version.id}@${version.version}" from any provider: ${errors.join("; ")}`,
       );

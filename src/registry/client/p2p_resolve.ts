@@ -59,7 +59,17 @@ function signedSeq(info: PackageInfo): number {
 export interface P2PResolver {
   /** Every version of `id` peers vouch for, or the registry's re-shared document */
   info(id: string, options?: AbortOptions): Promise<PackageInfo>;
+  /**
+   * Peers that, while `info` asked, answered from their own catalog that they announced the blob
+   * `sha256`: connected and claiming to hold it, so a download can ask them before any DHT walk
+   */
+  holdersOf(sha256: string): string[];
 }
+
+/** How long a resolved document waits for the catalogs still answering (see holdersOf) */
+const HOLDERS_WAIT_MS = 150;
+/** Blobs whose catalog holders are remembered (one command resolves a handful) */
+const MAX_HINTED_BLOBS = 1000;
 
 /** Create the resolver of a P2P registry */
 export function createP2PResolver(
@@ -67,6 +77,15 @@ export function createP2PResolver(
   init: Pick<P2PRegistryInit, "peerId" | "records" | "pinned" | "verifyRegistryDocument">,
 ): P2PResolver {
   const { node, log } = components;
+  const holders = new Map<string, Set<string>>();
+  const noteHolders = (rows: VouchedEntry[]) => {
+    for (const { entry, from } of rows) {
+      if (!from.includes(entry.peer_id) || entry.peer_id === init.peerId) continue;
+      if (holders.size >= MAX_HINTED_BLOBS) holders.clear();
+      holders.set(entry.sha256, (holders.get(entry.sha256) ?? new Set()).add(entry.peer_id));
+    }
+    return rows;
+  };
 
   /**
    * The newest verified value of a key: the worker returns values verified and newest first; the
@@ -166,11 +185,18 @@ export function createP2PResolver(
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
     // The connected peers' catalogs are asked beside the registry document: every entry carries
     // the publisher's signed statement, so a version found there needs no DHT walk
-    const catalogsAsked = node.catalogVersions(id, options).catch(() => []);
+    const catalogsAsked = node.catalogVersions(id, options).then(noteHolders, () => []);
     // Where the registry's key is pinned, its signed document (kept by a peer that fetched from
     // central) is the authority: versions other keys sign never compete with it
     const authoritative = await registryDocument(id, options);
-    if (authoritative) return authoritative;
+    if (authoritative) {
+      // The catalogs name the connected peers that hold the bytes: worth a short wait, since the
+      // download then skips its provider lookup
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([catalogsAsked, new Promise((r) => timer = setTimeout(r, HOLDERS_WAIT_MS))]);
+      clearTimeout(timer);
+      return authoritative;
+    }
     const versions = new Map<string, PackageVersion>();
     const listed = new Set<string>();
     // Every signer's index counts: the DHT keeps the last PUT, and an attacker's index must not
@@ -233,7 +259,7 @@ export function createP2PResolver(
       for (let attempt = 1; attempt < CATALOG_ATTEMPTS && versions.size + listed.size === 0 && !indexDone; attempt++) {
         await Promise.race([indexWalk, new Promise((r) => setTimeout(r, CATALOG_RETRY_MS))]);
         if (indexDone) break;
-        takeCatalogs(await node.catalogVersions(id, options).catch(() => []));
+        takeCatalogs(await node.catalogVersions(id, options).then(noteHolders, () => []));
       }
       if (listed.size > 0) await walkVersions([...listed]);
       if (versions.size === 0 || indexDone) await indexWalk;
@@ -270,5 +296,5 @@ export function createP2PResolver(
     }
   };
 
-  return { info };
+  return { info, holdersOf: (sha256) => [...holders.get(sha256) ?? []] };
 }
