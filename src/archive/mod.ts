@@ -16,6 +16,7 @@ export {
   checkEntryPath,
   readArchive,
   readManifestFromArchive,
+  readRootText,
   unpackArchive,
   type UnpackResult,
 } from "./unpack.ts";

@@ -230,3 +230,30 @@ export async function readManifestFromArchive(
   if (text === undefined) throw new ValidationError(`Refusing archive: no ${MANIFEST_NAME} at its root`);
   return { manifest: parseManifest(text), entries };
 }
+
+/**
+ * The text of the first root file `pick` accepts (a README for the registry's package page), or
+ * undefined when there is none; a file over `maxBytes` is cut there (`truncated`), never kept whole.
+ */
+export async function readRootText(
+  source: ArchiveSource,
+  pick: (path: string) => boolean,
+  maxBytes: number,
+  limits: ArchiveLimits = {},
+): Promise<{ path: string; text: string; truncated: boolean } | undefined> {
+  let found: { path: string; text: string; truncated: boolean } | undefined;
+  await readArchive(source, async (entry, body) => {
+    if (!found && entry.type === "file" && !entry.path.includes("/") && pick(entry.path)) {
+      const chunks: Uint8Array[] = [];
+      let size = 0;
+      for await (const c of body) {
+        if (size < maxBytes) chunks.push(c.subarray(0, maxBytes - size));
+        size += c.byteLength;
+      }
+      found = { path: entry.path, text: new TextDecoder().decode(Buffer.concat(chunks)), truncated: size > maxBytes };
+      return;
+    }
+    for await (const _ of body) { /* drain */ }
+  }, limits);
+  return found;
+}

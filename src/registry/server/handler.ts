@@ -41,6 +41,7 @@ import { readBody } from "./body.ts";
 import { createIndexJson } from "./index_json.ts";
 import { createSignedDocuments } from "./signed_docs.ts";
 import { createOwnerRoutes } from "./owner_routes.ts";
+import { createRegistryPages } from "./pages.ts";
 import * as semver from "semver";
 import { errorResponse, json } from "./http_errors.ts";
 import { createRegistryMetrics, type RegistryMetrics, routeTemplate } from "./metrics.ts";
@@ -240,6 +241,13 @@ export function createHandler(
   const signedDocs = createSignedDocuments({ metadata, registryKey }, { ttlMs: metadataTtl });
   const owned = createOwnerRoutes({ metadata, logger: components.logger }, { bodyTimeoutMs: bodyTimeout });
   const indexJson = createIndexJson(metadata);
+  const pages = createRegistryPages({ metadata, blobs, logger: components.logger });
+  /** A web page (home, search, a package), rate-limited like the API's searches */
+  async function servePage(req: Request, url: URL, ip: string): Promise<Response | undefined> {
+    if (req.method !== "GET" && req.method !== "HEAD") return undefined;
+    await takeAnonymous(req, "search", ip);
+    return await pages.serve(req, url);
+  }
 
   /** Rate-limit key of an anonymous request, or nothing for a valid token (limited per token elsewhere) */
   async function takeAnonymous(req: Request, bucket: "search" | "download", ip: string): Promise<void> {
@@ -366,9 +374,10 @@ export function createHandler(
       ? routeTemplate(url.pathname.slice(API_PREFIX.length + 1).split("/"))
       : OUTSIDE_API.has(url.pathname)
       ? url.pathname
-      : "other";
+      : "page";
     try {
       res = (req.method === "GET" && OUTSIDE_API.has(url.pathname) ? await operate(req, url, ip) : undefined) ??
+        (template === "page" ? await servePage(req, url, ip) : undefined) ??
         await route(req, url, ip);
     } catch (err) {
       if (!(err instanceof Error) || !err.name.endsWith("Error") || err.name === "Error") {
