@@ -15,7 +15,7 @@ import {
   startControlServer,
   startWorkerNode,
 } from "../src/p2p/mod.ts";
-import { requestMac } from "../src/p2p/daemon.ts";
+import { requestMac } from "../src/p2p/daemon_auth.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
 import { recordFigure } from "./figures.ts";

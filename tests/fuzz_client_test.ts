@@ -14,7 +14,7 @@ import type { PackageInfo, PackageVersion } from "../src/core/package.ts";
 import { isValidVersion } from "../src/core/text.ts";
 import { recordFigure } from "./figures.ts";
 import { parseOwnersResponse, parsePackageInfo, parseRegistryKey, parseSearchResponse } from "../src/core/wire.ts";
-import { parseDaemonAnswer } from "../src/p2p/daemon.ts";
+import { parseDaemonAnswer } from "../src/p2p/daemon_auth.ts";
 import { announcementOf, encodeJson, validateAnnouncement, validateRecord, versionRecordOf } from "../src/p2p/mod.ts";
 
 const RUNS = Number(Deno.env.get("GGEN_FUZZ_RUNS") ?? 10_000);

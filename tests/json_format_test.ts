@@ -119,6 +119,7 @@ Deno.test("JSON output: every command's lines have exactly the documented snake_
       await onDaemon("p2p ban", ["p2p", "ban", BANNED]);
       await onDaemon("p2p peers", ["p2p", "peers"]);
       await onDaemon("p2p unban", ["p2p", "unban", BANNED]);
+      await onDaemon("p2p ui", ["p2p", "ui"]);
       await onDaemon("p2p stop", ["p2p", "stop"]);
     } finally {
       await daemon.stop();

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { ARTIFACTS, CHROMIUM, launchBrowser } from "./browser.ts";
 import { startCentral } from "./central_helpers.ts";
 import { ggen, tempDir, writePackage } from "./helpers.ts";
+import { recordFigure } from "./figures.ts";
 
 /** What the page's elements show (the test compiles without the DOM types) */
 type Shown = { innerText: string };
@@ -127,6 +128,12 @@ Deno.test({
       await page.click(".readme p");
       assert.equal(await page.evaluate(() => (globalThis as { __xss?: string }).__xss), undefined);
       await shot("registry-hostile-package");
+      await recordFigure(
+        "registry-pages",
+        "a description holding `<script>`, a README with `<script>`, an `onerror` image, `javascript:` links (Markdown " +
+          "and raw), an iframe and a style attribute: 0 scripts ran after clicking every link, 0 script, iframe, " +
+          "handler or style elements on the page, the description shown as text",
+      );
 
       // Paths that are not pages are the API's 404; an unknown package is a page's 404
       assert.equal((await page.goto(`${base}/packages/io.pages.none`))?.status(), 404);

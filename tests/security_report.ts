@@ -8,13 +8,14 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Figure, FIGURES_DIR } from "./figures.ts";
-import { ATTACK_RUN_ROWS, AVAILABILITY_ROWS, EARLIER_ROWS, P2P_ROWS, type Row } from "./security_rows.ts";
+import { ATTACK_RUN_ROWS, AVAILABILITY_ROWS, EARLIER_ROWS, P2P_ROWS, type Row, WEB_ROWS } from "./security_rows.ts";
 
 const SECTIONS = [
   { name: "earlier", rows: EARLIER_ROWS },
   { name: "attack-run", rows: ATTACK_RUN_ROWS },
   { name: "p2p-trust", rows: P2P_ROWS },
   { name: "availability", rows: AVAILABILITY_ROWS },
+  { name: "web", rows: WEB_ROWS },
 ];
 const marker = (name: string, edge: "start" | "end") => `<!-- security-report:${name}:${edge} -->`;
 

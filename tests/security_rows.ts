@@ -443,3 +443,23 @@ export const AVAILABILITY_ROWS: Row[] = [
     test: "tests/central_health_test.ts",
   },
 ];
+
+/** Issue 17: the registry's web pages and the daemon's dashboard */
+export const WEB_ROWS: Row[] = [
+  {
+    key: "registry-pages",
+    threat:
+      "a publisher's description or README runs script in visitors' browsers (`<script>`, event handlers, `javascript:` links, frames, styles)",
+    mitigation:
+      "registry pages are rendered on the server with no script of their own; every publisher text is HTML-escaped; the README is rendered with marked and sanitised with sanitize-html (an allow-list of tags and attributes, http/https/mailto links only, links get rel=nofollow noopener noreferrer); a Content-Security-Policy of `default-src 'none'` with only the registry's stylesheet",
+    test: "tests/registry_pages_test.ts",
+  },
+  {
+    key: "dashboard",
+    threat:
+      "a web page or another local user drives the daemon's dashboard (no sign-in, CSRF, DNS rebinding) or a peer's data scripts it",
+    mitigation:
+      "a one-time link from `ggen p2p ui` (asked over the HMAC-authenticated control API, valid 2 minutes) is exchanged for an HttpOnly, SameSite=Strict session cookie; every other request needs it; a foreign Host (421) or Origin, or a cross-site fetch (403) is refused; CSP `default-src 'none'; script-src 'self'` with the graph library served by the daemon itself; peer data reaches the page only as text",
+    test: "tests/dashboard_test.ts",
+  },
+];

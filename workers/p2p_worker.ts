@@ -75,6 +75,8 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
       return running().reputation.unban(msg.params.peerId);
     case "banned":
       return running().reputation.banned();
+    case "transfers":
+      return running().fetcher.transfers();
     case "fetch":
       return await running().fetcher.fetch(msg.id, msg.params, signal);
     default: {

@@ -8,6 +8,7 @@ import { isIP } from "node:net";
 import { ConfigError, type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
+  asDaemonClient,
   connectDaemon,
   type P2PNode,
   runInBackground,
@@ -25,6 +26,7 @@ import {
   createCentralRegistry,
   createHybridRegistry,
   createP2PRegistry,
+  type HybridEvent,
   type P2PRegistry,
 } from "../registry/client/mod.ts";
 import {
@@ -255,6 +257,18 @@ export function createContext(
     return { node, peerId: node.peerId };
   };
 
+  // Fallbacks are shown on the dashboard of this home's daemon, if one runs (best effort, bounded)
+  let daemonForEvents: Promise<P2PNode | undefined> | undefined;
+  const reports = new Set<Promise<void>>();
+  const report = (e: HybridEvent) => {
+    daemonForEvents ??= connectDaemon(config.home, logger).catch(() => undefined);
+    const sent: Promise<void> = daemonForEvents
+      .then((d) => asDaemonClient(d)?.reportEvent(e, { signal: AbortSignal.timeout(1000) }))
+      .catch((err) => logger.debug(`event not reported to the daemon: ${(err as Error).message}`))
+      .finally(() => reports.delete(sent));
+    reports.add(sent);
+  };
+
   const ctx: Context = {
     ...init,
     cache: createPackageCache({ logger }, { home: config.home }),
@@ -322,7 +336,7 @@ export function createContext(
           ...(config.p2p.enabled ? [lazyP2P] : []),
         ];
         const health = backendHealthFile(config.home);
-        const hybrid = createHybridRegistry({ logger, backends }, { health });
+        const hybrid = createHybridRegistry({ logger, backends }, { health, onEvent: report });
         if (mode !== "p2p-first" || !config.p2p.enabled) return hybrid;
         // P2P first (offices, CI farms): metadata as in hybrid mode (central's signed answer is small
         // and authoritative), bytes from LAN peers first and from central only when no peer has them
@@ -357,6 +371,7 @@ export function createContext(
       }
     },
     async close() {
+      await Promise.all(reports);
       if (p2p) {
         const started = await p2p.catch(() => undefined);
         await started?.node.stop();

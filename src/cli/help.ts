@@ -48,6 +48,7 @@ const EXAMPLES: Record<string, string[]> = {
   "owner remove": ["ggen owner remove io.example.templates <base64 public key>"],
   "p2p start": ["ggen p2p start", "ggen p2p start --bootstrap-node --listen /ip4/0.0.0.0/tcp/4001 --metrics"],
   "p2p stop": ["ggen p2p stop"],
+  "p2p ui": ["ggen p2p ui", "ggen p2p ui --open"],
   "p2p status": ["ggen p2p status"],
   "p2p peers": ["ggen p2p peers --json"],
   "p2p ban": ["ggen p2p ban 12D3KooW… --minutes 120"],

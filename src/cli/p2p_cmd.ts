@@ -6,7 +6,16 @@ import type { Command } from "commander";
 import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
 import { ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
-import { connectDaemon, daemonFile, startControlServer, startWorkerNode, stopDaemon } from "../p2p/mod.ts";
+import {
+  connectDaemon,
+  createDashboard,
+  daemonFile,
+  type Dashboard,
+  startControlServer,
+  startWorkerNode,
+  stopDaemon,
+} from "../p2p/mod.ts";
+import { dashboardCommand, heldPackages } from "./dashboard_cmd.ts";
 import { type ConfigFlags, PEER_ID_PATTERN } from "./config.ts";
 import { UsageError } from "./usage.ts";
 import { publisherKey } from "./publish.ts";
@@ -41,11 +50,16 @@ export async function startDaemon(
     );
   }
   const stopped = new AbortController();
+  // The dashboard needs the node; the node's announcements go to the dashboard once it exists
+  const shown: { dashboard?: Dashboard } = {};
   const node = await startWorkerNode(
     { logger },
     await workerInit(config, {
       reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
-      onAnnouncement: (a, from) => logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`),
+      onAnnouncement: (a, from) => {
+        logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`);
+        shown.dashboard?.noteAnnouncement(a, from);
+      },
       ...(metricsAddr ? { metrics: true } : {}),
       ...(opts.bootstrapNode ? { bootstrapNode: true } : {}),
     }),
@@ -61,9 +75,11 @@ export async function startDaemon(
       });
     })
     : undefined;
+  const dashboard = shown.dashboard = createDashboard({ node, logger, held: () => heldPackages(ctx) });
   const control = await startControlServer({ logger }, {
     home: config.home,
     node,
+    dashboard,
     onShutdown: () => stopped.abort(),
   });
   const metricsUrl = metricsServer ? `http://${hostPort(metricsServer.addr)}/metrics` : undefined;
@@ -77,7 +93,7 @@ export async function startDaemon(
     },
     `P2P node ${node.peerId}\n${node.listenAddrs.map((a) => `  listening on ${a}`).join("\n")}${
       metricsUrl ? `\n  metrics on ${metricsUrl}` : ""
-    }\n  control API on 127.0.0.1:${control.info.port} (Ctrl-C stops)`,
+    }\n  control API on 127.0.0.1:${control.info.port}; dashboard: \`ggen p2p ui\` (Ctrl-C stops)`,
   );
   const until = AbortSignal.any([ctx.signal, stopped.signal]);
   await new Promise<void>((resolve) => until.addEventListener("abort", () => resolve(), { once: true }));
@@ -173,6 +189,9 @@ export function p2pCommands(program: Command, open: Open): void {
         `Wrote ${path}. Share it with your peers over a trusted channel, then run:\n  ggen config set registry.p2p.psk_file ${path}\n  ggen config set registry.p2p.private true`,
       );
     });
+  p2p.command("ui").description("print a one-time link to the daemon's web dashboard (network, transfers, events)")
+    .option("--open", "open the link in the default browser")
+    .action(async (o: { open?: boolean }, cmd: Command) => await dashboardCommand(await open(cmd), o));
   p2p.command("stop").description("stop the daemon of this GGEN_HOME")
     .action(async (_o, cmd: Command) => {
       const ctx = await open(cmd);

@@ -25,7 +25,15 @@ import {
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
-import type { FetchOptions, NodeStatus, P2PNode, PeerSummary, ProviderInfo, SharedDocument } from "./types.ts";
+import type {
+  FetchOptions,
+  NodeStatus,
+  P2PNode,
+  PeerSummary,
+  ProviderInfo,
+  SharedDocument,
+  TransferSummary,
+} from "./types.ts";
 
 /** Collaborators of the worker client */
 export interface WorkerNodeComponents {
@@ -242,6 +250,9 @@ class WorkerNodeClient implements WorkerNode {
   }
   banned(): Promise<string[]> {
     return this.#call("banned", {});
+  }
+  transfers(o: AbortOptions = {}): Promise<TransferSummary[]> {
+    return this.#call("transfers", {}, o);
   }
 
   async fetch(peerId: string, sha256: string, o: FetchOptions = {}): Promise<ReadableStream<Uint8Array>> {

@@ -28,17 +28,20 @@
  * @module
  */
 export { startWorkerNode, type WorkerNode, type WorkerNodeComponents, type WorkerNodeInit } from "./client.ts";
+export { type ControlServer, startControlServer } from "./daemon.ts";
+export { BACKGROUND_METHODS, type BackgroundMethod, daemonFile, type DaemonInfo } from "./daemon_auth.ts";
+export { asDaemonClient, connectDaemon, DaemonClient, runInBackground, stopDaemon } from "./daemon_client.ts";
 export {
-  BACKGROUND_METHODS,
-  type BackgroundMethod,
-  connectDaemon,
-  type ControlServer,
-  daemonFile,
-  type DaemonInfo,
-  runInBackground,
-  startControlServer,
-  stopDaemon,
-} from "./daemon.ts";
+  createDashboard,
+  type Dashboard,
+  DASHBOARD_CSP,
+  type DashboardServer,
+  type DashboardState,
+  type DashboardStateComponents,
+  type HeldPackage,
+  type NetworkEvent,
+  SESSION_COOKIE,
+} from "./dashboard/mod.ts";
 export * from "./records.ts";
 export * from "./record_values.ts";
 export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog, type VouchedEntry } from "./catalog.ts";
@@ -51,6 +54,7 @@ export type {
   PeerSummary,
   ProviderInfo,
   SharedDocument,
+  TransferSummary,
 } from "./types.ts";
 export * from "./protocol.ts";
 export { BAN_MS, type Behaviour, Reputation, type Standing } from "./reputation.ts";

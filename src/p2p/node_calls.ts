@@ -29,6 +29,7 @@ export const NODE_METHODS: readonly NodeMethod[] = [
   "ban",
   "unban",
   "banned",
+  "transfers",
 ];
 
 /** True when `name` is a {@link NodeMethod} */
@@ -103,6 +104,8 @@ export async function callNode<K extends NodeMethod>(
       return await (node.unban(str("peerId")) as R);
     case "banned":
       return await (node.banned() as R);
+    case "transfers":
+      return await (node.transfers(o) as R);
   }
   throw new ValidationError(`Unknown method "${String(method)}"`);
 }
@@ -143,6 +146,9 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
         return Array.isArray(value) && value.every((v) => isObject(v) && isObject(v.entry) && isStrings(v.from));
       case "banned":
         return isStrings(value);
+      case "transfers":
+        return Array.isArray(value) &&
+          value.every((t) => isObject(t) && typeof t.peerId === "string" && typeof t.bytes === "number");
       default:
         return value === null || value === undefined;
     }

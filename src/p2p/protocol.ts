@@ -14,7 +14,7 @@ import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
 import type { Announcement } from "./records.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
-import type { NodeStatus, PeerSummary, ProviderInfo, SharedDocument } from "./types.ts";
+import type { NodeStatus, PeerSummary, ProviderInfo, SharedDocument, TransferSummary } from "./types.ts";
 
 /** What the worker needs to start its node */
 export interface WorkerStartInit {
@@ -103,6 +103,8 @@ export interface WorkerMethods {
   unban: { params: { peerId: string }; result: void };
   /** PeerIds banned now */
   banned: { params: Record<string, never>; result: string[] };
+  /** Blobs moving between this node and its peers now */
+  transfers: { params: Record<string, never>; result: TransferSummary[] };
   /** Result arrives before the chunks: the total size */
   fetch: {
     params: {

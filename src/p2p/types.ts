@@ -39,6 +39,27 @@ export interface NodeStatus {
   downloadLimit: number;
   /** Bytes sent by the fetch protocol */
   bytesOut: number;
+  /**
+   * Routing-table entries by k-bucket: index i counts the peers whose Kademlia id shares exactly
+   * i leading bits with this node's (the dashboard draws them)
+   */
+  routingBuckets: number[];
+}
+
+/** A blob moving between this node and a peer, now */
+export interface TransferSummary {
+  /** "upload": this node serves a peer; "download": this node fetches from one */
+  direction: "upload" | "download";
+  /** The other peer */
+  peerId: string;
+  /** SHA-256 of the blob, hex */
+  sha256: string;
+  /** Bytes moved so far */
+  bytes: number;
+  /** Bytes this transfer moves in all */
+  size: number;
+  /** When it started, epoch milliseconds */
+  startedAt: number;
 }
 
 /** A registry-signed package document as a peer served it: unverified until the caller checks it */
@@ -126,6 +147,8 @@ export interface P2PNode {
   unban(peerId: string): Promise<void>;
   /** Peers banned now */
   banned(): Promise<string[]>;
+  /** Blobs moving between this node and its peers now */
+  transfers(options?: AbortOptions): Promise<TransferSummary[]>;
   /** Stop, releasing everything it started */
   stop(): Promise<void>;
 }

@@ -29,6 +29,7 @@ import {
   INITIAL_CREDIT,
   okReply,
   readFrame,
+  type TransferSummary,
   type WorkerMethods,
   type WorkerToMain,
 } from "../../src/p2p/mod.ts";
@@ -73,6 +74,8 @@ export interface FetchService {
   fetch(id: number, params: WorkerMethods["fetch"]["params"], signal: AbortSignal): Promise<void>;
   /** The main thread read `chunks` more chunks of request `id` */
   grant(id: number, chunks: number): void;
+  /** Serves and fetches moving bytes now (holder checks left out) */
+  transfers(): TransferSummary[];
 }
 
 /** Create the fetch service */
@@ -82,6 +85,13 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
   const upload = new BandwidthLimit(init.uploadLimit ?? 0);
   const download = new BandwidthLimit(init.downloadLimit ?? 0);
   const credits = new Map<number, { available: number; wake?: () => void }>();
+  // What moves now, for the dashboard: each serve and fetch registers itself while it runs
+  const moving = new Set<TransferSummary>();
+  const track = (t: Omit<TransferSummary, "bytes" | "startedAt">): TransferSummary => {
+    const entry = { ...t, bytes: 0, startedAt: Date.now() };
+    moving.add(entry);
+    return entry;
+  };
 
   async function refuse(stream: Stream, error: string): Promise<void> {
     await sendAll(stream, encodeFrame({ ok: false, error } satisfies FetchResponseHeader));
@@ -115,15 +125,23 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         await sendAll(stream, encodeFrame({ ok: true, total, offset, length } satisfies FetchResponseHeader));
         const buf = new Uint8Array(FETCH_CHUNK_BYTES);
         let left = length;
-        while (left > 0) {
-          const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
-          if (n === null) break;
-          await upload.take(n, signal);
-          await sendAll(stream, buf.slice(0, n), signal);
-          counters.bytesOut += n;
-          left -= n;
-        }
         // A zero-length request is a holder check, not a transfer
+        const shown = length > 0
+          ? track({ direction: "upload", peerId: peer, sha256: req.sha256, size: length })
+          : null;
+        try {
+          while (left > 0) {
+            const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
+            if (n === null) break;
+            await upload.take(n, signal);
+            await sendAll(stream, buf.slice(0, n), signal);
+            counters.bytesOut += n;
+            if (shown) shown.bytes += n;
+            left -= n;
+          }
+        } finally {
+          if (shown) moving.delete(shown);
+        }
         if (length > 0 && left === 0) counters.served++;
       } finally {
         file.close();
@@ -169,6 +187,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
     const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
     const stream = await node.dialProtocol(peerIdFromString(peerId), FETCH_PROTOCOL, { signal: dialSignal });
     let replied = false;
+    let shown: TransferSummary | undefined;
     credits.set(id, { available: INITIAL_CREDIT });
     try {
       stream.send(encodeFrame({ sha256, offset, ...(length !== undefined ? { length } : {}) } satisfies FetchRequest));
@@ -194,9 +213,11 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
       post(okReply(id, { total: frame.total }));
       replied = true;
       let received = 0;
+      if (frame.length > 0) shown = track({ direction: "download", peerId, sha256, size: frame.length });
       const emit = async (chunk: Uint8Array) => {
         if (chunk.byteLength === 0) return;
         received += chunk.byteLength;
+        if (shown) shown.bytes = received;
         counters.bytesIn += chunk.byteLength;
         if (received > frame.length) {
           throw new ValidationError(`Peer ${peerId} sent more than the announced ${frame.length} bytes`);
@@ -237,6 +258,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
       post({ type: "stream-error", id, error: serializeError(err) });
     } finally {
       credits.delete(id);
+      if (shown) moving.delete(shown);
     }
   }
 
@@ -245,6 +267,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
       await node.handle(FETCH_PROTOCOL, serve, { maxInboundStreams: MAX_FETCH_STREAMS });
     },
     fetch,
+    transfers: () => [...moving].map((t) => ({ ...t })),
     grant(id, chunks) {
       const c = credits.get(id);
       if (!c) return;

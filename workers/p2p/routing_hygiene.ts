@@ -9,6 +9,7 @@
  * @module
  */
 import type { PeerId } from "@libp2p/interface";
+import { createHash } from "node:crypto";
 import { ipOf } from "./access.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
@@ -19,6 +20,41 @@ interface KadRoutingTable {
   remove(peer: PeerId): Promise<void>;
   addEventListener(type: "peer:add", listener: (evt: CustomEvent<PeerId>) => void): void;
   removeEventListener(type: "peer:add", listener: (evt: CustomEvent<PeerId>) => void): void;
+}
+
+/** A peer's Kademlia id: SHA-256 of its multihash, as kad-dht computes it (kept: status asks often) */
+const kadIds = new Map<string, Uint8Array>();
+function kadIdOf(peer: PeerId): Uint8Array {
+  const key = peer.toString();
+  let id = kadIds.get(key);
+  if (!id) {
+    if (kadIds.size > 10_000) kadIds.clear();
+    id = createHash("sha256").update(peer.toMultihash().bytes).digest();
+    kadIds.set(key, id);
+  }
+  return id;
+}
+
+/** Leading bits two ids share */
+function commonPrefixLength(a: Uint8Array, b: Uint8Array): number {
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]! ^ b[i]!;
+    if (x !== 0) return i * 8 + Math.clz32(x) - 24;
+  }
+  return a.length * 8;
+}
+
+/** Routing-table entries by k-bucket (index: leading bits shared with this node's id) */
+export function routingBuckets(node: P2PLibp2p): number[] {
+  const table = node.services.dht.routingTable as unknown as KadRoutingTable;
+  const self = kadIdOf(node.peerId);
+  const buckets: number[] = [];
+  for (const e of table.kb?.toIterable() ?? []) {
+    const cpl = commonPrefixLength(self, kadIdOf(e.peerId));
+    while (buckets.length <= cpl) buckets.push(0);
+    buckets[cpl]!++;
+  }
+  return buckets;
 }
 
 /** Options of {@link createRoutingHygiene} */

@@ -26,7 +26,7 @@ import { createMetadataService, type MetadataService } from "./metadata_service.
 import { createNode } from "./node.ts";
 import { createProviderService, type ProviderService } from "./providers.ts";
 import { createRecordService, type RecordService } from "./records_service.ts";
-import { createRoutingHygiene, type RoutingHygiene } from "./routing_hygiene.ts";
+import { createRoutingHygiene, routingBuckets, type RoutingHygiene } from "./routing_hygiene.ts";
 import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
 import { createServedBy } from "./served_by.ts";
 import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
@@ -187,6 +187,7 @@ export async function startP2PService(
     bytesOut: counters.bytesOut,
     uploadLimit: init.uploadLimit ?? 0,
     downloadLimit: init.downloadLimit ?? 0,
+    routingBuckets: routingBuckets(started),
   });
   metrics?.bind({ status, counters, bannedCount: () => reputation.banned().length });
   log("debug", `node ${started.peerId} listening on ${started.getMultiaddrs().join(", ")}`);

@@ -41,6 +41,18 @@ export interface HybridRegistryInit {
    * timeouts again (the CLI keeps it in `$GGEN_HOME/backend-health.json`)
    */
   health?: BackendHealthStore;
+  /** Told when a backend turns out unavailable and when a later backend answers (the daemon's dashboard shows them) */
+  onEvent?: (e: HybridEvent) => void;
+}
+
+/** A fallback the hybrid registry made */
+export interface HybridEvent {
+  /** "unavailable": a backend failed and the next is used; "answered": a backend past the first answered */
+  kind: "unavailable" | "answered";
+  /** The backend concerned */
+  backend: string;
+  /** What happened, for people */
+  message: string;
 }
 
 /** The circuit breaker's state: backend name → epoch milliseconds until which it is skipped */
@@ -141,6 +153,11 @@ export function createHybridRegistry(
   const fail = (backend: Registry, err: unknown, what: string, failures: Failure[]) => {
     if (err instanceof UnavailableError && (offlineUntil.get(keyOf(backend)) ?? 0) <= Date.now()) {
       log.warn(`${backend.name} is unavailable (${(err as Error).message}); using the next backend`);
+      init.onEvent?.({
+        kind: "unavailable",
+        backend: backend.name,
+        message: `${what}: ${(err as Error).message}; using the next backend`,
+      });
       offlineUntil.set(keyOf(backend), Date.now() + offlineMs);
       persist();
     }
@@ -148,8 +165,11 @@ export function createHybridRegistry(
     failures.push({ backend: backend.name, error: err as Error });
   };
 
-  const succeed = (backend: Registry, what: string, started: number) => {
+  const succeed = (backend: Registry, what: string, started: number, fellBack: boolean) => {
     log.debug(`${what}: answered by ${backend.name}`);
+    if (fellBack) {
+      init.onEvent?.({ kind: "answered", backend: backend.name, message: `${what}: answered by ${backend.name}` });
+    }
     if (hedged.has(backend.name)) observe(backend, performance.now() - started);
     if (offlineUntil.delete(keyOf(backend))) {
       log.info(`${backend.name} is back`);
@@ -190,7 +210,7 @@ export function createHybridRegistry(
       if (!slow) {
         try {
           const result = await primary;
-          succeed(backend, what, started);
+          succeed(backend, what, started, i > 0);
           return result;
         } catch (err) {
           if (!canFallBack(err) || options.signal?.aborted) throw err;
@@ -218,7 +238,7 @@ export function createHybridRegistry(
           fail(backend, new UnavailableError(`no answer within ${delay} ms`), what, []);
         } else {
           stopRest.abort(new UnavailableError("the hedged backend answered first"));
-          succeed(backend, what, started);
+          succeed(backend, what, started, i > 0);
         }
         return winner.value;
       } catch {

@@ -17,6 +17,7 @@ export {
   type BackendHealthStore,
   createHybridRegistry,
   hedgeDelay,
+  type HybridEvent,
   type HybridRegistryInit,
   LruCache,
 } from "./hybrid.ts";
