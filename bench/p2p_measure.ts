@@ -5,6 +5,7 @@
  * Prints a table against the design's budgets; `--write` replaces the P2P section of
  * bench/RESULTS.md. Run: `deno task bench:p2p`.
  */
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { sha256Hex } from "../src/core/digest.ts";
@@ -78,6 +79,25 @@ const blobs = sizes.map((mib) => {
   }
   await server.stop();
 }
+/** Raw loopback TCP with SHA-256 of what arrives, as the budget's reference (same run, same machine) */
+async function rawTcpWithHash(bytes: Uint8Array): Promise<number> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const serving = (async () => {
+    const conn = await listener.accept();
+    for (let at = 0; at < bytes.length; at += 64 * 1024) await conn.write(bytes.subarray(at, at + 64 * 1024));
+    conn.close();
+  })();
+  const t0 = performance.now();
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port: (listener.addr as Deno.NetAddr).port });
+  const hash = createHash("sha256");
+  for await (const chunk of conn.readable) hash.update(chunk);
+  hash.digest();
+  const ms = performance.now() - t0;
+  await serving;
+  listener.close();
+  return ms;
+}
+let p2p100 = NaN;
 {
   const homeA = join(work, "pa");
   await Deno.mkdir(join(homeA, "cache", "sha256"), { recursive: true });
@@ -99,9 +119,21 @@ const blobs = sizes.map((mib) => {
       blob.mib === 1 ? 5000 : undefined,
       median(times),
     );
+    if (blob.mib === 100) p2p100 = median(times);
   }
   await a.stop();
   await b.stop();
+  const rawTimes: number[] = [];
+  for (let i = 0; i < 3; i++) rawTimes.push(await rawTcpWithHash(blobs[2]!.bytes));
+  const raw = median(rawTimes);
+  const rate = (ms: number) => 100 / (ms / 1000);
+  record("raw loopback TCP + SHA-256, 100 MiB, median of 3 (the reference)", undefined, raw);
+  rows.push({
+    measure: "P2P fetch 100 MiB throughput against raw TCP + SHA-256 in this run",
+    budget: ">= 50% of raw",
+    value: `${rate(p2p100).toFixed(0)} of ${rate(raw).toFixed(0)} MiB/s (${(100 * raw / p2p100).toFixed(0)}%)`,
+    ok: raw / p2p100 >= 0.5,
+  });
 }
 
 // --- bandwidth limits, and multi-source against one source when sources are limited --------

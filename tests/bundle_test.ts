@@ -80,8 +80,22 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         const found = await ggen(["search", "io.bundle", "--json"], { home: join(work.path, "publisher"), env, main });
         assert.equal(found.code, 0, found.stderr);
         assert.match(found.stdout, /"id":"io\.bundle\.pkg"/);
+        // The registry's web pages, with the README renderer inside the file
+        const page = await fetch(`${server.url}/packages/io.bundle.pkg`);
+        assert.equal(page.status, 200);
+        assert.match(await page.text(), /ggen install io\.bundle\.pkg/);
 
         daemon = await startDaemon(join(work.path, "daemon"), { env, main });
+        // The dashboard and the graph library it serves come from inside the file too
+        const link = await ggen(["p2p", "ui", "--json"], { home: daemon.home, env, main });
+        assert.equal(link.code, 0, link.stderr);
+        const login = await fetch(JSON.parse(link.stdout.trim()).url, { redirect: "manual" });
+        assert.equal(login.status, 303);
+        await login.body?.cancel();
+        const cookie = (login.headers.get("set-cookie") ?? "").split(";")[0]!;
+        const library = await fetch(new URL("/ui/cytoscape.mjs", login.url), { headers: { cookie } });
+        assert.equal(library.status, 200);
+        assert.ok((await library.text()).length > 100_000, "the graph library is served whole");
         const holder = join(work.path, "holder");
         await Deno.mkdir(holder);
         const held = await ggen(["install", "io.bundle.pkg"], { home: daemon.home, cwd: holder, env, main });
@@ -111,6 +125,7 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
   await recordFigure(
     "bundle",
     `dist/ggen.js (${(size / 1024 / 1024).toFixed(1)} MiB, built offline) alone: --version, the demo, registry ` +
-      "serve, publish, a daemon holding the package, central stopped and a fresh install from the peer",
+      "serve and its web pages, publish, a daemon holding the package and its dashboard, central stopped and a " +
+      "fresh install from the peer",
   );
 });

@@ -3,7 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { MAIN, PERMS } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, PERMS } from "./helpers.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { type Announcement, announcementOf, type P2PNode } from "../src/p2p/mod.ts";
@@ -156,4 +156,18 @@ export async function signedAnnouncement(
     Date.now(),
   );
   return announcementOf(v, peerId);
+}
+
+/**
+ * Wait (bounded: 100 polls 200 ms apart) until the daemon of `home` has heard an announcement,
+ * as `p2p status` counts its catalog; the catalog's size, 0 when nothing came
+ */
+export async function waitForCatalog(home: string, opts: { env?: Record<string, string>; main?: string } = {}) {
+  for (let i = 0; i < 100; i++) {
+    const s = await ggen(["p2p", "status", "--json"], { home, ...opts });
+    const heard = jsonLines<{ catalog_size: number }>(s.stdout)[0]?.catalog_size ?? 0;
+    if (heard > 0) return heard;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return 0;
 }

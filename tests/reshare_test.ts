@@ -12,7 +12,7 @@ import { createCentralRegistry } from "../src/registry/client/mod.ts";
 import { recordFigure } from "./figures.ts";
 import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
 import { freshMachine, startCentral } from "./central_helpers.ts";
-import { type Daemon, startDaemon } from "./p2p_helpers.ts";
+import { type Daemon, startDaemon, waitForCatalog } from "./p2p_helpers.ts";
 
 Deno.test("central down: a package a daemon fetched from central installs from peers, with its signed metadata", async () => {
   await using work = await tempDir();
@@ -40,13 +40,7 @@ Deno.test("central down: a package a daemon fetched from central installs from p
     assert.equal(fetched.code, 0, fetched.stderr);
     assert.equal(jsonLines<{ source: string }>(fetched.stdout)[0]?.source, "central");
     // The relay hears the announcement over gossipsub (bounded wait on the event)
-    let heard = 0;
-    for (let i = 0; i < 100 && heard === 0; i++) {
-      const s = await ggen(["p2p", "status", "--json"], { home: relay.home });
-      heard = jsonLines<{ catalog_size: number }>(s.stdout)[0]?.catalog_size ?? 0;
-      if (!heard) await new Promise((r) => setTimeout(r, 200));
-    }
-    assert.ok(heard > 0, "the relay never heard the announcement");
+    assert.ok(await waitForCatalog(relay.home) > 0, "the relay never heard the announcement");
 
     await server.stop();
     serverUp = false;
@@ -185,15 +179,7 @@ Deno.test("central down: a client's daemon fetches from the connected holder its
     await Deno.mkdir(held);
     assert.equal((await ggen(["install", "io.reshare.hint"], { home: holder.home, cwd: held, env })).code, 0);
     // Both relays hear the holder's announcement over gossipsub (bounded wait on the event)
-    for (const relay of relays) {
-      let heard = 0;
-      for (let i = 0; i < 100 && heard === 0; i++) {
-        const s = await ggen(["p2p", "status", "--json"], { home: relay.home });
-        heard = jsonLines<{ catalog_size: number }>(s.stdout)[0]?.catalog_size ?? 0;
-        if (!heard) await new Promise((r) => setTimeout(r, 200));
-      }
-      assert.ok(heard > 0, "a relay never heard the announcement");
-    }
+    for (const relay of relays) assert.ok(await waitForCatalog(relay.home) > 0, "a relay never heard the announcement");
     await server.stop();
     serverUp = false;
 

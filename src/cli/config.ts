@@ -4,7 +4,7 @@
  * @module
  */
 import { join, resolve as resolvePath } from "node:path";
-import { parse as parseToml, stringify as stringifyToml } from "smol-toml";
+import { parse as parseToml } from "smol-toml";
 import {
   ConfigError,
   DEFAULT_CENTRAL_URL,
@@ -13,7 +13,6 @@ import {
   isValidPackageId,
   type LogLevel,
 } from "../core/mod.ts";
-import { writeFileAtomic } from "../store/mod.ts";
 
 /** A libp2p PeerId as text: base58btc Ed25519 (12D3KooW…) or RSA (Qm…) */
 export const PEER_ID_PATTERN = /^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,50}$/;
@@ -140,7 +139,7 @@ export interface ConfigFlags {
 }
 
 /** Bootstrap peers: an array of tables in the file, a comma-separated list of multiaddrs for `config set` */
-const BOOTSTRAP_KEY = "registry.p2p.bootstrap";
+export const BOOTSTRAP_KEY = "registry.p2p.bootstrap";
 
 /** The schema: every key the file may hold, with its type and check */
 const KEYS: Record<
@@ -221,7 +220,8 @@ function flatten(obj: Record<string, unknown>, prefix = ""): Record<string, unkn
   return out;
 }
 
-function checkValue(file: string, key: string, value: unknown): void {
+/** Check one key's value against the schema; `file` names where it came from in the error */
+export function checkValue(file: string, key: string, value: unknown): void {
   const spec = KEYS[key];
   if (!spec) throw new ConfigError(`Invalid config "${file}": unknown key "${key}"`);
   const typeOk = spec.type === "string[]"
@@ -366,7 +366,8 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
   return Object.freeze(config);
 }
 
-function parseCliValue(key: string, raw: string): unknown {
+/** A value typed on the command line (`config set KEY VALUE`) as the file would hold it */
+export function parseCliValue(key: string, raw: string): unknown {
   // Bootstrap peers are tables in the file ([[registry.p2p.bootstrap]] address = …): a list here
   if (key === BOOTSTRAP_KEY) return splitList(raw)?.map((a) => ({ address: checkDialable(a, key) })) ?? [];
   const spec = KEYS[key];
@@ -382,44 +383,6 @@ function parseCliValue(key: string, raw: string): unknown {
     default:
       return raw;
   }
-}
-
-/** Set one key in the config file, validated, written atomically */
-export async function setConfigValue(configFile: string, key: string, raw: string): Promise<void> {
-  const value = parseCliValue(key, raw);
-  if (key !== BOOTSTRAP_KEY) checkValue(configFile, key, value);
-  let data: Record<string, unknown> = {};
-  try {
-    data = parseToml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
-  } catch (err) {
-    if (!(err instanceof Deno.errors.NotFound)) throw err;
-  }
-  const parts = key.split(".");
-  let table = data;
-  for (const p of parts.slice(0, -1)) {
-    table[p] ??= {};
-    table = table[p] as Record<string, unknown>;
-  }
-  table[parts.at(-1)!] = value;
-  await writeFileAtomic(configFile, stringifyToml(data) + "\n", 0o600);
-}
-
-/** Remove one key from the config file (nothing happens when it is not set) */
-export async function removeConfigValue(configFile: string, key: string): Promise<boolean> {
-  let data: Record<string, unknown>;
-  try {
-    data = parseToml(await Deno.readTextFile(configFile)) as Record<string, unknown>;
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return false;
-    throw err;
-  }
-  const parts = key.split(".");
-  let table: Record<string, unknown> | undefined = data;
-  for (const p of parts.slice(0, -1)) table = table?.[p] as Record<string, unknown> | undefined;
-  if (!table || !(parts.at(-1)! in table)) return false;
-  delete table[parts.at(-1)!];
-  await writeFileAtomic(configFile, stringifyToml(data) + "\n", 0o600);
-  return true;
 }
 
 /** Every known key */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ConfigError } from "../core/errors.ts";
-import { loadConfig, setConfigValue } from "./config.ts";
+import { loadConfig } from "./config.ts";
+import { setConfigValue } from "./config_write.ts";
 
 const VARS = ["GGEN_HOME", "GGEN_REGISTRY", "GGEN_MODE", "GGEN_TOKEN", "GGEN_BOOTSTRAP", "GGEN_LISTEN", "GGEN_MDNS"];
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { isWellFormedToken, readAllLimited } from "../core/mod.ts";
-import { removeConfigValue, setConfigValue } from "./config.ts";
+import { removeConfigValue, setConfigValue } from "./config_write.ts";
 import type { Context } from "./context.ts";
 import { UsageError } from "./usage.ts";
 

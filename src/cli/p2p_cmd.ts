@@ -1,144 +1,23 @@
 /**
- * `ggen p2p start|status|peers` and `ggen publish --p2p`.
+ * The `p2p` commands (start, stop, status, peers, ban, unban, ui, psk generate): their options
+ * and help; what each does is in p2p_actions.ts, loaded only when one runs.
  * @module
  */
 import type { Command } from "commander";
-import { join, resolve as resolvePath } from "node:path";
-import { packDirectory } from "../archive/mod.ts";
-import { ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
-import {
-  connectDaemon,
-  createDashboard,
-  daemonFile,
-  type Dashboard,
-  startControlServer,
-  startWorkerNode,
-  stopDaemon,
-} from "../p2p/mod.ts";
-import { dashboardCommand, heldPackages } from "./dashboard_cmd.ts";
 import { type ConfigFlags, PEER_ID_PATTERN } from "./config.ts";
 import { UsageError } from "./usage.ts";
-import { publisherKey } from "./publish.ts";
-import { signVersion } from "../trust/mod.ts";
-import { type Context, generateSwarmKey, workerInit } from "./context.ts";
+import type { Context } from "./context.ts";
 
 type Open = (cmd: Command, flags?: ConfigFlags) => Promise<Context>;
+
+const actions = () => import("./p2p_actions.ts");
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-/** `ggen p2p start`: a long-lived node serving the store, with the local control API */
-export async function startDaemon(
-  ctx: Context,
-  opts: { metrics?: string; bootstrapNode?: boolean } = {},
-): Promise<void> {
-  // A bootstrap node has its metrics on unless told where
-  const metricsAddr = opts.metrics !== undefined
-    ? parseListen(opts.metrics, "--metrics")
-    : opts.bootstrapNode
-    ? parseListen(DEFAULT_METRICS_LISTEN, "--metrics")
-    : undefined;
-  const { config, logger } = ctx;
-  // One daemon per home: a second would share the identity and fight over daemon.json
-  const running = await connectDaemon(config.home, logger);
-  if (running) {
-    const s = await running.status({ signal: ctx.signal });
-    throw new ConflictError(
-      `A P2P daemon already runs for ${config.home} (PeerId ${s.peerId}): stop it with \`ggen p2p stop\`, ` +
-        "or give this one another GGEN_HOME",
-    );
-  }
-  const stopped = new AbortController();
-  // The dashboard needs the node; the node's announcements go to the dashboard once it exists
-  const shown: { dashboard?: Dashboard } = {};
-  const node = await startWorkerNode(
-    { logger },
-    await workerInit(config, {
-      reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
-      onAnnouncement: (a, from) => {
-        logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`);
-        shown.dashboard?.noteAnnouncement(a, from);
-      },
-      ...(metricsAddr ? { metrics: true } : {}),
-      ...(opts.bootstrapNode ? { bootstrapNode: true } : {}),
-    }),
-  );
-  // Prometheus scrapes without credentials: a separate, read-only listener (127.0.0.1 unless told)
-  const metricsServer = metricsAddr
-    ? Deno.serve({ ...metricsAddr, onListen: () => {} }, async (req) => {
-      if (new URL(req.url).pathname !== "/metrics" || req.method !== "GET") {
-        return new Response("Not found: GET /metrics\n", { status: 404 });
-      }
-      return new Response(await node.metrics(), {
-        headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" },
-      });
-    })
-    : undefined;
-  const dashboard = shown.dashboard = createDashboard({ node, logger, held: () => heldPackages(ctx) });
-  const control = await startControlServer({ logger }, {
-    home: config.home,
-    node,
-    dashboard,
-    onShutdown: () => stopped.abort(),
-  });
-  const metricsUrl = metricsServer ? `http://${hostPort(metricsServer.addr)}/metrics` : undefined;
-  ctx.out.result(
-    {
-      peerId: node.peerId,
-      listenAddrs: node.listenAddrs,
-      controlPort: control.info.port,
-      pid: Deno.pid,
-      ...(metricsUrl ? { metrics: metricsUrl } : {}),
-    },
-    `P2P node ${node.peerId}\n${node.listenAddrs.map((a) => `  listening on ${a}`).join("\n")}${
-      metricsUrl ? `\n  metrics on ${metricsUrl}` : ""
-    }\n  control API on 127.0.0.1:${control.info.port}; dashboard: \`ggen p2p ui\` (Ctrl-C stops)`,
-  );
-  const until = AbortSignal.any([ctx.signal, stopped.signal]);
-  await new Promise<void>((resolve) => until.addEventListener("abort", () => resolve(), { once: true }));
-  logger.info("stopping P2P node");
-  await control.stop();
-  await metricsServer?.shutdown();
-  await node.stop();
-}
-
 /** Default address of the daemon's metrics listener (Prometheus' node-exporter neighbourhood) */
 export const DEFAULT_METRICS_LISTEN = "127.0.0.1:9464";
-
-/** `host:port` (an IPv6 host in brackets) as Deno.serve options */
-function parseListen(value: string, flag: string): { hostname: string; port: number } {
-  const m = /^(\[[0-9a-fA-F:.]+\]|[0-9A-Za-z.\-]+):(\d{1,5})$/.exec(value);
-  const port = Number(m?.[2]);
-  if (!m || port > 65535) {
-    throw new UsageError(`${flag} takes host:port such as ${DEFAULT_METRICS_LISTEN}, not "${value}"`);
-  }
-  return { hostname: m[1]!.replace(/^\[|\]$/g, ""), port };
-}
-
-function hostPort(addr: Deno.NetAddr): string {
-  return addr.hostname.includes(":") ? `[${addr.hostname}]:${addr.port}` : `${addr.hostname}:${addr.port}`;
-}
-
-/** `ggen publish --p2p DIR`: pack, store, provide, put records, announce; no central registry */
-export async function publishP2P(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
-  const packed = await packDirectory(resolvePath(dir), { namespace: ctx.config.registry.namespace });
-  const signer = await publisherKey(ctx, opts.key);
-  const version = await signVersion(versionFromManifest(packed.manifest, packed), signer, Date.now());
-  await ctx.cache.put(ReadableStream.from([packed.bytes]), packed.sha256, { signal: ctx.signal });
-  const { node } = await ctx.p2p();
-  const registry = await ctx.p2pRegistry();
-  await registry.publish(packed.bytes, version, { signal: ctx.signal, signer });
-  if (node.kind !== "daemon") {
-    ctx.logger.warn(
-      "No P2P daemon runs: peers can fetch this package only while a node of yours serves it (`ggen p2p start`)",
-    );
-  }
-  ctx.out.result(
-    { ...version, source: "p2p" },
-    `Published ${version.id}@${version.version} to the P2P network (sha256:${version.sha256})`,
-  );
-}
 
 /** Refuse what is not a PeerId before it reaches libp2p (whose message would be about multibase decoders) */
 function checkPeerId(peerId: string): void {
@@ -166,7 +45,7 @@ export function p2pCommands(program: Command, open: Open): void {
         ...(o.mdns === false ? { mdns: false } : {}),
       };
       const metrics = o.metrics === true ? DEFAULT_METRICS_LISTEN : o.metrics as string | undefined;
-      await startDaemon(await open(cmd, flags), {
+      await (await actions()).startDaemon(await open(cmd, flags), {
         ...(metrics ? { metrics } : {}),
         ...(o.bootstrapNode ? { bootstrapNode: true } : {}),
       });
@@ -174,97 +53,28 @@ export function p2pCommands(program: Command, open: Open): void {
   const psk = p2p.command("psk").description("pre-shared keys for private networks");
   psk.command("generate").description("write a new swarm key (mode 0600) for registry.p2p.psk_file")
     .option("--out <file>", "where to write it", "")
-    .action(async (o, cmd: Command) => {
-      const ctx = await open(cmd);
-      const path = o.out ? resolvePath(o.out) : join(ctx.config.home, "swarm.key");
-      try {
-        await Deno.lstat(path);
-        throw new ConflictError(`Refusing to overwrite "${path}": remove it first or choose --out`);
-      } catch (err) {
-        if (!(err instanceof Deno.errors.NotFound)) throw err;
-      }
-      await generateSwarmKey(path);
-      ctx.out.result(
-        { path },
-        `Wrote ${path}. Share it with your peers over a trusted channel, then run:\n  ggen config set registry.p2p.psk_file ${path}\n  ggen config set registry.p2p.private true`,
-      );
-    });
+    .action(async (o, cmd: Command) => await (await actions()).pskGenerate(await open(cmd), o));
   p2p.command("ui").description("print a one-time link to the daemon's web dashboard (network, transfers, events)")
     .option("--open", "open the link in the default browser")
-    .action(async (o: { open?: boolean }, cmd: Command) => await dashboardCommand(await open(cmd), o));
+    .action(async (o: { open?: boolean }, cmd: Command) =>
+      await (await import("./dashboard_cmd.ts")).dashboardCommand(await open(cmd), o)
+    );
   p2p.command("stop").description("stop the daemon of this GGEN_HOME")
-    .action(async (_o, cmd: Command) => {
-      const ctx = await open(cmd);
-      const info = await stopDaemon(ctx.config.home, ctx.logger);
-      if (!info) {
-        ctx.out.result({ stopped: false }, `No P2P daemon runs for ${ctx.config.home}`);
-        return;
-      }
-      // Wait (bounded) until it has released its file: the next start finds the home free
-      for (let i = 0; i < 50; i++) {
-        try {
-          await Deno.stat(daemonFile(ctx.config.home));
-        } catch {
-          break;
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      ctx.out.result({ stopped: true, pid: info.pid, peerId: info.peerId }, `Stopped the P2P daemon ${info.peerId}`);
-    });
+    .action(async (_o, cmd: Command) => await (await actions()).stopCommand(await open(cmd)));
   p2p.command("status").description("PeerId, addresses, peers, routing table, provided packages, traffic")
-    .action(async (_o, cmd: Command) => {
-      const ctx = await open(cmd);
-      const { node } = await ctx.p2p();
-      const s = await node.status({ signal: ctx.signal });
-      ctx.out.result(
-        { ...s, daemon: node.kind === "daemon" },
-        [
-          `PeerId:        ${s.peerId}${
-            node.kind === "daemon" ? " (daemon)" : " (short-lived node; start a daemon with `ggen p2p start`)"
-          }`,
-          `Listening:     ${s.listenAddrs.join(", ") || "-"}`,
-          `Peers:         ${s.peerCount}`,
-          `Routing table: ${s.routingTableSize}`,
-          `Provided:      ${s.providedPackages} packages; catalog ${s.catalogSize} versions`,
-          `Uptime:        ${(s.uptimeMs / 1000).toFixed(0)} s`,
-          `Transferred:   ${s.bytesIn} B in, ${s.bytesOut} B out`,
-          `Limits:        upload ${s.uploadLimit ? `${s.uploadLimit} B/s` : "unlimited"}, download ${
-            s.downloadLimit ? `${s.downloadLimit} B/s` : "unlimited"
-          }`,
-          `Defences:      ${s.inboundDenied} inbound refused, ${s.inboundPruned} idle connections closed, ${s.routingEntriesRemoved} routing entries removed`,
-        ].join("\n"),
-      );
-    });
+    .action(async (_o, cmd: Command) => await (await actions()).statusCommand(await open(cmd)));
   p2p.command("peers").description("connected peers with address, latency and how they were found")
-    .action(async (_o, cmd: Command) => {
-      const ctx = await open(cmd);
-      const { node } = await ctx.p2p();
-      const peers = await node.peers({ signal: ctx.signal });
-      if (peers.length === 0) ctx.logger.info("No connected peers");
-      for (const p of peers) {
-        ctx.out.result(
-          p,
-          `${p.peerId}  ${p.address}  ${p.latencyMs ?? "-"} ms  ${p.source}  score ${p.score}`,
-        );
-      }
-      for (const banned of await node.banned()) ctx.out.result({ peerId: banned, banned: true }, `${banned}  banned`);
-    });
+    .action(async (_o, cmd: Command) => await (await actions()).peersCommand(await open(cmd)));
   p2p.command("ban <peerId>").description("refuse a peer (default one hour)")
     .option("--minutes <n>", "how long", (v) => Number(v), 60)
     .action(async (peerId: string, o, cmd: Command) => {
       checkPeerId(peerId);
-      const ctx = await open(cmd);
-      const { node } = await ctx.p2p();
-      await node.ban(peerId, o.minutes * 60_000);
-      ctx.out.result({ peerId, banned: true, minutes: o.minutes }, `Banned ${peerId} for ${o.minutes} minutes`);
+      await (await actions()).banCommand(await open(cmd), peerId, o.minutes);
     });
   p2p.command("unban <peerId>").description("accept a banned peer again").action(
     async (peerId: string, _o, cmd: Command) => {
       checkPeerId(peerId);
-      const ctx = await open(cmd);
-      const { node } = await ctx.p2p();
-      await node.unban(peerId);
-      ctx.out.result({ peerId, banned: false }, `Unbanned ${peerId}`);
+      await (await actions()).unbanCommand(await open(cmd), peerId);
     },
   );
 }

@@ -2,24 +2,32 @@
  * The `ggen` command line: commander definitions that call one function per command.
  * @module
  */
-import * as semver from "semver";
-import { GGEN_VERSION } from "../core/mod.ts";
-import { UsageError } from "./usage.ts";
 import { Command, CommanderError, Option } from "commander";
 import { resolve as resolvePath } from "node:path";
-import { ConfigError, createLogger, DEFAULT_REGISTRY_PORT, IntegrityError, type Logger } from "../core/mod.ts";
-import { isInstalled, projectRoot, readLockfile, verifyProject } from "../store/mod.ts";
-import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile, setConfigValue } from "./config.ts";
-import { type Context, createContext } from "./context.ts";
-import { installPackages, removePackage } from "./install.ts";
+import {
+  ConfigError,
+  createLogger,
+  DEFAULT_REGISTRY_PORT,
+  GGEN_VERSION,
+  IntegrityError,
+  type Logger,
+} from "../core/mod.ts";
+import { UsageError } from "./usage.ts";
+import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile } from "./config.ts";
+import type { Context } from "./context.ts";
 import { createOutput, snakeKeys } from "./output.ts";
-import { packCommand, publishCommand, yankCommand } from "./publish.ts";
-import { initCommand } from "./init.ts";
-import { infoCommand, searchCommand } from "./search.ts";
-import { p2pCommands, publishP2P } from "./p2p_cmd.ts";
+import { p2pCommands } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
 import { addExamples, completionScript } from "./help.ts";
-import { outdatedCommand, treeCommand } from "./project_cmd.ts";
+
+// Each command's code loads when it runs: `--help`, `--version` and `config` load none of it
+// (no registry client, libp2p, store or archive code)
+const contextModule = () => import("./context.ts");
+const installModule = () => import("./install.ts");
+const publishModule = () => import("./publish.ts");
+const searchModule = () => import("./search.ts");
+const projectModule = () => import("./project_cmd.ts");
+const storeModule = () => import("../store/mod.ts");
 
 interface GlobalOptions {
   registry?: string;
@@ -58,6 +66,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     });
     const logger: Logger = createLogger({ level: config.logLevel });
     logger.debug(`config: ${config.configFile}, mode ${config.registry.mode}, central ${config.registry.centralUrl}`);
+    const { createContext } = await contextModule();
     ctx = createContext({ config, logger, out: createOutput({ json: Boolean(g.json) }), signal });
     return ctx;
   };
@@ -83,10 +92,12 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   modeFlags(program.command("search <query>").description("search packages"))
     .option("--limit <n>", "most results", (v) => parseIntArg(v, "--limit"), 20)
     .action(async (query: string, o, cmd: Command) => {
-      await searchCommand(await open(cmd, modeOf(o)), query, { limit: o.limit });
+      await (await searchModule()).searchCommand(await open(cmd, modeOf(o)), query, { limit: o.limit });
     });
   modeFlags(program.command("info <spec>").description("show a package and its versions (ID[@RANGE])"))
-    .action(async (spec: string, o, cmd: Command) => await infoCommand(await open(cmd, modeOf(o)), spec));
+    .action(async (spec: string, o, cmd: Command) =>
+      await (await searchModule()).infoCommand(await open(cmd, modeOf(o)), spec)
+    );
   modeFlags(
     program.command("install [specs...]").description(
       "install packages (ID[@RANGE]) into this project; without arguments, exactly what ggen.lock pins",
@@ -95,11 +106,12 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--locked", "fail if ggen.lock would change (like cargo build --locked)")
     .action(async (specs: string[], o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
+      const { projectRoot, readLockfile } = await storeModule();
       if (specs.length === 0 && Object.keys((await readLockfile(projectRoot())).requires).length === 0) {
         throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
       }
       if (o.locked && specs.length > 0) throw new UsageError("--locked installs exactly ggen.lock: give no package");
-      const installed = await installPackages(c, specs, o.locked ? { locked: true } : {});
+      const installed = await (await installModule()).installPackages(c, specs, o.locked ? { locked: true } : {});
       // Lines for what changed; a package already in place and intact is counted, not reprinted
       for (const p of installed) {
         if (p.action !== "unchanged") {
@@ -114,8 +126,10 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))
     .action(async (id: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
+      const { projectRoot, readLockfile } = await storeModule();
+      const semver = await import("semver");
       const before = new Map((await readLockfile(projectRoot())).packages.map((p) => [p.id, p.version]));
-      const locked = await installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
+      const locked = await (await installModule()).installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
       for (const p of locked) {
         const old = before.get(p.id);
         // After a yank, "update" can move down: say which way it went
@@ -141,13 +155,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     c.out.result({ version: GGEN_VERSION, deno: Deno.version.deno }, GGEN_VERSION);
   });
   program.command("outdated").description("requirements whose locked version is behind the registry's newest")
-    .action(async (_o, cmd: Command) => await outdatedCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await projectModule()).outdatedCommand(await open(cmd)));
   program.command("tree").description("the locked packages as the dependency tree of the project's requirements")
-    .action(async (_o, cmd: Command) => await treeCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await projectModule()).treeCommand(await open(cmd)));
   program.command("completions <shell>").description("print a completion script for bash, zsh or fish")
     .action((shell: string) => void Deno.stdout.writeSync(new TextEncoder().encode(completionScript(program, shell))));
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
+    const { isInstalled, projectRoot, readLockfile } = await storeModule();
     const root = projectRoot();
     const lock = await readLockfile(root);
     for (const p of lock.packages) {
@@ -166,6 +181,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   )
     .action(async (_o, cmd: Command) => {
       const c = await open(cmd);
+      const { projectRoot, readLockfile, verifyProject } = await storeModule();
       const diffs = await verifyProject(projectRoot(), c.cache);
       for (const d of diffs) c.out.result(d, `${d.problem.padEnd(13)} ${d.package}  ${d.path}`);
       if (diffs.length > 0) {
@@ -180,28 +196,35 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       c.out.result({ ok: true, packages: count, differences: 0 }, `All ${count} locked packages match`);
     });
   program.command("remove <id>").description("remove a package from this project").action(
-    async (id: string, _o, cmd: Command) => await removePackage(await open(cmd), id),
+    async (id: string, _o, cmd: Command) => await (await installModule()).removePackage(await open(cmd), id),
   );
   program.command("init [dir]").description("create a new package (manifest, README, a template) in DIR")
     .option("--id <id>", "reverse-DNS package id (default: io.ggen.<directory name>)")
-    .action(async (dir: string | undefined, o, cmd: Command) => await initCommand(await open(cmd), dir ?? ".", o));
+    .action(async (dir: string | undefined, o, cmd: Command) =>
+      await (await import("./init.ts")).initCommand(await open(cmd), dir ?? ".", o)
+    );
   program.command("pack [dir]").description("pack a package directory into a deterministic .tar.gz")
     .option("--out <file>", "output file")
     .option("--list", "list the files that would be packed, with sizes, and write nothing")
-    .action(async (dir: string | undefined, o, cmd: Command) => await packCommand(await open(cmd), dir ?? ".", o));
+    .action(async (dir: string | undefined, o, cmd: Command) =>
+      await (await publishModule()).packCommand(await open(cmd), dir ?? ".", o)
+    );
   modeFlags(program.command("publish [dir]").description("sign and publish a package directory"))
     .option("--key <name>", "signing key in $GGEN_HOME/keys", "default")
     .option("--dry-run", "pack and check everything, show what would be published, upload nothing")
     .action(async (dir: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
+      const { packCommand, publishCommand } = await publishModule();
       if (o.dryRun) await packCommand(c, dir ?? ".", { list: true });
-      else if (o.p2p) await publishP2P(c, dir ?? ".", { key: o.key });
+      else if (o.p2p) await (await import("./p2p_actions.ts")).publishP2P(c, dir ?? ".", { key: o.key });
       else await publishCommand(c, dir ?? ".", { key: o.key });
     });
   program.command("yank <spec>").description("yank ID@VERSION on the central registry (signed by an owner's key)")
     .option("--undo", "unyank")
     .option("--key <name>", "owner's signing key in $GGEN_HOME/keys", "default")
-    .action(async (spec: string, o, cmd: Command) => await yankCommand(await open(cmd), spec, o));
+    .action(async (spec: string, o, cmd: Command) =>
+      await (await publishModule()).yankCommand(await open(cmd), spec, o)
+    );
 
   const registry = program.command("registry").description("run and administer a central registry");
   registry.command("serve").description("serve the registry API")
@@ -277,7 +300,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   config.command("set <key> <value>").description("set one key, validated").action(
     async (key: string, value: string, _o, cmd: Command) => {
       const c = await open(cmd);
-      await setConfigValue(c.config.configFile, key, value);
+      await (await import("./config_write.ts")).setConfigValue(c.config.configFile, key, value);
       c.out.result({ key, value }, `Set ${key} in ${c.config.configFile}`);
     },
   );

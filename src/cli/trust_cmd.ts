@@ -12,12 +12,13 @@ import {
   signEnvelope,
   ValidationError,
 } from "../core/mod.ts";
-import { generateKey, listKeys, openTrustStore } from "../trust/mod.ts";
 import type { ConfigFlags } from "./config.ts";
 import type { Context } from "./context.ts";
-import { publisherKey } from "./publish.ts";
 
 type Open = (cmd: Command, flags?: ConfigFlags) => Promise<Context>;
+
+/** Keys and pins load when a command uses them */
+const trust = () => import("../trust/mod.ts");
 
 /** Register key, trust and owner commands */
 export function trustCommands(program: Command, open: Open): void {
@@ -26,18 +27,18 @@ export function trustCommands(program: Command, open: Open): void {
     .option("--name <name>", "key name", "default")
     .action(async (o, cmd: Command) => {
       const ctx = await open(cmd);
-      const k = await generateKey(ctx.config.home, o.name);
+      const k = await (await trust()).generateKey(ctx.config.home, o.name);
       ctx.out.result(k, `Created key "${k.name}" ${k.keyid}`);
     });
   key.command("list").description("list keys with fingerprints").action(async (_o, cmd: Command) => {
     const ctx = await open(cmd);
-    for (const k of await listKeys(ctx.config.home)) ctx.out.result(k, `${k.name}  ${k.keyid}`);
+    for (const k of await (await trust()).listKeys(ctx.config.home)) ctx.out.result(k, `${k.name}  ${k.keyid}`);
   });
   key.command("export").description("print a public key (base64 raw Ed25519)")
     .option("--name <name>", "key name", "default")
     .action(async (o, cmd: Command) => {
       const ctx = await open(cmd);
-      const k = (await listKeys(ctx.config.home)).find((x) => x.name === o.name);
+      const k = (await (await trust()).listKeys(ctx.config.home)).find((x) => x.name === o.name);
       if (!k) throw new NotFoundError(`No key "${o.name}": create one with \`ggen key generate --name ${o.name}\``);
       ctx.out.result(k, k.publicKey);
     });
@@ -46,7 +47,7 @@ export function trustCommands(program: Command, open: Open): void {
     .action(async (id: string, keyArg: string, _o, cmd: Command) => {
       const ctx = await open(cmd);
       const keyid = keyArg.startsWith("SHA256:") ? keyArg : fingerprint(fromBase64(keyArg));
-      const store = await openTrustStore(ctx.config.home);
+      const store = await (await trust()).openTrustStore(ctx.config.home);
       const before = store.pinned(id);
       store.pin(id, [keyid]);
       await store.save();
@@ -70,7 +71,8 @@ export function trustCommands(program: Command, open: Open): void {
         const ctx = await open(cmd);
         const raw = fromBase64(publicKey);
         if (raw.byteLength !== 32) throw new ValidationError("Invalid public key: expected base64 of 32 bytes");
-        const signer = await publisherKey(ctx, o.key);
+        // The publish module (and its archive code) loads only for a signed owner change
+        const signer = await (await import("./publish.ts")).publisherKey(ctx, o.key);
         const central = ctx.central();
         const { owner_log } = await central.owners(id, { signal: ctx.signal });
         const statement: OwnersStatement = {
