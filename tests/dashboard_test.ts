@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ARTIFACTS, CHROMIUM, launchBrowser } from "./browser.ts";
-import { ggen, jsonLines, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
 import { recordFigure } from "./figures.ts";
 
@@ -49,6 +49,27 @@ Deno.test({
       const badToken = await fetch(`${base}/ui/login?token=${"0".repeat(64)}`, { redirect: "manual" });
       assert.equal(badToken.status, 401);
       await badToken.body?.cancel();
+
+      // `--open` hands a fresh link to the system's opener (here a stand-in that records it)
+      const bin = join(work.path, "bin");
+      await Deno.mkdir(bin);
+      await Deno.writeTextFile(join(bin, "xdg-open"), '#!/bin/sh\necho "$1" > "$OPENED"\n', { mode: 0o755 });
+      const openedFile = join(work.path, "opened.txt");
+      const viaOpener = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", ...PERMS, "--allow-run=xdg-open", MAIN, "p2p", "ui", "--open"],
+        env: {
+          GGEN_HOME: hub.home,
+          NO_COLOR: "1",
+          OPENED: openedFile,
+          PATH: `${bin}:${Deno.env.get("PATH") ?? ""}`,
+        },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.equal(viaOpener.code, 0, new TextDecoder().decode(viaOpener.stderr));
+      const printed = new TextDecoder().decode(viaOpener.stdout).split("\n")[0]!;
+      assert.match(printed, /\/ui\/login\?token=/);
+      assert.equal((await Deno.readTextFile(openedFile)).trim(), printed);
 
       await using browser = await launchBrowser();
       const page = await browser.newPage();
