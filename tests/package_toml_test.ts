@@ -68,6 +68,17 @@ Deno.test("package.toml: ggen's own packages publish, search and install unchang
     const byFullName = jsonLines<{ id: string }>((await run(["search", "hello-world-starter", "--json"])).stdout);
     assert.equal(byFullName[0]?.id, "io.ggen.hello-world");
 
+    // `info` shows the package.toml's own tables (read from the verified tarball)
+    const shown = await run(["info", "io.ggen.hello-world"]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /package\.toml of 1\.0\.0:\n(.|\n)*\[install\]\n\s+type = "template"/);
+    assert.match(shown.stdout, /\[variables(\.project_name)?\]/);
+    const shownJson = jsonLines<{ extras?: { install?: { type?: string }; files?: Record<string, string> } }>(
+      (await run(["info", "io.ggen.hello-world", "--json"])).stdout,
+    )[0];
+    assert.equal(shownJson?.extras?.install?.type, "template");
+    assert.equal(shownJson?.extras?.files?.["Cargo.toml"], "Cargo.toml");
+
     const installed = await run(["install", "io.ggen.hello-world"]);
     assert.equal(installed.code, 0, installed.stderr);
     const dir = join(project, ".ggen", "packages", "io.ggen.hello-world", "1.0.0");

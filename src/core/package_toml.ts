@@ -106,3 +106,17 @@ export function manifestFromPackageToml(source: string, namespace = DEFAULT_PACK
     dependencies,
   });
 }
+
+/**
+ * The tables of a package.toml beyond what ggen maps (`[install]`, `[files]`, `[variables]`,
+ * `[examples]`, `[docs]`, `[marketplace]`, …): kept in the package and shown by `ggen info`
+ */
+export function extraTablesOf(source: string): Record<string, unknown> {
+  let data: Record<string, unknown>;
+  try {
+    data = parseToml(source) as Record<string, unknown>;
+  } catch (err) {
+    throw new ValidationError(`package.toml: ${(err as Error).message}`, { cause: err });
+  }
+  return Object.fromEntries(Object.entries(data).filter(([k]) => k !== "package" && k !== "dependencies"));
+}
