@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { isIP } from "node:net";
-import { ConfigError, type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
+import { ConfigError, type Logger, type PackageVersion, randomHex, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
   asDaemonClient,
@@ -73,7 +73,7 @@ const SWARM_KEY = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\s*$/;
 
 /** Write a new swarm key (the go-ipfs/Kubo format that @libp2p/pnet reads), mode 0600 */
 export async function generateSwarmKey(path: string): Promise<void> {
-  const hex = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const hex = randomHex(32);
   await writeFileAtomic(path, `/key/swarm/psk/1.0.0/\n/base16/\n${hex}`, 0o600);
   await Deno.chmod(path, 0o600);
 }

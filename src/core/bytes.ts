@@ -4,6 +4,11 @@
  * @module
  */
 
+/** `bytes` random bytes as lower-case hex (secrets, tokens, nonces) */
+export function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Join chunks into one buffer */
 export function concatBytes(chunks: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(chunks.reduce((n, c) => n + c.byteLength, 0));

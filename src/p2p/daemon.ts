@@ -9,7 +9,15 @@
  * every call has a deadline, so a squatter that hangs cannot hang the CLI.
  * @module
  */
-import { type Logger, readAllLimited, SECOND, serializeError, UnavailableError, ValidationError } from "../core/mod.ts";
+import {
+  type Logger,
+  randomHex,
+  readAllLimited,
+  SECOND,
+  serializeError,
+  UnavailableError,
+  ValidationError,
+} from "../core/mod.ts";
 import { callNode, isNodeMethod, type NodeParams } from "./node_calls.ts";
 import type { FetchOptions, P2PNode } from "./types.ts";
 import type { Dashboard, NetworkEvent } from "./dashboard/mod.ts";
@@ -51,7 +59,7 @@ export async function startControlServer(
 ): Promise<ControlServer> {
   const { node } = init;
   const log = components.logger.child("daemon");
-  const token = Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const token = randomHex(32);
   const ready = Promise.withResolvers<number>();
   // Nonces seen recently: a captured request cannot be replayed
   const seen = new Map<string, number>();

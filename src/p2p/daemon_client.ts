@@ -7,6 +7,7 @@ import {
   type AbortOptions,
   errorFromName,
   type Logger,
+  randomHex,
   readAllLimited,
   TrustError,
   UnauthorizedError,
@@ -111,8 +112,7 @@ export class DaemonClient implements P2PNode {
 
   /** One authenticated call with a deadline; the daemon's proof is checked before anything is used */
   async #call(method: "GET" | "POST", pathAndQuery: string, body: string, o: AbortOptions): Promise<Response> {
-    const nonce = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0"))
-      .join("");
+    const nonce = randomHex(16);
     const bytes = new TextEncoder().encode(body);
     const signal = AbortSignal.any([AbortSignal.timeout(CONTROL_CALL_TIMEOUT_MS), ...(o.signal ? [o.signal] : [])]);
     try {

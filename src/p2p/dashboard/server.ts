@@ -7,7 +7,7 @@
  * only the dashboard's own script and styles. Live updates are Server-Sent Events.
  * @module
  */
-import type { Logger } from "../../core/mod.ts";
+import { type Logger, randomHex } from "../../core/mod.ts";
 import type { DashboardStateSource } from "./state.ts";
 import html from "./assets/index.html" with { type: "text" };
 import appJs from "./assets/app.js" with { type: "text" };
@@ -44,9 +44,6 @@ export interface DashboardServer {
   /** Close the event streams (the HTTP server waits for open requests when it shuts down) */
   stop(): void;
 }
-
-const random = () =>
-  Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** Create the dashboard's HTTP side */
 export function createDashboardServer(
@@ -120,7 +117,7 @@ export function createDashboardServer(
   return {
     issueToken() {
       expire(tokens);
-      const token = random();
+      const token = randomHex(32);
       tokens.set(token, Date.now() + TOKEN_TTL_MS);
       return token;
     },
@@ -141,7 +138,7 @@ export function createDashboardServer(
           return text(401, "This dashboard link was used or has expired: run `ggen p2p ui` for a new one\n");
         }
         expire(sessions);
-        const session = random();
+        const session = randomHex(32);
         sessions.set(session, Date.now() + SESSION_TTL_MS);
         return new Response(null, {
           status: 303,

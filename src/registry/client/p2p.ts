@@ -158,8 +158,9 @@ export function createP2PRegistry(
       const errors: string[] = [];
       // A small blob's holders met while resolving (connected peers whose own catalog announced it)
       // are asked before any lookup; the bytes are verified like any provider's
-      const hinted = large ? [] : resolver.holdersOf(version.sha256).filter((p) => !options.exclude?.has(`p2p:${p}`));
-      const fromHint = await fetchFromFirst(hinted.slice(0, SMALL_BLOB_PROVIDERS), version, options, errors);
+      const hinted = large ? [] : resolver.holdersOf(version.sha256).filter((p) => !options.exclude?.has(`p2p:${p}`))
+        .slice(0, SMALL_BLOB_PROVIDERS);
+      const fromHint = await fetchFromFirst(hinted, version, options, errors);
       if (fromHint) return fromHint;
       // Many candidates: under a Sybil attack most of a handful may be liars
       // A small blob comes from one peer: a few candidates (for failover) end the lookup early;
@@ -169,7 +170,7 @@ export function createP2PRegistry(
         ...options,
         limit: large ? MAX_PROVIDERS_PER_KEY : Math.min(MAX_PROVIDERS_PER_KEY, SMALL_BLOB_PROVIDERS + excluded),
       });
-      const tried = new Set(hinted.slice(0, SMALL_BLOB_PROVIDERS));
+      const tried = new Set(hinted);
       const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`) && !tried.has(p.peerId));
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
