@@ -125,6 +125,7 @@ Deno.test("JSON output: every command's lines have exactly the documented snake_
       await daemon.stop();
     }
     await run("registry import", ["registry", "import", "--data", join(work.path, "reg5"), pkg]);
+    await run("registry export", ["registry", "export", "--data", join(work.path, "reg5"), join(work.path, "site")]);
     const served = await serveRegistry(["--data", join(work.path, "reg4"), "--port", "0"], home);
     await served.stop();
     assert.deepEqual(Object.keys(served.info).sort(), documented.get("registry serve")!.slice().sort());

@@ -26,7 +26,9 @@ import {
   createCentralRegistry,
   createHybridRegistry,
   createP2PRegistry,
+  createStaticIndexRegistry,
   type HybridEvent,
+  isStaticIndexUrl,
   type P2PRegistry,
 } from "../registry/client/mod.ts";
 import {
@@ -274,12 +276,18 @@ export function createContext(
     cache: createPackageCache({ logger }, { home: config.home }),
     metadata: openMetadataCache({ home: config.home }),
     central() {
-      central ??= createCentralRegistry({ logger }, {
+      const source = {
         url: config.registry.centralUrl,
         timeoutMs: config.registry.timeoutMs,
         addresses: addressBookFile(config.home),
-        ...(config.registry.token ? { token: config.registry.token } : {}),
-      });
+      };
+      // A URL ending in .json is a static index on a web server: read-only, and never sent the token
+      central ??= isStaticIndexUrl(source.url)
+        ? createStaticIndexRegistry({ logger }, { ...source, namespace: config.registry.namespace })
+        : createCentralRegistry({ logger }, {
+          ...source,
+          ...(config.registry.token ? { token: config.registry.token } : {}),
+        });
       return central;
     },
     p2p() {

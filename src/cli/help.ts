@@ -67,6 +67,10 @@ const EXAMPLES: Record<string, string[]> = {
     "ggen registry import --data ./ggen-registry ./marketplace/packages",
     "ggen registry import --data ./ggen-registry ./marketplace/registry/index.json",
   ],
+  "registry export": [
+    "ggen registry export --data ./ggen-registry ./site",
+    "ggen --registry https://example.org/ggen/index.json search rust",
+  ],
   demo: ["ggen demo"],
   registry: ["ggen registry serve --data ./ggen-registry", "ggen registry token create --data ./ggen-registry"],
   "registry config": ["ggen registry config check registry.toml"],

@@ -261,6 +261,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .action(async (paths: string[], o, cmd: Command) =>
       await (await import("./registry_import.ts")).registryImportCommand(await open(cmd), paths, o)
     );
+  registry.command("export <out>").description(
+    "write index.json and the tarballs to a directory any web server can serve as a read-only central source",
+  )
+    .requiredOption("--data <dir>", "the registry's data directory")
+    .option("--config <file>", "registry.toml (its storage section is used)")
+    .action(async (out: string, o, cmd: Command) =>
+      await (await import("./registry_export.ts")).registryExportCommand(await open(cmd), out, o)
+    );
   const token = registry.command("token").description("manage publish tokens");
   token.command("create").description("create a token (printed once, stored hashed)")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")

@@ -3,7 +3,7 @@
  * server and the central client so the two cannot drift.
  * @module
  */
-import type { SearchHit } from "./package.ts";
+import type { PackageVersion, SearchHit } from "./package.ts";
 import { sha256Hex } from "./digest.ts";
 
 /** Prefix of every API path */
@@ -50,6 +50,61 @@ export interface RegistryKeyResponse {
   keyid: string;
   /** base64 raw Ed25519 public key */
   public_key: string;
+}
+
+/**
+ * `GET /index.json`: the registry in the format of ggen's own marketplace index, so tools that
+ * read ggen's index read a ggen registry too, and a copy on any web server is a read-only central
+ * source (`ggen registry export`). ggen's fields first; `id`, `sha256`, `size` and `releases`
+ * are this registry's additions (ggen's own index has none of them).
+ */
+export interface IndexJson {
+  /** Format version of this document */
+  version: string;
+  /** When it was built, ISO 8601 UTC */
+  updated_at: string;
+  /** How many packages it lists */
+  package_count: number;
+  /** Categories of the packages */
+  categories: string[];
+  /** Every package with a version, by id */
+  packages: IndexEntry[];
+}
+
+/** One package of {@link IndexJson} */
+export interface IndexEntry {
+  /** Human-readable name (ggen's index names packages by it) */
+  name: string;
+  /** Reverse-DNS package id */
+  id: string;
+  /** The version shown: the highest not yanked */
+  version: string;
+  /** Every version, oldest first */
+  versions: string[];
+  /** One-line description */
+  description: string;
+  /** Search tags */
+  tags: string[];
+  /** Search keywords */
+  keywords: string[];
+  /** `id@range` of each dependency of the shown version, as ggen's array form */
+  dependencies: string[];
+  /** Where the package lives in the registry's API */
+  path: string;
+  /** The shown version's tarball */
+  download_url: string;
+  /** SHA-256 of that tarball, hex */
+  sha256: string;
+  /** Its size in bytes */
+  size: number;
+  /** Every version, oldest first, signed by its publisher, with where its tarball is */
+  releases: IndexRelease[];
+}
+
+/** One version of an {@link IndexEntry}: the API's version document and where its tarball is */
+export interface IndexRelease extends PackageVersion {
+  /** The tarball, absolute or relative to the index's URL */
+  download_url: string;
 }
 
 /** Every 4xx/5xx body */

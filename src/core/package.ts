@@ -64,9 +64,11 @@ export interface PackageInfo {
    * Which backend built the document, set by the client that received it (never read from the
    * wire): "central" documents must carry the registry's signature once its key is pinned;
    * "cache" is central's signed document kept on disk (or re-shared by a peer), checked the same
-   * way but usable after it expired, since it is used exactly when central cannot be asked.
+   * way but usable after it expired, since it is used exactly when central cannot be asked;
+   * "static" comes from a static index.json, which no registry signs (each version is checked
+   * against its publisher's pinned key, as for peers).
    */
-  source?: "central" | "p2p" | "cache";
+  source?: "central" | "p2p" | "cache" | "static";
   /**
    * For a "p2p" document: how many distinct peers vouch for each version (returned its signed
    * record, or provide the bytes it names), by version, set by the client that asked (never read

@@ -7,11 +7,12 @@
  * @module
  */
 import * as semver from "semver";
-import type { RegistryKeyResponse, SearchResponse } from "./api.ts";
+import type { IndexRelease, RegistryKeyResponse, SearchResponse } from "./api.ts";
 import { isSha256Hex } from "./digest.ts";
 import { type Envelope, parseEnvelope } from "./envelope.ts";
 import { ValidationError } from "./errors.ts";
 import { isValidPackageId } from "./manifest.ts";
+import { idOfName } from "./package_toml.ts";
 import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "./package.ts";
 import { isValidVersion } from "./text.ts";
 
@@ -216,4 +217,71 @@ export function parseOwnersResponse(value: unknown): { owners: OwnerKey[]; owner
       ? []
       : array(body.owner_log, "owner_log").map((e, i) => optionalEnvelope(e, `owner_log[${i}]`)!),
   };
+}
+
+/** A package of a static index as a client uses it */
+export interface IndexedPackage {
+  /** Reverse-DNS id: the entry's `id`, or its ggen `name` under the configured namespace */
+  id: string;
+  /** Human-readable name */
+  name: string;
+  /** One-line description */
+  description: string;
+  /** The version the index shows */
+  version: string;
+  /** Search tags */
+  tags: string[];
+  /** Search keywords */
+  keywords: string[];
+  /** Signed versions with their tarball URLs, oldest first; empty for an unsigned entry (ggen's own index) */
+  releases: IndexRelease[];
+}
+
+/** Most packages read from one index */
+export const MAX_INDEX_PACKAGES = 200_000;
+
+/**
+ * Check a static `index.json` (a ggen registry's, or ggen's own marketplace index). An entry that
+ * does not parse is left out and named in `refused`, so one bad entry does not hide the others.
+ * @throws {ValidationError} when the document itself is not an index
+ */
+export function parseIndexJson(
+  value: unknown,
+  namespace: string,
+): { packages: IndexedPackage[]; refused: string[] } {
+  const body = object(value, "index.json");
+  if (!Array.isArray(body.packages)) fail("index.json: packages", "expected an array");
+  if (body.packages.length > MAX_INDEX_PACKAGES) {
+    fail("index.json: packages", `more than ${MAX_INDEX_PACKAGES} entries`);
+  }
+  const packages: IndexedPackage[] = [];
+  const refused: string[] = [];
+  const seen = new Set<string>();
+  body.packages.forEach((value: unknown, i: number) => {
+    const where = `index.json: packages[${i}]`;
+    try {
+      const e = object(value, where);
+      const name = string(e.name, `${where}.name`, 256);
+      const id = e.id === undefined ? idOfName(name, namespace) : checkPackageId(e.id, `${where}.id`);
+      if (seen.has(id)) fail(where, `"${id}" is listed twice`);
+      const releases = e.releases === undefined ? [] : array(e.releases, `${where}.releases`).map((r, j) => ({
+        ...parsePackageVersion(r, `${where}.releases[${j}]`, id),
+        download_url: string(object(r, where).download_url, `${where}.releases[${j}].download_url`, 2048),
+      }));
+      seen.add(id);
+      packages.push({
+        id,
+        name,
+        description: string(e.description ?? "", `${where}.description`),
+        version: checkVersion(e.version, `${where}.version`),
+        tags: strings(e.tags, `${where}.tags`),
+        keywords: strings(e.keywords, `${where}.keywords`),
+        releases,
+      });
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      refused.push(err.message);
+    }
+  });
+  return { packages, refused };
 }

@@ -11,7 +11,7 @@
  * @module
  */
 export { createPackageCache, type PackageCache, type PackageCacheComponents, type PutOptions } from "./cache.ts";
-export { removeOrphanTemps, writeFileAtomic } from "./atomic.ts";
+export { removeOrphanTemps, tempPathFor, writeFileAtomic } from "./atomic.ts";
 export {
   type LockedPackage,
   type LockedRegistry,

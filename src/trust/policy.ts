@@ -161,7 +161,8 @@ export async function verifyMetadata(
 ): Promise<void> {
   const key = o.configuredKey ?? store.registryKey();
   if (!info.metadata_signature) {
-    if (key && info.source !== "p2p") {
+    // Peers and static indexes have no registry behind them: their versions are checked one by one
+    if (key && info.source !== "p2p" && info.source !== "static") {
       throw new TrustError(
         `Refusing metadata of "${info.id}": the registry did not sign it, but its key ${
           fingerprint(fromBase64(key))

@@ -12,6 +12,8 @@
  * @module
  */
 export { type CentralRegistry, type CentralRegistryInit, createCentralRegistry } from "./central.ts";
+export type { HttpSourceInit } from "./http_source.ts";
+export { createStaticIndexRegistry, isStaticIndexUrl, type StaticIndexInit } from "./static_index.ts";
 export { createP2PRegistry, type P2PPublishOptions, type P2PRegistry, type P2PRegistryInit } from "./p2p.ts";
 export {
   type BackendHealthStore,

@@ -13,6 +13,7 @@
  */
 export { openRegistryStorage, type RegistryServer, type RegistryServerInit, startRegistryServer } from "./server.ts";
 export type { HandlerInit } from "./handler.ts";
+export { buildIndexJson, type DownloadUrlOf } from "./index_json.ts";
 export { migrateRegistry, type MigrationReport, type RegistryStorage } from "./migrate.ts";
 export {
   defaultServerConfig,
