@@ -4,8 +4,14 @@
  * With `--json`, an error is one JSON object on stderr: `{"error": {"name", "message", "exit_code"}}`.
  * @module
  */
-import { runCli, UsageError } from "./src/cli/mod.ts";
-import { ConfigError, escapeTerminal } from "./src/core/mod.ts";
+import { runCli } from "./src/cli/mod.ts";
+import { escapeTerminal } from "./src/core/mod.ts";
+
+/**
+ * Errors that are the user's to fix (exit code 2), by class name: the single-file build loads the
+ * registry's server side as a part of its own, with its own copies of the error classes
+ */
+const USER_ERRORS = new Set(["UsageError", "ConfigError"]);
 
 function describe(err: unknown, verbose: boolean): string {
   if (!(err instanceof Error)) return `error: ${String(err)}`;
@@ -43,7 +49,7 @@ if (import.meta.main) {
     if (interrupted && !(err instanceof Error && err.name !== "AbortError")) code = 130;
     else {
       // A bad argument, flag or setting is the user's to fix: 2, as the README says
-      code = err instanceof UsageError || err instanceof ConfigError ? 2 : 1;
+      code = err instanceof Error && USER_ERRORS.has(err.name) ? 2 : 1;
       if (Deno.args.includes("--json")) {
         // Scripts get the error's class (stable) and message; JSON escapes what a terminal must not see
         const name = err instanceof Error ? err.name : "Error";

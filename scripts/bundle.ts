@@ -1,7 +1,8 @@
 /**
- * `deno task bundle`: the single file `dist/ggen.js`. The P2P worker is bundled on its own and
- * carried, gzipped, in a comment at the end of the CLI's bundle (see src/p2p/worker_url.ts); the examples
- * the demo installs are set as a global by its first line. Offline: `deno bundle` needs no download.
+ * `deno task bundle`: the single file `dist/ggen.js`. The P2P worker and the registry's server side
+ * are bundled on their own and carried, gzipped, in comments at the end of the CLI's bundle (see
+ * src/core/embedded.ts): Deno parses only the CLI at start. The examples the demo installs are set
+ * as a global by the first line. Offline: `deno bundle` needs no download.
  * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
  * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
  * Run: `deno task bundle [--output PATH]`.
@@ -10,7 +11,7 @@ import { createHash } from "node:crypto";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toBase64 } from "../src/core/mod.ts";
-import { EMBEDDED_WORKER_KEY, EMBEDDED_WORKER_MARKER } from "../src/p2p/worker_url.ts";
+import { EMBEDDED_KEY, EMBEDDED_MARKER } from "../src/core/mod.ts";
 import { EMBEDDED_EXAMPLES_KEY } from "../src/cli/examples.ts";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -44,23 +45,33 @@ async function filesUnder(dir: string): Promise<Record<string, string>> {
 }
 
 try {
-  const worker = await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js"));
+  // The parts the CLI loads by a computed URL (so the CLI's bundle leaves them out), by name
+  const parts: Record<string, string> = {
+    p2p_worker: await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js")),
+    server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js")),
+  };
   const cli = await bundle(join(root, "main.ts"), join(work, "ggen.js"));
-  const sha256 = createHash("sha256").update(worker).digest("hex");
+  const digests = Object.fromEntries(
+    Object.entries(parts).map(([name, code]) => [name, createHash("sha256").update(code).digest("hex")]),
+  );
   const examples = await filesUnder(join(root, "examples"));
   // Statements before the bundle's own: import declarations are hoisted, and none of them reads these
-  const prelude = `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_WORKER_KEY)})] = ${JSON.stringify({ sha256 })};\n` +
+  const prelude = `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_KEY)})] = ${JSON.stringify(digests)};\n` +
     `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_EXAMPLES_KEY)})] = ${JSON.stringify(examples)};\n`;
-  // The worker in a closing comment: base64 holds no "*/"; gzipped, as Deno reads the whole file at every start
-  const gzipped = new Uint8Array(
-    await new Response(new Blob([worker]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
-  );
-  const b64 = toBase64(gzipped);
-  const trailer = `\n${EMBEDDED_WORKER_MARKER}${sha256}\n${b64.replace(/.{1,76}/g, "$&\n")}*/\n`;
+  // Each part in a closing comment: base64 holds no "*/"; gzipped, as Deno reads the whole file at every start
+  let trailer = "";
+  for (const [name, code] of Object.entries(parts)) {
+    const gzipped = new Uint8Array(
+      await new Response(new Blob([code]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
+    const b64 = toBase64(gzipped).replace(/.{1,76}/g, "$&\n");
+    trailer += `\n${EMBEDDED_MARKER}${name}:${digests[name]}\n${b64}*/\n`;
+  }
   await Deno.mkdir(dirname(output), { recursive: true });
   await Deno.writeTextFile(output, prelude + cli + trailer);
   const size = (await Deno.stat(output)).size;
-  console.error(`Bundled ${output} (${(size / 1024 / 1024).toFixed(1)} MiB; P2P worker ${sha256.slice(0, 12)})`);
+  const named = Object.entries(digests).map(([name, sha256]) => `${name} ${sha256.slice(0, 12)}`).join(", ");
+  console.error(`Bundled ${output} (${(size / 1024 / 1024).toFixed(1)} MiB; ${named})`);
 } finally {
   await Deno.remove(work, { recursive: true }).catch(() => {});
 }

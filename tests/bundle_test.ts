@@ -1,8 +1,8 @@
 /**
  * The single file users download (`deno task bundle` → dist/ggen.js) works on its own: built
  * into a directory with nothing else in it, it runs the registry, a daemon and the CLI, and a
- * fresh machine installs from a peer with central stopped. Its P2P worker and the demo's
- * examples come from inside the file (nothing is read from the source tree).
+ * fresh machine installs from a peer with central stopped. Its P2P worker, its server side and the
+ * demo's examples come from inside the file (nothing is read from the source tree).
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -115,6 +115,8 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         // The worker ran from the file the build embedded, written once to the user's cache
         const runtime = [...Deno.readDirSync(join(xdg.XDG_CACHE_HOME, "ggen", "runtime"))].map((e) => e.name);
         assert.equal(runtime.filter((n) => /^p2p_worker-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
+        // So did the registry's server side, kept out of the CLI's parsed code
+        assert.equal(runtime.filter((n) => /^server-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
       } finally {
         await daemon?.stop();
         await server.stop().catch(() => {});

@@ -8,6 +8,7 @@ import {
   ConfigError,
   createLogger,
   DEFAULT_REGISTRY_PORT,
+  embeddedModuleUrl,
   GGEN_VERSION,
   IntegrityError,
   type Logger,
@@ -36,8 +37,17 @@ interface GlobalOptions {
   quiet?: boolean;
 }
 
-/** The server side (HTTP server, storage, metrics) loads only for `ggen registry …` */
-const registryCommands = () => import("./registry_cmd.ts");
+/** The server side (HTTP server, storage, metrics) loads only for `ggen registry …` and the demo */
+type ServerCommands = typeof import("./server_commands.ts");
+
+/**
+ * The server side's module: the source file, or the single-file build's embedded part. Imported
+ * by a computed URL, so that `deno bundle` leaves it out of the CLI's own code
+ */
+async function serverCommands(ctx: Context): Promise<ServerCommands> {
+  const url = await embeddedModuleUrl("server", ctx.config.home) ?? import.meta.resolve("./server_commands.ts");
+  return await import(url) as ServerCommands;
+}
 
 export { UsageError };
 
@@ -69,6 +79,10 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     const { createContext } = await contextModule();
     ctx = createContext({ config, logger, out: createOutput({ json: Boolean(g.json) }), signal });
     return ctx;
+  };
+  const onServer = async (cmd: Command, run: (m: ServerCommands, c: Context) => Promise<void>) => {
+    const c = await open(cmd);
+    await run(await serverCommands(c), c);
   };
   const modeFlags = (c: Command) =>
     c.addOption(new Option("--p2p", "use only the P2P network").conflicts("central"))
@@ -237,13 +251,13 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     )
     .option("--data <dir>", "data directory", "./ggen-registry")
     .action(async (o, cmd: Command) =>
-      await (await registryCommands()).serveCommand(await open(cmd), { ...o, data: resolvePath(o.data) })
+      await onServer(cmd, (m, c) => m.serveCommand(c, { ...o, data: resolvePath(o.data) }))
     );
   registry.command("config").description("registry server configuration")
     .command("check [file]").description("validate a registry.toml and print what it sets")
     .option("--data <dir>", "data directory whose registry.toml is checked when no file is given", "./ggen-registry")
     .action(async (file: string | undefined, o, cmd: Command) =>
-      await (await registryCommands()).configCheckCommand(await open(cmd), file, { ...o, data: resolvePath(o.data) })
+      await onServer(cmd, (m, c) => m.configCheckCommand(c, file, { ...o, data: resolvePath(o.data) }))
     );
   registry.command("migrate").description(
     "move an embedded registry (SQLite + files) into the storage a registry.toml names",
@@ -251,7 +265,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .requiredOption("--from <dir>", "the embedded registry's data directory")
     .requiredOption("--to <file>", "the registry.toml naming the target storage (PostgreSQL and/or S3)")
     .option("--data <dir>", "the new instance's data directory (the registry key is copied there; default: --from)")
-    .action(async (o, cmd: Command) => await (await registryCommands()).migrateCommand(await open(cmd), o));
+    .action(async (o, cmd: Command) => await onServer(cmd, (m, c) => m.migrateCommand(c, o)));
   registry.command("import <paths...>").description(
     "load package directories, a marketplace directory or an index.json into a registry, signed by your key",
   )
@@ -259,16 +273,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--config <file>", "registry.toml (its storage section is used)")
     .option("--key <name>", "signing key (created when it is the default and missing)")
     .action(async (paths: string[], o, cmd: Command) =>
-      await (await import("./registry_import.ts")).registryImportCommand(await open(cmd), paths, o)
+      await onServer(cmd, (m, c) => m.registryImportCommand(c, paths, o))
     );
   registry.command("export <out>").description(
     "write index.json and the tarballs to a directory any web server can serve as a read-only central source",
   )
     .requiredOption("--data <dir>", "the registry's data directory")
     .option("--config <file>", "registry.toml (its storage section is used)")
-    .action(async (out: string, o, cmd: Command) =>
-      await (await import("./registry_export.ts")).registryExportCommand(await open(cmd), out, o)
-    );
+    .action(async (out: string, o, cmd: Command) => await onServer(cmd, (m, c) => m.registryExportCommand(c, out, o)));
   const token = registry.command("token").description("manage publish tokens");
   token.command("create").description("create a token (printed once, stored hashed)")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
@@ -277,13 +289,13 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--scopes <list>", "comma-separated: publish-new,publish-update,yank,owners")
     .option("--prefix <idPrefix>", "only ids with this prefix")
     .option("--expires-days <n>", "lifetime in days", (v) => parseIntArg(v, "--expires-days"))
-    .action(async (o, cmd: Command) => await (await registryCommands()).tokenCreateCommand(await open(cmd), o));
+    .action(async (o, cmd: Command) => await onServer(cmd, (m, c) => m.tokenCreateCommand(c, o)));
   token.command("revoke [tokenId]").description("revoke a token by its id, or --stdin with the secret on stdin")
     .requiredOption("--data <dir>", "the registry's data directory (the one `registry serve --data` uses)")
     .option("--config <file>", "the server configuration `registry serve` uses (its storage is used)")
     .option("--stdin", "read the token secret from standard input")
     .action(async (t: string | undefined, o, cmd: Command) =>
-      await (await registryCommands()).tokenRevokeCommand(await open(cmd), t, o)
+      await onServer(cmd, (m, c) => m.tokenRevokeCommand(c, t, o))
     );
 
   const config = program.command("config").description("show or change $GGEN_HOME/config.toml");
@@ -333,7 +345,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   cache.command("dir").description("print the cache directory")
     .action(async (_o, cmd: Command) => (await import("./cache_cmd.ts")).cacheDirCommand(await open(cmd)));
   program.command("demo").description("start a local registry with example packages and show search and install")
-    .action(async (_o, cmd: Command) => await (await import("./demo.ts")).demoCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await onServer(cmd, (m, c) => m.demoCommand(c)));
 
   addExamples(program);
 

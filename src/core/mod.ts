@@ -19,3 +19,4 @@ export * from "./fts.ts";
 export * from "./text.ts";
 export * from "./wire.ts";
 export * from "./rate_limit.ts";
+export * from "./embedded.ts";

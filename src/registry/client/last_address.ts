@@ -6,18 +6,18 @@
  * node:http(s) with a pinned `lookup` (the TLS server name stays the host name).
  * @module
  */
-import { lookup } from "node:dns/promises";
 import { isIP, type LookupFunction } from "node:net";
-import http from "node:http";
-import https from "node:https";
-import { Readable } from "node:stream";
-import { rootCertificates } from "node:tls";
+
+// node:http(s), tls, stream and dns load only when used: every CLI start would otherwise pay for
+// them (about 50 ms together in the single-file build, measured), and the pinned retry is rare
 
 /** fetch trusts DENO_CERT besides the system roots; the pinned retry trusts the same */
-function extraCa(): string[] | undefined {
+async function extraCa(): Promise<string[] | undefined> {
   try {
     const file = Deno.env.get("DENO_CERT");
-    return file ? [...rootCertificates, Deno.readTextFileSync(file)] : undefined;
+    if (!file) return undefined;
+    const { rootCertificates } = await import("node:tls");
+    return [...rootCertificates, Deno.readTextFileSync(file)];
   } catch {
     return undefined;
   }
@@ -37,6 +37,7 @@ export const DNS_FAILURE_MS = 2000;
 /** The first address `host` resolves to, or undefined when resolution fails within `timeoutMs` */
 export async function resolveHost(host: string, timeoutMs = DNS_FAILURE_MS): Promise<string | undefined> {
   if (isIP(host)) return host;
+  const { lookup } = await import("node:dns/promises");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), timeoutMs));
   try {
@@ -50,11 +51,12 @@ export async function resolveHost(host: string, timeoutMs = DNS_FAILURE_MS): Pro
  * GET or HEAD `url` connecting to `address` instead of resolving its host; TLS verifies the
  * certificate against the host name as usual
  */
-export function fetchAtAddress(url: string, init: RequestInit, address: string): Promise<Response> {
+export async function fetchAtAddress(url: string, init: RequestInit, address: string): Promise<Response> {
   const target = new URL(url);
   const tls = target.protocol === "https:";
-  const client = tls ? https : http;
-  const ca = tls ? extraCa() : undefined;
+  const client = tls ? (await import("node:https")).default : (await import("node:http")).default;
+  const { Readable } = await import("node:stream");
+  const ca = tls ? await extraCa() : undefined;
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((value, key) => headers[key] = value);
   return new Promise((resolve, reject) => {

@@ -1,0 +1,77 @@
+/**
+ * Code the single-file build (`deno task bundle`) carries outside its parsed part: the P2P worker
+ * and the registry's server side each bundled on their own, gzipped, in comments at the end of the
+ * file (base64 cannot end a comment). Deno reads the whole file at every start but parses only
+ * the CLI, so `--version` or an install does not pay for libp2p, the S3 SDK or the HTML
+ * sanitiser. The first line of the build sets `globalThis[Symbol.for(EMBEDDED_KEY)]` to the
+ * SHA-256 of each part by name; on first use a part is written to the user's cache, named by its
+ * digest, and loaded from that file: V8 keeps the compiled code of files between runs, not of
+ * `blob:` URLs (0.25 s against 0.6 s for the worker, measured).
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { fromBase64 } from "./envelope.ts";
+import { IntegrityError } from "./errors.ts";
+
+/** The global the single-file build sets: name → SHA-256 of that part's source */
+export const EMBEDDED_KEY = "ggen.embedded";
+
+/** The comment that holds a part: this, `name:sha256`, a newline, base64 lines (gzip), the comment's end */
+export const EMBEDDED_MARKER = "/*ggen-embedded:";
+
+/** The SHA-256 of the embedded part `name`, when this is the single-file build */
+export function embeddedDigest(name: string): string | undefined {
+  const value = (globalThis as Record<symbol, unknown>)[Symbol.for(EMBEDDED_KEY)];
+  const sha256 = (value as Record<string, unknown> | undefined)?.[name];
+  return typeof sha256 === "string" && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined;
+}
+
+/** The part's source from its comment in the single file `bundle` */
+async function extract(bundle: string, name: string, sha256: string): Promise<string> {
+  const text = await Deno.readTextFile(bundle);
+  const head = `${EMBEDDED_MARKER}${name}:${sha256}\n`;
+  const start = text.lastIndexOf(head);
+  const end = start < 0 ? -1 : text.indexOf("*/", start);
+  if (end < 0) throw new IntegrityError(`${bundle} does not hold its ${name} code: download or build it again`);
+  const gzipped = fromBase64(text.slice(start + head.length, end).replaceAll("\n", "")) as Uint8Array<ArrayBuffer>;
+  const source = await new Response(new Blob([gzipped]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+  if (createHash("sha256").update(source).digest("hex") !== sha256) {
+    throw new IntegrityError(`The ${name} code inside ${bundle} is damaged: download or build it again`);
+  }
+  return source;
+}
+
+/**
+ * Where the parts go: the user's cache (`$XDG_CACHE_HOME/ggen/runtime`, else
+ * `~/.cache/ggen/runtime`), shared by every `GGEN_HOME` of the user, so Deno's code cache for
+ * them stays warm; `$GGEN_HOME/runtime` without a home directory
+ */
+export function runtimeDir(home: string): string {
+  const xdg = Deno.env.get("XDG_CACHE_HOME");
+  const user = Deno.env.get("HOME");
+  return xdg ? join(xdg, "ggen", "runtime") : user ? join(user, ".cache", "ggen", "runtime") : join(home, "runtime");
+}
+
+/**
+ * The file URL of the embedded part `name`, written out on first use; undefined when this is not
+ * the single-file build (the caller then uses the source file)
+ */
+export async function embeddedModuleUrl(name: string, home: string): Promise<string | undefined> {
+  const sha256 = embeddedDigest(name);
+  if (!sha256) return undefined;
+  // Named by its digest and renamed into place whole: a file there is this build's part
+  const dir = runtimeDir(home);
+  const path = join(dir, `${name}-${sha256.slice(0, 16)}.js`);
+  const present = await Deno.stat(path).then((s) => s.isFile, () => false);
+  if (!present) {
+    // The main module is the single file, also when a part asks (the server side starts workers)
+    const source = await extract(fileURLToPath(Deno.mainModule), name, sha256);
+    await Deno.mkdir(dir, { recursive: true });
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    await Deno.writeTextFile(tmp, source, { mode: 0o644 });
+    await Deno.rename(tmp, path);
+  }
+  return pathToFileURL(path).href;
+}
