@@ -1,0 +1,129 @@
+/**
+ * Start-up (issue 14): whole-process wall time and peak memory of the commands users run most,
+ * with the single file users install (`deno task bundle`, run with the permissions
+ * scripts/install.sh grants), against a registry on loopback. The reference is a bare
+ * `deno run` of an empty file: no Deno command starts faster. Each figure is the median of
+ * {@link RUNS} runs after one warm-up run (Deno's code cache filled). `--write` replaces the
+ * start-up section of bench/RESULTS.md. Run: `deno task bench:startup`.
+ */
+import { join } from "node:path";
+import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+import { ROOT } from "../tests/helpers.ts";
+import { startCentral } from "../tests/central_helpers.ts";
+
+const RUNS = 9;
+const BUDGET_MS = 50;
+const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+/** GNU time reports the peak RSS of the child; without it memory is left out */
+const TIME = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
+
+const work = await Deno.makeTempDir({ prefix: "ggen-startup-bench-" });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+/** One whole process: wall ms and peak RSS in MB (NaN without GNU time) */
+async function runOnce(args: string[], env: Record<string, string>, cwd: string): Promise<{ ms: number; mb: number }> {
+  const argv = [Deno.execPath(), "run", "--quiet", ...args];
+  const [cmd, ...rest] = TIME ? [TIME, "-f", "%M", ...argv] : argv;
+  const started = performance.now();
+  const out = await new Deno.Command(cmd!, { args: rest, env, cwd, stdout: "null", stderr: "piped" }).output();
+  const ms = performance.now() - started;
+  const stderr = new TextDecoder().decode(out.stderr);
+  if (!out.success) throw new Error(`${args.join(" ")} failed (${out.code}): ${stderr.slice(-500)}`);
+  const kb = TIME ? Number(stderr.trim().split("\n").at(-1)) : NaN;
+  return { ms, mb: kb / 1024 };
+}
+
+async function measure(
+  args: string[],
+  env: Record<string, string>,
+  cwd: string,
+  before?: () => Promise<void>,
+): Promise<{ ms: number; mb: number }> {
+  await before?.();
+  await runOnce(args, env, cwd); // warm-up: Deno's code cache
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) {
+    await before?.();
+    runs.push(await runOnce(args, env, cwd));
+  }
+  return { ms: median(runs.map((r) => r.ms)), mb: median(runs.map((r) => r.mb)) };
+}
+
+const rows: ResultRow[] = [];
+const central = await startCentral(work);
+try {
+  const file = join(work, "ggen.js");
+  const built = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "scripts/bundle.ts", "--output", file],
+    cwd: ROOT,
+    stderr: "piped",
+  }).output();
+  if (!built.success) throw new Error(new TextDecoder().decode(built.stderr));
+  await central.publish("io.startup.bench", "1.0.0");
+  const home = join(work, "home");
+  const project = join(work, "project");
+  await Deno.mkdir(home);
+  await Deno.mkdir(project);
+  const env = {
+    GGEN_HOME: home,
+    NO_COLOR: "1",
+    GGEN_REGISTRY: central.env.GGEN_REGISTRY,
+    XDG_CACHE_HOME: join(work, "xdg"),
+    PATH: Deno.env.get("PATH") ?? "",
+  };
+  const empty = join(work, "empty.js");
+  await Deno.writeTextFile(empty, "");
+  const reference = await measure([empty], env, project);
+  rows.push({
+    measure: "reference: `deno run` of an empty file",
+    budget: "-",
+    value: `${reference.ms.toFixed(0)} ms, ${reference.mb.toFixed(0)} MB`,
+    ok: undefined,
+  });
+  const ggen = (...args: string[]) => [...PERMS, file, ...args];
+  // A first search fills the metadata cache that `--offline` reads
+  await runOnce(ggen("search", "startup"), env, project);
+  await runOnce(ggen("info", "io.startup.bench"), env, project);
+  const freshProject = async () => {
+    await Deno.remove(join(project, ".ggen"), { recursive: true }).catch(() => {});
+    await Deno.remove(join(project, "ggen.lock")).catch(() => {});
+    await Deno.remove(join(project, "ggen.toml")).catch(() => {});
+  };
+  const commands: [string, string[], (() => Promise<void>)?][] = [
+    ["ggen --version", ggen("--version")],
+    ["ggen --help", ggen("--help")],
+    ["ggen config get registry.mode", ggen("config", "get", "registry.mode")],
+    ["ggen search --offline (answered from the on-disk metadata cache)", ggen("search", "--offline", "startup")],
+    ["ggen search (central on loopback)", ggen("search", "startup")],
+    [
+      "ggen install (central on loopback, bytes already in the cache)",
+      ggen("install", "io.startup.bench"),
+      freshProject,
+    ],
+  ];
+  for (const [name, args, before] of commands) {
+    const r = await measure(args, env, project, before);
+    rows.push({
+      measure: `${name}, whole process, median of ${RUNS}`,
+      budget: `< ${BUDGET_MS} ms`,
+      value: `${r.ms.toFixed(0)} ms, ${r.mb.toFixed(0)} MB`,
+      ok: r.ms < BUDGET_MS,
+    });
+  }
+} finally {
+  await central.stop();
+  await Deno.remove(work, { recursive: true }).catch(() => {});
+}
+
+const table = renderTable(rows);
+console.log(table);
+if (Deno.args.includes("--write")) {
+  await writeSection("startup", {
+    title: "Start-up (bench/startup_measure.ts)",
+    command: "deno task bench:startup",
+    notes: "The single file (`deno task bundle`) with the permissions scripts/install.sh grants; wall time and " +
+      "peak RSS (GNU time) of whole processes, after one warm-up run. No Deno command starts faster than the " +
+      "reference row, so the 50 ms budget cannot be met by a Deno CLI on this machine.",
+    table,
+  });
+}
