@@ -63,8 +63,10 @@ export async function startSwiftS3(): Promise<SwiftS3 | undefined> {
     "log_level = WARNING",
     "log_address = /nonexistent-dev-log",
   ].join("\n");
+  const backendPorts: number[] = [];
   for (const srv of ["object", "container", "account"]) {
     const port = freePort();
+    backendPorts.push(port);
     await Deno.writeTextFile(
       join(conf, `${srv}-server.conf`),
       `[DEFAULT]\n${common}\nbind_port = ${port}\n[pipeline:main]\npipeline = ${srv}-server\n` +
@@ -109,15 +111,28 @@ export async function startSwiftS3(): Promise<SwiftS3 | undefined> {
     await Promise.all(children.map((c) => c.status));
     await Deno.remove(base, { recursive: true }).catch(() => {});
   };
-  // Ready when the proxy answers its health check (bounded: 30 s)
+  // Ready when the object, container and account servers accept connections and the proxy answers
+  // its health check (bounded: 30 s); the proxy alone answers 503 "reduce your request rate" for
+  // every request its backends are not up for yet (a loaded machine starts them seconds apart)
+  const listening = async (port: number) => {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return true;
+    } catch {
+      return false;
+    }
+  };
   for (let i = 0; i < 300; i++) {
     try {
+      const backends = await Promise.all(backendPorts.map(listening));
       const res = await fetch(`${endpoint}/healthcheck`);
       await res.body?.cancel();
-      if (res.ok) return { endpoint, accessKeyId: "test:tester", secretAccessKey: "testing", stop };
+      if (res.ok && backends.every(Boolean)) {
+        return { endpoint, accessKeyId: "test:tester", secretAccessKey: "testing", stop };
+      }
     } catch { /* not listening yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
   await stop();
-  throw new Error("Swift did not answer its health check within 30 s");
+  throw new Error("Swift (proxy, object, container and account servers) did not come up within 30 s");
 }

@@ -63,6 +63,9 @@ export function parseS3Url(value: string, key: string): S3Location {
 export async function createS3BlobStore(location: S3Location): Promise<BlobStore> {
   const client = new S3Client({
     region: location.region,
+    // Object stores answer 503 SlowDown under load and expect it retried with backoff (the SDK
+    // does, three attempts by default): five ride out a longer burst
+    maxAttempts: 5,
     ...(location.endpoint ? { endpoint: location.endpoint, forcePathStyle: true } : {}),
   });
   const { bucket, prefix } = location;
