@@ -54,7 +54,12 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
     case "provide":
       return await running().provide(msg.params.sha256, signal);
     case "findProviders":
-      return await running().providers.findProviders(msg.params.sha256, msg.params.limit, signal);
+      return await running().providers.findProviders(
+        msg.params.sha256,
+        msg.params.limit,
+        signal,
+        new Set((msg.params.exclude ?? []).slice(0, 64)),
+      );
     case "putRecord":
       return await running().records.put(msg.params.key, msg.params.value, signal);
     case "getRecords":

@@ -27,6 +27,7 @@ import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import type {
   FetchOptions,
+  FindProvidersOptions,
   NodeStatus,
   P2PNode,
   PeerSummary,
@@ -218,8 +219,8 @@ class WorkerNodeClient implements WorkerNode {
   async provide(sha256: string, o: AbortOptions = {}): Promise<void> {
     await this.#call("provide", { sha256 }, o);
   }
-  findProviders(sha256: string, o: AbortOptions & { limit?: number } = {}): Promise<ProviderInfo[]> {
-    return this.#call("findProviders", { sha256, limit: o.limit ?? 20 }, o);
+  findProviders(sha256: string, o: AbortOptions & FindProvidersOptions = {}): Promise<ProviderInfo[]> {
+    return this.#call("findProviders", { sha256, limit: o.limit ?? 20, exclude: o.exclude ?? [] }, o);
   }
   async putRecord(key: string, value: string, o: AbortOptions = {}): Promise<void> {
     await this.#call("putRecord", { key, value }, o);

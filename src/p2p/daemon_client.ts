@@ -20,6 +20,7 @@ import { BAN_MS, type Behaviour } from "./reputation.ts";
 import { callNode, checkResult, type NodeMethod, type NodeParams, type NodeResult } from "./node_calls.ts";
 import type {
   FetchOptions,
+  FindProvidersOptions,
   NodeStatus,
   P2PNode,
   PeerSummary,
@@ -214,8 +215,9 @@ export class DaemonClient implements P2PNode {
   provide(sha256: string, o?: AbortOptions): Promise<void> {
     return this.#rpc("provide", { sha256 }, o);
   }
-  findProviders(sha256: string, o: AbortOptions & { limit?: number } = {}): Promise<ProviderInfo[]> {
-    return this.#rpc("findProviders", { sha256, limit: o.limit ?? 20 }, o.signal ? { signal: o.signal } : {});
+  findProviders(sha256: string, o: AbortOptions & FindProvidersOptions = {}): Promise<ProviderInfo[]> {
+    const params = { sha256, limit: o.limit ?? 20, exclude: o.exclude ?? [] };
+    return this.#rpc("findProviders", params, o.signal ? { signal: o.signal } : {});
   }
   putRecord(key: string, value: string, o?: AbortOptions): Promise<void> {
     return this.#rpc("putRecord", { key, value }, o);

@@ -49,6 +49,7 @@ export * from "./fetch_wire.ts";
 export type {
   DiscoverySource,
   FetchOptions,
+  FindProvidersOptions,
   NodeStatus,
   P2PNode,
   PeerSummary,

@@ -66,6 +66,13 @@ export async function callNode<K extends NodeMethod>(
     }
     return v;
   };
+  const strs = (k: string, max: number) => {
+    const v = p[k] ?? [];
+    if (!Array.isArray(v) || v.length > max || !v.every((s) => typeof s === "string" && s.length <= 128)) {
+      throw new ValidationError(`Invalid params for "${method}": "${k}" must be at most ${max} short strings`);
+    }
+    return v as string[];
+  };
   type R = Promise<NodeResult<K>>;
   switch (method as NodeMethod) {
     case "status":
@@ -79,7 +86,11 @@ export async function callNode<K extends NodeMethod>(
     case "provide":
       return await (node.provide(str("sha256"), o) as R);
     case "findProviders":
-      return await (node.findProviders(str("sha256"), { signal, limit: num("limit", 20) }) as R);
+      return await (node.findProviders(str("sha256"), {
+        signal,
+        limit: num("limit", 20),
+        exclude: strs("exclude", 64),
+      }) as R);
     case "putRecord":
       return await (node.putRecord(str("key"), str("value"), o) as R);
     case "getRecords":

@@ -82,7 +82,7 @@ export interface WorkerMethods {
   /** Announce on the DHT that this node has a blob */
   provide: { params: { sha256: string }; result: void };
   /** Peers that provide a blob, better-reputed first */
-  findProviders: { params: { sha256: string; limit: number }; result: ProviderInfo[] };
+  findProviders: { params: { sha256: string; limit: number; exclude?: string[] }; result: ProviderInfo[] };
   /** Verify and put a signed record on the DHT */
   putRecord: { params: { key: string; value: string }; result: void };
   /** Every valid value of a DHT key with the peers that returned it, newest first */

@@ -109,6 +109,17 @@ export interface FetchOptions extends AbortOptions {
   minBytesPerSecond?: number;
 }
 
+/** Options of {@link P2PNode.findProviders} */
+export interface FindProvidersOptions {
+  /** Most providers returned. @default 20 */
+  limit?: number;
+  /**
+   * Peers already known for other reasons (they vouched through their catalog): neither returned
+   * nor counted toward `limit`, so the lookup stops once it has that many others. At most 64
+   */
+  exclude?: string[];
+}
+
 /** A running P2P node */
 export interface P2PNode {
   /** "worker" (this process) or "daemon" (`ggen p2p start`) */
@@ -124,7 +135,7 @@ export interface P2PNode {
   /** Announce on the DHT that this node has a blob */
   provide(sha256: string, options?: AbortOptions): Promise<void>;
   /** Peers that provide a blob, better-reputed first */
-  findProviders(sha256: string, options?: AbortOptions & { limit?: number }): Promise<ProviderInfo[]>;
+  findProviders(sha256: string, options?: AbortOptions & FindProvidersOptions): Promise<ProviderInfo[]>;
   /** Put a JSON record under a `/ggen/...` key */
   putRecord(key: string, value: string, options?: AbortOptions): Promise<void>;
   /** Every verified value found for a key with the peers that sent it, newest first */

@@ -54,7 +54,8 @@ export interface ProviderService {
   /** Abort the re-provide runs */
   stop(): void;
   provide(sha256: string, signal: AbortSignal): Promise<void>;
-  findProviders(sha256: string, limit: number, signal: AbortSignal): Promise<ProviderInfo[]>;
+  /** Up to `limit` providers of `sha256`, leaving out (and not counting) the peers in `exclude` */
+  findProviders(sha256: string, limit: number, signal: AbortSignal, exclude?: Set<string>): Promise<ProviderInfo[]>;
   /** Distinct packages provided since the start */
   providedCount(): number;
 }
@@ -100,25 +101,23 @@ export function createProviderService(
     sha256: string,
     limit: number,
     signal: AbortSignal,
-    retry = true,
+    exclude: Set<string> = new Set(),
   ): Promise<ProviderInfo[]> {
     const recent = found.get(sha256);
-    // Reused when it asked for as many, or found fewer than it asked for (the walk saw them all)
-    if (
-      recent && Date.now() - recent.at < FOUND_TTL_MS &&
-      (recent.limit >= limit || recent.providers.length < recent.limit)
-    ) {
-      const live = recent.providers.filter((p) => !reputation.isBanned(p.peerId));
-      if (live.length > 0) return live.slice(0, limit);
+    // Reused when it has as many as asked for, or found fewer than it asked for (the walk saw them all)
+    if (recent && Date.now() - recent.at < FOUND_TTL_MS) {
+      const live = recent.providers.filter((p) => !reputation.isBanned(p.peerId) && !exclude.has(p.peerId));
+      const complete = recent.providers.length < recent.limit;
+      if (live.length >= limit || (complete && live.length > 0)) return live.slice(0, limit);
     }
     const started = performance.now();
     let fresh: ProviderInfo[] = [];
     try {
-      fresh = await lookUp(sha256, limit, signal, retry);
+      fresh = await lookUp(sha256, limit, signal, true, exclude);
     } finally {
       countLookup(components.counters, "providers", (performance.now() - started) / 1000, fresh.length);
     }
-    if (fresh.length) {
+    if (fresh.length && exclude.size === 0) {
       if (found.size > 1000) found.clear();
       found.set(sha256, { at: Date.now(), providers: fresh, limit });
     }
@@ -130,6 +129,7 @@ export function createProviderService(
     limit: number,
     signal: AbortSignal,
     retry: boolean,
+    exclude: Set<string>,
   ): Promise<ProviderInfo[]> {
     const self = node.peerId.toString();
     const out = new Map<string, ProviderInfo>();
@@ -147,7 +147,7 @@ export function createProviderService(
     // poisoned or empty routing table cannot hide a holder that is one hop away
     // (in parallel with the DHT walk; the budget then cuts a slow walk once they answered)
     const direct = askConnected(sha256, both).then((found) => {
-      for (const p of found) if (out.size < cap && !out.has(p.peerId)) out.set(p.peerId, p);
+      for (const p of found) if (out.size < cap && !out.has(p.peerId) && !exclude.has(p.peerId)) out.set(p.peerId, p);
       // Enough holders confirmed directly: the DHT walk has nothing left to add
       if (out.size >= cap) inner.abort();
     });
@@ -164,7 +164,7 @@ export function createProviderService(
         }
         for (const p of ev.providers) {
           const id = p.id.toString();
-          if (id === self || reputation.isBanned(id) || out.has(id)) continue;
+          if (id === self || reputation.isBanned(id) || out.has(id) || exclude.has(id)) continue;
           const taken = perResponder.get(from) ?? 0;
           if (from !== self && taken >= MAX_PROVIDERS_PER_RESPONDER) break;
           perResponder.set(from, taken + 1);
@@ -193,7 +193,7 @@ export function createProviderService(
       reputation.ban(f);
     }
     if (flooders.size > 0 && retry && !signal.aborted) {
-      const again = await lookUp(sha256, limit, signal, false);
+      const again = await lookUp(sha256, limit, signal, false, exclude);
       for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
     }
     log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
@@ -259,7 +259,7 @@ export function createProviderService(
       shutdown.abort(new DOMException("Node stopping", "AbortError"));
     },
     provide,
-    findProviders: (sha256, limit, signal) => findProviders(sha256, limit, signal),
+    findProviders: (sha256, limit, signal, exclude) => findProviders(sha256, limit, signal, exclude),
     providedCount: () => provided.size,
   };
 }

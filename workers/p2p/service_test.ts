@@ -61,6 +61,14 @@ Deno.test({
         assert.equal(a.status().providedPackages, 1);
       });
 
+      await t.step("an excluded provider is neither returned nor counted, also from the cache", async () => {
+        const other = new Set([a.node.peerId.toString()]);
+        assert.deepEqual(await b.providers.findProviders(sha256, 1, AbortSignal.timeout(10_000), other), []);
+        // The unfiltered answer is still there for a lookup that excludes nobody
+        const found = await b.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
+        assert.deepEqual(found.map((p) => p.peerId), [a.node.peerId.toString()]);
+      });
+
       await t.step(
         "records: a signed record travels; a missing key is empty; a failed lookup is unavailable",
         async () => {

@@ -45,6 +45,8 @@ export const MULTI_SOURCE_MIN_BYTES = 4 * 1024 * 1024;
 const MAX_SOURCES = 4;
 /** Providers a lookup gathers for a blob one peer serves (the rest are failover) */
 const SMALL_BLOB_PROVIDERS = 3;
+/** Lookups of one download, each for providers not tried yet (bounds a network of liars) */
+const LOOKUP_ROUNDS = 4;
 
 /** How a failed transfer reflects on the peer */
 function behaviourOf(err: Error): Behaviour {
@@ -154,7 +156,10 @@ export function createP2PRegistry(
         );
       }
       const large = version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES);
-      const excluded = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:")).length;
+      // Peers whose bytes were refused already (a multi-source attempt names several)
+      const rejected = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:")).flatMap((s) =>
+        s.slice(4).split(",")
+      );
       const errors: string[] = [];
       // A small blob's holders met while resolving (connected peers whose own catalog announced it)
       // are asked before any lookup; the bytes are verified like any provider's
@@ -164,19 +169,25 @@ export function createP2PRegistry(
       if (fromHint) return fromHint;
       // Many candidates: under a Sybil attack most of a handful may be liars
       // A small blob comes from one peer: a few candidates (for failover) end the lookup early;
-      // a large one is split over several, so the lookup gathers more
-      // (each retry after bad bytes asks for as many more as were excluded, so liars cannot fill it)
-      const providers = await node.findProviders(version.sha256, {
-        ...options,
-        limit: large ? MAX_PROVIDERS_PER_KEY : Math.min(MAX_PROVIDERS_PER_KEY, SMALL_BLOB_PROVIDERS + excluded),
-      });
-      const tried = new Set(hinted);
-      const candidates = providers.filter((p) => !options.exclude?.has(`p2p:${p.peerId}`) && !tried.has(p.peerId));
+      // a large one is split over several, so the lookup gathers more. Peers refused or tried
+      // already are left out of each lookup (and its count), so liars cannot fill it
+      const tried = new Set([...rejected, ...hinted]);
+      const lookUp = async () => {
+        const providers = await node.findProviders(version.sha256, {
+          ...(options.signal ? { signal: options.signal } : {}),
+          limit: large ? MAX_PROVIDERS_PER_KEY : SMALL_BLOB_PROVIDERS,
+          exclude: [...tried].slice(0, 64),
+        });
+        const fresh = providers.map((p) => p.peerId).filter((p) => !tried.has(p) && !options.exclude?.has(`p2p:${p}`));
+        for (const p of fresh) tried.add(p);
+        return fresh;
+      };
+      let candidates = await lookUp();
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
       const multiFailed = [...options.exclude ?? []].some((s) => s.startsWith("p2p:") && s.includes(","));
       if (candidates.length >= 2 && large && !multiFailed) {
-        const peers = candidates.slice(0, MAX_SOURCES).map((p) => p.peerId);
+        const peers = candidates.slice(0, MAX_SOURCES);
         const { body, served } = multiSourceStream({ node, logger: log }, {
           sha256: version.sha256,
           size: version.size,
@@ -199,17 +210,19 @@ export function createP2PRegistry(
           },
         };
       }
-      if (candidates.length === 0 && errors.length === 0) {
-        throw new NotFoundError(
-          `Cannot fetch "${version.id}@${version.version}": no ${
-            providers.length ? "other " : ""
-          }peer provides sha256 ${version.sha256}`,
-        );
+      // One at a time; when every candidate failed before sending (gone, lying about the size),
+      // a few more are looked up, leaving out all tried so far
+      for (let round = 0; round < LOOKUP_ROUNDS && candidates.length > 0; round++) {
+        if (round > 0) candidates = await lookUp();
+        const fromProvider = await fetchFromFirst(candidates, version, options, errors);
+        if (fromProvider) return fromProvider;
       }
-      const fromProvider = await fetchFromFirst(candidates.map((p) => p.peerId), version, options, errors);
-      if (fromProvider) return fromProvider;
       throw new NotFoundError(
-        `Cannot fetch "${version.id}@${version.version}" from any provider: ${errors.join("; ")}`,
+        errors.length
+          ? `Cannot fetch "${version.id}@${version.version}" from any provider: ${errors.join("; ")}`
+          : `Cannot fetch "${version.id}@${version.version}": no ${
+            tried.size ? "other " : ""
+          }peer provides sha256 ${version.sha256}`,
       );
     },
     async publish(

@@ -61,7 +61,8 @@ export interface P2PResolver {
   info(id: string, options?: AbortOptions): Promise<PackageInfo>;
   /**
    * Peers that, while `info` asked, answered from their own catalog that they announced the blob
-   * `sha256`: connected and claiming to hold it, so a download can ask them before any DHT walk
+   * `sha256`, or that the provider lookup for its vouchers found: claiming to hold it, so a
+   * download can ask them before any DHT walk
    */
   holdersOf(sha256: string): string[];
 }
@@ -78,12 +79,13 @@ export function createP2PResolver(
 ): P2PResolver {
   const { node, log } = components;
   const holders = new Map<string, Set<string>>();
+  const noteHolder = (sha256: string, peerId: string) => {
+    if (peerId === init.peerId) return;
+    if (holders.size >= MAX_HINTED_BLOBS) holders.clear();
+    holders.set(sha256, (holders.get(sha256) ?? new Set()).add(peerId));
+  };
   const noteHolders = (rows: VouchedEntry[]) => {
-    for (const { entry, from } of rows) {
-      if (!from.includes(entry.peer_id) || entry.peer_id === init.peerId) continue;
-      if (holders.size >= MAX_HINTED_BLOBS) holders.clear();
-      holders.set(entry.sha256, (holders.get(entry.sha256) ?? new Set()).add(entry.peer_id));
-    }
+    for (const { entry, from } of rows) if (from.includes(entry.peer_id)) noteHolder(entry.sha256, entry.peer_id);
     return rows;
   };
 
@@ -279,9 +281,17 @@ export function createP2PResolver(
         sorted.slice(-VOUCHED_VERSIONS).map(async (v) => {
           const peers = vouchedBy.get(v.version) ?? new Set<string>();
           if (peers.size >= WANTED_VOUCHERS) return;
-          // As many as a small blob's download looks up: the node reuses this lookup for the fetch
-          const providers = await node.findProviders(v.sha256, { ...options, limit: WANTED_VOUCHERS }).catch(() => []);
-          for (const p of providers) if (p.peerId !== init.peerId) peers.add(p.peerId);
+          // Only as many as are missing, leaving out the peers that vouched already: a lookup that
+          // wants more providers than exist walks the whole network before it gives up
+          const providers = await node.findProviders(v.sha256, {
+            ...options,
+            limit: WANTED_VOUCHERS - peers.size,
+            exclude: [...peers].slice(0, 64),
+          }).catch(() => []);
+          for (const p of providers) {
+            if (p.peerId !== init.peerId) peers.add(p.peerId);
+            noteHolder(v.sha256, p.peerId);
+          }
           vouchedBy.set(v.version, peers);
         }),
       );
