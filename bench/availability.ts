@@ -27,6 +27,32 @@ const KILLED = Math.round(DAEMONS * 0.3);
  */
 const SETTLE_MS = 10_000;
 const settle = () => new Promise((r) => setTimeout(r, SETTLE_MS));
+/** Kernel clock ticks per second (`getconf CLK_TCK`, 100 on Linux) */
+const CLK_TCK = 100;
+
+/**
+ * CPU seconds a process (every thread) has used so far, from /proc/PID/stat (read through `cat`:
+ * Deno lets only -A read another process's /proc entries)
+ */
+async function cpuSeconds(pid: number): Promise<number> {
+  const out = await new Deno.Command("cat", { args: [`/proc/${pid}/stat`], stdout: "piped" }).output();
+  const fields = new TextDecoder().decode(out.stdout).split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** The daemon's process (`p2p start --json` names it) */
+const pidOf = (d: Daemon) => Number(d.info.pid ?? d.child.pid);
+
+/**
+ * Every byte a daemon's libp2p connections sent and received so far: libp2p's own counters, on the
+ * daemon's Prometheus endpoint (the sampled daemons start with `--metrics`)
+ */
+async function bytesOf(d: Daemon): Promise<number> {
+  const text = await (await fetch(String(d.info.metrics))).text();
+  const global = [...text.matchAll(/^libp2p_data_transfer_bytes_total\{protocol="global (?:sent|received)"\} (\d+)/gm)];
+  if (global.length !== 2) throw new Error(`no libp2p byte counters at ${d.info.metrics}`);
+  return global.reduce((sum, m) => sum + Number(m[1]), 0);
+}
 
 const work = await Deno.makeTempDir({ prefix: "ggen-availability-" });
 const fromSource = Deno.args.includes("--source");
@@ -90,7 +116,13 @@ try {
   }
   for (let i = 0; i < DAEMONS; i++) {
     daemons.push(
-      await startDaemon(join(work, `d${i}`), { bootstrap: daemons.slice(0, 3).map((d) => d.addr), env, ...cli }),
+      await startDaemon(join(work, `d${i}`), {
+        bootstrap: daemons.slice(0, 3).map((d) => d.addr),
+        env,
+        ...cli,
+        // The last three keep libp2p's byte counters (their idle traffic is measured)
+        ...(i >= DAEMONS - 3 ? { args: ["--metrics", "127.0.0.1:0"] } : {}),
+      }),
     );
   }
   console.error(`${DAEMONS} daemons up`);
@@ -103,8 +135,20 @@ try {
       await ggen(["install", id], { home: daemons[i]!.home, cwd: project, env, ...cli });
     }
   }
-  // Baseline: fresh clients with central healthy
+  // Idle daemons (after the holders' installs settled): CPU of every daemon process and the
+  // bytes a few of them exchange, over one quiet window; then the baseline
   await settle();
+  const sampled = daemons.slice(-3);
+  const bytesBefore = await Promise.all(sampled.map(bytesOf));
+  const cpuBefore = await Promise.all(daemons.map((d) => cpuSeconds(pidOf(d))));
+  const windowStart = performance.now();
+  await settle();
+  const windowS = (performance.now() - windowStart) / 1000;
+  const cpuAfter = await Promise.all(daemons.map((d) => cpuSeconds(pidOf(d))));
+  const cpuShare = daemons.map((_, i) => (cpuAfter[i]! - cpuBefore[i]!) / windowS * 100).sort((a, b) => a - b);
+  const bytesAfter = await Promise.all(sampled.map(bytesOf));
+  const idleBytes = sampled.map((_, i) => (bytesAfter[i]! - bytesBefore[i]!) / windowS).sort((a, b) => a - b);
+  // Baseline: fresh clients with central healthy
   const entry = (k: number, c: number) => daemons[DAEMONS - 1 - ((k * CLIENTS_PER_PACKAGE + c) % (DAEMONS - KILLED))]!;
   const healthy: { ms: number; ok: boolean }[] = [];
   for (const [k, id] of ids.entries()) {
@@ -184,6 +228,20 @@ try {
     [own, [{ text: `< ${(2 * base.p50).toFixed(0)} ms (2x central)`, max: 2 * base.p50 }]],
     [hole_, [{ text: `< ${(pure.p50 + 1500).toFixed(0)} ms (pure P2P + 1.5 s)`, max: pure.p50 + 1500 }]],
   ]);
+  rows.push({
+    measure: `idle daemon CPU (${DAEMONS} daemons, ${windowS.toFixed(0)} s window): median, max; all together`,
+    budget: "< 20% (design §6.2)",
+    value: `${cpuShare[Math.floor(DAEMONS / 2)]!.toFixed(1)}%, ${cpuShare.at(-1)!.toFixed(1)}%; ${
+      cpuShare.reduce((a, b) => a + b, 0).toFixed(0)
+    }% of one core`,
+    ok: cpuShare.at(-1)! < 20,
+  });
+  rows.push({
+    measure: `idle network per daemon (libp2p bytes in + out, ${sampled.length} daemons sampled), highest`,
+    budget: "<= 2 KB/s",
+    value: `${idleBytes.at(-1)!.toFixed(0)} B/s`,
+    ok: idleBytes.at(-1)! <= 2048,
+  });
   for (const s of [base, lan, own, pure, hole_]) {
     rows.push({
       measure: `${s.name}: installs that succeeded`,
