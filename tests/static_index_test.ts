@@ -109,6 +109,7 @@ Deno.test("static index: export, serve with a file server, search, install, refu
   const publish = await ggen(["publish", pkg], { home: client, env: { ...env, GGEN_TOKEN: "ggen_x" } });
   assert.notEqual(publish.code, 0);
   assert.match(publish.stderr, /static index \(read-only\)/);
+  await assert.rejects(Deno.stat(join(client, "keys")), "refused before any signing key was created");
 });
 
 Deno.test("static index: ggen's own unsigned index.json is searched, never installed from", async () => {

@@ -68,6 +68,7 @@ export function highestSeq(info: PackageInfo | undefined): number {
 export async function publishCommand(ctx: Context, dir: string, opts: { key?: string } = {}): Promise<void> {
   const packed = await packDirectory(resolvePath(dir), { namespace: ctx.config.registry.namespace });
   for (const w of packed.warnings) ctx.logger.warn(w);
+  ctx.central().assertWritable("publish");
   const signer = await publisherKey(ctx, opts.key);
   let existing: PackageInfo | undefined;
   try {
@@ -99,6 +100,7 @@ export async function yankCommand(
   if (at <= 0) throw new UsageError(`Cannot yank "${spec}": give ID@VERSION, such as ggen yank ${spec}@1.0.0`);
   const id = checkPackageId(spec.slice(0, at), "yank");
   const version = checkVersion(spec.slice(at + 1), "yank");
+  ctx.central().assertWritable("yank");
   const signer = await publisherKey(ctx, opts.key);
   // The statement names the package seq it was made at, so the registry can refuse a replay
   const info = await ctx.central().info(id, { signal: ctx.signal });

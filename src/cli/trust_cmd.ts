@@ -71,6 +71,7 @@ export function trustCommands(program: Command, open: Open): void {
         const ctx = await open(cmd);
         const raw = fromBase64(publicKey);
         if (raw.byteLength !== 32) throw new ValidationError("Invalid public key: expected base64 of 32 bytes");
+        ctx.central().assertWritable("change owners");
         // The publish module (and its archive code) loads only for a signed owner change
         const signer = await (await import("./publish.ts")).publisherKey(ctx, o.key);
         const central = ctx.central();

@@ -47,6 +47,11 @@ export interface CentralRegistry extends Registry, Publisher {
   setYanked(id: string, version: string, yanked: boolean, envelope: Envelope, options?: AbortOptions): Promise<void>;
   /** The registry's own public key, as it announces it */
   registryKey(options?: AbortOptions): Promise<RegistryKeyResponse>;
+  /**
+   * Throw a ConfigError naming `what` when this source cannot be written (a static index), so a
+   * command refuses before it touches a key
+   */
+  assertWritable(what: string): void;
   /** Send an owner change signed by a current owner */
   changeOwners(id: string, envelope: Envelope, options?: AbortOptions): Promise<OwnerKey[]>;
   /** Current owners and the owner log */
@@ -86,6 +91,8 @@ class HttpCentralRegistry implements CentralRegistry {
     const body = await this.#http.json(readJsonLimited(res, MAX_METADATA_BYTES, `metadata of "${id}"`), "metadata");
     return { ...this.#http.check(() => parsePackageInfo(body, id), "metadata"), source: "central" };
   }
+
+  assertWritable(): void {}
 
   async registryKey(options: AbortOptions = {}): Promise<RegistryKeyResponse> {
     const res = await this.#http.request(apiPaths.registryKey(), options);

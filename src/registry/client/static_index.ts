@@ -155,6 +155,10 @@ class StaticIndexRegistry implements CentralRegistry {
     return { body: res.body, source: "central" };
   }
 
+  assertWritable(what: string): void {
+    this.#readOnly(what);
+  }
+
   #readOnly(what: string): never {
     throw new ConfigError(
       `Cannot ${what}: the central source ${this.url} is a static index (read-only). ` +
