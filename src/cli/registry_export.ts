@@ -8,9 +8,9 @@
  * @module
  */
 import { join } from "node:path";
-import { createSha256, IntegrityError, NotFoundError } from "../core/mod.ts";
+import { NotFoundError } from "../core/mod.ts";
 import { buildIndexJson, openRegistryStorage } from "../registry/server/mod.ts";
-import { tempPathFor, writeFileAtomic } from "../store/mod.ts";
+import { hashFile, writeFileAtomic, writeStreamVerified } from "../store/mod.ts";
 import type { Context } from "./context.ts";
 import { loadServerConfig } from "./registry_cmd.ts";
 
@@ -20,11 +20,7 @@ const tarballPath = (v: { id: string; version: string }) => `tarballs/${v.id}-${
 /** True when `path` holds exactly the bytes of `sha256` */
 async function holds(path: string, sha256: string, size: number): Promise<boolean> {
   const stat = await Deno.stat(path).catch(() => undefined);
-  if (!stat?.isFile || stat.size !== size) return false;
-  const hash = createSha256();
-  using file = await Deno.open(path);
-  for await (const chunk of file.readable) hash.update(chunk);
-  return hash.hex() === sha256;
+  return stat?.isFile === true && stat.size === size && await hashFile(path) === sha256;
 }
 
 /** `ggen registry export` */
@@ -51,21 +47,7 @@ export async function registryExportCommand(
         const body = await blobs.open(v.sha256);
         if (!body) throw new NotFoundError(`The registry has no bytes for ${v.id}@${v.version} (sha256 ${v.sha256})`);
         // Copied through a temporary file and checked on the way: a web server never serves half a tarball
-        const temp = tempPathFor(path);
-        const hash = createSha256();
-        const file = await Deno.open(temp, { write: true, create: true, truncate: true });
-        const hashed = new TransformStream<Uint8Array, Uint8Array>({
-          transform(chunk, controller) {
-            hash.update(chunk);
-            controller.enqueue(chunk);
-          },
-        });
-        await body.pipeThrough(hashed).pipeTo(file.writable);
-        if (hash.hex() !== v.sha256) {
-          await Deno.remove(temp).catch(() => {});
-          throw new IntegrityError(`The registry's bytes of ${v.id}@${v.version} do not match sha256 ${v.sha256}`);
-        }
-        await Deno.rename(temp, path);
+        await writeStreamVerified(path, body, { sha256: v.sha256, size: v.size, signal: ctx.signal });
         written++;
       }
     }

@@ -5,26 +5,14 @@
  */
 import { join } from "node:path";
 import { statfs } from "node:fs/promises";
-import {
-  type AbortOptions,
-  assertSha256Hex,
-  createSha256,
-  IntegrityError,
-  type Logger,
-  TooLargeError,
-} from "../core/mod.ts";
-import { removeOrphanTemps, tempPathFor } from "./atomic.ts";
+import { type AbortOptions, assertSha256Hex, createSha256, type Logger, TooLargeError } from "../core/mod.ts";
+import { removeOrphanTemps, type VerifiedWriteOptions, writeStreamVerified } from "./atomic.ts";
 
 /** Free space a download must leave on the cache's disk */
 const SPACE_MARGIN_BYTES = 64 * 1024 * 1024;
 
 /** Options for {@link PackageCache.put} */
-export interface PutOptions extends AbortOptions {
-  /** Expected size; more bytes than this abort the write */
-  size?: number;
-  /** Called with the bytes written so far */
-  onProgress?: (bytes: number) => void;
-}
+export type PutOptions = Omit<VerifiedWriteOptions, "sha256">;
 
 /** The content-addressed blob cache */
 export interface PackageCache {
@@ -115,43 +103,7 @@ class FsPackageCache implements PackageCache {
       this.#cleaned = true;
       await removeOrphanTemps(this.dir);
     }
-    const tmp = tempPathFor(path);
-    const hash = createSha256();
-    let written = 0;
-    try {
-      using file = await Deno.open(tmp, { createNew: true, write: true, mode: 0o644 });
-      const reader = body.getReader();
-      try {
-        while (true) {
-          options.signal?.throwIfAborted();
-          const { done, value } = await reader.read();
-          if (done) break;
-          written += value.byteLength;
-          if (options.size !== undefined && written > options.size) {
-            throw new TooLargeError(`Refusing download of ${sha256}: more than the expected ${options.size} bytes`);
-          }
-          hash.update(value);
-          let offset = 0;
-          while (offset < value.byteLength) offset += await file.write(value.subarray(offset));
-          options.onProgress?.(written);
-        }
-      } catch (err) {
-        await reader.cancel(err).catch(() => {});
-        throw err;
-      } finally {
-        reader.releaseLock();
-      }
-      await file.sync();
-    } catch (err) {
-      await Deno.remove(tmp).catch(() => {});
-      throw err;
-    }
-    const actual = hash.hex();
-    if (actual !== sha256) {
-      await Deno.remove(tmp).catch(() => {});
-      throw new IntegrityError(`Checksum mismatch: expected sha256 ${sha256}, got ${actual} (${written} bytes)`);
-    }
-    await Deno.rename(tmp, path);
+    const written = await writeStreamVerified(path, body, { ...options, sha256 });
     this.#log.debug(`stored ${sha256} (${written} bytes)`);
     return path;
   }

@@ -6,6 +6,7 @@
 import { join } from "node:path";
 import { createSha256, INSTALL_MARKER } from "../core/mod.ts";
 import { readArchive } from "../archive/mod.ts";
+import { hashFile } from "./atomic.ts";
 
 /** A file that differs from the archive */
 export interface FileDifference {
@@ -13,17 +14,6 @@ export interface FileDifference {
   path: string;
   /** How it differs */
   problem: "missing" | "modified" | "extra";
-}
-
-async function hashFile(path: string): Promise<string | undefined> {
-  try {
-    using file = await Deno.open(path, { read: true });
-    const h = createSha256();
-    for await (const c of file.readable) h.update(c);
-    return h.hex();
-  } catch {
-    return undefined;
-  }
 }
 
 async function listFiles(dir: string, prefix = ""): Promise<string[]> {

@@ -11,7 +11,13 @@
  * @module
  */
 export { createPackageCache, type PackageCache, type PackageCacheComponents, type PutOptions } from "./cache.ts";
-export { removeOrphanTemps, tempPathFor, writeFileAtomic } from "./atomic.ts";
+export {
+  hashFile,
+  removeOrphanTemps,
+  type VerifiedWriteOptions,
+  writeFileAtomic,
+  writeStreamVerified,
+} from "./atomic.ts";
 export {
   type LockedPackage,
   type LockedRegistry,
