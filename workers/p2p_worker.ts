@@ -8,7 +8,14 @@
  */
 import { serializeError, UnavailableError, ValidationError } from "../src/core/mod.ts";
 import type { LogLevel } from "../src/core/mod.ts";
-import { errorReply, type MainToWorker, okReply, type RequestMessage, type WorkerToMain } from "../src/p2p/mod.ts";
+import {
+  errorReply,
+  type MainToWorker,
+  MAX_EXCLUDED_PROVIDERS,
+  okReply,
+  type RequestMessage,
+  type WorkerToMain,
+} from "../src/p2p/mod.ts";
 import { type P2PService, startP2PService } from "./p2p/service.ts";
 
 const LEVELS: Record<LogLevel, number> = { error: 0, warn: 1, info: 2, debug: 3 };
@@ -58,7 +65,7 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
         msg.params.sha256,
         msg.params.limit,
         signal,
-        new Set((msg.params.exclude ?? []).slice(0, 64)),
+        new Set((msg.params.exclude ?? []).slice(0, MAX_EXCLUDED_PROVIDERS)),
       );
     case "putRecord":
       return await running().records.put(msg.params.key, msg.params.value, signal);

@@ -57,6 +57,7 @@ export type {
   SharedDocument,
   TransferSummary,
 } from "./types.ts";
+export { MAX_EXCLUDED_PROVIDERS } from "./types.ts";
 export * from "./protocol.ts";
 export { BAN_MS, type Behaviour, Reputation, type Standing } from "./reputation.ts";
 export * from "./node_calls.ts";

@@ -6,7 +6,7 @@
  */
 import { type AbortOptions, ValidationError } from "../core/mod.ts";
 import type { WorkerMethod, WorkerMethods } from "./protocol.ts";
-import type { P2PNode } from "./types.ts";
+import { MAX_EXCLUDED_PROVIDERS, type P2PNode } from "./types.ts";
 
 /** The methods a node answers remotely: every worker method but the lifecycle and the stream */
 export type NodeMethod = Exclude<WorkerMethod, "start" | "stop" | "fetch">;
@@ -89,7 +89,7 @@ export async function callNode<K extends NodeMethod>(
       return await (node.findProviders(str("sha256"), {
         signal,
         limit: num("limit", 20),
-        exclude: strs("exclude", 64),
+        exclude: strs("exclude", MAX_EXCLUDED_PROVIDERS),
       }) as R);
     case "putRecord":
       return await (node.putRecord(str("key"), str("value"), o) as R);

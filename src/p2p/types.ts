@@ -109,13 +109,17 @@ export interface FetchOptions extends AbortOptions {
   minBytesPerSecond?: number;
 }
 
+/** Most peers one provider lookup may leave out ({@link FindProvidersOptions.exclude}) */
+export const MAX_EXCLUDED_PROVIDERS = 64;
+
 /** Options of {@link P2PNode.findProviders} */
 export interface FindProvidersOptions {
   /** Most providers returned. @default 20 */
   limit?: number;
   /**
    * Peers already known for other reasons (they vouched through their catalog): neither returned
-   * nor counted toward `limit`, so the lookup stops once it has that many others. At most 64
+   * nor counted toward `limit`, so the lookup stops once it has that many others. At most
+   * {@link MAX_EXCLUDED_PROVIDERS}
    */
   exclude?: string[];
 }

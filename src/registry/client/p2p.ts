@@ -28,6 +28,7 @@ import {
   type Behaviour,
   indexKey,
   type IndexRecord,
+  MAX_EXCLUDED_PROVIDERS,
   type P2PNode,
   recordSeq,
   selfProvider,
@@ -156,10 +157,11 @@ export function createP2PRegistry(
         );
       }
       const large = version.size >= (init.multiSourceMinBytes ?? MULTI_SOURCE_MIN_BYTES);
-      // Peers whose bytes were refused already (a multi-source attempt names several)
-      const rejected = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:")).flatMap((s) =>
-        s.slice(4).split(",")
-      );
+      // Sources whose bytes were refused already: one peer each, or a multi-source attempt naming
+      // several (its peers stay candidates: one at a time then finds the liar)
+      const refused = [...options.exclude ?? []].filter((s) => s.startsWith("p2p:"));
+      const multiFailed = refused.some((s) => s.includes(","));
+      const rejected = refused.filter((s) => !s.includes(",")).map((s) => s.slice(4));
       const errors: string[] = [];
       // A small blob's holders met while resolving (connected peers whose own catalog announced it)
       // are asked before any lookup; the bytes are verified like any provider's
@@ -176,16 +178,15 @@ export function createP2PRegistry(
         const providers = await node.findProviders(version.sha256, {
           ...(options.signal ? { signal: options.signal } : {}),
           limit: large ? MAX_PROVIDERS_PER_KEY : SMALL_BLOB_PROVIDERS,
-          exclude: [...tried].slice(0, 64),
+          exclude: [...tried].slice(0, MAX_EXCLUDED_PROVIDERS),
         });
-        const fresh = providers.map((p) => p.peerId).filter((p) => !tried.has(p) && !options.exclude?.has(`p2p:${p}`));
+        const fresh = providers.map((p) => p.peerId).filter((p) => !tried.has(p));
         for (const p of fresh) tried.add(p);
         return fresh;
       };
       let candidates = await lookUp();
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
-      const multiFailed = [...options.exclude ?? []].some((s) => s.startsWith("p2p:") && s.includes(","));
       if (candidates.length >= 2 && large && !multiFailed) {
         const peers = candidates.slice(0, MAX_SOURCES);
         const { body, served } = multiSourceStream({ node, logger: log }, {

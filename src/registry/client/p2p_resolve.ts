@@ -20,6 +20,7 @@ import {
   agreeOnVersion,
   indexKey,
   type IndexRecord,
+  MAX_EXCLUDED_PROVIDERS,
   type P2PNode,
   recordName,
   recordSeq,
@@ -286,7 +287,7 @@ export function createP2PResolver(
           const providers = await node.findProviders(v.sha256, {
             ...options,
             limit: WANTED_VOUCHERS - peers.size,
-            exclude: [...peers].slice(0, 64),
+            exclude: [...peers].slice(0, MAX_EXCLUDED_PROVIDERS),
           }).catch(() => []);
           for (const p of providers) {
             if (p.peerId !== init.peerId) peers.add(p.peerId);
