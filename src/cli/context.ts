@@ -237,6 +237,23 @@ export function registryKeyOf(config: Readonly<Config>, trust: TrustStore, lock?
   return config.registry.publicKey ?? trust.registryKey() ?? lock?.registry?.public_key;
 }
 
+/** The configured central source: a registry's API, or a static index.json on a web server */
+function centralSourceOf(config: Readonly<Config>, logger: Logger): CentralRegistry {
+  const source = {
+    url: config.registry.centralUrl,
+    timeoutMs: config.registry.timeoutMs,
+    addresses: addressBookFile(config.home),
+  };
+  // A URL ending in .json is a static index: read-only, and never sent the token
+  if (isStaticIndexUrl(source.url)) {
+    return createStaticIndexRegistry({ logger }, { ...source, namespace: config.registry.namespace });
+  }
+  return createCentralRegistry({ logger }, {
+    ...source,
+    ...(config.registry.token ? { token: config.registry.token } : {}),
+  });
+}
+
 /** Build the context; registries and the node are created on first use */
 export function createContext(
   init: { config: Readonly<Config>; logger: Logger; out: Output; signal: AbortSignal },
@@ -276,18 +293,7 @@ export function createContext(
     cache: createPackageCache({ logger }, { home: config.home }),
     metadata: openMetadataCache({ home: config.home }),
     central() {
-      const source = {
-        url: config.registry.centralUrl,
-        timeoutMs: config.registry.timeoutMs,
-        addresses: addressBookFile(config.home),
-      };
-      // A URL ending in .json is a static index on a web server: read-only, and never sent the token
-      central ??= isStaticIndexUrl(source.url)
-        ? createStaticIndexRegistry({ logger }, { ...source, namespace: config.registry.namespace })
-        : createCentralRegistry({ logger }, {
-          ...source,
-          ...(config.registry.token ? { token: config.registry.token } : {}),
-        });
+      central ??= centralSourceOf(config, logger);
       return central;
     },
     p2p() {

@@ -11,9 +11,9 @@ import {
   PACKAGE_TOML_NAME,
   type PackageVersion,
   parsePackageSpec,
+  type Registry,
 } from "../core/mod.ts";
 import { readRootText } from "../archive/mod.ts";
-import type { Registry } from "../core/mod.ts";
 import type { Context } from "./context.ts";
 import { projectRoot, readLockfile } from "../store/mod.ts";
 import { ensureCached, verifiedInfo } from "./install.ts";
