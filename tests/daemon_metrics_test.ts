@@ -51,8 +51,19 @@ Deno.test("daemon metrics: Prometheus text with libp2p's and ggen's figures, mov
     assert.ok(lookups("found") + lookups("empty") >= 1, "no DHT lookup counted");
     assert.ok((sample(after, /^ggen_p2p_dht_lookup_seconds_total\{kind="record"\} /) ?? 0) > 0);
     assert.match(after, /^# TYPE ggen_p2p_gossip_messages_total counter/m);
-    // libp2p's own metrics come through @libp2p/prometheus-metrics
+    // libp2p's own metrics come through @libp2p/prometheus-metrics, behind ggen's byte counter
     assert.ok(/^libp2p_/m.test(after), "no libp2p metrics in the exposition");
+    const fetchSent = sample(after, /^libp2p_data_transfer_bytes_total\{protocol="\/ggen\/fetch\/1\.0\.0 sent"\} /) ??
+      0;
+    assert.ok(fetchSent > size, `libp2p counted ${fetchSent} fetch bytes sent, the tarball has ${size}`);
+    // `p2p status` reads the same traffic from ggen's counter: the fetch stream's payload and the wire's total
+    const status = await ggen(["p2p", "status", "--json"], { home: daemon.home });
+    const network = (JSON.parse(status.stdout) as {
+      network: { bytes_in: number; bytes_out: number; protocols: Record<string, { bytes_out: number }> };
+    }).network;
+    assert.ok(network.protocols["/ggen/fetch/1.0.0"]!.bytes_out >= fetchSent, JSON.stringify(network));
+    assert.ok(network.bytes_out > network.protocols["/ggen/fetch/1.0.0"]!.bytes_out, JSON.stringify(network));
+    assert.ok(network.bytes_in > 0);
     // Only GET /metrics: nothing else on that port
     assert.equal((await fetch(url.replace("/metrics", "/status"))).status, 404);
   } finally {

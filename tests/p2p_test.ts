@@ -53,12 +53,19 @@ Deno.test("p2p: a package published on one node of 10 is found and installed sev
     );
     assert.equal(jsonLines<{ id: string }>(search.stdout)[0]?.id, "io.p2p.hops");
     const status = await ggen(["p2p", "status", "--json"], { home: last.home });
-    const s = jsonLines<{ daemon: boolean; peer_count: number; routing_table_size: number; bytes_in: number }>(
-      status.stdout,
-    )[0]!;
+    const s = jsonLines<{
+      daemon: boolean;
+      peer_count: number;
+      routing_table_size: number;
+      bytes_in: number;
+      network: { bytes_in: number; protocols: Record<string, { bytes_in: number }> };
+    }>(status.stdout)[0]!;
     assert.equal(s.daemon, true);
     assert.ok(s.peer_count >= 1 && s.routing_table_size >= 1);
     assert.ok(s.bytes_in > 0);
+    // libp2p's counts, without Prometheus: the fetch stream carried the package and its header
+    assert.ok(s.network.protocols["/ggen/fetch/1.0.0"]!.bytes_in > s.bytes_in, JSON.stringify(s.network));
+    assert.ok(s.network.bytes_in > s.network.protocols["/ggen/fetch/1.0.0"]!.bytes_in);
     const peers = await ggen(["p2p", "peers", "--json"], { home: last.home });
     assert.ok(jsonLines<{ source: string }>(peers.stdout).some((p) => p.source === "bootstrap"));
   } finally {

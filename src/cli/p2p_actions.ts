@@ -181,7 +181,8 @@ export async function statusCommand(ctx: Context): Promise<void> {
       `Routing table: ${s.routingTableSize}`,
       `Provided:      ${s.providedPackages} packages; catalog ${s.catalogSize} versions`,
       `Uptime:        ${(s.uptimeMs / 1000).toFixed(0)} s`,
-      `Transferred:   ${s.bytesIn} B in, ${s.bytesOut} B out`,
+      `Packages:      ${s.bytesIn} B fetched, ${s.bytesOut} B served`,
+      `Network:       ${s.network.bytesIn} B in, ${s.network.bytesOut} B out (all of libp2p; by protocol: --json)`,
       `Limits:        upload ${s.uploadLimit ? `${s.uploadLimit} B/s` : "unlimited"}, download ${
         s.downloadLimit ? `${s.downloadLimit} B/s` : "unlimited"
       }`,

@@ -50,6 +50,7 @@ export type {
   DiscoverySource,
   FetchOptions,
   FindProvidersOptions,
+  NetworkTraffic,
   NodeStatus,
   P2PNode,
   PeerSummary,

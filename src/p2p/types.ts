@@ -39,11 +39,23 @@ export interface NodeStatus {
   downloadLimit: number;
   /** Bytes sent by the fetch protocol */
   bytesOut: number;
+  /** libp2p's own counts: every byte on the wire and per protocol */
+  network: NetworkTraffic;
   /**
    * Routing-table entries by k-bucket: index i counts the peers whose Kademlia id shares exactly
    * i leading bits with this node's (the dashboard draws them)
    */
   routingBuckets: number[];
+}
+
+/** Bytes a node moved, as libp2p counted them */
+export interface NetworkTraffic {
+  /** Received on all connections (encrypted, with every protocol's framing) */
+  bytesIn: number;
+  /** Sent on all connections */
+  bytesOut: number;
+  /** Stream payloads by protocol id */
+  protocols: Record<string, { bytesIn: number; bytesOut: number }>;
 }
 
 /** A blob moving between this node and a peer, now */

@@ -23,7 +23,7 @@ import { type DiscoverySource, selectRecord, verifyRecord, type WorkerStartInit 
 import type { AccessGate } from "./access.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { libp2pConnectionLimit } from "./slots.ts";
-import type { NodeMetrics } from "./metrics.ts";
+import type { TrafficCounter } from "./traffic.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
 /**
@@ -60,8 +60,8 @@ export interface NodeComponents {
   log: Log;
   /** How each peer was found; filled by discovery */
   sources: Map<string, DiscoverySource>;
-  /** Prometheus metrics, when kept */
-  metrics?: NodeMetrics;
+  /** libp2p's byte counts (and Prometheus behind them, when kept) */
+  traffic: TrafficCounter;
 }
 
 /** Build (not start listening beyond libp2p's own start) the libp2p node */
@@ -105,7 +105,7 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
     },
     connectionGater: access.connectionGater(),
     connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
-    ...(components.metrics ? { metrics: components.metrics.libp2p } : {}),
+    metrics: components.traffic.libp2p,
     services: {
       identify: identify(),
       ping: ping(),

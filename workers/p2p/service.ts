@@ -31,6 +31,7 @@ import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
 import { createServedBy } from "./served_by.ts";
 import { createSlotKeeper, type SlotKeeper } from "./slots.ts";
 import { createReputationBook, type ReputationBook } from "./reputation_book.ts";
+import { createTrafficCounter } from "./traffic.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
 
 /** Collaborators of the P2P service */
@@ -96,8 +97,9 @@ export async function startP2PService(
   const catalogDb: Catalog = openCatalog(join(init.home, "p2p.db"));
   // Prometheus (prom-client and libp2p's metrics) loads only for a daemon that serves metrics
   const metrics = init.metrics ? (await import("./metrics.ts")).createNodeMetrics() : undefined;
+  const traffic = createTrafficCounter(metrics?.libp2p);
   try {
-    node = await createNode({ access, reputation, log, sources, ...(metrics ? { metrics } : {}) }, init);
+    node = await createNode({ access, reputation, log, sources, traffic }, init);
   } catch (err) {
     catalogDb.close();
     // libp2p's own message tells a library user to change its transport manager: say what to do
@@ -185,6 +187,7 @@ export async function startP2PService(
     routingEntriesRemoved: hygiene.removed(),
     bytesIn: counters.bytesIn,
     bytesOut: counters.bytesOut,
+    network: traffic.totals(),
     uploadLimit: init.uploadLimit ?? 0,
     downloadLimit: init.downloadLimit ?? 0,
     routingBuckets: routingBuckets(started),
