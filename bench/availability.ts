@@ -12,7 +12,8 @@ import { join } from "node:path";
 import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
-import { ggen, ROOT, writePackage } from "../tests/helpers.ts";
+import { ggen, writePackage } from "../tests/helpers.ts";
+import { buildSingleFile } from "./single_file.ts";
 import { type Daemon, startDaemon } from "../tests/p2p_helpers.ts";
 
 const DAEMONS = Number(Deno.env.get("GGEN_BENCH_DAEMONS") ?? 25);
@@ -56,14 +57,7 @@ async function bytesOf(d: Daemon): Promise<number> {
 
 const work = await Deno.makeTempDir({ prefix: "ggen-availability-" });
 const fromSource = Deno.args.includes("--source");
-const main = fromSource ? undefined : join(work, "ggen.js");
-if (main) {
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "scripts/bundle.ts", "--output", main],
-    cwd: ROOT,
-  }).output();
-  if (built.code !== 0) throw new Error("deno task bundle failed");
-}
+const main = fromSource ? undefined : await buildSingleFile(work);
 const cli = main ? { main } : {};
 const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
 const { token } = await createToken(server.metadata);

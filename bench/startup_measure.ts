@@ -8,7 +8,7 @@
  */
 import { join } from "node:path";
 import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
-import { ROOT } from "../tests/helpers.ts";
+import { buildSingleFile } from "./single_file.ts";
 import { startCentral } from "../tests/central_helpers.ts";
 
 const RUNS = 9;
@@ -52,13 +52,7 @@ async function measure(
 const rows: ResultRow[] = [];
 const central = await startCentral(work);
 try {
-  const file = join(work, "ggen.js");
-  const built = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-write", "--allow-env", "--allow-run", "scripts/bundle.ts", "--output", file],
-    cwd: ROOT,
-    stderr: "piped",
-  }).output();
-  if (!built.success) throw new Error(new TextDecoder().decode(built.stderr));
+  const file = await buildSingleFile(work);
   await central.publish("io.startup.bench", "1.0.0");
   const home = join(work, "home");
   const project = join(work, "project");

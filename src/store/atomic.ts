@@ -64,9 +64,10 @@ export async function writeStreamVerified(
         if (o.size !== undefined && written > o.size) {
           throw new TooLargeError(`Refusing download of ${o.sha256}: more than the expected ${o.size} bytes`);
         }
+        // The write runs on Deno's I/O threads while this thread hashes the same bytes
+        const writing = writeAll(file, value);
         hash.update(value);
-        let offset = 0;
-        while (offset < value.byteLength) offset += await file.write(value.subarray(offset));
+        await writing;
         o.onProgress?.(written);
       }
     } catch (err) {
@@ -87,6 +88,10 @@ export async function writeStreamVerified(
   }
   await Deno.rename(tmp, path);
   return written;
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  for (let offset = 0; offset < bytes.byteLength;) offset += await file.write(bytes.subarray(offset));
 }
 
 /** The SHA-256 of a file's bytes, hex; undefined when it cannot be read */
