@@ -9,6 +9,7 @@ import {
   ConfigError,
   DEFAULT_CENTRAL_URL,
   DEFAULT_MAX_TARBALL_BYTES,
+  DEFAULT_MIN_SOURCES,
   DEFAULT_PACKAGE_NAMESPACE,
   isValidPackageId,
   type LogLevel,
@@ -355,7 +356,7 @@ export async function loadConfig(flags: ConfigFlags = {}): Promise<Readonly<Conf
       allowRanges: (file["registry.p2p.security.allow_ranges"] as string[] | undefined) ?? [],
       denyRanges: (file["registry.p2p.security.deny_ranges"] as string[] | undefined) ?? [],
       minSources: Number(env("GGEN_MIN_SOURCES") ?? 0) ||
-        ((file["registry.p2p.security.min_sources"] as number | undefined) ?? 3),
+        ((file["registry.p2p.security.min_sources"] as number | undefined) ?? DEFAULT_MIN_SOURCES),
       maxPackageBytes: (file["registry.p2p.max_package_bytes"] as number | undefined) ?? DEFAULT_MAX_TARBALL_BYTES,
       // Relative paths are relative to the config file's directory
       ...(env("GGEN_PSK_FILE") ?? file["registry.p2p.psk_file"]

@@ -60,6 +60,11 @@ export const ANNOUNCE_TOPIC = "ggen/packages/announce";
 export const RECORD_NAMESPACE = "ggen";
 /** Largest accepted DHT record or announcement value */
 export const MAX_RECORD_BYTES = 16 * KIB;
+/**
+ * `[registry.p2p.security] min_sources` unless configured: distinct peers that must vouch for a
+ * version whose publisher is not pinned yet
+ */
+export const DEFAULT_MIN_SOURCES = 3;
 /** Chunk size of P2P transfers */
 export const FETCH_CHUNK_BYTES = 64 * KIB;
 /** A peer that sends nothing for this long during a transfer is treated as stalled */

@@ -47,8 +47,10 @@ export interface CatalogEntry {
 export interface VouchedEntry {
   /** The entry, its publisher signature verified */
   entry: CatalogEntry;
-  /** PeerIds that returned exactly this signed statement */
+  /** PeerIds that returned exactly this signed statement, or announced holding its bytes */
   from: string[];
+  /** Connected peers among them that announced holding the bytes themselves */
+  holders?: string[];
 }
 
 /** Bounds of the catalog */

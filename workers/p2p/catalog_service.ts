@@ -11,6 +11,7 @@ import { type Message, TopicValidatorResult } from "@libp2p/gossipsub";
 import {
   ANNOUNCE_TOPIC,
   CATALOG_PROTOCOL,
+  DEFAULT_MIN_SOURCES,
   isValidPackageId,
   RateLimiter,
   sha256Hex,
@@ -27,6 +28,7 @@ import {
   verifyAnnouncement,
   type VouchedEntry,
 } from "../../src/p2p/mod.ts";
+import { createHeardHolders, statementKey } from "./heard_holders.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { bytesOf, exchange, sendAll, withStallTimer } from "./streams.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
@@ -37,6 +39,14 @@ const CATALOG_QUERY_TIMEOUT_MS = 2000;
 const MAX_CATALOG_PEERS = 16;
 /** Versions of one package a peer answers with */
 const MAX_VERSIONS_ANSWERED = 200;
+/**
+ * After half the peers answered, how long the rest still have. The slowest of 16 answers decided
+ * a query's time (300-540 ms in a loaded 25-daemon LAN, where half answered far sooner); a
+ * majority still has to answer, so fast liars alone cannot decide what is found
+ */
+const STRAGGLER_WINDOW_MS = 100;
+/** How long the catalogs get when enough holders announced a version to this node already */
+const HEARD_WINDOW_MS = 100;
 
 /** A catalog query: a search, or with `id` every version of that package */
 interface CatalogRequest {
@@ -77,6 +87,7 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
   // Signer of each message the validator accepted, until the message event takes it (bounded)
   const verified = new Map<string, string>();
   const msgKey = (data: Uint8Array) => sha256Hex(data);
+  const heard = createHeardHolders();
 
   async function answer(stream: Stream): Promise<void> {
     try {
@@ -117,6 +128,37 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
 
   const connectedPeers = () =>
     [...new Set(node.getConnections().map((c) => c.remotePeer.toString()))].slice(0, MAX_CATALOG_PEERS);
+
+  /**
+   * Ask the connected peers; each answer in the order of `peers` (empty for a peer that failed or
+   * was still silent once half had answered and {@link STRAGGLER_WINDOW_MS} passed, or, with
+   * `windowMs`, once that long passed)
+   */
+  async function askPeers(
+    request: CatalogRequest,
+    signal: AbortSignal,
+    windowMs?: number,
+  ): Promise<{ peers: string[]; answers: CatalogEntry[][] }> {
+    const peers = connectedPeers();
+    const answers: CatalogEntry[][] = peers.map(() => []);
+    const stragglers = new AbortController();
+    const asking = AbortSignal.any([signal, stragglers.signal]);
+    const quorum = windowMs === undefined ? Math.ceil(peers.length / 2) : 0;
+    let answered = 0;
+    let reachQuorum!: () => void;
+    const quorumReached = new Promise<void>((resolve) => reachQuorum = resolve);
+    if (quorum === 0) reachQuorum();
+    const all = Promise.all(peers.map(async (peer, i) => {
+      answers[i] = await ask(peer, request, asking);
+      if (++answered >= quorum) reachQuorum();
+    }));
+    await Promise.race([all, quorumReached]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([all, new Promise((resolve) => timer = setTimeout(resolve, windowMs ?? STRAGGLER_WINDOW_MS))]);
+    clearTimeout(timer);
+    stragglers.abort(new Error("enough catalog answers"));
+    return { peers, answers: [...answers] };
+  }
 
   /** Catalog answers are checked like announcements: signed by the publisher, or ignored; kept when they verify */
   async function keepVerified(e: CatalogEntry): Promise<boolean> {
@@ -182,6 +224,7 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
           if (msg.type === "signed" && msg.from.toString() !== a.peer_id) {
             throw new ValidationError(`announcement peer_id ${a.peer_id} is not its signer ${msg.from}`);
           }
+          if (msg.type === "signed") heard.note(a);
           if (catalog.add(a, keyid)) components.onAnnouncement(a, msg.type === "signed" ? msg.from.toString() : "");
         } catch (err) {
           log("debug", `dropped announcement: ${(err as Error).message}`);
@@ -190,24 +233,29 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       pubsub.subscribe(ANNOUNCE_TOPIC);
     },
     async search(text, limit, signal) {
-      const peers = connectedPeers();
-      const answers = await Promise.all(peers.map((id) => ask(id, { text, limit }, signal)));
+      const { answers } = await askPeers({ text, limit }, signal);
       for (const list of answers) for (const e of list) await keepVerified(e);
       return catalog.search(text, limit);
     },
     async versionsOf(id, signal) {
-      const peers = connectedPeers();
-      const answers = await Promise.all(
-        peers.map((peer) => ask(peer, { text: id, id, limit: MAX_VERSIONS_ANSWERED }, signal)),
+      // The holders that announced a version to this node vouch for it as a catalog answer would;
+      // when they are enough, the connected peers' catalogs only get a short window (for newer
+      // versions and conflicting statements)
+      const known = heard.of(id);
+      const enough = known.some((row) => row.from.length >= DEFAULT_MIN_SOURCES);
+      const { peers, answers } = await askPeers(
+        { text: id, id, limit: MAX_VERSIONS_ANSWERED },
+        signal,
+        enough ? HEARD_WINDOW_MS : undefined,
       );
-      // One row per distinct signed statement, with every peer that returned it; each statement
-      // is verified once (peers mostly return the same ones)
-      const vouched = new Map<string, VouchedEntry>();
+      // One row per distinct signed statement, with every peer that returned or announced it; each
+      // statement is verified once (peers mostly return the same ones)
+      const vouched = new Map<string, VouchedEntry>(known.map((row) => [statementKey(row.entry), row]));
       const checked = new Map<string, boolean>();
       for (const [i, list] of answers.entries()) {
         for (const e of list) {
           if (e.package_id !== id) continue;
-          const key = `${e.version}\0${e.sha256}\0${e.publisher_key ?? ""}`;
+          const key = statementKey(e);
           // Exactly the same entry: a tampered copy never shares a verdict with an honest one
           const statement = JSON.stringify(e);
           if (!checked.has(statement)) checked.set(statement, await keepVerified(e));
@@ -217,7 +265,13 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
           vouched.set(key, row);
         }
       }
-      return [...vouched.values()];
+      // The announcers still connected hold the bytes: a download asks them before any lookup
+      const connected = new Set(connectedPeers());
+      return [...vouched.values()].map((row) => {
+        const holders = known.find((k) => statementKey(k.entry) === statementKey(row.entry))?.from
+          .filter((p) => connected.has(p)) ?? [];
+        return holders.length ? { ...row, holders } : row;
+      });
     },
     async announce(announcement) {
       const { announcement: a, keyid } = await verifyAnnouncement(encodeJson(announcement));

@@ -101,6 +101,16 @@ Deno.test({
           await a.catalog.announce(announcementOf(v, a.node.peerId.toString()));
           const hits = await b.catalog.search("io.svc.pkg", 5, AbortSignal.timeout(5000));
           assert.equal(hits[0]?.package_id, "io.svc.pkg");
+          // Heard as gossip signed by its announcer: a voucher and a holder (a catalog answer
+          // only vouches, it does not say who holds the bytes)
+          const aId = a.node.peerId.toString();
+          await waitFor("the announcement heard", async () => {
+            const rows = await b.catalog.versionsOf("io.svc.pkg", AbortSignal.timeout(5000));
+            return rows[0]?.holders?.includes(aId) === true;
+          });
+          const [row] = await b.catalog.versionsOf("io.svc.pkg", AbortSignal.timeout(5000));
+          assert.deepEqual(row?.from, [aId]);
+          assert.deepEqual(row?.holders, [aId]);
         },
       );
 

@@ -167,7 +167,13 @@ export function createP2PRegistry(
       // are asked before any lookup; the bytes are verified like any provider's
       const hinted = large ? [] : resolver.holdersOf(version.sha256).filter((p) => !options.exclude?.has(`p2p:${p}`))
         .slice(0, SMALL_BLOB_PROVIDERS);
+      const hintedAt = performance.now();
       const fromHint = await fetchFromFirst(hinted, version, options, errors);
+      log.debug(
+        `${version.id}@${version.version}: ${hinted.length} holders met while resolving, ${
+          fromHint ? "one sent" : "none sent"
+        } in ${(performance.now() - hintedAt).toFixed(0)} ms`,
+      );
       if (fromHint) return fromHint;
       // Many candidates: under a Sybil attack most of a handful may be liars
       // A small blob comes from one peer: a few candidates (for failover) end the lookup early;

@@ -7,6 +7,7 @@
 import * as semver from "semver";
 import {
   type AbortOptions,
+  DEFAULT_MIN_SOURCES,
   fromBase64,
   isValidVersion,
   type Logger,
@@ -34,7 +35,7 @@ import {
 import type { P2PRegistryInit } from "./p2p.ts";
 
 /** Vouchers worth a provider lookup: the default min_sources */
-const WANTED_VOUCHERS = 3;
+const WANTED_VOUCHERS = DEFAULT_MIN_SOURCES;
 /** Newest versions whose vouchers are completed with their providers */
 const VOUCHED_VERSIONS = 3;
 /** Catalog queries while a package's index is still looked up */
@@ -86,7 +87,10 @@ export function createP2PResolver(
     holders.set(sha256, (holders.get(sha256) ?? new Set()).add(peerId));
   };
   const noteHolders = (rows: VouchedEntry[]) => {
-    for (const { entry, from } of rows) if (from.includes(entry.peer_id)) noteHolder(entry.sha256, entry.peer_id);
+    for (const { entry, from, holders } of rows) {
+      if (from.includes(entry.peer_id)) noteHolder(entry.sha256, entry.peer_id);
+      for (const peer of holders ?? []) noteHolder(entry.sha256, peer);
+    }
     return rows;
   };
 
@@ -188,7 +192,11 @@ export function createP2PResolver(
   const info = async (id: string, options: AbortOptions = {}): Promise<PackageInfo> => {
     // The connected peers' catalogs are asked beside the registry document: every entry carries
     // the publisher's signed statement, so a version found there needs no DHT walk
-    const catalogsAsked = node.catalogVersions(id, options).then(noteHolders, () => []);
+    const asked = performance.now();
+    const catalogsAsked = node.catalogVersions(id, options).then((rows) => {
+      log.debug(`info ${id}: ${rows.length} catalog rows in ${(performance.now() - asked).toFixed(0)} ms`);
+      return noteHolders(rows);
+    }, () => []);
     // Where the registry's key is pinned, its signed document (kept by a peer that fetched from
     // central) is the authority: versions other keys sign never compete with it
     const authoritative = await registryDocument(id, options);
@@ -284,11 +292,17 @@ export function createP2PResolver(
           if (peers.size >= WANTED_VOUCHERS) return;
           // Only as many as are missing, leaving out the peers that vouched already: a lookup that
           // wants more providers than exist walks the whole network before it gives up
+          const lookup = performance.now();
           const providers = await node.findProviders(v.sha256, {
             ...options,
             limit: WANTED_VOUCHERS - peers.size,
             exclude: [...peers].slice(0, MAX_EXCLUDED_PROVIDERS),
           }).catch(() => []);
+          log.debug(
+            `info ${id}@${v.version}: ${peers.size} vouchers, ${providers.length} more providers found in ${
+              (performance.now() - lookup).toFixed(0)
+            } ms`,
+          );
           for (const p of providers) {
             if (p.peerId !== init.peerId) peers.add(p.peerId);
             noteHolder(v.sha256, p.peerId);
