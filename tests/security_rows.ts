@@ -376,7 +376,7 @@ export const P2P_ROWS: Row[] = [
     threat:
       "a peer signs versions of an id another key publishes (a higher version, or the first one a fresh node sees)",
     mitigation:
-      "with a pinned key (trust store or ggen.lock) or `trusted_publishers`, only versions signed by those keys are considered and the highest of them is chosen; on first use, versions signed by different keys are refused naming every fingerprint; a refusal never suggests trusting a key only peers vouch for; on first use a version counts only when `min_sources` distinct peers (default 3, this node not counted) vouch for it (returned its signed record, or provide the bytes it names), else the refusal says how many did",
+      "with a pinned key (trust store or ggen.lock) or `trusted_publishers`, only versions signed by those keys are considered and the highest of them is chosen; on first use, versions signed by different keys are refused naming every fingerprint; a refusal never suggests trusting a key only peers vouch for; on first use a version counts only when `min_sources` distinct peers (default 3, this node not counted) vouch for it (returned its signed record or catalog entry, announced holding it in a gossip message they signed, or provide the bytes it names), else the refusal says how many did",
     test: "src/trust/peer_trust_test.ts",
   },
 ];
