@@ -46,7 +46,7 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
     }
     case "stop": {
       for (const [id, c] of controllers) if (id !== msg.id) c.abort(new DOMException("Node stopping", "AbortError"));
-      await service?.stop();
+      await service?.stop(msg.params);
       service = undefined;
       return;
     }

@@ -388,7 +388,10 @@ export function createContext(
       await Promise.all(reports);
       if (p2p) {
         const started = await p2p.catch(() => undefined);
-        await started?.node.stop();
+        const stopping = performance.now();
+        // A short-lived node ends with the command: its worker is terminated right after
+        await started?.node.stop({ quick: started.node.kind === "worker" });
+        if (started) logger.debug(`P2P node stopped in ${(performance.now() - stopping).toFixed(0)} ms`);
       }
     },
   };

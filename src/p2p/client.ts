@@ -297,10 +297,10 @@ class WorkerNodeClient implements WorkerNode {
     this.#worker.terminate();
   }
 
-  async stop(): Promise<void> {
+  async stop(options: { quick?: boolean } = {}): Promise<void> {
     if (this.#terminated) return;
     try {
-      await this.#call("stop", {}, { timeoutMs: 5000 });
+      await this.#call("stop", options.quick ? { quick: true } : {}, { timeoutMs: 5000 });
     } catch (err) {
       this.#log.debug(`stop: ${(err as Error).message}`);
     } finally {

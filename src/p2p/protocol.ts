@@ -70,7 +70,7 @@ export interface WorkerMethods {
   /** Start */
   start: { params: WorkerStartInit; result: { peerId: string; listenAddrs: string[] } };
   /** Stop, releasing everything it started */
-  stop: { params: Record<string, never>; result: void };
+  stop: { params: { quick?: boolean }; result: void };
   /** The node's figures */
   status: { params: Record<string, never>; result: NodeStatus };
   /** Connected peers with latency, source and score */

@@ -176,6 +176,10 @@ export interface P2PNode {
   banned(): Promise<string[]>;
   /** Blobs moving between this node and its peers now */
   transfers(options?: AbortOptions): Promise<TransferSummary[]>;
-  /** Stop, releasing everything it started */
-  stop(): Promise<void>;
+  /**
+   * Stop, releasing everything it started. `quick`: keep what the node learned (reputation, who
+   * served what) but skip libp2p's orderly goodbye to each peer; for a node whose process ends now
+   * (a short-lived node: peers see its connections close either way)
+   */
+  stop(options?: { quick?: boolean }): Promise<void>;
 }

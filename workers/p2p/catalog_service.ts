@@ -77,6 +77,8 @@ export interface CatalogService {
   versionsOf(id: string, signal: AbortSignal): Promise<VouchedEntry[]>;
   /** Validate, record and publish an announcement */
   announce(a: Announcement): Promise<void>;
+  /** Whether this node published an announcement (gossipsub sends it after `publish` returns) */
+  published(): boolean;
 }
 
 /** Create the catalog service */
@@ -88,6 +90,7 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
   const verified = new Map<string, string>();
   const msgKey = (data: Uint8Array) => sha256Hex(data);
   const heard = createHeardHolders();
+  let published = false;
 
   async function answer(stream: Stream): Promise<void> {
     try {
@@ -277,6 +280,8 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       const { announcement: a, keyid } = await verifyAnnouncement(encodeJson(announcement));
       catalog.add(a, keyid);
       await node.services.pubsub.publish(ANNOUNCE_TOPIC, encodeJson(a));
+      published = true;
     },
+    published: () => published,
   };
 }
