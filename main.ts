@@ -27,17 +27,28 @@ function describe(err: unknown, verbose: boolean): string {
   return text;
 }
 
+/** A line on stderr, unless stderr is gone (the exit code still tells) */
+function printError(text: string): void {
+  try {
+    console.error(text);
+  } catch {
+    // stderr closed
+  }
+}
+
 if (import.meta.main) {
   const controller = new AbortController();
   let interrupted = false;
   const onSignal = () => {
     if (interrupted) Deno.exit(130);
     interrupted = true;
+    // Stopping first: a notice that cannot be written (stderr closed) must not keep the stop
+    // from happening
+    controller.abort(new DOMException("Interrupted", "AbortError"));
     // Installs, publishes and lock writes are atomic: stopping now leaves the state of before
-    console.error(
+    printError(
       "Interrupted: stopping (nothing half-done is kept; run the command again to finish; Ctrl-C again to quit now)",
     );
-    controller.abort(new DOMException("Interrupted", "AbortError"));
   };
   Deno.addSignalListener("SIGINT", onSignal);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", onSignal);
@@ -54,10 +65,10 @@ if (import.meta.main) {
         // Scripts get the error's class (stable) and message; JSON escapes what a terminal must not see
         const name = err instanceof Error ? err.name : "Error";
         const message = err instanceof Error ? err.message : String(err);
-        console.error(JSON.stringify({ error: { name, message, exit_code: code } }));
+        printError(JSON.stringify({ error: { name, message, exit_code: code } }));
       } else {
         // Error messages quote registry and peer answers: escape them for the terminal
-        console.error(describe(err, verbose).split("\n").map(escapeTerminal).join("\n"));
+        printError(describe(err, verbose).split("\n").map(escapeTerminal).join("\n"));
       }
     }
   }

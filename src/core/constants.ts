@@ -65,8 +65,12 @@ export const MAX_RECORD_BYTES = 16 * KIB;
  * version whose publisher is not pinned yet
  */
 export const DEFAULT_MIN_SOURCES = 3;
-/** Chunk size of P2P transfers */
-export const FETCH_CHUNK_BYTES = 64 * KIB;
+/**
+ * What a peer reads from its store and sends at a time. noise splits it into 64 KiB messages; a
+ * quarter of the reads, sends and copies of 64 KiB chunks (100 MiB between two in-process nodes:
+ * 640-860 ms against 700-900)
+ */
+export const FETCH_CHUNK_BYTES = 256 * KIB;
 /** A peer that sends nothing for this long during a transfer is treated as stalled */
 export const DEFAULT_FETCH_STALL_MS = 5 * SECOND;
 /** Slowest average rate a P2P transfer may keep after its grace period (slow-drip defence) */
