@@ -56,7 +56,7 @@ Deno.test("daemon metrics: Prometheus text with libp2p's and ggen's figures, mov
     const fetchSent = sample(after, /^libp2p_data_transfer_bytes_total\{protocol="\/ggen\/fetch\/1\.0\.0 sent"\} /) ??
       0;
     assert.ok(fetchSent > size, `libp2p counted ${fetchSent} fetch bytes sent, the tarball has ${size}`);
-    // `p2p status` reads the same traffic from ggen's counter: the fetch stream's payload and the wire's total
+    // `p2p status` reads the same traffic from ggen's counter: the fetch stream's payload and all streams' total
     const status = await ggen(["p2p", "status", "--json"], { home: daemon.home });
     const network = (JSON.parse(status.stdout) as {
       network: { bytes_in: number; bytes_out: number; protocols: Record<string, { bytes_out: number }> };

@@ -92,10 +92,26 @@ export async function startDaemon(
   const until = AbortSignal.any([ctx.signal, stopped.signal]);
   await new Promise<void>((resolve) => until.addEventListener("abort", () => resolve(), { once: true }));
   logger.info("stopping P2P node");
-  await control.stop();
-  await metricsServer?.shutdown();
-  await node.stop();
+  // A daemon that does not stop is worse than one that stops abruptly (a service manager or a
+  // test waits on it): past the deadline it exits, naming the step that held it
+  let step = "the control API";
+  const deadline = setTimeout(() => {
+    logger.warn(`The P2P daemon did not stop within ${STOP_DEADLINE_MS / 1000} s (held by ${step}): exiting now`);
+    Deno.exit(1);
+  }, STOP_DEADLINE_MS);
+  try {
+    await control.stop();
+    step = "the metrics endpoint";
+    await metricsServer?.shutdown();
+    step = "the libp2p node";
+    await node.stop();
+  } finally {
+    clearTimeout(deadline);
+  }
 }
+
+/** How long a stopping daemon may take before it exits anyway */
+const STOP_DEADLINE_MS = 15_000;
 
 /** `host:port` (an IPv6 host in brackets) as Deno.serve options */
 function parseListen(value: string, flag: string): { hostname: string; port: number } {
@@ -182,7 +198,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
       `Provided:      ${s.providedPackages} packages; catalog ${s.catalogSize} versions`,
       `Uptime:        ${(s.uptimeMs / 1000).toFixed(0)} s`,
       `Packages:      ${s.bytesIn} B fetched, ${s.bytesOut} B served`,
-      `Network:       ${s.network.bytesIn} B in, ${s.network.bytesOut} B out (all of libp2p; by protocol: --json)`,
+      `Network:       ${s.network.bytesIn} B in, ${s.network.bytesOut} B out (every libp2p protocol stream; by protocol: --json)`,
       `Limits:        upload ${s.uploadLimit ? `${s.uploadLimit} B/s` : "unlimited"}, download ${
         s.downloadLimit ? `${s.downloadLimit} B/s` : "unlimited"
       }`,

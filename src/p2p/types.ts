@@ -50,9 +50,9 @@ export interface NodeStatus {
 
 /** Bytes a node moved, as libp2p counted them */
 export interface NetworkTraffic {
-  /** Received on all connections (encrypted, with every protocol's framing) */
+  /** Received on every protocol stream (payloads: noise and yamux framing not counted) */
   bytesIn: number;
-  /** Sent on all connections */
+  /** Sent on every protocol stream */
   bytesOut: number;
   /** Stream payloads by protocol id */
   protocols: Record<string, { bytesIn: number; bytesOut: number }>;

@@ -1,11 +1,13 @@
 /**
- * libp2p's own byte counts without Prometheus: a `metrics` component that counts what every
- * connection and protocol stream sends and receives (the way `@libp2p/prometheus-metrics` does),
- * so `p2p status` shows the node's real traffic. When the daemon also serves Prometheus metrics,
- * that component sits behind this one and sees every call too.
+ * libp2p's own byte counts without Prometheus: a `metrics` component that counts what each
+ * protocol stream sends and receives (the way `@libp2p/prometheus-metrics` does), so `p2p status`
+ * shows the node's real traffic. Connections themselves are not wrapped: counting at that level
+ * (noise and yamux framing included) kept a flooded node from making room for an honest peer
+ * (tests/connection_flood_test.ts). When the daemon also serves Prometheus metrics, that
+ * component sits behind this one and sees every call too.
  * @module
  */
-import type { Metrics, MultiaddrConnection, Stream } from "@libp2p/interface";
+import type { Metrics, Stream } from "@libp2p/interface";
 import type { NetworkTraffic } from "../../src/p2p/mod.ts";
 
 /** Protocols counted one by one; the rest (never expected: only handled ones negotiate) are summed */
@@ -21,7 +23,7 @@ export type MetricsFactory = (components: any) => Metrics;
 export interface TrafficCounter {
   /** Hand to `createLibp2p({ metrics })` */
   readonly libp2p: MetricsFactory;
-  /** Bytes so far: on the wire (all connections, encrypted) and per protocol (stream payloads) */
+  /** Stream payload bytes so far, in total and per protocol */
   totals(): NetworkTraffic;
 }
 
@@ -37,10 +39,9 @@ const ignored = {
 
 /** Count libp2p's traffic; `inner` (Prometheus) also gets every call when given */
 export function createTrafficCounter(inner?: MetricsFactory): TrafficCounter {
-  const wire = { bytesIn: 0, bytesOut: 0 };
   const protocols = new Map<string, { bytesIn: number; bytesOut: number }>();
 
-  const count = (target: MultiaddrConnection | Stream, into: { bytesIn: number; bytesOut: number }) => {
+  const count = (target: Stream, into: { bytesIn: number; bytesOut: number }) => {
     // Observe dispatched messages instead of adding a `message` listener: a listener would make
     // the stream hand out data before the protocol's own reader is attached (libp2p's note)
     const dispatchEvent = target.dispatchEvent.bind(target);
@@ -69,7 +70,6 @@ export function createTrafficCounter(inner?: MetricsFactory): TrafficCounter {
         behind ? (behind[name] as (...a: unknown[]) => unknown).apply(behind, args) : ignored) as Metrics[K];
     const metrics: Metrics = {
       trackMultiaddrConnection(maConn) {
-        count(maConn, wire);
         behind?.trackMultiaddrConnection(maConn);
       },
       trackProtocolStream(stream) {
@@ -100,9 +100,13 @@ export function createTrafficCounter(inner?: MetricsFactory): TrafficCounter {
 
   return {
     libp2p,
-    totals: () => ({
-      ...wire,
-      protocols: Object.fromEntries([...protocols].map(([p, t]) => [p, { ...t }])),
-    }),
+    totals: () => {
+      const all = [...protocols.values()];
+      return {
+        bytesIn: all.reduce((n, t) => n + t.bytesIn, 0),
+        bytesOut: all.reduce((n, t) => n + t.bytesOut, 0),
+        protocols: Object.fromEntries([...protocols].map(([p, t]) => [p, { ...t }])),
+      };
+    },
   };
 }
