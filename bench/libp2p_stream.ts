@@ -13,11 +13,12 @@ import { yamux } from "@chainsafe/libp2p-yamux";
 import { multiaddr } from "@multiformats/multiaddr";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
+import { FETCH_CHUNK_BYTES } from "../src/core/constants.ts";
 import { PERMS } from "../tests/helpers.ts";
 
 const PROTOCOL = "/ggen-bench/stream/1.0.0";
 /** What the sender writes at a time: ggen's fetch chunk */
-const CHUNK = 64 * 1024;
+const CHUNK = FETCH_CHUNK_BYTES;
 
 const stockNode = (listen: string[]): Promise<Libp2p> =>
   createLibp2p({

@@ -71,8 +71,8 @@ export interface PackageInfo {
   source?: "central" | "p2p" | "cache" | "static";
   /**
    * For a "p2p" document: how many distinct peers vouch for each version (returned its signed
-   * record or catalog entry, announced holding it, or provide the bytes it names), by version, set by the client that asked (never read
-   * from the wire); `min_sources` applies to it
+   * record or catalog entry, announced holding it, or provide the bytes it names), by version, set
+   * by the client that asked (never read from the wire); `min_sources` applies to it
    */
   vouchers?: Record<string, number>;
 }

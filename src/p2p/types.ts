@@ -39,7 +39,7 @@ export interface NodeStatus {
   downloadLimit: number;
   /** Bytes sent by the fetch protocol */
   bytesOut: number;
-  /** libp2p's own counts: every byte on the wire and per protocol */
+  /** libp2p's own counts of its protocol streams, in total and per protocol */
   network: NetworkTraffic;
   /**
    * Routing-table entries by k-bucket: index i counts the peers whose Kademlia id shares exactly

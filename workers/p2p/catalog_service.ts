@@ -253,7 +253,11 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       );
       // One row per distinct signed statement, with every peer that returned or announced it; each
       // statement is verified once (peers mostly return the same ones)
-      const vouched = new Map<string, VouchedEntry>(known.map((row) => [statementKey(row.entry), row]));
+      // Copies: the catalog answerers added below vouch, but only the announcers are holders
+      const vouched = new Map<string, VouchedEntry>(
+        known.map((row) => [statementKey(row.entry), { entry: row.entry, from: [...row.from] }]),
+      );
+      const announcers = new Map(known.map((row) => [statementKey(row.entry), row.from]));
       const checked = new Map<string, boolean>();
       for (const [i, list] of answers.entries()) {
         for (const e of list) {
@@ -271,8 +275,7 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
       // The announcers still connected hold the bytes: a download asks them before any lookup
       const connected = new Set(connectedPeers());
       return [...vouched.values()].map((row) => {
-        const holders = known.find((k) => statementKey(k.entry) === statementKey(row.entry))?.from
-          .filter((p) => connected.has(p)) ?? [];
+        const holders = announcers.get(statementKey(row.entry))?.filter((p) => connected.has(p)) ?? [];
         return holders.length ? { ...row, holders } : row;
       });
     },
