@@ -14,7 +14,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { FETCH_CHUNK_BYTES } from "../src/core/constants.ts";
-import { PERMS } from "../tests/helpers.ts";
+import { PERMS, randomBytes } from "../tests/helpers.ts";
 
 const PROTOCOL = "/ggen-bench/stream/1.0.0";
 /** What the sender writes at a time: ggen's fetch chunk */
@@ -71,7 +71,7 @@ export async function startStockPair(bytes: number): Promise<AsyncDisposable & {
 
 if (import.meta.main) {
   const total = Number(Deno.args[0]);
-  const data = crypto.getRandomValues(new Uint8Array(CHUNK));
+  const data = randomBytes(CHUNK);
   const sender = await stockNode(["/ip4/127.0.0.1/tcp/0"]);
   await sender.handle(PROTOCOL, async (stream) => {
     for (let at = 0; at < total; at += CHUNK) {
