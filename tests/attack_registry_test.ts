@@ -13,7 +13,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import { createToken, hashToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
-import { ggen, MAIN, PERMS, putSignedVersion, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, PERMS, putSignedVersion, stopChild, tempDir, writePackage } from "./helpers.ts";
 import { recordFigure } from "./figures.ts";
 
 /** One raw HTTP exchange over a socket bound to `localAddress`; resolves with what came back */
@@ -140,8 +140,7 @@ Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock ou
     assert.equal(await Promise.race([child.status.then(() => "exited"), Promise.resolve("running")]), "running");
   } finally {
     for (const s of flood) s.destroy();
-    child.kill("SIGTERM");
-    await child.status;
+    await stopChild(child, "SIGTERM");
     await child.stdout.cancel().catch(() => {});
     await child.stderr.cancel();
   }

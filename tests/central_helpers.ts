@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
-import { ggen, MAIN, PERMS, writePackage } from "./helpers.ts";
+import { ggen, MAIN, PERMS, stopChild, writePackage } from "./helpers.ts";
 
 /** A running central registry and what a test needs to talk to it */
 export interface TestCentral {
@@ -79,9 +79,9 @@ export async function serveRegistry(args: string[], home: string, env: Record<st
     /** The first line `registry serve --json` printed */
     info,
     async stop() {
-      child.kill("SIGINT");
-      await child.status;
+      const status = await stopChild(child);
       await reader.cancel().catch(() => {});
+      if (status.killed) throw new Error("the registry did not stop within 20 s of SIGINT");
     },
   };
 }

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freshMachine, startCentral } from "./central_helpers.ts";
-import { ggen, jsonLines, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, PERMS, stopChild, tempDir, writePackage } from "./helpers.ts";
 
 Deno.test("cli: outdated, tree and --quiet on a real project", async () => {
   await using work = await tempDir();
@@ -120,8 +120,7 @@ Deno.test("cli: Ctrl-C during a command says what it stops and exits 130", async
     }).spawn();
     // Bounded wait for the request to reach the hole, then Ctrl-C
     for (let i = 0; i < 100 && held.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
-    child.kill("SIGINT");
-    const { code } = await child.status;
+    const { code } = await stopChild(child);
     const stderr = new TextDecoder().decode(await new Response(child.stderr).arrayBuffer());
     assert.equal(code, 130, stderr);
     assert.match(stderr, /Interrupted: stopping \(nothing half-done is kept/);

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ggen, tempDir } from "./helpers.ts";
+import { ggen, MAIN, PERMS, stopChild, tempDir } from "./helpers.ts";
 import { startDaemon } from "./p2p_helpers.ts";
 
 Deno.test("daemon lifecycle: one per home, ggen p2p stop, stale files", async () => {
@@ -48,4 +48,29 @@ Deno.test("daemon lifecycle: one per home, ggen p2p stop, stale files", async ()
   } finally {
     await daemon.stop();
   }
+});
+
+Deno.test("daemon lifecycle: a SIGINT during start-up stops the daemon", async () => {
+  await using work = await tempDir();
+  const home = join(work.path, "home");
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", ...PERMS, MAIN, "p2p", "start", "-v", "--listen", "/ip4/127.0.0.1/tcp/0"],
+    env: { GGEN_HOME: home, NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  // The worker's node is up, the control API not yet: the window in which the signal used to be lost
+  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let log = "";
+  while (!/listening on/.test(log)) {
+    const { done, value } = await lines.read();
+    if (done) break;
+    log += value;
+  }
+  const drained = (async () => {
+    while (!(await lines.read()).done) { /* drain */ }
+  })();
+  const status = await stopChild(child);
+  await drained;
+  assert.ok(!status.killed, "the daemon ignored a SIGINT sent during its start-up");
 });

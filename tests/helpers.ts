@@ -88,6 +88,30 @@ ${deps}
   return dir;
 }
 
+/**
+ * Send `signal` to `child` and wait for it, at most `ms`: then SIGKILL. The suite never waits
+ * unbounded on a process; `killed` says the process ignored the signal (a bug the caller asserts).
+ */
+export async function stopChild(
+  child: Deno.ChildProcess,
+  signal: Deno.Signal = "SIGINT",
+  ms = 20_000,
+): Promise<Deno.CommandStatus & { killed: boolean }> {
+  let killed = false;
+  try {
+    child.kill(signal);
+  } catch { /* already exited */ }
+  const timer = setTimeout(() => {
+    killed = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited meanwhile */ }
+  }, ms);
+  const status = await child.status;
+  clearTimeout(timer);
+  return { ...status, killed };
+}
+
 /** A temp dir removed by `using` */
 export async function tempDir(prefix = "ggen-test-"): Promise<{ path: string } & AsyncDisposable> {
   const path = await Deno.makeTempDir({ prefix });

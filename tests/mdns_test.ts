@@ -5,7 +5,7 @@
 import { recordFigure } from "./figures.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { tempDir } from "./helpers.ts";
+import { stopChild, tempDir } from "./helpers.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "./netns.ts";
 import { generateSwarmKey } from "../src/cli/context.ts";
 
@@ -68,12 +68,9 @@ async function mdnsPair(withKey: boolean): Promise<void> {
     assert.ok(viaMdns, `no peer found by mDNS: ${JSON.stringify(found)}`);
     assert.ok(viaMdns.address.includes(hosts.address(1)));
   } finally {
-    for (const c of children) {
-      try {
-        c.kill("SIGINT");
-      } catch { /* exited */ }
-    }
-    await Promise.all(children.map((c) => c.status));
+    // Bounded: a daemon that ignores SIGINT fails the test instead of holding the suite
+    const statuses = await Promise.all(children.map((c) => stopChild(c)));
+    assert.ok(statuses.every((s) => !s.killed), "a daemon did not stop within 20 s of SIGINT");
   }
 }
 

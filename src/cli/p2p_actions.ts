@@ -5,7 +5,7 @@
  */
 import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
-import { ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
+import { aborted, ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
 import {
   connectDaemon,
   createDashboard,
@@ -90,7 +90,7 @@ export async function startDaemon(
     }\n  control API on 127.0.0.1:${control.info.port}; dashboard: \`ggen p2p ui\` (Ctrl-C stops)`,
   );
   const until = AbortSignal.any([ctx.signal, stopped.signal]);
-  await new Promise<void>((resolve) => until.addEventListener("abort", () => resolve(), { once: true }));
+  await aborted(until);
   logger.info("stopping P2P node");
   // A daemon that does not stop is worse than one that stops abruptly (a service manager or a
   // test waits on it): past the deadline it exits, naming the step that held it

@@ -3,7 +3,7 @@
  * @module
  */
 import { join, resolve as resolvePath } from "node:path";
-import { ConfigError, ConflictError, NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
+import { aborted, ConfigError, ConflictError, NotFoundError, readAllLimited, ValidationError } from "../core/mod.ts";
 import { UsageError } from "./usage.ts";
 import {
   createToken,
@@ -69,8 +69,7 @@ export async function serveCommand(
     { url: server.url, data: opts.data, config: file ?? null },
     `Registry listening on ${server.url} (data in ${opts.data})`,
   );
-  const stopped = new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
-  await stopped;
+  await aborted(ctx.signal);
   await server.stop();
 }
 

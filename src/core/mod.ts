@@ -20,3 +20,4 @@ export * from "./text.ts";
 export * from "./wire.ts";
 export * from "./rate_limit.ts";
 export * from "./embedded.ts";
+export * from "./abort.ts";

@@ -119,6 +119,7 @@ export class BandwidthLimit {
       this.#tokens -= bytes;
       if (this.#tokens < 0) {
         const waitMs = (-this.#tokens * 1000) / this.#rate;
+        signal?.throwIfAborted();
         await new Promise<void>((resolve, reject) => {
           const timer = setTimeout(resolve, waitMs);
           signal?.addEventListener("abort", () => {
