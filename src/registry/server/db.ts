@@ -3,7 +3,7 @@
  * description, tags and keywords. The only file with SQL.
  * @module
  */
-import { DatabaseSync } from "node:sqlite";
+import { DatabaseSync, type StatementSync } from "node:sqlite";
 import {
   ConflictError,
   type Envelope,
@@ -93,10 +93,25 @@ export function openSqliteMetadata(path: string): MetadataStore {
   }])) as unknown as MetadataStore;
 }
 
+/** Prepared statements kept per store (the query texts are few; `IN (?, …)` lists vary by length) */
+const MAX_STATEMENTS = 256;
+
 class SqliteMetadata implements Sync<MetadataStore> {
   #db: DatabaseSync;
+  #statements = new Map<string, StatementSync>();
   constructor(db: DatabaseSync) {
     this.#db = db;
+  }
+
+  /** A prepared statement for `sql`, compiled once: compiling was a third of a metadata GET */
+  #prepare(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      if (this.#statements.size >= MAX_STATEMENTS) this.#statements.clear();
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
   }
 
   #latest(id: string): PackageVersion | undefined {
@@ -104,7 +119,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   #versions(id: string): PackageVersion[] {
-    const rows = this.#db.prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[];
+    const rows = this.#prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[];
     return rows.map(toVersion).sort((a, b) => semver.compare(a.version, b.version));
   }
 
@@ -113,16 +128,16 @@ class SqliteMetadata implements Sync<MetadataStore> {
     let ids: string[];
     let total: number;
     if (q === "") {
-      total = Number((this.#db.prepare("SELECT count(*) AS n FROM packages").get() as Row).n);
-      ids = (this.#db.prepare("SELECT id FROM packages ORDER BY id LIMIT ? OFFSET ?").all(limit, offset) as Row[])
+      total = Number((this.#prepare("SELECT count(*) AS n FROM packages").get() as Row).n);
+      ids = (this.#prepare("SELECT id FROM packages ORDER BY id LIMIT ? OFFSET ?").all(limit, offset) as Row[])
         .map((r) => String(r.id));
     } else {
       // The exact id comes first wherever the index would rank it: a primary-key lookup
       const wanted = text.trim().toLowerCase();
-      const exact = this.#db.prepare("SELECT id FROM packages WHERE id = ?").get(wanted) ? wanted : undefined;
+      const exact = this.#prepare("SELECT id FROM packages WHERE id = ?").get(wanted) ? wanted : undefined;
       // Pages are cut from the ranked window with the exact id placed first (the window is bounded)
-      total = Number((this.#db.prepare(packageIndexCount("search")).get(q) as Row).n);
-      const ranked = (this.#db.prepare(packageIndexSearch("search")).all(q, wanted, offset + limit + 1, 0) as Row[])
+      total = Number((this.#prepare(packageIndexCount("search")).get(q) as Row).n);
+      const ranked = (this.#prepare(packageIndexSearch("search")).all(q, wanted, offset + limit + 1, 0) as Row[])
         .map((r) => String(r.id)).filter((id) => id !== exact);
       ids = (exact ? [exact, ...ranked] : ranked).slice(offset, offset + limit);
     }
@@ -132,7 +147,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   /** The search hits of `ids`, in order, with each package's shown version: one query for the page */
   #hits(ids: string[]): SearchHit[] {
     if (ids.length === 0) return [];
-    const rows = this.#db.prepare(`SELECT * FROM versions WHERE id IN (${ids.map(() => "?").join(", ")})`)
+    const rows = this.#prepare(`SELECT * FROM versions WHERE id IN (${ids.map(() => "?").join(", ")})`)
       .all(...ids) as Row[];
     return searchHits(ids, rows.map(toVersion));
   }
@@ -145,7 +160,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   getVersion(id: string, version: string): PackageVersion | undefined {
-    const r = this.#db.prepare("SELECT * FROM versions WHERE id = ? AND version = ?").get(id, version) as
+    const r = this.#prepare("SELECT * FROM versions WHERE id = ? AND version = ?").get(id, version) as
       | Row
       | undefined;
     return r ? toVersion(r) : undefined;
@@ -157,11 +172,11 @@ class SqliteMetadata implements Sync<MetadataStore> {
       if (this.getVersion(v.id, v.version)) {
         throw new ConflictError(`Cannot publish "${v.id}@${v.version}": that version already exists`);
       }
-      const isNew = this.#db.prepare("SELECT 1 FROM packages WHERE id = ?").get(v.id) === undefined;
+      const isNew = this.#prepare("SELECT 1 FROM packages WHERE id = ?").get(v.id) === undefined;
       if (isNew) {
-        this.#db.prepare("INSERT INTO packages (id, created_at, seq) VALUES (?, ?, 0)").run(v.id, v.published_at);
+        this.#prepare("INSERT INTO packages (id, created_at, seq) VALUES (?, ?, 0)").run(v.id, v.published_at);
         // The first publish binds the signing key as the package's owner
-        this.#db.prepare("INSERT INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
+        this.#prepare("INSERT INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
           v.id,
           publish.keyid,
           publish.publicKey,
@@ -174,7 +189,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
         );
       }
       const maxSeq = Number(
-        (this.#db.prepare("SELECT max(publish_seq) AS m FROM versions WHERE id = ?").get(v.id) as Row).m ?? 0,
+        (this.#prepare("SELECT max(publish_seq) AS m FROM versions WHERE id = ?").get(v.id) as Row).m ?? 0,
       );
       if (publish.seq <= maxSeq) {
         throw new TrustError(`Cannot publish "${v.id}@${v.version}": signed seq ${publish.seq} is not above ${maxSeq}`);
@@ -190,7 +205,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   #insertVersionRow(v: PackageVersion, publishSeq: number): void {
-    this.#db.prepare(
+    this.#prepare(
       `INSERT INTO versions (id, version, name, description, tags, keywords, sha256, size, dependencies, yanked, published_at,
          signature, publisher_key, publish_seq)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -213,14 +228,14 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   listPackageIds(after: string, limit: number): string[] {
-    return (this.#db.prepare("SELECT id FROM packages WHERE id > ? ORDER BY id LIMIT ?").all(after, limit) as Row[])
+    return (this.#prepare("SELECT id FROM packages WHERE id > ? ORDER BY id LIMIT ?").all(after, limit) as Row[])
       .map((r) => String(r.id));
   }
 
   exportPackage(id: string): PackageRecord | undefined {
-    const p = this.#db.prepare("SELECT created_at, seq FROM packages WHERE id = ?").get(id) as Row | undefined;
+    const p = this.#prepare("SELECT created_at, seq FROM packages WHERE id = ?").get(id) as Row | undefined;
     if (!p) return undefined;
-    const rows = this.#db.prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[];
+    const rows = this.#prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[];
     return {
       id,
       created_at: String(p.created_at),
@@ -241,20 +256,20 @@ class SqliteMetadata implements Sync<MetadataStore> {
         this.#db.exec("COMMIT");
         return "unchanged";
       }
-      this.#db.prepare("INSERT INTO packages (id, created_at, seq) VALUES (?, ?, ?)").run(
+      this.#prepare("INSERT INTO packages (id, created_at, seq) VALUES (?, ?, ?)").run(
         record.id,
         record.created_at,
         record.seq,
       );
       for (const o of record.owners) {
-        this.#db.prepare("INSERT INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
+        this.#prepare("INSERT INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
           record.id,
           o.keyid,
           o.public_key,
         );
       }
       for (const [i, envelope] of record.owner_log.entries()) {
-        this.#db.prepare("INSERT INTO owner_log (id, idx, envelope) VALUES (?, ?, ?)").run(
+        this.#prepare("INSERT INTO owner_log (id, idx, envelope) VALUES (?, ?, ?)").run(
           record.id,
           i + 1,
           JSON.stringify(envelope),
@@ -271,12 +286,12 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   listTokens(): TokenRow[] {
-    return this.#db.prepare("SELECT * FROM tokens ORDER BY hash").all() as unknown as TokenRow[];
+    return this.#prepare("SELECT * FROM tokens ORDER BY hash").all() as unknown as TokenRow[];
   }
 
   importToken(t: TokenRow): boolean {
     return Number(
-      this.#db.prepare(
+      this.#prepare(
         "INSERT OR IGNORE INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
       ).run(t.hash, t.name, t.scopes, t.id_prefix, t.created_at, t.expires_at, t.revoked).changes,
     ) > 0;
@@ -285,21 +300,21 @@ class SqliteMetadata implements Sync<MetadataStore> {
   /** The search row of a package lives at the package's rowid: found by it, not by a scan */
   #reindex(id: string): void {
     const latest = this.#latest(id);
-    const row = this.#db.prepare("SELECT rowid FROM packages WHERE id = ?").get(id) as Row | undefined;
+    const row = this.#prepare("SELECT rowid FROM packages WHERE id = ?").get(id) as Row | undefined;
     if (!row) return;
-    this.#db.prepare("DELETE FROM search WHERE rowid = ?").run(Number(row.rowid));
+    this.#prepare("DELETE FROM search WHERE rowid = ?").run(Number(row.rowid));
     if (!latest) return;
-    this.#db.prepare(packageIndexInsertAt("search")).run(Number(row.rowid), ...packageIndexValues(latest));
+    this.#prepare(packageIndexInsertAt("search")).run(Number(row.rowid), ...packageIndexValues(latest));
   }
 
   /** Build the search index again when it is older than {@link SEARCH_INDEX_VERSION} */
   migrateSearchIndex(): void {
-    const version = Number((this.#db.prepare("PRAGMA user_version").get() as Row).user_version);
+    const version = Number((this.#prepare("PRAGMA user_version").get() as Row).user_version);
     if (version >= SEARCH_INDEX_VERSION) return;
     this.#db.exec("BEGIN IMMEDIATE");
     try {
       this.#db.exec(`DROP TABLE IF EXISTS search; ${packageIndexSchema("search")}`);
-      for (const r of this.#db.prepare("SELECT id FROM packages").all() as Row[]) this.#reindex(String(r.id));
+      for (const r of this.#prepare("SELECT id FROM packages").all() as Row[]) this.#reindex(String(r.id));
       this.#db.exec(`PRAGMA user_version = ${SEARCH_INDEX_VERSION}`);
       this.#db.exec("COMMIT");
     } catch (err) {
@@ -309,7 +324,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   setYanked(id: string, version: string, yanked: boolean): boolean {
-    const result = this.#db.prepare("UPDATE versions SET yanked = ? WHERE id = ? AND version = ?").run(
+    const result = this.#prepare("UPDATE versions SET yanked = ? WHERE id = ? AND version = ?").run(
       yanked ? 1 : 0,
       id,
       version,
@@ -322,19 +337,19 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   #bump(id: string): void {
-    this.#db.prepare("UPDATE packages SET seq = seq + 1 WHERE id = ?").run(id);
+    this.#prepare("UPDATE packages SET seq = seq + 1 WHERE id = ?").run(id);
   }
 
   packageSeq(id: string): number {
-    return Number((this.#db.prepare("SELECT seq FROM packages WHERE id = ?").get(id) as Row | undefined)?.seq ?? 0);
+    return Number((this.#prepare("SELECT seq FROM packages WHERE id = ?").get(id) as Row | undefined)?.seq ?? 0);
   }
 
   maxPublishSeq(id: string): number {
-    return Number((this.#db.prepare("SELECT max(publish_seq) AS m FROM versions WHERE id = ?").get(id) as Row).m ?? 0);
+    return Number((this.#prepare("SELECT max(publish_seq) AS m FROM versions WHERE id = ?").get(id) as Row).m ?? 0);
   }
 
   getOwners(id: string): OwnerKey[] {
-    return (this.#db.prepare("SELECT keyid, public_key FROM owners WHERE id = ? ORDER BY keyid").all(id) as Row[]).map((
+    return (this.#prepare("SELECT keyid, public_key FROM owners WHERE id = ? ORDER BY keyid").all(id) as Row[]).map((
       r,
     ) => ({
       keyid: String(r.keyid),
@@ -343,7 +358,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   getOwnerLog(id: string): Envelope[] {
-    return (this.#db.prepare("SELECT envelope FROM owner_log WHERE id = ? ORDER BY idx").all(id) as Row[]).map((r) =>
+    return (this.#prepare("SELECT envelope FROM owner_log WHERE id = ? ORDER BY idx").all(id) as Row[]).map((r) =>
       JSON.parse(String(r.envelope)) as Envelope
     );
   }
@@ -356,7 +371,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
         throw new ConflictError(`Cannot change owners of "${id}": seq ${change.seq}, expected ${log.length + 1}`);
       }
       if (change.action === "add") {
-        this.#db.prepare("INSERT OR IGNORE INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
+        this.#prepare("INSERT OR IGNORE INTO owners (id, keyid, public_key) VALUES (?, ?, ?)").run(
           id,
           change.keyid,
           change.publicKey,
@@ -366,9 +381,9 @@ class SqliteMetadata implements Sync<MetadataStore> {
         if (owners.length === 1 && owners[0]!.keyid === change.keyid) {
           throw new ConflictError(`Cannot remove the last owner of "${id}": add another owner first`);
         }
-        this.#db.prepare("DELETE FROM owners WHERE id = ? AND keyid = ?").run(id, change.keyid);
+        this.#prepare("DELETE FROM owners WHERE id = ? AND keyid = ?").run(id, change.keyid);
       }
-      this.#db.prepare("INSERT INTO owner_log (id, idx, envelope) VALUES (?, ?, ?)").run(
+      this.#prepare("INSERT INTO owner_log (id, idx, envelope) VALUES (?, ?, ?)").run(
         id,
         change.seq,
         JSON.stringify(change.envelope),
@@ -382,33 +397,33 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   isBlobReferenced(sha256: string): boolean {
-    return this.#db.prepare("SELECT 1 FROM versions WHERE sha256 = ? LIMIT 1").get(sha256) !== undefined;
+    return this.#prepare("SELECT 1 FROM versions WHERE sha256 = ? LIMIT 1").get(sha256) !== undefined;
   }
 
   listBlobDigests(): string[] {
-    return (this.#db.prepare("SELECT DISTINCT sha256 FROM versions").all() as Row[]).map((r) => String(r.sha256));
+    return (this.#prepare("SELECT DISTINCT sha256 FROM versions").all() as Row[]).map((r) => String(r.sha256));
   }
 
   insertToken(t: TokenRow): void {
-    this.#db.prepare(
+    this.#prepare(
       "INSERT INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
     ).run(t.hash, t.name, t.scopes, t.id_prefix, t.created_at, t.expires_at, t.revoked);
   }
 
   findToken(hash: string): TokenRow | undefined {
-    return this.#db.prepare("SELECT * FROM tokens WHERE hash = ?").get(hash) as TokenRow | undefined;
+    return this.#prepare("SELECT * FROM tokens WHERE hash = ?").get(hash) as TokenRow | undefined;
   }
 
   findTokensByHashPrefix(prefix: string): TokenRow[] {
     if (!/^[0-9a-f]+$/.test(prefix)) return [];
-    return this.#db.prepare("SELECT * FROM tokens WHERE substr(hash, 1, ?) = ? LIMIT 2").all(
+    return this.#prepare("SELECT * FROM tokens WHERE substr(hash, 1, ?) = ? LIMIT 2").all(
       prefix.length,
       prefix,
     ) as unknown as TokenRow[];
   }
 
   revokeToken(hash: string): boolean {
-    return Number(this.#db.prepare("UPDATE tokens SET revoked = 1 WHERE hash = ?").run(hash).changes) > 0;
+    return Number(this.#prepare("UPDATE tokens SET revoked = 1 WHERE hash = ?").run(hash).changes) > 0;
   }
 
   close(): void {

@@ -135,12 +135,23 @@ function toRequest(req: IncomingMessage, base: string, signal: AbortSignal): Req
   } as RequestInit);
 }
 
+/**
+ * Write `response` to `res`. A body without a content-length is one the handler built in memory
+ * (JSON, pages, metrics; blobs always state their length): it goes out in one write with its
+ * length, which saves the stream's turns and the chunked framing on the hot metadata path.
+ */
 async function writeResponse(res: ServerResponse, response: Response, head: boolean): Promise<void> {
   res.statusCode = response.status;
   for (const [name, value] of response.headers) res.setHeader(name, value);
   if (!response.body || head) {
     await response.body?.cancel().catch(() => {});
     res.end();
+    return;
+  }
+  if (!response.headers.has("content-length")) {
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    res.setHeader("content-length", bytes.byteLength);
+    res.end(bytes);
     return;
   }
   const reader = response.body.getReader();
@@ -168,6 +179,10 @@ async function writeResponse(res: ServerResponse, response: Response, head: bool
   }
 }
 
+function peerAddr(socket: Socket): Deno.NetAddr {
+  return { transport: "tcp", hostname: socket.remoteAddress ?? "unknown", port: socket.remotePort ?? 0 };
+}
+
 /** Listen on `init.hostname:init.port` and serve `handler` */
 export async function startHttpServer(
   components: { logger: Logger },
@@ -179,7 +194,7 @@ export async function startHttpServer(
   const maxPerIp = init.maxConnectionsPerIp ?? 64;
   const perIp = new Map<string, number>();
   /** Open sockets, least recently used first, with whether a request is in flight */
-  const sockets = new Map<Socket, { busy: boolean; ip: string }>();
+  const sockets = new Map<Socket, { busy: boolean; ip: string; remoteAddr: Deno.NetAddr }>();
   let refused = 0;
   let evicted = 0;
   /**
@@ -223,13 +238,13 @@ export async function startHttpServer(
         if (sockets.delete(socket)) sockets.set(socket, state);
       });
     }
-    const remoteAddr: Deno.NetAddr = {
-      transport: "tcp",
-      hostname: socket.remoteAddress ?? "unknown",
-      port: socket.remotePort ?? 0,
-    };
+    // Read once per connection: each read of a socket's address is a call into the runtime
+    const remoteAddr = state?.remoteAddr ?? peerAddr(socket);
     const aborter = new AbortController();
-    res.once("close", () => aborter.abort());
+    // The handler's signal tells it the client left; an answer that went out needs no abort
+    res.once("close", () => {
+      if (!res.writableFinished) aborter.abort();
+    });
     let request: Request;
     try {
       request = toRequest(
@@ -286,7 +301,7 @@ export async function startHttpServer(
       });
       return;
     }
-    sockets.set(socket, { busy: false, ip });
+    sockets.set(socket, { busy: false, ip, remoteAddr: peerAddr(socket) });
     perIp.set(ip, fromIp + 1);
     socket.once("close", () => {
       sockets.delete(socket);

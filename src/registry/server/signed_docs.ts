@@ -45,12 +45,14 @@ export function createSignedDocuments(
         metadata.getOwnerLog(info.id),
         metadata.packageSeq(info.id),
       ]);
-      const versionsDigest = sha256Hex(new TextEncoder().encode(canonicalJson(info.versions)));
-      // Everything the document says, but the expiry: the same state is the same document
-      const state = JSON.stringify([seq, versionsDigest, owners, ownerLog.length]);
+      // Everything the document says, but the expiry: the same state is the same document. The
+      // store returns rows in one order, so plain JSON compares them; the canonical digest (a third
+      // of a hit's time) is computed only for a document signed anew
+      const state = JSON.stringify([seq, info.versions, owners, ownerLog.length]);
       const now = Date.now();
       const hit = kept.get(info.id);
       if (hit && hit.state === state && now < hit.refreshAt) return hit.body;
+      const versionsDigest = sha256Hex(new TextEncoder().encode(canonicalJson(info.versions)));
       const statement: MetadataStatement = {
         type: "ggen.metadata/1",
         package_id: info.id,
