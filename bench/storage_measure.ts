@@ -21,7 +21,7 @@ import postgres from "postgres";
 import { startSwiftS3 } from "../tests/swift_s3.ts";
 import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
 
-const SIZES = (Deno.env.get("GGEN_BENCH_PACKAGES") ?? "10000,100000").split(",").map(Number);
+const SIZES = (Deno.env.get("GGEN_BENCH_PACKAGES") ?? "1000,10000,100000").split(",").map(Number);
 const SEARCH_BUDGET_MS = 20;
 const WORDS = ["rust", "cli", "api", "web", "deno", "react", "ci", "docker", "k8s", "python"];
 const rows: ResultRow[] = [];
@@ -75,10 +75,33 @@ async function searchTimes(store: MetadataStore, n: number): Promise<{ p50: numb
   return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), failed };
 }
 
+/**
+ * What a metadata GET asks the store (the package, its owners, owner log and seq; the HTTP front
+ * and the signature are the same at every scale), for 200 packages spread over the registry
+ */
+async function metadataTimes(store: MetadataStore, n: number): Promise<{ p95: number; failed: number }> {
+  const times: number[] = [];
+  let failed = 0;
+  for (let q = 0; q < 200; q++) {
+    const id = version(Math.floor((q * 7919) % n)).id;
+    const t0 = performance.now();
+    try {
+      const info = await store.getPackage(id);
+      await Promise.all([store.getOwners(id), store.getOwnerLog(id), store.packageSeq(id)]);
+      if (!info) failed++;
+    } catch {
+      failed++;
+    }
+    times.push(performance.now() - t0);
+  }
+  return { p95: percentile(times, 0.95), failed };
+}
+
 async function scale(
   name: string,
   store: MetadataStore,
   parallel: number,
+  size: () => Promise<number>,
   afterFill: () => Promise<void> = async () => {},
 ): Promise<void> {
   let have = 0;
@@ -87,7 +110,21 @@ async function scale(
     have = n;
     await afterFill();
     const s = await searchTimes(store, n);
+    const m = await metadataTimes(store, n);
+    const bytes = await size();
     console.error(`${name} ${n}: ${rate.toFixed(0)} inserts/s, search p50 ${s.p50.toFixed(2)} p95 ${s.p95.toFixed(2)}`);
+    rows.push({
+      measure: `${name}, ${n} packages: metadata read p95, store only (${m.failed} of 200 failed)`,
+      budget: "-",
+      value: `${m.p95.toFixed(2)} ms`,
+      ok: undefined,
+    });
+    rows.push({
+      measure: `${name}, ${n} packages: database size`,
+      budget: "-",
+      value: `${(bytes / 1e6).toFixed(1)} MB (${(bytes / n).toFixed(0)} B per package)`,
+      ok: undefined,
+    });
     rows.push({
       measure: `${name}, ${n} packages: publish rate (store)`,
       budget: "-",
@@ -114,7 +151,14 @@ const cluster = await startPgCluster();
 const swift = await startSwiftS3();
 try {
   const sqlite = openSqliteMetadata(join(work, "scale.db"));
-  await scale("SQLite", sqlite, 1);
+  const sqliteSize = async () => {
+    let total = 0;
+    for (const suffix of ["", "-wal"]) {
+      total += await Deno.stat(join(work, `scale.db${suffix}`)).then((st) => st.size, () => 0);
+    }
+    return total;
+  };
+  await scale("SQLite", sqlite, 1, sqliteSize);
   await sqlite.close();
   if (cluster) {
     const pg = await openPostgresMetadata(cluster.url);
@@ -122,7 +166,8 @@ try {
     // minute-long bulk load leaves them stale (search p95 about 21 ms at 100k measured right after
     // it, 3-9 ms per query once vacuumed and analysed)
     const admin = postgres(cluster.url, { onnotice: () => {} });
-    await scale("PostgreSQL", pg, 4, async () => void await admin`VACUUM ANALYZE`);
+    const pgSize = async () => Number((await admin`SELECT pg_database_size(current_database()) AS n`)[0]!.n);
+    await scale("PostgreSQL", pg, 4, pgSize, async () => void await admin`VACUUM ANALYZE`);
     await admin.end();
     await pg.close();
   }

@@ -57,7 +57,10 @@ export async function metadataStoreConformance(
       assert.equal(hits[0]?.version, "1.1.0", "the highest version");
       assert.ok(total >= 2);
       assert.equal((await store.search("io.store.cli", 1, 1)).hits.length, 1);
-      assert.deepEqual((await store.search("nothing-matches-this", 10, 0)).hits, []);
+      assert.deepEqual(await store.search("nothing-matches-this", 10, 0), { total: 0, hits: [] });
+      // The total counts every match, not the page; past the last page it still does
+      assert.equal((await store.search("io.store.cli", 1, 0)).total, total);
+      assert.deepEqual(await store.search("io.store.cli", 10, total + 5), { total, hits: [] });
       // Pages of one never repeat the exact id, and together they are the first page
       const paged: string[] = [];
       for (let offset = 0; offset < total; offset++) {

@@ -89,16 +89,19 @@ class PostgresMetadata implements MetadataStore {
       // index: every word required, the last a prefix, ranked and counted within SEARCH_WINDOW
       const query = terms.map((t, i) => i === terms.length - 1 ? `${t}:*` : t).join(" & ");
       const wanted = text.trim().toLowerCase();
-      const exact = (await this.#sql`SELECT id FROM packages WHERE id = ${wanted}`).length ? wanted : undefined;
-      total = Number(
-        (await this.#sql`SELECT count(*) AS n FROM (SELECT 1 FROM search
-          WHERE document @@ to_tsquery('simple', ${query}) LIMIT ${SEARCH_WINDOW}) w`)[0]!.n,
-      );
-      const ranked = (await this.#sql`
-        SELECT id FROM (
+      // One pass over the matches ranks and counts them (count() OVER the window, before the
+      // LIMIT); the exact-id lookup goes alongside on another connection
+      const [exactRows, rankedRows] = await Promise.all([
+        this.#sql`SELECT id FROM packages WHERE id = ${wanted}`,
+        this.#sql`
+        SELECT id, count(*) OVER () AS n FROM (
           SELECT id, ts_rank(${RANK_WEIGHTS}::float4[], document, to_tsquery('simple', ${query})) AS score
           FROM search WHERE document @@ to_tsquery('simple', ${query}) LIMIT ${SEARCH_WINDOW}) w
-        ORDER BY score DESC, id LIMIT ${offset + limit + 1}`).map((r) => String(r.id)).filter((id) => id !== exact);
+        ORDER BY score DESC, id LIMIT ${offset + limit + 1}`,
+      ]);
+      const exact = exactRows.length ? wanted : undefined;
+      total = Number(rankedRows[0]?.n ?? 0);
+      const ranked = rankedRows.map((r) => String(r.id)).filter((id) => id !== exact);
       ids = (exact ? [exact, ...ranked] : ranked).slice(offset, offset + limit);
     }
     return { total, hits: await this.#hits(ids) };
