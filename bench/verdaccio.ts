@@ -13,6 +13,7 @@ const VERSION = "6.0.5";
 
 /** A running Verdaccio */
 export interface Verdaccio extends AsyncDisposable {
+  /** Base URL, such as http://127.0.0.1:4873 */
   url: string;
   /** Publish `name@version` with `tarball` as its bytes (any bytes: Verdaccio does not unpack) */
   publish(name: string, version: string, tarball: Uint8Array, description: string, keywords: string[]): Promise<void>;
