@@ -48,6 +48,8 @@ const MAX_SOURCES = 4;
 const SMALL_BLOB_PROVIDERS = 3;
 /** Lookups of one download, each for providers not tried yet (bounds a network of liars) */
 const LOOKUP_ROUNDS = 4;
+/** How long a peer may take to start sending before the next candidate is asked too */
+const HEDGE_MS = 250;
 
 /** How a failed transfer reflects on the peer */
 function behaviourOf(err: Error): Behaviour {
@@ -70,6 +72,8 @@ export interface P2PRegistryInit {
   peerId: string;
   /** Abort a transfer when a provider sends nothing for this long */
   stallMs?: number;
+  /** Ask the next candidate too when one has not started sending within this long. @default 250 */
+  hedgeMs?: number;
   /** Newest record seen per key; without it nothing protects against replayed old records */
   records?: RecordCache;
   /** Publisher keys pinned for a package: they settle disagreements between peers */
@@ -102,34 +106,69 @@ export function createP2PRegistry(
 
   const resolver = createP2PResolver({ node, log }, init);
 
-  /** The first of `peers` that starts sending the blob; each failure is noted and penalised */
-  const fetchFromFirst = async (
+  /**
+   * The first of `peers` that starts sending `version`. Each attempt that has not answered within
+   * `hedgeMs` gets company from the next peer (a dead or slow holder costs that long, not its dial
+   * or stall timeout), a failed one is replaced at once; the first to answer wins and the others
+   * are cancelled. Bytes are verified by the caller whichever peer sent them.
+   */
+  const fetchFromFirst = (
     peers: string[],
     version: PackageVersion,
     options: OpenOptions,
     errors: string[],
+    hedgeMs = init.hedgeMs ?? HEDGE_MS,
   ): Promise<TarballStream | undefined> => {
-    for (const peer of peers) {
-      try {
-        const body = await node.fetch(peer, version.sha256, {
-          ...options,
-          ...(init.stallMs ? { stallMs: init.stallMs } : {}),
-          expectedSize: version.size,
-        });
-        return {
-          body,
-          source: `p2p:${peer}`,
-          reject: (reason) => void node.penalize(peer, reason.message, behaviourOf(reason)).catch(() => {}),
-          accept: () => void node.penalize(peer, "verified transfer", "verified-transfer").catch(() => {}),
-        };
-      } catch (err) {
-        if (options.signal?.aborted) throw err;
-        errors.push(`${peer}: ${(err as Error).message}`);
-        log.debug(`provider ${peer} failed: ${(err as Error).message}`);
-        await node.penalize(peer, (err as Error).message, behaviourOf(err as Error)).catch(() => {});
+    const { promise, resolve, reject } = Promise.withResolvers<TarballStream | undefined>();
+    const attempts = new Map<string, AbortController>();
+    let next = 0;
+    let settled = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const settle = (fn: () => void) => {
+      settled = true;
+      clearTimeout(timer);
+      for (const c of attempts.values()) c.abort(new DOMException("Another peer answered first", "AbortError"));
+      fn();
+    };
+    const launch = (): void => {
+      clearTimeout(timer);
+      if (settled) return;
+      if (next >= peers.length) {
+        if (attempts.size === 0) settle(() => resolve(undefined));
+        return;
       }
-    }
-    return undefined;
+      const peer = peers[next++]!;
+      const own = new AbortController();
+      attempts.set(peer, own);
+      timer = setTimeout(launch, hedgeMs);
+      node.fetch(peer, version.sha256, {
+        ...options,
+        signal: options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal,
+        ...(init.stallMs ? { stallMs: init.stallMs } : {}),
+        expectedSize: version.size,
+      }).then((body) => {
+        attempts.delete(peer);
+        if (settled) return void body.cancel().catch(() => {});
+        settle(() =>
+          resolve({
+            body,
+            source: `p2p:${peer}`,
+            reject: (reason) => void node.penalize(peer, reason.message, behaviourOf(reason)).catch(() => {}),
+            accept: () => void node.penalize(peer, "verified transfer", "verified-transfer").catch(() => {}),
+          })
+        );
+      }, (err: Error) => {
+        attempts.delete(peer);
+        if (settled) return;
+        if (options.signal?.aborted) return settle(() => reject(err));
+        errors.push(`${peer}: ${err.message}`);
+        log.debug(`provider ${peer} failed: ${err.message}`);
+        void node.penalize(peer, err.message, behaviourOf(err)).catch(() => {});
+        launch();
+      });
+    };
+    launch();
+    return promise;
   };
 
   return {

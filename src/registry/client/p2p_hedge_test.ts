@@ -1,0 +1,74 @@
+/**
+ * The hedged provider choice of the P2P registry's `open`, on a scripted node: which peer is asked
+ * when, who wins, who is cancelled and who is blamed. (The network paths are tested with real
+ * nodes in tests/; this pins the ordering, which timing there cannot.)
+ */
+import assert from "node:assert/strict";
+import { type PackageVersion, silentLogger } from "../../core/mod.ts";
+import type { P2PNode, ProviderInfo } from "../../p2p/mod.ts";
+import { createP2PRegistry } from "./p2p.ts";
+
+const VERSION = { id: "io.hedge.pkg", version: "1.0.0", sha256: "a".repeat(64), size: 3 } as PackageVersion;
+
+/** What each peer does when asked: answer after `ms`, fail after `ms`, or never answer */
+type Script = { answer: number } | { fail: number } | "silent";
+
+function scriptedNode(scripts: Record<string, Script>) {
+  const asked: { peer: string; at: number }[] = [];
+  const cancelled: string[] = [];
+  const blamed: string[] = [];
+  const t0 = performance.now();
+  const node = {
+    findProviders: () => Promise.resolve(Object.keys(scripts).map((peerId) => ({ peerId }) as ProviderInfo)),
+    penalize: (peer: string, _reason: string, behaviour?: string) => {
+      if (behaviour !== "verified-transfer") blamed.push(peer);
+      return Promise.resolve();
+    },
+    fetch: (peer: string, _sha: string, o: { signal?: AbortSignal } = {}) => {
+      asked.push({ peer, at: performance.now() - t0 });
+      const script = scripts[peer]!;
+      return new Promise<ReadableStream<Uint8Array>>((resolve, reject) => {
+        o.signal?.addEventListener("abort", () => {
+          cancelled.push(peer);
+          reject(o.signal!.reason);
+        }, { once: true });
+        if (script === "silent") return;
+        if ("answer" in script) {
+          setTimeout(() => resolve(ReadableStream.from([new Uint8Array([1, 2, 3])])), script.answer);
+        } else setTimeout(() => reject(new Error(`${peer} refused`)), script.fail);
+      });
+    },
+  } as unknown as P2PNode;
+  return { node, asked, cancelled, blamed };
+}
+
+function registry(node: P2PNode, hedgeMs = 50) {
+  return createP2PRegistry({ logger: silentLogger, node }, { peerId: "self", hedgeMs, stallMs: 60_000 });
+}
+
+Deno.test("p2p open: a silent provider gets company after the hedge delay; the first to answer wins", async () => {
+  const s = scriptedNode({ silent: "silent", honest: { answer: 5 } });
+  const got = await registry(s.node).open(VERSION);
+  await got.body.cancel();
+  assert.equal(got.source, "p2p:honest");
+  assert.deepEqual(s.asked.map((a) => a.peer), ["silent", "honest"]);
+  // Timers never fire early: the second ask came from the hedge timer, not before it
+  assert.ok(s.asked[1]!.at >= 45, `the second peer was asked before the hedge delay (${s.asked[1]!.at} ms)`);
+  assert.deepEqual(s.cancelled, ["silent"], "the slower attempt is cancelled");
+  assert.deepEqual(s.blamed, [], "a peer that was only slower is not blamed");
+});
+
+Deno.test("p2p open: a provider that fails is replaced at once and blamed", async () => {
+  const s = scriptedNode({ broken: { fail: 1 }, honest: { answer: 1 } });
+  // A hedge delay no test outlives: the second peer can only have been asked because the first failed
+  const got = await registry(s.node, 3_600_000).open(VERSION);
+  await got.body.cancel();
+  assert.equal(got.source, "p2p:honest");
+  assert.deepEqual(s.asked.map((a) => a.peer), ["broken", "honest"]);
+  assert.deepEqual(s.blamed, ["broken"]);
+});
+
+Deno.test("p2p open: when every provider fails, the error names each", async () => {
+  const s = scriptedNode({ a: { fail: 1 }, b: { fail: 1 } });
+  await assert.rejects(registry(s.node).open(VERSION), /a: a refused; b: b refused/);
+});
