@@ -92,6 +92,8 @@ export async function workerInit(
     metrics?: boolean;
     /** The bootstrap-node profile: no package store, more connections */
     bootstrapNode?: boolean;
+    /** A node for one command: it asks the DHT and is not entered in peers' routing tables */
+    shortLived?: boolean;
   },
 ): Promise<WorkerNodeInit> {
   let psk: Uint8Array | undefined;
@@ -124,6 +126,7 @@ export async function workerInit(
     inboundConnectionThreshold: 100,
     dhtReplicationFactor: config.p2p.dhtReplicationFactor,
     reprovideIntervalMs: o.reprovideIntervalMs,
+    ...(o.shortLived ? { dhtClientMode: true } : {}),
     logLevel: config.logLevel,
     requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
     ...(psk ? { psk } : {}),
@@ -268,7 +271,10 @@ export function createContext(
     const daemon = await connectDaemon(config.home, logger);
     if (daemon) return { node: daemon, peerId: (await daemon.status()).peerId };
     logger.debug("no P2P daemon running: starting a short-lived node");
-    const node = await startWorkerNode({ logger }, await workerInit(config, { reprovideIntervalMs: 0 }));
+    const node = await startWorkerNode(
+      { logger },
+      await workerInit(config, { reprovideIntervalMs: 0, shortLived: true }),
+    );
     if (config.p2p.bootstrap.length > 0 || config.p2p.mdns) {
       const peers = await waitForPeers(node, 1, PEER_WAIT_MS, init.signal);
       logger.debug(`short-lived node ${node.peerId} has ${peers} peers`);

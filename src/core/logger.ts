@@ -16,7 +16,7 @@ export interface Logger {
   error(message: string): void;
   /** Log at warn level */
   warn(message: string): void;
-  /** Every version of a package */
+  /** Log at info level */
   info(message: string): void;
   /** Log at debug level */
   debug(message: string): void;
@@ -30,11 +30,9 @@ export interface Logger {
 
 /** Options for {@link createLogger} */
 export interface LoggerInit {
-  /** @default "info" */
-  /** Log level */
+  /** Log level. @default "info" */
   level?: LogLevel;
-  /** @default "ggen" */
-  /** Human-readable name */
+  /** Human-readable name. @default "ggen" */
   name?: string;
   /** Where lines go. @default stderr */
   sink?: (line: string) => void;

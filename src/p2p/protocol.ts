@@ -34,6 +34,11 @@ export interface WorkerStartInit {
   dhtReplicationFactor: number;
   /** Re-provide everything in the store this often; 0 disables */
   reprovideIntervalMs: number;
+  /**
+   * Query the DHT without answering it (Kademlia client mode): for a node that lives as long as one
+   * command, which in its peers' routing tables would soon be an entry that no longer answers
+   */
+  dhtClientMode?: boolean;
   /** Log level of the worker */
   logLevel: LogLevel;
   /** Swarm key (the whole key file) of a private network */

@@ -111,7 +111,7 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
       ping: ping(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
-        clientMode: false,
+        clientMode: init.dhtClientMode ?? false,
         kBucketSize: init.dhtReplicationFactor,
         // LANs and tests use private and loopback addresses
         peerInfoMapper: passthroughMapper,

@@ -12,6 +12,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { exchange } from "./streams.ts";
 import { cidFromSha256 } from "./cid.ts";
 import type { ReputationBook } from "./reputation_book.ts";
+import type { Reachability } from "./reachability.ts";
 import type { ServedBy } from "./served_by.ts";
 import { type Counters, countLookup, type Log, type P2PLibp2p } from "./types.ts";
 
@@ -34,6 +35,8 @@ export interface ProviderServiceComponents {
   reputation: ReputationBook;
   /** Peers that served a blob before: asked directly, like connected peers */
   servedBy?: ServedBy;
+  /** Peers a dial failed to reach lately: listed last */
+  reachability?: Reachability;
   log: Log;
   /** Where lookups are counted (metrics) */
   counters?: Counters;
@@ -146,8 +149,14 @@ export function createProviderService(
     // What the node already knows comes first: connected peers are asked directly, so a
     // poisoned or empty routing table cannot hide a holder that is one hop away
     // (in parallel with the DHT walk; the budget then cuts a slow walk once they answered)
+    const confirmed = new Set<string>();
     const direct = askConnected(sha256, both).then((found) => {
-      for (const p of found) if (out.size < cap && !out.has(p.peerId) && !exclude.has(p.peerId)) out.set(p.peerId, p);
+      for (const p of found) {
+        if (out.size < cap && !out.has(p.peerId) && !exclude.has(p.peerId)) {
+          out.set(p.peerId, p);
+          confirmed.add(p.peerId);
+        }
+      }
       // Enough holders confirmed directly: the DHT walk has nothing left to add
       if (out.size >= cap) inner.abort();
     });
@@ -197,13 +206,18 @@ export function createProviderService(
       for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
     }
     log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
-    // Better-reputed first, in whole points, so equals are shuffled and downloads spread
+    // Holders that just said they hold it or are connected first, peers a dial failed to reach
+    // lately last (a DHT record outlives its provider by hours); then better-reputed first, in
+    // whole points, so equals are shuffled and downloads spread
+    const reachable = (peer: string) => confirmed.has(peer) || node.getConnections(peerIdFromString(peer)).length > 0;
+    const tier = (peer: string) => reachable(peer) ? 0 : components.reachability?.isUnreachable(peer) ? 2 : 1;
     const keyed = [...out.values()].map((p) => ({
       p,
+      tier: tier(p.peerId),
       score: Math.floor(reputation.score(p.peerId)),
       r: Math.random(),
     }));
-    keyed.sort((a, b) => b.score - a.score || a.r - b.r);
+    keyed.sort((a, b) => a.tier - b.tier || b.score - a.score || a.r - b.r);
     return keyed.map((k) => k.p);
   }
 

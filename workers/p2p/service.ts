@@ -25,6 +25,7 @@ import { createFetchService, type FetchService } from "./fetch_service.ts";
 import { createMetadataService, type MetadataService } from "./metadata_service.ts";
 import { createNode } from "./node.ts";
 import { createProviderService, type ProviderService } from "./providers.ts";
+import { createReachability } from "./reachability.ts";
 import { createRecordService, type RecordService } from "./records_service.ts";
 import { createRoutingHygiene, routingBuckets, type RoutingHygiene } from "./routing_hygiene.ts";
 import { createBootstrapKeeper } from "./bootstrap_keeper.ts";
@@ -69,6 +70,8 @@ export async function startP2PService(
   init: WorkerStartInit,
 ): Promise<P2PService> {
   const { log, post } = components;
+  // The worker's clock starts with the worker: this is how long loading its code took
+  const loadedMs = performance.now();
   const cacheDir = join(init.home, "cache", "sha256");
   await Deno.mkdir(cacheDir, { recursive: true });
   const sources = new Map<string, DiscoverySource>();
@@ -98,6 +101,7 @@ export async function startP2PService(
   // Prometheus (prom-client and libp2p's metrics) loads only for a daemon that serves metrics
   const metrics = init.metrics ? (await import("./metrics.ts")).createNodeMetrics() : undefined;
   const traffic = createTrafficCounter(metrics?.libp2p);
+  const building = performance.now();
   try {
     node = await createNode({ access, reputation, log, sources, traffic }, init);
   } catch (err) {
@@ -114,6 +118,8 @@ export async function startP2PService(
   }
   const started = node;
   const startedAt = Date.now();
+  const reachability = createReachability();
+  const builtMs = performance.now() - building;
   started.addEventListener("peer:discovery", (evt) => {
     const peer = evt.detail.id;
     if (!sources.has(peer.toString())) sources.set(peer.toString(), "dht");
@@ -123,12 +129,16 @@ export async function startP2PService(
       started.getConnections(peer).length === 0 && !reputation.isBanned(peer.toString()) &&
       started.getConnections().length < slots.maxInbound
     ) {
-      void started.dial(peer).catch((err) => log("debug", `dial ${peer} failed: ${(err as Error).message}`));
+      void started.dial(peer).catch((err) => {
+        reachability.failed(peer.toString());
+        log("debug", `dial ${peer} failed: ${(err as Error).message}`);
+      });
     }
   });
   started.addEventListener("connection:open", (evt) => {
     slots.trim();
     const id = evt.detail.remotePeer.toString();
+    reachability.reached(id);
     if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
   });
   const servedBy = createServedBy({ log }, { file: join(init.home, "served-by.json") });
@@ -153,7 +163,7 @@ export async function startP2PService(
     counters,
     onAnnouncement: (announcement: Announcement, from: string) => post({ type: "announcement", announcement, from }),
   });
-  const providers = createProviderService({ node: started, reputation, servedBy, log, counters }, {
+  const providers = createProviderService({ node: started, reputation, servedBy, reachability, log, counters }, {
     cacheDir,
     reprovideIntervalMs: init.reprovideIntervalMs,
   });
@@ -193,7 +203,14 @@ export async function startP2PService(
     routingBuckets: routingBuckets(started),
   });
   metrics?.bind({ status, counters, bannedCount: () => reputation.banned().length });
-  log("debug", `node ${started.peerId} listening on ${started.getMultiaddrs().join(", ")}`);
+  log(
+    "debug",
+    `node ${started.peerId} listening on ${started.getMultiaddrs().join(", ")} (worker code loaded in ${
+      loadedMs.toFixed(0)
+    } ms, libp2p started in ${builtMs.toFixed(0)} ms, services in ${
+      (performance.now() - loadedMs - builtMs).toFixed(0)
+    } ms)`,
+  );
 
   return {
     node: started,
