@@ -46,18 +46,17 @@ export async function startDaemon(
   const stopped = new AbortController();
   // The dashboard needs the node; the node's announcements go to the dashboard once it exists
   const shown: { dashboard?: Dashboard } = {};
-  const node = await startWorkerNode(
-    { logger },
-    await workerInit(config, {
-      reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
-      onAnnouncement: (a, from) => {
-        logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`);
-        shown.dashboard?.noteAnnouncement(a, from);
-      },
-      ...(metricsAddr ? { metrics: true } : {}),
-      ...(opts.bootstrapNode ? { bootstrapNode: true } : {}),
-    }),
-  );
+  const init = await workerInit(config, {
+    reprovideIntervalMs: REPROVIDE_INTERVAL_MS,
+    onAnnouncement: (a, from) => {
+      logger.info(`announcement: ${a.package_id}@${a.version} from ${from}`);
+      shown.dashboard?.noteAnnouncement(a, from);
+    },
+    ...(metricsAddr ? { metrics: true } : {}),
+    ...(opts.bootstrapNode ? { bootstrapNode: true } : {}),
+  });
+  // A daemon lives for days: it should not keep what a first, uncached compile of its worker costs
+  const node = await startWorkerNode({ logger }, { ...init, warmUp: true });
   // Prometheus scrapes without credentials: a separate, read-only listener (127.0.0.1 unless told)
   const metricsServer = metricsAddr
     ? Deno.serve({ ...metricsAddr, onListen: () => {} }, async (req) => {

@@ -21,6 +21,14 @@ export const EMBEDDED_KEY = "ggen.embedded";
 /** The comment that holds a part: this, `name:sha256`, a newline, base64 lines (gzip), the comment's end */
 export const EMBEDDED_MARKER = "/*ggen-embedded:";
 
+/** The parts this process wrote out (their compiled code is not in Deno's cache yet) */
+const writtenNow = new Set<string>();
+
+/** True when this process wrote the part `name` out (a first start after an install or upgrade) */
+export function embeddedWrittenNow(name: string): boolean {
+  return writtenNow.has(name);
+}
+
 /** The SHA-256 of the embedded part `name`, when this is the single-file build */
 export function embeddedDigest(name: string): string | undefined {
   const value = (globalThis as Record<symbol, unknown>)[Symbol.for(EMBEDDED_KEY)];
@@ -72,6 +80,7 @@ export async function embeddedModuleUrl(name: string, home: string): Promise<str
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     await Deno.writeTextFile(tmp, source, { mode: 0o644 });
     await Deno.rename(tmp, path);
+    writtenNow.add(name);
   }
   return pathToFileURL(path).href;
 }
