@@ -9,7 +9,7 @@
  * availability section of bench/RESULTS.md. Run: `deno task bench:availability`.
  */
 import { join } from "node:path";
-import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+import { percentile, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
 import { ggen, writePackage } from "../tests/helpers.ts";
@@ -74,7 +74,6 @@ const holeLoop = (async () => {
   }
 })();
 
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(p * xs.length) - 1] ?? NaN;
 let clientN = 0;
 
 /** One fresh client's install of `id`: its time (to failure, if it failed) and whether it worked */

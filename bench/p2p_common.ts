@@ -1,5 +1,5 @@
 /**
- * Helpers the P2P benches share: a recorder of timed rows, the median, and loopback worker nodes.
+ * Helpers the P2P benches share: a recorder of timed rows and loopback worker nodes.
  * @module
  */
 import type { ResultRow } from "./results_section.ts";
@@ -21,12 +21,6 @@ export function createRecorder(rows: ResultRow[]): Recorder {
     });
     console.error(`${measure}: ${ms.toFixed(2)} ${unit}`);
   };
-}
-
-/** The median of `xs` (the upper one of an even count) */
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 /** A loopback node's options, with room for slow requests on a loaded machine */

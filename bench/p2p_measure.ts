@@ -7,7 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { MIB } from "../src/core/constants.ts";
@@ -19,7 +19,7 @@ import { createPackageCache } from "../src/store/mod.ts";
 import { startDaemon } from "../tests/p2p_helpers.ts";
 import { startStockPair } from "./libp2p_stream.ts";
 import { buildSingleFile } from "./single_file.ts";
-import { createRecorder, median, nodeInit, waitRouting } from "./p2p_common.ts";
+import { createRecorder, nodeInit, waitRouting } from "./p2p_common.ts";
 import { measureDhtScale } from "./dht_scale.ts";
 import { ggen, randomBytes } from "../tests/helpers.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "../tests/netns.ts";

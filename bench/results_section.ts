@@ -12,6 +12,16 @@ export interface ResultRow {
   ok: boolean | undefined;
 }
 
+/** The `p` quantile of `xs` (nearest rank; NaN for no samples): 0.95 is the p95 */
+export function percentile(xs: number[], p: number): number {
+  return [...xs].sort((a, b) => a - b)[Math.ceil(p * xs.length) - 1] ?? NaN;
+}
+
+/** The median of `xs` (the upper one of an even count; NaN for no samples) */
+export function median(xs: number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+}
+
 /** The Markdown table of `rows` */
 export function renderTable(rows: ResultRow[]): string {
   return [

@@ -7,7 +7,7 @@
  * start-up section of bench/RESULTS.md. Run: `deno task bench:startup`.
  */
 import { join } from "node:path";
-import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { startCentral } from "../tests/central_helpers.ts";
 
@@ -18,7 +18,6 @@ const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "-
 const TIME = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
 
 const work = await Deno.makeTempDir({ prefix: "ggen-startup-bench-" });
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
 /** One whole process: wall ms and peak RSS in MB (NaN without GNU time) */
 async function runOnce(args: string[], env: Record<string, string>, cwd: string): Promise<{ ms: number; mb: number }> {

@@ -19,13 +19,12 @@ import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { startPgCluster } from "../tests/pg_cluster.ts";
 import postgres from "postgres";
 import { startSwiftS3 } from "../tests/swift_s3.ts";
-import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+import { percentile, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 
 const SIZES = (Deno.env.get("GGEN_BENCH_PACKAGES") ?? "1000,10000,100000").split(",").map(Number);
 const SEARCH_BUDGET_MS = 20;
 const WORDS = ["rust", "cli", "api", "web", "deno", "react", "ci", "docker", "k8s", "python"];
 const rows: ResultRow[] = [];
-const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.ceil(p * xs.length) - 1] ?? NaN;
 
 function version(i: number): PackageVersion {
   const tag = WORDS[i % WORDS.length]!;

@@ -6,7 +6,7 @@
  * section of bench/RESULTS.md. Run: `deno task bench:web`.
  */
 import { join } from "node:path";
-import { renderTable, type ResultRow, writeSection } from "./results_section.ts";
+import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
 import { CHROMIUM, launchBrowser } from "../tests/browser.ts";
@@ -25,7 +25,6 @@ const work = await Deno.makeTempDir({ prefix: "ggen-web-bench-" });
 const server = await startRegistryServer({ logger: silentLogger }, { dataDir: join(work, "reg"), port: 0 });
 const daemons: Daemon[] = [];
 const rows: ResultRow[] = [];
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 try {
   const { token } = await createToken(server.metadata);
   const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token };
