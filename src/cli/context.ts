@@ -48,6 +48,11 @@ import type { Output } from "./output.ts";
 
 /** How long a short-lived node waits for its first peers */
 const PEER_WAIT_MS = 3 * SECOND;
+/**
+ * Connections up to which a short-lived node dials the peers it discovers (mDNS, DHT answers):
+ * enough to start lookups on a LAN without a bootstrap peer; its lookups dial whom they need
+ */
+const SHORT_LIVED_DISCOVERY_DIALS = 4;
 
 /** The per-run context of a command */
 export interface Context {
@@ -126,7 +131,7 @@ export async function workerInit(
     inboundConnectionThreshold: 100,
     dhtReplicationFactor: config.p2p.dhtReplicationFactor,
     reprovideIntervalMs: o.reprovideIntervalMs,
-    ...(o.shortLived ? { dhtClientMode: true } : {}),
+    ...(o.shortLived ? { dhtClientMode: true, discoveryDialLimit: SHORT_LIVED_DISCOVERY_DIALS } : {}),
     logLevel: config.logLevel,
     requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
     ...(psk ? { psk } : {}),

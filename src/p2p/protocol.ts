@@ -39,6 +39,12 @@ export interface WorkerStartInit {
    * command, which in its peers' routing tables would soon be an entry that no longer answers
    */
   dhtClientMode?: boolean;
+  /**
+   * Discovered peers are dialled only while fewer connections than this are open. A daemon keeps
+   * its LAN connected (@default its inbound share); a node for one command needs a few to start
+   * its lookups, and every further dial is a handshake both ends pay for while the command waits
+   */
+  discoveryDialLimit?: number;
   /** Log level of the worker */
   logLevel: LogLevel;
   /** Swarm key (the whole key file) of a private network */

@@ -126,7 +126,11 @@ export const MAX_EXCLUDED_PROVIDERS = 64;
 
 /** Options of {@link P2PNode.findProviders} */
 export interface FindProvidersOptions {
-  /** Most providers returned. @default 20 */
+  /**
+   * The lookup ends once it found this many. The answers read by then are returned whole (at
+   * most 20 providers): the spares cost nothing, and a download fails over to them when a
+   * provider record outlived its holder. @default 20
+   */
   limit?: number;
   /**
    * Peers already known for other reasons (they vouched through their catalog): neither returned

@@ -57,7 +57,10 @@ export interface ProviderService {
   /** Abort the re-provide runs */
   stop(): void;
   provide(sha256: string, signal: AbortSignal): Promise<void>;
-  /** Up to `limit` providers of `sha256`, leaving out (and not counting) the peers in `exclude` */
+  /**
+   * Providers of `sha256`, leaving out (and not counting) the peers in `exclude`: the lookup ends
+   * once it found `limit`, and the answers read by then are returned whole (at most 20)
+   */
   findProviders(sha256: string, limit: number, signal: AbortSignal, exclude?: Set<string>): Promise<ProviderInfo[]>;
   /** Distinct packages provided since the start */
   providedCount(): number;
@@ -111,7 +114,7 @@ export function createProviderService(
     if (recent && Date.now() - recent.at < FOUND_TTL_MS) {
       const live = recent.providers.filter((p) => !reputation.isBanned(p.peerId) && !exclude.has(p.peerId));
       const complete = recent.providers.length < recent.limit;
-      if (live.length >= limit || (complete && live.length > 0)) return live.slice(0, limit);
+      if (live.length >= limit || (complete && live.length > 0)) return live;
     }
     const started = performance.now();
     let fresh: ProviderInfo[] = [];
@@ -152,10 +155,11 @@ export function createProviderService(
     const confirmed = new Set<string>();
     const direct = askConnected(sha256, both).then((found) => {
       for (const p of found) {
-        if (out.size < cap && !out.has(p.peerId) && !exclude.has(p.peerId)) {
-          out.set(p.peerId, p);
-          confirmed.add(p.peerId);
-        }
+        if (exclude.has(p.peerId)) continue;
+        // A holder that just said so counts even past the cap: it is the first one a download asks
+        if (!out.has(p.peerId) && out.size >= MAX_PROVIDERS_PER_KEY) continue;
+        out.set(p.peerId, out.get(p.peerId) ?? p);
+        confirmed.add(p.peerId);
       }
       // Enough holders confirmed directly: the DHT walk has nothing left to add
       if (out.size >= cap) inner.abort();
@@ -183,7 +187,9 @@ export function createProviderService(
             );
           }
           out.set(id, { peerId: id, addrs: p.multiaddrs.map((a) => a.toString()) });
-          if (out.size >= cap) break;
+          // The rest of this answer is kept past the cap: spares a download fails over to
+          // (provider records outlive their holders) without another walk
+          if (out.size >= MAX_PROVIDERS_PER_KEY) break;
         }
         if (out.size >= cap) {
           inner.abort();

@@ -127,7 +127,7 @@ export async function startP2PService(
     // providers and DHT walks
     if (
       started.getConnections(peer).length === 0 && !reputation.isBanned(peer.toString()) &&
-      started.getConnections().length < slots.maxInbound
+      started.getConnections().length < (init.discoveryDialLimit ?? slots.maxInbound)
     ) {
       void started.dial(peer).catch((err) => {
         reachability.failed(peer.toString());

@@ -129,6 +129,22 @@ Deno.test({
         assert.equal(a.status().bytesOut, bytes.byteLength);
       });
 
+      await t.step("a lookup for one holder returns every holder that confirmed: spares to fail over to", async () => {
+        const { s: c, home: homeC } = await start("c");
+        const other = crypto.getRandomValues(new Uint8Array(1000));
+        const otherSha = sha256Hex(other);
+        await Deno.writeFile(join(homeA, "cache", "sha256", otherSha), other);
+        await Deno.writeFile(join(homeC, "cache", "sha256", otherSha), other);
+        await b.dial(c.node.getMultiaddrs()[0]!.toString(), AbortSignal.timeout(5000));
+        const found = await b.providers.findProviders(otherSha, 1, AbortSignal.timeout(10_000));
+        assert.deepEqual(
+          found.map((p) => p.peerId).sort(),
+          [a.node.peerId.toString(), c.node.peerId.toString()].sort(),
+        );
+        await c.stop();
+        services.splice(services.indexOf(c), 1);
+      });
+
       await t.step("after a restart with no peers, the peer that served a blob is asked for it first", async () => {
         await b.stop();
         services.splice(services.indexOf(b), 1);
@@ -138,6 +154,49 @@ Deno.test({
         const found = await again.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
         assert.deepEqual(found.map((p) => p.peerId), [a.node.peerId.toString()]);
       });
+    } finally {
+      for (const s of services) await s.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "P2P service in-process: discovered peers are dialled only below discoveryDialLimit",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const services: P2PService[] = [];
+    const start = async (name: string, overrides: Parameters<typeof loopbackNodeInit>[1] = {}) => {
+      const s = await startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(join(dir, name), overrides));
+      services.push(s);
+      return s;
+    };
+    /** Tell `s` it discovered `peer` (as mDNS or a DHT answer would) and give a dial time to open */
+    const discover = async (s: P2PService, peer: P2PService) => {
+      // libp2p stores a discovery service's addresses before it tells its listeners
+      await s.node.peerStore.merge(peer.node.peerId, { multiaddrs: peer.node.getMultiaddrs() });
+      s.node.safeDispatchEvent("peer:discovery", {
+        detail: { id: peer.node.peerId, multiaddrs: peer.node.getMultiaddrs() },
+      });
+      await waitFor("a discovery dial", () => s.node.getConnections(peer.node.peerId).length > 0, 20).catch(() => {});
+      return s.node.getConnections(peer.node.peerId).length > 0;
+    };
+    try {
+      const hub = await start("hub");
+      const first = await start("first");
+      const second = await start("second");
+      // A node for one command with one connection open already: the discovered peer is not dialled
+      const shortLived = await start("short", { discoveryDialLimit: 1 });
+      await shortLived.dial(hub.node.getMultiaddrs()[0]!.toString(), AbortSignal.timeout(5000));
+      assert.equal(await discover(shortLived, first), false);
+      // Below the limit, and on a daemon (its inbound share), discovered peers are dialled
+      const idle = await start("idle", { discoveryDialLimit: 1 });
+      assert.equal(await discover(idle, first), true);
+      const daemon = await start("daemon");
+      await daemon.dial(hub.node.getMultiaddrs()[0]!.toString(), AbortSignal.timeout(5000));
+      assert.equal(await discover(daemon, second), true);
     } finally {
       for (const s of services) await s.stop();
       await Deno.remove(dir, { recursive: true });
