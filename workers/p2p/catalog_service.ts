@@ -30,7 +30,7 @@ import {
 } from "../../src/p2p/mod.ts";
 import { createHeardHolders, statementKey } from "./heard_holders.ts";
 import type { ReputationBook } from "./reputation_book.ts";
-import { bytesOf, exchange, sendAll, withStallTimer } from "./streams.ts";
+import { askQuorum, bytesOf, exchange, sendAll, withStallTimer } from "./streams.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
 
 /** How long one peer may take to answer a catalog query */
@@ -143,24 +143,13 @@ export function createCatalogService(components: CatalogServiceComponents): Cata
     windowMs?: number,
   ): Promise<{ peers: string[]; answers: CatalogEntry[][] }> {
     const peers = connectedPeers();
-    const answers: CatalogEntry[][] = peers.map(() => []);
-    const stragglers = new AbortController();
-    const asking = AbortSignal.any([signal, stragglers.signal]);
-    const quorum = windowMs === undefined ? Math.ceil(peers.length / 2) : 0;
-    let answered = 0;
-    let reachQuorum!: () => void;
-    const quorumReached = new Promise<void>((resolve) => reachQuorum = resolve);
-    if (quorum === 0) reachQuorum();
-    const all = Promise.all(peers.map(async (peer, i) => {
-      answers[i] = await ask(peer, request, asking);
-      if (++answered >= quorum) reachQuorum();
-    }));
-    await Promise.race([all, quorumReached]);
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([all, new Promise((resolve) => timer = setTimeout(resolve, windowMs ?? STRAGGLER_WINDOW_MS))]);
-    clearTimeout(timer);
-    stragglers.abort(new Error("enough catalog answers"));
-    return { peers, answers: [...answers] };
+    const answers = await askQuorum(peers, (peer, asking) => ask(peer, request, asking), {
+      signal,
+      quorum: windowMs === undefined ? Math.ceil(peers.length / 2) : 0,
+      windowMs: windowMs ?? STRAGGLER_WINDOW_MS,
+      missing: [],
+    });
+    return { peers, answers };
   }
 
   /** Catalog answers are checked like announcements: signed by the publisher, or ignored; kept when they verify */

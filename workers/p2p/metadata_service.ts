@@ -10,13 +10,18 @@ import type { Stream } from "@libp2p/interface";
 import { isValidPackageId, MAX_SHARED_DOCUMENT_BYTES, METADATA_PROTOCOL } from "../../src/core/mod.ts";
 import { encodeFrame, readFrame, type SharedDocument } from "../../src/p2p/mod.ts";
 import { join } from "node:path";
-import { bytesOf, sendAll, withStallTimer } from "./streams.ts";
+import { askQuorum, bytesOf, sendAll, withStallTimer } from "./streams.ts";
 import type { Log, P2PLibp2p } from "./types.ts";
 
 /** Time one peer has to answer */
 const ASK_TIMEOUT_MS = 3000;
 /** Peers asked per lookup */
 const MAX_PEERS_ASKED = 8;
+/**
+ * After the first document arrived, how long the other peers still have: the slowest of 8
+ * decided the time of every install that resolved through a re-shared document
+ */
+const STRAGGLER_WINDOW_MS = 100;
 
 type Header = { ok: true; length: number } | { ok: false; error: string };
 
@@ -109,12 +114,18 @@ export function createMetadataService(
       if (!isValidPackageId(id)) return [];
       const peers = [...new Map(node.getConnections().map((c) => [c.remotePeer.toString(), c.remotePeer])).values()]
         .slice(0, MAX_PEERS_ASKED);
-      const answers = await Promise.all(peers.map((p) =>
-        ask(p, id, signal).catch((err) => {
-          log("debug", `metadata of ${id} from ${p}: ${(err as Error).message}`);
-          return undefined;
-        })
-      ));
+      // Most peers answer "not held". Once one sent a document, the others have a short window:
+      // the main thread takes the newest by the registry's signed seq, so a stale document wins
+      // only when every holder of the newer one is that much slower
+      const answers = await askQuorum(
+        peers,
+        (p, asking) =>
+          ask(p, id, asking).catch((err) => {
+            log("debug", `metadata of ${id} from ${p}: ${(err as Error).message}`);
+            return undefined;
+          }),
+        { signal, quorum: 1, windowMs: STRAGGLER_WINDOW_MS, missing: undefined, counts: (a) => a !== undefined },
+      );
       return answers.filter((a): a is SharedDocument => a !== undefined);
     },
   };

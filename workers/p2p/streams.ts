@@ -62,3 +62,37 @@ export async function exchange<T>(
   stream.abort(new Error("answer read"));
   return frame;
 }
+
+/**
+ * Ask every peer at once and return each answer in the order of `peers` (`missing` for a peer
+ * that failed or was cut off). Settles when all answered, or `windowMs` after `quorum` answers
+ * that `counts` accepts (by default every answer, a failure included); the stragglers are then
+ * aborted. The slowest of many peers would otherwise decide the time, while a quorum still keeps
+ * fast liars alone from deciding what is found.
+ */
+export async function askQuorum<P, T>(
+  peers: readonly P[],
+  ask: (peer: P, signal: AbortSignal) => Promise<T>,
+  o: { signal: AbortSignal; quorum: number; windowMs: number; missing: T; counts?: (answer: T) => boolean },
+): Promise<T[]> {
+  const answers: T[] = peers.map(() => o.missing);
+  const stragglers = new AbortController();
+  const asking = AbortSignal.any([o.signal, stragglers.signal]);
+  let answered = 0;
+  const quorumReached = Promise.withResolvers<void>();
+  if (o.quorum <= 0) quorumReached.resolve();
+  const all = Promise.all(peers.map(async (peer, i) => {
+    try {
+      answers[i] = await ask(peer, asking);
+    } catch {
+      // a peer that refused does not hold the query up
+    }
+    if ((o.counts?.(answers[i]!) ?? true) && ++answered >= o.quorum) quorumReached.resolve();
+  }));
+  await Promise.race([all, quorumReached.promise]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([all, new Promise((resolve) => timer = setTimeout(resolve, o.windowMs))]);
+  clearTimeout(timer);
+  stragglers.abort(new DOMException("Enough answers", "AbortError"));
+  return [...answers];
+}
