@@ -21,6 +21,7 @@ import { startStockPair } from "./libp2p_stream.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { createRecorder, nodeInit, waitRouting } from "./p2p_common.ts";
 import { measureDhtScale } from "./dht_scale.ts";
+import { cpuSeconds, idleRss, memoryBreakdown, rssMb } from "./process_figures.ts";
 import { ggen, randomBytes } from "../tests/helpers.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "../tests/netns.ts";
 
@@ -214,35 +215,6 @@ let p2p100NoDisk = NaN;
 await measureDhtScale(work, rows);
 
 // --- P2P search and daemon RSS -------------------------------------------------------------
-/** Resident set size of a process in MB (`ps`, since Deno guards /proc behind --allow-all) */
-/** RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor */
-async function idleRss(code: string): Promise<number> {
-  const file = join(work, `idle-${crypto.randomUUID()}.js`);
-  await Deno.writeTextFile(file, `${code}\nsetInterval(() => {}, 1000);\n`);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--allow-read=${file}`, file],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await new Promise((r) => setTimeout(r, 1000));
-  const mb = rssMb(child.pid);
-  child.kill("SIGKILL");
-  await child.status;
-  return mb;
-}
-
-/** CPU seconds (user + system) a process has used: /proc through `cat` (Deno guards /proc itself) */
-function cpuSeconds(pid: number): number {
-  const out = new Deno.Command("cat", { args: [`/proc/${pid}/stat`], stdout: "piped" }).outputSync();
-  // Fields after the parenthesised command name; utime and stime are the 14th and 15th, in ticks
-  const fields = new TextDecoder().decode(out.stdout).split(") ")[1]?.split(" ") ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function rssMb(pid: number): number {
-  const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
-  return Number(new TextDecoder().decode(out.stdout).trim() || 0) / 1024;
-}
 {
   // The daemon users run: the single file. Its first daemon writes the embedded worker and is not
   // measured: loading a module Deno has not cached yet took 230 MB against 120 MB after
@@ -275,6 +247,13 @@ function rssMb(pid: number): number {
     await new Promise((r) => setTimeout(r, 1000));
     const pid = daemon.child.pid;
     record("daemon RSS idle (the single file)", 80, rssMb(pid), "MB");
+    rows.push({
+      measure:
+        "daemon idle: where the memory sits (its `p2p status`; rest = runtime, compiled code, libraries, stacks)",
+      budget: "-",
+      value: await memoryBreakdown(daemon.home, singleFile),
+      ok: undefined,
+    });
     const idleFrom = { cpu: cpuSeconds(pid), at: performance.now() };
     await new Promise((r) => setTimeout(r, 5000));
     const idleCpu = (100 * (cpuSeconds(pid) - idleFrom.cpu)) / ((performance.now() - idleFrom.at) / 1000);
@@ -286,11 +265,11 @@ function rssMb(pid: number): number {
     });
     // Where an idle daemon's memory sits: the runtime with no code, plus an empty worker isolate
     // (the daemon has two isolates: the main thread and the worker that owns libp2p)
-    record("RSS of `deno run` with nothing loaded (the runtime's floor)", undefined, await idleRss(""), "MB");
+    record("RSS of `deno run` with nothing loaded (the runtime's floor)", undefined, await idleRss(work, ""), "MB");
     record(
       "RSS of `deno run` with one empty Web Worker (a second isolate)",
       undefined,
-      await idleRss(`new Worker("data:text/javascript,setInterval(()=>{},1e3)",{type:"module"});`),
+      await idleRss(work, `new Worker("data:text/javascript,setInterval(()=>{},1e3)",{type:"module"});`),
       "MB",
     );
     const big = blobs.at(-1)!;
@@ -316,6 +295,12 @@ function rssMb(pid: number): number {
       ok: undefined,
     });
     record("daemon peak RSS while serving 100 MiB (the single file)", 150, peak, "MB");
+    rows.push({
+      measure: "daemon after serving 100 MiB: where the memory sits",
+      budget: "-",
+      value: await memoryBreakdown(daemon.home, singleFile),
+      ok: undefined,
+    });
     await client.stop();
   } finally {
     await daemon.stop();

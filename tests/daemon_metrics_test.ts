@@ -64,6 +64,13 @@ Deno.test("daemon metrics: Prometheus text with libp2p's and ggen's figures, mov
     assert.ok(network.protocols["/ggen/fetch/1.0.0"]!.bytes_out >= fetchSent, JSON.stringify(network));
     assert.ok(network.bytes_out > network.protocols["/ggen/fetch/1.0.0"]!.bytes_out, JSON.stringify(network));
     assert.ok(network.bytes_in > 0);
+    // Where the daemon's memory sits: each isolate's heap, both within the process's resident set
+    type Isolate = { heap_used: number; heap_total: number; external: number };
+    const memory = (JSON.parse(status.stdout) as { memory: { rss: number; worker: Isolate; main: Isolate } }).memory;
+    for (const isolate of [memory.worker, memory.main]) {
+      assert.ok(isolate.heap_used > 0 && isolate.heap_used <= isolate.heap_total, JSON.stringify(memory));
+    }
+    assert.ok(memory.worker.heap_total + memory.main.heap_total < memory.rss, JSON.stringify(memory));
     // Only GET /metrics: nothing else on that port
     assert.equal((await fetch(url.replace("/metrics", "/status"))).status, 404);
   } finally {

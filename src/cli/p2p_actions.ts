@@ -5,12 +5,14 @@
  */
 import { join, resolve as resolvePath } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
-import { aborted, ConflictError, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
+import { aborted, ConflictError, MIB, REPROVIDE_INTERVAL_MS, versionFromManifest } from "../core/mod.ts";
 import {
   connectDaemon,
   createDashboard,
   daemonFile,
   type Dashboard,
+  type IsolateMemory,
+  type NodeMemory,
   startControlServer,
   startWorkerNode,
   stopDaemon,
@@ -181,6 +183,17 @@ export async function stopCommand(ctx: Context): Promise<void> {
   ctx.out.result({ stopped: true, pid: info.pid, peerId: info.peerId }, `Stopped the P2P daemon ${info.peerId}`);
 }
 
+const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
+
+/** Resident memory and the share of each isolate's V8 heap (used of reserved) */
+function describeMemory(m: NodeMemory): string {
+  const heap = (name: string, i: IsolateMemory) => `${name} heap ${mib(i.heapUsed)} of ${mib(i.heapTotal)}`;
+  const isolates = [m.worker, ...(m.main ? [m.main] : [])];
+  return `${mib(m.rss)} resident; ${
+    [heap("P2P worker", m.worker), ...(m.main ? [heap("main", m.main)] : [])].join(", ")
+  }; ${mib(isolates.reduce((n, i) => n + i.external, 0))} outside the heaps (buffers)`;
+}
+
 /** `ggen p2p status` */
 export async function statusCommand(ctx: Context): Promise<void> {
   const { node } = await ctx.p2p();
@@ -202,6 +215,7 @@ export async function statusCommand(ctx: Context): Promise<void> {
         s.downloadLimit ? `${s.downloadLimit} B/s` : "unlimited"
       }`,
       `Defences:      ${s.inboundDenied} inbound refused, ${s.inboundPruned} idle connections closed, ${s.routingEntriesRemoved} routing entries removed`,
+      ...(s.memory ? [`Memory:        ${describeMemory(s.memory)}`] : []),
     ].join("\n"),
   );
 }

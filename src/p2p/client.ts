@@ -36,6 +36,7 @@ import type {
   SharedDocument,
   TransferSummary,
 } from "./types.ts";
+import { isolateMemory } from "./types.ts";
 
 /** Collaborators of the worker client */
 export interface WorkerNodeComponents {
@@ -250,8 +251,10 @@ class WorkerNodeClient implements WorkerNode {
     this.listenAddrs = result.listenAddrs;
   }
 
-  status(o: AbortOptions = {}): Promise<NodeStatus> {
-    return this.#call("status", {}, o);
+  async status(o: AbortOptions = {}): Promise<NodeStatus> {
+    const status = await this.#call("status", {}, o);
+    // The worker measures its own isolate; this thread's is added here
+    return status.memory ? { ...status, memory: { ...status.memory, main: isolateMemory() } } : status;
   }
   peers(o: AbortOptions = {}): Promise<PeerSummary[]> {
     return this.#call("peers", {}, o);

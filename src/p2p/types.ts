@@ -46,6 +46,28 @@ export interface NodeStatus {
    * i leading bits with this node's (the dashboard draws them)
    */
   routingBuckets: number[];
+  /** Where the process's memory sits (the daemon's `p2p status` and the benchmarks show it) */
+  memory?: NodeMemory;
+}
+
+/** Memory of the process that runs a node, in bytes */
+export interface NodeMemory {
+  /** Resident set of the whole process: both isolates, the runtime, compiled code, stacks */
+  rss: number;
+  /** The isolate that owns libp2p (the Web Worker) */
+  worker: IsolateMemory;
+  /** The main thread's isolate (CLI, control API, dashboard); absent when not reported */
+  main?: IsolateMemory;
+}
+
+/** One V8 isolate's share, as `Deno.memoryUsage()` reports it there */
+export interface IsolateMemory {
+  /** Live objects on the V8 heap */
+  heapUsed: number;
+  /** The V8 heap reserved (live objects, garbage not yet collected, free space) */
+  heapTotal: number;
+  /** Memory outside the heap that V8 accounts for: ArrayBuffers, buffers of native objects */
+  external: number;
 }
 
 /** Bytes a node moved, as libp2p counted them */
@@ -186,4 +208,10 @@ export interface P2PNode {
    * (a short-lived node: peers see its connections close either way)
    */
   stop(options?: { quick?: boolean }): Promise<void>;
+}
+
+/** This isolate's share of the process's memory */
+export function isolateMemory(): IsolateMemory {
+  const { heapUsed, heapTotal, external } = Deno.memoryUsage();
+  return { heapUsed, heapTotal, external };
 }

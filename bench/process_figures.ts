@@ -1,0 +1,56 @@
+/**
+ * Figures of a running process for the P2P bench: its resident set, its CPU time, and where a
+ * daemon's memory sits by its own account.
+ * @module
+ */
+import { join } from "node:path";
+import { MIB } from "../src/core/constants.ts";
+import { ggen } from "../tests/helpers.ts";
+
+/** RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor; `dir` holds the script */
+export async function idleRss(dir: string, code: string): Promise<number> {
+  const file = join(dir, `idle-${crypto.randomUUID()}.js`);
+  await Deno.writeTextFile(file, `${code}\nsetInterval(() => {}, 1000);\n`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--quiet", `--allow-read=${file}`, file],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  await new Promise((r) => setTimeout(r, 1000));
+  const mb = rssMb(child.pid);
+  child.kill("SIGKILL");
+  await child.status;
+  return mb;
+}
+
+/** CPU seconds (user + system) a process has used: /proc through `cat` (Deno guards /proc itself) */
+export function cpuSeconds(pid: number): number {
+  const out = new Deno.Command("cat", { args: [`/proc/${pid}/stat`], stdout: "piped" }).outputSync();
+  // Fields after the parenthesised command name; utime and stime are the 14th and 15th, in ticks
+  const fields = new TextDecoder().decode(out.stdout).split(") ")[1]?.split(" ") ?? [];
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/**
+ * Where a daemon's resident memory sits, from its own `p2p status`: each isolate's V8 heap, the
+ * buffers outside the heaps, and the rest (the runtime, compiled code, native libraries, stacks)
+ */
+export async function memoryBreakdown(home: string, main: string): Promise<string> {
+  const r = await ggen(["p2p", "status", "--json"], { home, main });
+  // --json output has snake_case keys
+  type Isolate = { heap_used: number; heap_total: number; external: number };
+  const m = (JSON.parse(r.stdout) as { memory?: { rss: number; worker: Isolate; main?: Isolate } }).memory;
+  if (!m?.main) throw new Error(`p2p status names no memory figures: ${r.stderr}`);
+  const mb = (bytes: number) => (bytes / MIB).toFixed(1);
+  const external = m.worker.external + m.main.external;
+  const rest = m.rss - m.worker.heap_total - m.main.heap_total - external;
+  return `RSS ${mb(m.rss)} MB: P2P worker heap ${mb(m.worker.heap_used)} used of ${
+    mb(m.worker.heap_total)
+  }, main heap ${mb(m.main.heap_used)} of ${mb(m.main.heap_total)}; buffers ${mb(external)}; rest ${mb(rest)}`;
+}
+
+/** Resident set size of a process in MB (`ps`, since Deno guards /proc behind --allow-all) */
+export function rssMb(pid: number): number {
+  const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
+  return Number(new TextDecoder().decode(out.stdout).trim() || 0) / 1024;
+}
