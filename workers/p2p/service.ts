@@ -12,6 +12,7 @@ import {
   type Announcement,
   type Catalog,
   type DiscoverySource,
+  isolateMemory,
   type NodeStatus,
   openCatalog,
   type PeerSummary,
@@ -201,6 +202,7 @@ export async function startP2PService(
     uploadLimit: init.uploadLimit ?? 0,
     downloadLimit: init.downloadLimit ?? 0,
     routingBuckets: routingBuckets(started),
+    memory: { rss: Deno.memoryUsage().rss, worker: isolateMemory() },
   });
   metrics?.bind({ status, counters, bannedCount: () => reputation.banned().length });
   log(
