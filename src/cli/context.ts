@@ -272,8 +272,12 @@ export function createContext(
   let p2pRegistry: Promise<P2PRegistry> | undefined;
   let registry: Promise<Registry> | undefined;
 
+  // This home's daemon, looked up once per command (the node, event reports and sharing use it)
+  let daemonLookup: Promise<P2PNode | undefined> | undefined;
+  const ownDaemon = () => daemonLookup ??= connectDaemon(config.home, logger);
+
   const startP2P = async (): Promise<{ node: P2PNode; peerId: string }> => {
-    const daemon = await connectDaemon(config.home, logger);
+    const daemon = await ownDaemon();
     if (daemon) return { node: daemon, peerId: (await daemon.status()).peerId };
     logger.debug("no P2P daemon running: starting a short-lived node");
     const node = await startWorkerNode(
@@ -291,7 +295,7 @@ export function createContext(
   let daemonForEvents: Promise<P2PNode | undefined> | undefined;
   const reports = new Set<Promise<void>>();
   const report = (e: HybridEvent) => {
-    daemonForEvents ??= connectDaemon(config.home, logger).catch(() => undefined);
+    daemonForEvents ??= ownDaemon().catch(() => undefined);
     const sent: Promise<void> = daemonForEvents
       .then((d) => asDaemonClient(d)?.reportEvent(e, { signal: AbortSignal.timeout(1000) }))
       .catch((err) => logger.debug(`event not reported to the daemon: ${(err as Error).message}`))
@@ -374,25 +378,28 @@ export function createContext(
       const sharing = config.registry.mode === "hybrid" || config.registry.mode === "p2p-first";
       if (!sharing || !config.p2p.enabled || config.registry.network === "offline") return;
       // Share what we fetched with the LAN, but only through a running daemon
-      const daemon = p2p ? (await p2p).node : await connectDaemon(config.home, logger);
+      const daemon = p2p ? (await p2p).node : await ownDaemon();
       if (daemon?.kind !== "daemon") return;
       const { peerId, listenAddrs } = await daemon.status();
       // The daemon answers at once and walks the DHT on its own: the command does not wait for it
       const hand = (what: string, call: Promise<void>) =>
         call.catch((err) => logger.debug(`share ${what}: ${(err as Error).message}`));
+      // One version's calls are handed over together (each is a round trip to the daemon); the
+      // versions one after the other, within the daemon's bound on background calls
       for (const v of versions) {
         const what = `${v.id}@${v.version}`;
-        await hand(what, runInBackground(daemon, "provide", { sha256: v.sha256 }));
+        const calls = [runInBackground(daemon, "provide", { sha256: v.sha256 })];
         // Re-share what the publisher signed, so peers can resolve id -> version -> sha256 when
         // central is gone: the version record and a catalog announcement, both verifiable by
         // anyone against the publisher's key (the daemon signs nothing itself)
-        if (!v.signature || !v.publisher_key) continue;
-        const record = versionRecordOf(v, peerId, Date.now(), selfProvider(peerId, listenAddrs));
-        await hand(
-          what,
-          runInBackground(daemon, "putRecord", { key: versionKey(v.id, v.version), value: JSON.stringify(record) }),
-        );
-        await hand(what, runInBackground(daemon, "announce", { announcement: announcementOf(v, peerId) }));
+        if (v.signature && v.publisher_key) {
+          const record = versionRecordOf(v, peerId, Date.now(), selfProvider(peerId, listenAddrs));
+          calls.push(
+            runInBackground(daemon, "putRecord", { key: versionKey(v.id, v.version), value: JSON.stringify(record) }),
+            runInBackground(daemon, "announce", { announcement: announcementOf(v, peerId) }),
+          );
+        }
+        await Promise.all(calls.map((call) => hand(what, call)));
       }
     },
     async close() {
