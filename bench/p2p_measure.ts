@@ -7,6 +7,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
@@ -21,7 +22,7 @@ import { startStockPair } from "./libp2p_stream.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { createRecorder, nodeInit, waitRouting } from "./p2p_common.ts";
 import { measureDhtScale } from "./dht_scale.ts";
-import { cpuSeconds, idleRss, memoryBreakdown, rssMb } from "./process_figures.ts";
+import { cpuSeconds, idleRss, memoryBreakdown, rssMb, workerPart } from "./process_figures.ts";
 import { ggen, randomBytes } from "../tests/helpers.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "../tests/netns.ts";
 
@@ -270,6 +271,15 @@ await measureDhtScale(work, rows);
       "RSS of `deno run` with one empty Web Worker (a second isolate)",
       undefined,
       await idleRss(work, `new Worker("data:text/javascript,setInterval(()=>{},1e3)",{type:"module"});`),
+      "MB",
+    );
+    // The same with the daemon's P2P worker code loaded (the part the single file wrote out) and
+    // no node started: what js-libp2p and its dependencies cost before they do anything
+    const part = workerPart(singleFile, daemon.home);
+    record(
+      "RSS of `deno run` with an empty main thread and a Web Worker that loaded the P2P worker's code, no node started",
+      undefined,
+      await idleRss(work, `new Worker(${JSON.stringify(pathToFileURL(part).href)},{type:"module"});`, [part]),
       "MB",
     );
     const big = blobs.at(-1)!;

@@ -5,14 +5,18 @@
  */
 import { join } from "node:path";
 import { MIB } from "../src/core/constants.ts";
+import { runtimeDir } from "../src/core/embedded.ts";
 import { ggen } from "../tests/helpers.ts";
 
-/** RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor; `dir` holds the script */
-export async function idleRss(dir: string, code: string): Promise<number> {
+/**
+ * RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor; `dir` holds the
+ * script, which may also read `readable` (a worker's module)
+ */
+export async function idleRss(dir: string, code: string, readable: string[] = []): Promise<number> {
   const file = join(dir, `idle-${crypto.randomUUID()}.js`);
   await Deno.writeTextFile(file, `${code}\nsetInterval(() => {}, 1000);\n`);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--allow-read=${file}`, file],
+    args: ["run", "--quiet", `--allow-read=${[file, ...readable].join(",")}`, "--allow-env", file],
     stdout: "null",
     stderr: "null",
   }).spawn();
@@ -53,4 +57,17 @@ export async function memoryBreakdown(home: string, main: string): Promise<strin
 export function rssMb(pid: number): number {
   const out = new Deno.Command("ps", { args: ["-o", "rss=", "-p", String(pid)], stdout: "piped" }).outputSync();
   return Number(new TextDecoder().decode(out.stdout).trim() || 0) / 1024;
+}
+
+/**
+ * The P2P worker part a single file wrote out when it first ran with `home` (src/core/embedded.ts
+ * names it by its digest, which the single file's first line carries)
+ */
+export function workerPart(singleFile: string, home: string): string {
+  const head = Deno.readTextFileSync(singleFile).slice(0, 4096);
+  const sha256 = /"p2p_worker":"([0-9a-f]{64})"/.exec(head)?.[1];
+  if (!sha256) throw new Error(`${singleFile} names no embedded P2P worker`);
+  const part = join(runtimeDir(home), `p2p_worker-${sha256.slice(0, 16)}.js`);
+  if (!Deno.statSync(part).isFile) throw new Error(`${part} is not a file`);
+  return part;
 }
