@@ -292,11 +292,9 @@ export function createContext(
   };
 
   // Fallbacks are shown on the dashboard of this home's daemon, if one runs (best effort, bounded)
-  let daemonForEvents: Promise<P2PNode | undefined> | undefined;
   const reports = new Set<Promise<void>>();
   const report = (e: HybridEvent) => {
-    daemonForEvents ??= ownDaemon().catch(() => undefined);
-    const sent: Promise<void> = daemonForEvents
+    const sent: Promise<void> = ownDaemon().catch(() => undefined)
       .then((d) => asDaemonClient(d)?.reportEvent(e, { signal: AbortSignal.timeout(1000) }))
       .catch((err) => logger.debug(`event not reported to the daemon: ${(err as Error).message}`))
       .finally(() => reports.delete(sent));

@@ -187,11 +187,11 @@ const mib = (bytes: number) => `${(bytes / MIB).toFixed(1)} MiB`;
 
 /** Resident memory and the share of each isolate's V8 heap (used of reserved) */
 function describeMemory(m: NodeMemory): string {
-  const heap = (name: string, i: IsolateMemory) => `${name} heap ${mib(i.heapUsed)} of ${mib(i.heapTotal)}`;
-  const isolates = [m.worker, ...(m.main ? [m.main] : [])];
-  return `${mib(m.rss)} resident; ${
-    [heap("P2P worker", m.worker), ...(m.main ? [heap("main", m.main)] : [])].join(", ")
-  }; ${mib(isolates.reduce((n, i) => n + i.external, 0))} outside the heaps (buffers)`;
+  const isolates: [string, IsolateMemory][] = [["P2P worker", m.worker]];
+  if (m.main) isolates.push(["main", m.main]);
+  const heaps = isolates.map(([name, i]) => `${name} heap ${mib(i.heapUsed)} of ${mib(i.heapTotal)}`);
+  const external = isolates.reduce((n, [, i]) => n + i.external, 0);
+  return `${mib(m.rss)} resident; ${heaps.join(", ")}; ${mib(external)} outside the heaps (buffers)`;
 }
 
 /** `ggen p2p status` */

@@ -60,7 +60,7 @@ export type {
   SharedDocument,
   TransferSummary,
 } from "./types.ts";
-export { isolateMemory, MAX_EXCLUDED_PROVIDERS } from "./types.ts";
+export { isolateMemory, MAX_EXCLUDED_PROVIDERS, workerMemory } from "./types.ts";
 export * from "./protocol.ts";
 export { BAN_MS, type Behaviour, Reputation, type Standing } from "./reputation.ts";
 export * from "./node_calls.ts";

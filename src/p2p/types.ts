@@ -210,8 +210,13 @@ export interface P2PNode {
   stop(options?: { quick?: boolean }): Promise<void>;
 }
 
-/** This isolate's share of the process's memory */
-export function isolateMemory(): IsolateMemory {
-  const { heapUsed, heapTotal, external } = Deno.memoryUsage();
-  return { heapUsed, heapTotal, external };
+/** This isolate's share of the process's memory, from `usage` when it was read already */
+export function isolateMemory(usage: Deno.MemoryUsage = Deno.memoryUsage()): IsolateMemory {
+  return { heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external };
+}
+
+/** The process's resident set and this isolate's share, read once: what the node's worker reports */
+export function workerMemory(): NodeMemory {
+  const usage = Deno.memoryUsage();
+  return { rss: usage.rss, worker: isolateMemory(usage) };
 }

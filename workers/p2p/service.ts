@@ -12,10 +12,10 @@ import {
   type Announcement,
   type Catalog,
   type DiscoverySource,
-  isolateMemory,
   type NodeStatus,
   openCatalog,
   type PeerSummary,
+  workerMemory,
   type WorkerStartInit,
   type WorkerToMain,
 } from "../../src/p2p/mod.ts";
@@ -202,7 +202,7 @@ export async function startP2PService(
     uploadLimit: init.uploadLimit ?? 0,
     downloadLimit: init.downloadLimit ?? 0,
     routingBuckets: routingBuckets(started),
-    memory: { rss: Deno.memoryUsage().rss, worker: isolateMemory() },
+    memory: workerMemory(),
   });
   metrics?.bind({ status, counters, bannedCount: () => reputation.banned().length });
   log(
