@@ -122,7 +122,9 @@ Deno.bench({ group: "search", name: "cold central search, 1,000 packages (budget
   await central.search({ text: `${words[n++ % words.length]} template` });
 });
 Deno.bench(
-  { group: "metadata", name: "central metadata GET, keep-alive, 1,000 packages (budget < 1 ms)" },
+  // Deno.bench reports no p95: the 1 ms p95 budget is judged by bench:storage, which times each
+  // request of a warm registry at 1,000 to 100,000 packages beside a bare Deno.serve
+  { group: "metadata", name: "central metadata GET, keep-alive, 1,000 packages (p95 budget: storage section)" },
   async () => {
     const tag = words[n % words.length]!;
     const res = await fetch(`${server.url}/api/v1/packages/io.bench.${tag}.p${n++ % 1000}`);

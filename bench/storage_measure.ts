@@ -4,7 +4,9 @@
  * PostgreSQL (through the MetadataStore, as the server calls it; failed searches count), a 100 MiB
  * download through a registry whose blobs are in S3 (a throwaway Swift with s3api), and two
  * instances on PostgreSQL + S3 under concurrent publish and search load. `--write` replaces the
- * storage section of bench/RESULTS.md. Run: `deno task bench:storage`.
+ * storage section of bench/RESULTS.md. At each size a registry server answers metadata GETs over
+ * keep-alive HTTP beside a bare Deno.serve answering the same document: the p95 the issue budgets.
+ * Run: `deno task bench:storage`.
  */
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
@@ -12,9 +14,12 @@ import type { PackageVersion } from "../src/core/mod.ts";
 import { packDirectory } from "../src/archive/mod.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import { createCentralRegistry } from "../src/registry/client/mod.ts";
-import { createToken, type MetadataStore, startRegistryServer } from "../src/registry/server/mod.ts";
-import { openSqliteMetadata } from "../src/registry/server/db.ts";
-import { openPostgresMetadata } from "../src/registry/server/pg.ts";
+import {
+  createToken,
+  type MetadataStore,
+  type RegistryServer,
+  startRegistryServer,
+} from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
 import { startPgCluster } from "../tests/pg_cluster.ts";
 import postgres from "postgres";
@@ -23,6 +28,9 @@ import { percentile, renderTable, type ResultRow, writeSection } from "./results
 
 const SIZES = (Deno.env.get("GGEN_BENCH_PACKAGES") ?? "1000,10000,100000").split(",").map(Number);
 const SEARCH_BUDGET_MS = 20;
+const METADATA_GET_BUDGET_MS = 1;
+/** Requests per metadata GET measurement */
+const GETS = 2000;
 const WORDS = ["rust", "cli", "api", "web", "deno", "react", "ci", "docker", "k8s", "python"];
 const rows: ResultRow[] = [];
 
@@ -96,13 +104,85 @@ async function metadataTimes(store: MetadataStore, n: number): Promise<{ p95: nu
   return { p95: percentile(times, 0.95), failed };
 }
 
+/**
+ * Latencies of `GETS` keep-alive GETs of `url(i)` from one client, after `warmUp` unmeasured ones
+ * (failed requests count at the time they took)
+ */
+async function getTimes(
+  url: (i: number) => string,
+  warmUp = 0,
+): Promise<{ p50: number; p95: number; failed: number }> {
+  const times: number[] = [];
+  let failed = 0;
+  for (let i = -warmUp; i < GETS; i++) {
+    const t0 = performance.now();
+    try {
+      const res = await fetch(url(i & 0x7fffffff));
+      await res.arrayBuffer();
+      if (!res.ok && i >= 0) failed++;
+    } catch {
+      if (i >= 0) failed++;
+    }
+    if (i >= 0) times.push(performance.now() - t0);
+  }
+  return { p50: percentile(times, 0.5), p95: percentile(times, 0.95), failed };
+}
+
+/**
+ * Metadata GETs through `server` (its HTTP front, store and signed document) for `GETS` packages
+ * spread over the registry: first each one's first request (its document signed then), then the
+ * same packages again (a running registry's steady state: documents kept until something in them
+ * changes); then a bare Deno.serve answering one such document, the floor of a keep-alive answer
+ * on this machine, in the same run
+ */
+async function metadataGetRows(name: string, server: RegistryServer, n: number): Promise<void> {
+  const idOf = (i: number) => version(Math.floor((i * 7919) % n)).id;
+  const first = await getTimes((i) => `${server.url}/api/v1/packages/${idOf(i)}`);
+  const got = await getTimes((i) => `${server.url}/api/v1/packages/${idOf(i)}`);
+  const sample = await (await fetch(`${server.url}/api/v1/packages/${idOf(0)}`)).text();
+  const bare = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen() {} },
+    () => new Response(sample, { headers: { "content-type": "application/json" } }),
+  );
+  const floor = await getTimes(() => `http://127.0.0.1:${bare.addr.port}/doc`, GETS / 10);
+  await bare.shutdown();
+  console.error(`${name} ${n}: metadata GET p95 ${got.p95.toFixed(2)} ms, bare Deno.serve ${floor.p95.toFixed(2)} ms`);
+  rows.push({
+    measure:
+      `${name}, ${n} packages: metadata GET over keep-alive HTTP, first request of a package, p50 / p95 (${first.failed} of ${GETS} failed)`,
+    budget: "-",
+    value: `${first.p50.toFixed(2)} / ${first.p95.toFixed(2)} ms`,
+    ok: undefined,
+  });
+  rows.push({
+    measure: `${name}, ${n} packages: metadata GET over keep-alive HTTP, warm, p50`,
+    budget: "-",
+    value: `${got.p50.toFixed(2)} ms`,
+    ok: undefined,
+  });
+  rows.push({
+    measure: `${name}, ${n} packages: metadata GET over keep-alive HTTP, warm, p95 (${got.failed} of ${GETS} failed)`,
+    budget: `<= ${METADATA_GET_BUDGET_MS} ms`,
+    value: `${got.p95.toFixed(2)} ms`,
+    ok: got.failed === 0 && got.p95 <= METADATA_GET_BUDGET_MS,
+  });
+  rows.push({
+    measure: `${name}, ${n} packages: bare Deno.serve, the same document, keep-alive, p50 / p95 (reference)`,
+    budget: "-",
+    value: `${floor.p50.toFixed(2)} / ${floor.p95.toFixed(2)} ms`,
+    ok: undefined,
+  });
+}
+
+/** Fill `server`'s store size by size, measuring each size */
 async function scale(
   name: string,
-  store: MetadataStore,
+  server: RegistryServer,
   parallel: number,
   size: () => Promise<number>,
   afterFill: () => Promise<void> = async () => {},
 ): Promise<void> {
+  const store = server.metadata;
   let have = 0;
   for (const n of SIZES) {
     const rate = await fill(store, have, n, parallel);
@@ -142,6 +222,7 @@ async function scale(
       value: `${s.p95.toFixed(2)} ms`,
       ok: s.failed === 0 && s.p95 <= SEARCH_BUDGET_MS,
     });
+    await metadataGetRows(name, server, n);
   }
 }
 
@@ -149,18 +230,26 @@ const work = await Deno.makeTempDir({ prefix: "ggen-storage-bench-" });
 const cluster = await startPgCluster();
 const swift = await startSwiftS3();
 try {
-  const sqlite = openSqliteMetadata(join(work, "scale.db"));
+  // Each backend behind a registry server, as in production: filled through its store, read over HTTP
+  const serve = (dir: string, database?: string) =>
+    startRegistryServer({ logger: silentLogger }, {
+      dataDir: join(work, dir),
+      port: 0,
+      rateLimits: {},
+      ...(database ? { database } : {}),
+    });
+  const sqlite = await serve("sqlite");
   const sqliteSize = async () => {
     let total = 0;
     for (const suffix of ["", "-wal"]) {
-      total += await Deno.stat(join(work, `scale.db${suffix}`)).then((st) => st.size, () => 0);
+      total += await Deno.stat(join(work, "sqlite", `registry.db${suffix}`)).then((st) => st.size, () => 0);
     }
     return total;
   };
   await scale("SQLite", sqlite, 1, sqliteSize);
-  await sqlite.close();
+  await sqlite.stop();
   if (cluster) {
-    const pg = await openPostgresMetadata(cluster.url);
+    const pg = await serve("pg", cluster.url);
     // The tables as autovacuum keeps them in a running registry (statistics and visibility map): a
     // minute-long bulk load leaves them stale (search p95 about 21 ms at 100k measured right after
     // it, 3-9 ms per query once vacuumed and analysed)
@@ -168,7 +257,7 @@ try {
     const pgSize = async () => Number((await admin`SELECT pg_database_size(current_database()) AS n`)[0]!.n);
     await scale("PostgreSQL", pg, 4, pgSize, async () => void await admin`VACUUM ANALYZE`);
     await admin.end();
-    await pg.close();
+    await pg.stop();
   }
   if (cluster && swift) {
     Deno.env.set("AWS_ACCESS_KEY_ID", swift.accessKeyId);
@@ -259,7 +348,7 @@ try {
       title: "Storage backends (issue 16)",
       command: "deno task bench:storage",
       notes:
-        `SQLite and PostgreSQL measured through the MetadataStore (PostgreSQL: a throwaway cluster with fsync off, 4 inserts at once); search queries mix exact ids, a word a tenth of the packages match, keywords, prefixes and misses.${
+        `SQLite and PostgreSQL measured through the MetadataStore of a running registry server (PostgreSQL: a throwaway cluster with fsync off, 4 inserts at once); search queries mix exact ids, a word a tenth of the packages match, keywords, prefixes and misses. Metadata GETs go through the server's HTTP front (one keep-alive client in the same process, ${GETS} packages spread over the registry: each package's first request, when the registry signs its document, then the same packages warm, as a running registry serves them), beside a bare Deno.serve answering one such document.${
           cluster ? "" : " PostgreSQL was not installed: not measured."
         }${swift ? "" : " Swift was not installed: S3 not measured."}`,
       table,

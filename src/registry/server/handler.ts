@@ -296,9 +296,9 @@ export function createHandler(
     }
     if (head === "packages" && a) {
       if (parts.length === 2 && method === "GET") {
-        const info = await metadata.getPackage(a);
-        if (!info) throw new NotFoundError(`Package "${a}" not found`);
-        return new Response(await signedDocs.body(info), { headers: { "content-type": "application/json" } });
+        const body = await signedDocs.body(a);
+        if (body === undefined) throw new NotFoundError(`Package "${a}" not found`);
+        return new Response(body, { headers: { "content-type": "application/json" } });
       }
       if (b === "owners" && parts.length === 3) {
         if (method === "GET") {
