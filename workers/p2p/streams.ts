@@ -3,7 +3,7 @@
  * stall timer, and a send that respects back-pressure.
  * @module
  */
-import type { PeerId, Stream } from "@libp2p/interface";
+import { type PeerId, type Stream, StreamStateError } from "@libp2p/interface";
 import { StallError } from "../../src/core/mod.ts";
 import { encodeFrame, readFrame } from "../../src/p2p/mod.ts";
 import type { P2PLibp2p } from "./types.ts";
@@ -32,9 +32,47 @@ export function withStallTimer<T>(promise: Promise<T>, ms: number, signal: Abort
   });
 }
 
-/** Send `data`, waiting for the stream to drain when its buffer is full */
+/** Bytes a stream may hold unsent before its writer waits: the fetch protocol's chunks keep flowing */
+export const WRITE_HIGH_WATER_BYTES = 1024 * 1024;
+
+/**
+ * Send `data`, then wait while more than {@link WRITE_HIGH_WATER_BYTES} are queued unsent. Not
+ * `stream.onDrain()`: @libp2p/utils 7.4.1 keeps the promise of a stream's first drain, so every
+ * later `onDrain()` resolves at once, and yamux announces a drain on each window update however
+ * much is still queued. A writer that trusted either queued a whole file in the stream: 44 MB of
+ * a 100 MiB serve sat in one yamux write buffer (heap snapshot of a daemon, bench:p2p).
+ * @throws the stream's error when it closes first, or `signal`'s reason
+ */
 export async function sendAll(stream: Stream, data: Uint8Array, signal?: AbortSignal): Promise<void> {
-  if (!stream.send(data)) await stream.onDrain(signal ? { signal } : {});
+  stream.send(data);
+  // Bounded: each turn waits for an event of the stream (it drains, closes, or the signal fires)
+  while (stream.writeBufferLength > WRITE_HIGH_WATER_BYTES) await nextDrain(stream, signal);
+}
+
+/** The stream's next `drain` event; rejects when it closes first or `signal` aborts */
+function nextDrain(stream: Stream, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onDrain = () => finish(resolve);
+    const onClose = (evt: Event) =>
+      finish(() =>
+        reject((evt as Event & { error?: Error }).error ?? new StreamStateError("Stream closed while sending"))
+      );
+    const onAbort = () => finish(() => reject(signal!.reason));
+    const finish = (fn: () => void) => {
+      stream.removeEventListener("drain", onDrain);
+      stream.removeEventListener("close", onClose);
+      signal?.removeEventListener("abort", onAbort);
+      fn();
+    };
+    if (signal?.aborted) return onAbort();
+    // Gone already: its close event has passed (while writable, a half-closed stream still drains)
+    if (stream.status === "closed" || stream.status === "aborted" || stream.status === "reset") {
+      return onClose(new Event("close"));
+    }
+    stream.addEventListener("drain", onDrain);
+    stream.addEventListener("close", onClose);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
 }
 
 /**

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { StallError } from "../../src/core/mod.ts";
-import { askQuorum, withStallTimer } from "./streams.ts";
+import { loopbackNodeInit } from "../../tests/node_init.ts";
+import { startP2PService } from "./service.ts";
+import { askQuorum, bytesOf, sendAll, withStallTimer, WRITE_HIGH_WATER_BYTES } from "./streams.ts";
 
 Deno.test("withStallTimer: a stall is a StallError (an UnavailableError), an abort is the abort", async () => {
   const never = new Promise<never>(() => {});
@@ -64,4 +67,47 @@ Deno.test("askQuorum: only the answers that count reach the quorum", async () =>
     { signal, quorum: 1, windowMs: 30, missing: undefined, counts: (a) => a !== undefined },
   );
   assert.deepEqual(answers, [undefined, undefined, "doc after 40", undefined]);
+});
+
+Deno.test({
+  name: "sendAll: a fast writer waits for the stream, so its unsent bytes stay bounded and every byte arrives",
+  // libp2p keeps sockets in TIME_WAIT bookkeeping a moment after stop
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const start = (name: string) =>
+      startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(join(dir, name), {}));
+    const [a, b] = [await start("a"), await start("b")];
+    try {
+      const protocol = "/ggen-test/sink/1.0.0";
+      const received = Promise.withResolvers<number>();
+      await b.node.handle(protocol, async (stream) => {
+        let total = 0;
+        for await (const chunk of bytesOf(stream)) total += chunk.byteLength;
+        received.resolve(total);
+      });
+      const stream = await a.node.dialProtocol(b.node.getMultiaddrs()[0]!, protocol, {
+        signal: AbortSignal.timeout(10_000),
+      });
+      const chunk = new Uint8Array(256 * 1024);
+      const chunks = 128; // 32 MiB, written as fast as sendAll lets it
+      let mostQueued = 0;
+      const signal = AbortSignal.timeout(60_000);
+      for (let i = 0; i < chunks; i++) {
+        await sendAll(stream, chunk.slice(), signal);
+        mostQueued = Math.max(mostQueued, stream.writeBufferLength);
+      }
+      await stream.close({ signal });
+      assert.equal(await received.promise, chunks * chunk.byteLength);
+      // Trusting onDrain() alone queued most of the 32 MiB here (a whole file in a serve)
+      assert.ok(
+        mostQueued <= WRITE_HIGH_WATER_BYTES,
+        `at most ${WRITE_HIGH_WATER_BYTES} bytes wait unsent after sendAll returns, saw ${mostQueued}`,
+      );
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
