@@ -19,6 +19,24 @@ const outIndex = Deno.args.indexOf("--output");
 const output = outIndex >= 0 ? Deno.args[outIndex + 1]! : join(root, "dist", "ggen.js");
 const work = await Deno.makeTempDir({ prefix: "ggen-bundle-" });
 
+/**
+ * `code` with every character beyond Latin-1 written as a `\uXXXX` escape. V8 keeps a script's
+ * source in the heap for as long as the script lives, one byte per character when all of them
+ * fit in Latin-1, two otherwise: one em dash in a library's comment doubled the P2P worker's
+ * 2.7 MB source in each daemon. The characters sit in comments, strings and regular
+ * expressions, where the escape means the same; one after a backslash would not, so it stops
+ * the build.
+ */
+function latin1Source(code: string, name: string): string {
+  return code.replace(/[^\u0000-\u00ff]/gu, (ch: string, offset: number) => {
+    if (code[offset - 1] === "\\") throw new Error(`${name}: an escaped non-Latin-1 character at ${offset}`);
+    let escaped = "";
+    // A character beyond the BMP is two UTF-16 units: a surrogate pair of escapes
+    for (let i = 0; i < ch.length; i++) escaped += `\\u${ch.charCodeAt(i).toString(16).padStart(4, "0")}`;
+    return escaped;
+  });
+}
+
 async function bundle(entry: string, out: string): Promise<string> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", "--platform", "deno", "--output", out, entry],
@@ -27,7 +45,7 @@ async function bundle(entry: string, out: string): Promise<string> {
     stderr: "piped",
   }).output();
   if (code !== 0) throw new Error(`deno bundle ${entry} failed:\n${new TextDecoder().decode(stderr)}`);
-  return await Deno.readTextFile(out);
+  return latin1Source(await Deno.readTextFile(out), entry);
 }
 
 /** Every file under `dir`, by path relative to it */
@@ -68,7 +86,7 @@ try {
     trailer += `\n${EMBEDDED_MARKER}${name}:${digests[name]}\n${b64}*/\n`;
   }
   await Deno.mkdir(dirname(output), { recursive: true });
-  await Deno.writeTextFile(output, prelude + cli + trailer);
+  await Deno.writeTextFile(output, latin1Source(prelude, "the examples") + cli + trailer);
   const size = (await Deno.stat(output)).size;
   const named = Object.entries(digests).map(([name, sha256]) => `${name} ${sha256.slice(0, 12)}`).join(", ");
   console.error(`Bundled ${output} (${(size / 1024 / 1024).toFixed(1)} MiB; ${named})`);

@@ -117,6 +117,12 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         assert.equal(runtime.filter((n) => /^p2p_worker-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
         // So did the registry's server side, kept out of the CLI's parsed code
         assert.equal(runtime.filter((n) => /^server-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
+        // Every source Deno loads is Latin-1, which V8 keeps at one byte per character (one em
+        // dash made it two for the whole file)
+        for (const file of [main, ...runtime.map((n) => join(xdg.XDG_CACHE_HOME, "ggen", "runtime", n))]) {
+          const wide = /[^\u0000-\u00ff]/u.exec(await Deno.readTextFile(file));
+          assert.equal(wide, null, `${file} holds ${JSON.stringify(wide?.[0])} at ${wide?.index}`);
+        }
       } finally {
         await daemon?.stop();
         await server.stop().catch(() => {});
