@@ -8,9 +8,69 @@ import { StallError } from "../../src/core/mod.ts";
 import { encodeFrame, readFrame } from "../../src/p2p/mod.ts";
 import type { P2PLibp2p } from "./types.ts";
 
-/** Bytes of a stream, as plain Uint8Arrays */
+/** Bytes received and not yet read past which a reader pauses the stream; it resumes at half */
+export const READ_HIGH_WATER_BYTES = 2 * 1024 * 1024;
+/**
+ * The most a paused stream can still receive: what is left of yamux's receive window, at most
+ * its 16 MiB maximum (a peer sending more breaks yamux's flow control and is cut off by it)
+ */
+const PAUSED_READ_BUFFER_BYTES = 16 * 1024 * 1024 + READ_HIGH_WATER_BYTES;
+
+/**
+ * Bytes of a stream, as plain Uint8Arrays, with back-pressure: a reader that lags (a download
+ * limit, a slow disk, the main thread's credit) pauses the stream, and yamux stops granting the
+ * sender window until it resumes. libp2p's own iterator queues without bound: yamux grants
+ * window as data arrives, so a limited download still came in at the link's full speed.
+ */
 export async function* bytesOf(stream: Stream): AsyncGenerator<Uint8Array> {
-  for await (const chunk of stream) yield chunk instanceof Uint8Array ? chunk : chunk.subarray();
+  const queue: Uint8Array[] = [];
+  let queued = 0;
+  let failure: Error | undefined;
+  let closed = false;
+  let wake: (() => void) | undefined;
+  const onMessage = (evt: Event) => {
+    // A Uint8Array, or a Uint8ArrayList of several
+    const data = (evt as Event & { data: Uint8Array | { subarray(): Uint8Array } }).data;
+    const chunk = data instanceof Uint8Array ? data : data.subarray();
+    queue.push(chunk);
+    queued += chunk.byteLength;
+    if (queued > READ_HIGH_WATER_BYTES && stream.readStatus === "readable") {
+      // What the sender may still send lands in the stream's own buffer, which must hold it
+      stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, PAUSED_READ_BUFFER_BYTES);
+      stream.pause();
+    }
+    wake?.();
+  };
+  const onEnd = () => wake?.();
+  const onClose = (evt: Event) => {
+    closed = true;
+    failure = (evt as Event & { error?: Error }).error;
+    wake?.();
+  };
+  stream.addEventListener("message", onMessage);
+  stream.addEventListener("end", onEnd);
+  stream.addEventListener("close", onClose);
+  try {
+    // Bounded: each turn yields a chunk or waits for an event of the stream
+    for (;;) {
+      const chunk = queue.shift();
+      if (chunk !== undefined) {
+        queued -= chunk.byteLength;
+        if (queued <= READ_HIGH_WATER_BYTES / 2 && stream.readStatus === "paused") stream.resume();
+        yield chunk;
+        continue;
+      }
+      if (failure) throw failure;
+      // The remote finished writing and everything it sent was read (nothing is left paused)
+      if (stream.readableEnded || closed || stream.readStatus === "closed") return;
+      await new Promise<void>((resolve) => wake = resolve);
+      wake = undefined;
+    }
+  } finally {
+    stream.removeEventListener("message", onMessage);
+    stream.removeEventListener("end", onEnd);
+    stream.removeEventListener("close", onClose);
+  }
 }
 
 /**

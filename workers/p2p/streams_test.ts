@@ -111,3 +111,50 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "bytesOf: a slow reader pauses the stream, so the sender cannot run far ahead of it",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const start = (name: string) =>
+      startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(join(dir, name), {}));
+    const [a, b] = [await start("a"), await start("b")];
+    try {
+      const protocol = "/ggen-test/slow-sink/1.0.0";
+      const total = 128 * 1024 * 1024;
+      let read = 0;
+      const received = Promise.withResolvers<void>();
+      await b.node.handle(protocol, async (stream) => {
+        // A reader slower than loopback: a download limit or a slow disk behind it
+        for await (const chunk of bytesOf(stream)) {
+          read += chunk.byteLength;
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        received.resolve();
+      });
+      const stream = await a.node.dialProtocol(b.node.getMultiaddrs()[0]!, protocol, {
+        signal: AbortSignal.timeout(10_000),
+      });
+      const chunk = new Uint8Array(256 * 1024);
+      const signal = AbortSignal.timeout(120_000);
+      let sent = 0;
+      let mostAhead = 0;
+      while (sent < total) {
+        await sendAll(stream, chunk.slice(), signal);
+        sent += chunk.byteLength;
+        mostAhead = Math.max(mostAhead, sent - read);
+      }
+      await stream.close({ signal });
+      await received.promise;
+      assert.equal(read, total);
+      // yamux's largest window (16 MiB), the reader's and the writer's high-water marks and the
+      // sockets' buffers; libp2p's own iterator let the sender run the whole 128 MiB ahead
+      assert.ok(mostAhead <= 48 * 1024 * 1024, `the sender ran ${mostAhead} bytes ahead of the reader`);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
