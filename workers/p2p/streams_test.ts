@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import type { Stream } from "@libp2p/interface";
 import { StallError } from "../../src/core/mod.ts";
 import { loopbackNodeInit } from "../../tests/node_init.ts";
 import { startP2PService } from "./service.ts";
@@ -69,30 +70,45 @@ Deno.test("askQuorum: only the answers that count reach the quorum", async () =>
   assert.deepEqual(answers, [undefined, undefined, "doc after 40", undefined]);
 });
 
+/**
+ * Two in-process P2P services on loopback: `reader` handles `protocol` on one, `writer` gets a
+ * stream to it from the other
+ */
+async function overLoopback(
+  protocol: string,
+  reader: (stream: Stream) => Promise<void>,
+  writer: (stream: Stream) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const start = (name: string) =>
+    startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(join(dir, name), {}));
+  const [a, b] = [await start("a"), await start("b")];
+  try {
+    await b.node.handle(protocol, reader);
+    await writer(
+      await a.node.dialProtocol(b.node.getMultiaddrs()[0]!, protocol, { signal: AbortSignal.timeout(10_000) }),
+    );
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
 Deno.test({
   name: "sendAll: a fast writer waits for the stream, so its unsent bytes stay bounded and every byte arrives",
   // libp2p keeps sockets in TIME_WAIT bookkeeping a moment after stop
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const start = (name: string) =>
-      startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(join(dir, name), {}));
-    const [a, b] = [await start("a"), await start("b")];
-    try {
-      const protocol = "/ggen-test/sink/1.0.0";
-      const received = Promise.withResolvers<number>();
-      await b.node.handle(protocol, async (stream) => {
-        let total = 0;
-        for await (const chunk of bytesOf(stream)) total += chunk.byteLength;
-        received.resolve(total);
-      });
-      const stream = await a.node.dialProtocol(b.node.getMultiaddrs()[0]!, protocol, {
-        signal: AbortSignal.timeout(10_000),
-      });
-      const chunk = new Uint8Array(256 * 1024);
-      const chunks = 128; // 32 MiB, written as fast as sendAll lets it
-      let mostQueued = 0;
+    const received = Promise.withResolvers<number>();
+    const chunk = new Uint8Array(256 * 1024);
+    const chunks = 128; // 32 MiB, written as fast as sendAll lets it
+    let mostQueued = 0;
+    await overLoopback("/ggen-test/sink/1.0.0", async (stream) => {
+      let total = 0;
+      for await (const piece of bytesOf(stream)) total += piece.byteLength;
+      received.resolve(total);
+    }, async (stream) => {
       const signal = AbortSignal.timeout(60_000);
       for (let i = 0; i < chunks; i++) {
         await sendAll(stream, chunk.slice(), signal);
@@ -100,15 +116,12 @@ Deno.test({
       }
       await stream.close({ signal });
       assert.equal(await received.promise, chunks * chunk.byteLength);
-      // Trusting onDrain() alone queued most of the 32 MiB here (a whole file in a serve)
-      assert.ok(
-        mostQueued <= WRITE_HIGH_WATER_BYTES,
-        `at most ${WRITE_HIGH_WATER_BYTES} bytes wait unsent after sendAll returns, saw ${mostQueued}`,
-      );
-    } finally {
-      await Promise.all([a.stop(), b.stop()]);
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
+    // Trusting onDrain() alone queued most of the 32 MiB here (a whole file in a serve)
+    assert.ok(
+      mostQueued <= WRITE_HIGH_WATER_BYTES,
+      `at most ${WRITE_HIGH_WATER_BYTES} bytes wait unsent after sendAll returns, saw ${mostQueued}`,
+    );
   },
 });
 
@@ -117,44 +130,31 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
-    const dir = await Deno.makeTempDir();
-    const start = (name: string) =>
-      startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(join(dir, name), {}));
-    const [a, b] = [await start("a"), await start("b")];
-    try {
-      const protocol = "/ggen-test/slow-sink/1.0.0";
-      const total = 128 * 1024 * 1024;
-      let read = 0;
-      const received = Promise.withResolvers<void>();
-      await b.node.handle(protocol, async (stream) => {
-        // A reader slower than loopback: a download limit or a slow disk behind it
-        for await (const chunk of bytesOf(stream)) {
-          read += chunk.byteLength;
-          await new Promise((r) => setTimeout(r, 10));
-        }
-        received.resolve();
-      });
-      const stream = await a.node.dialProtocol(b.node.getMultiaddrs()[0]!, protocol, {
-        signal: AbortSignal.timeout(10_000),
-      });
+    const total = 128 * 1024 * 1024;
+    let read = 0;
+    let mostAhead = 0;
+    const received = Promise.withResolvers<void>();
+    await overLoopback("/ggen-test/slow-sink/1.0.0", async (stream) => {
+      // A reader slower than loopback: a download limit or a slow disk behind it
+      for await (const piece of bytesOf(stream)) {
+        read += piece.byteLength;
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      received.resolve();
+    }, async (stream) => {
       const chunk = new Uint8Array(256 * 1024);
       const signal = AbortSignal.timeout(120_000);
-      let sent = 0;
-      let mostAhead = 0;
-      while (sent < total) {
+      for (let sent = 0; sent < total;) {
         await sendAll(stream, chunk.slice(), signal);
         sent += chunk.byteLength;
         mostAhead = Math.max(mostAhead, sent - read);
       }
       await stream.close({ signal });
       await received.promise;
-      assert.equal(read, total);
-      // yamux's largest window (16 MiB), the reader's and the writer's high-water marks and the
-      // sockets' buffers; libp2p's own iterator let the sender run the whole 128 MiB ahead
-      assert.ok(mostAhead <= 48 * 1024 * 1024, `the sender ran ${mostAhead} bytes ahead of the reader`);
-    } finally {
-      await Promise.all([a.stop(), b.stop()]);
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
+    assert.equal(read, total);
+    // yamux's largest window (16 MiB), the reader's and the writer's high-water marks and the
+    // sockets' buffers; libp2p's own iterator let the sender run the whole 128 MiB ahead
+    assert.ok(mostAhead <= 48 * 1024 * 1024, `the sender ran ${mostAhead} bytes ahead of the reader`);
   },
 });
