@@ -80,6 +80,18 @@ export async function metadataStoreConformance(
       assert.equal(await store.setYanked("io.store.cli", "7.0.0", true), false);
     });
 
+    await t.step(`${name}: the metadata document's reads together say what each says alone`, async () => {
+      const doc = await store.getPackageDocument("io.store.cli");
+      assert.deepEqual(doc, {
+        info: await store.getPackage("io.store.cli"),
+        owners: await store.getOwners("io.store.cli"),
+        ownerLog: await store.getOwnerLog("io.store.cli"),
+        seq: await store.packageSeq("io.store.cli"),
+      });
+      assert.equal(doc?.info.versions.find((v) => v.version === "1.1.0")?.yanked, true);
+      assert.equal(await store.getPackageDocument("io.store.absent"), undefined);
+    });
+
     await t.step(`${name}: blob references`, async () => {
       const sha = version("io.store.cli", "1.0.0").sha256;
       assert.equal(await store.isBlobReferenced(sha), true);

@@ -25,6 +25,7 @@ import { differentPackage, latestOf, searchHits, toVersion } from "./rows.ts";
 import {
   type MetadataStore,
   type OwnerChange,
+  type PackageDocumentState,
   type PackageRecord,
   type PublishAuth,
   samePackage,
@@ -54,6 +55,7 @@ type Sync<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infe
 const METHODS: (keyof MetadataStore)[] = [
   "search",
   "getPackage",
+  "getPackageDocument",
   "getVersion",
   "insertVersion",
   "packageSeq",
@@ -157,6 +159,12 @@ class SqliteMetadata implements Sync<MetadataStore> {
     const latest = latestOf(versions);
     if (!latest) return undefined;
     return { id, name: latest.name, description: latest.description, versions };
+  }
+
+  getPackageDocument(id: string): PackageDocumentState | undefined {
+    const info = this.getPackage(id);
+    if (!info) return undefined;
+    return { info, owners: this.getOwners(id), ownerLog: this.getOwnerLog(id), seq: this.packageSeq(id) };
   }
 
   getVersion(id: string, version: string): PackageVersion | undefined {

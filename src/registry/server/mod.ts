@@ -36,6 +36,7 @@ export type {
   ByteRange,
   MetadataStore,
   OwnerChange,
+  PackageDocumentState,
   PackageRecord,
   PublishAuth,
   TokenRow,

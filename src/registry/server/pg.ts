@@ -24,6 +24,7 @@ import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
   type OwnerChange,
+  type PackageDocumentState,
   type PackageRecord,
   type PublishAuth,
   samePackage,
@@ -119,6 +120,30 @@ class PostgresMetadata implements MetadataStore {
     const latest = latestOf(versions);
     if (!latest) return undefined;
     return { id, name: latest.name, description: latest.description, versions };
+  }
+
+  async getPackageDocument(id: string): Promise<PackageDocumentState | undefined> {
+    // One statement: the four reads of a metadata GET were two round trips (1.1 ms p95 warm)
+    const [row] = await this.#sql`
+      SELECT p.seq,
+        (SELECT json_agg(v) FROM versions v WHERE v.id = p.id) AS versions,
+        (SELECT json_agg(json_build_object('keyid', o.keyid, 'public_key', o.public_key) ORDER BY o.keyid)
+          FROM owners o WHERE o.id = p.id) AS owners,
+        (SELECT json_agg(l.envelope ORDER BY l.idx) FROM owner_log l WHERE l.id = p.id) AS owner_log
+      FROM packages p WHERE p.id = ${id}`;
+    if (!row?.versions) return undefined;
+    const versions = (row.versions as Record<string, unknown>[]).map((r) => toVersion(r))
+      .sort((a, b) => semver.compare(a.version, b.version));
+    const latest = latestOf(versions)!;
+    return {
+      info: { id, name: latest.name, description: latest.description, versions },
+      owners: ((row.owners ?? []) as Record<string, unknown>[]).map((o) => ({
+        keyid: String(o.keyid),
+        public_key: String(o.public_key),
+      })),
+      ownerLog: ((row.owner_log ?? []) as unknown[]).map((e) => JSON.parse(String(e)) as Envelope),
+      seq: Number(row.seq),
+    };
   }
 
   async getVersion(id: string, version: string, db: Sql = this.#sql): Promise<PackageVersion | undefined> {

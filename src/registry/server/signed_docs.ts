@@ -42,14 +42,9 @@ export function createSignedDocuments(
   const kept = new Map<string, { state: string; body: string; refreshAt: number }>();
   return {
     async body(id) {
-      // All four reads at once: one round trip to a database server, not two
-      const [info, owners, ownerLog, seq] = await Promise.all([
-        metadata.getPackage(id),
-        metadata.getOwners(id),
-        metadata.getOwnerLog(id),
-        metadata.packageSeq(id),
-      ]);
-      if (!info) return undefined;
+      const doc = await metadata.getPackageDocument(id);
+      if (!doc) return undefined;
+      const { info, owners, ownerLog, seq } = doc;
       // Everything the document says, but the expiry: the same state is the same document. The
       // store returns rows in one order, so plain JSON compares them; the canonical digest (a third
       // of a hit's time) is computed only for a document signed anew

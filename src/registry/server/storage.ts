@@ -5,6 +5,15 @@
  */
 import type { Envelope, OwnerKey, PackageInfo, PackageVersion, SearchHit } from "../../core/mod.ts";
 
+/** A package as its signed metadata document states it */
+export interface PackageDocumentState {
+  info: PackageInfo;
+  owners: OwnerKey[];
+  ownerLog: Envelope[];
+  /** The package's metadata seq */
+  seq: number;
+}
+
 /**
  * Metadata store of the registry. Asynchronous so a networked database (PostgreSQL) fits the same
  * interface as the embedded SQLite one.
@@ -14,6 +23,11 @@ export interface MetadataStore {
   search(text: string, limit: number, offset: number): Promise<{ total: number; hits: SearchHit[] }>;
   /** A package with every version, or undefined */
   getPackage(id: string): Promise<PackageInfo | undefined>;
+  /**
+   * What a package's signed metadata document states, read together (one round trip to a
+   * database server); undefined for a package the store does not have
+   */
+  getPackageDocument(id: string): Promise<PackageDocumentState | undefined>;
   /** One version, or undefined */
   getVersion(id: string, version: string): Promise<PackageVersion | undefined>;
   /**
