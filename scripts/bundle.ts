@@ -28,7 +28,7 @@ const work = await Deno.makeTempDir({ prefix: "ggen-bundle-" });
  * the build.
  */
 function latin1Source(code: string, name: string): string {
-  return code.replace(/[^\u0000-\u00ff]/gu, (ch: string, offset: number) => {
+  return code.replace(/[\u0100-\u{10ffff}]/gu, (ch: string, offset: number) => {
     if (code[offset - 1] === "\\") throw new Error(`${name}: an escaped non-Latin-1 character at ${offset}`);
     let escaped = "";
     // A character beyond the BMP is two UTF-16 units: a surrogate pair of escapes

@@ -7,8 +7,11 @@ import type { Envelope, OwnerKey, PackageInfo, PackageVersion, SearchHit } from 
 
 /** A package as its signed metadata document states it */
 export interface PackageDocumentState {
+  /** The package with every version */
   info: PackageInfo;
+  /** Its current owner keys */
   owners: OwnerKey[];
+  /** Every owner change, oldest first */
   ownerLog: Envelope[];
   /** The package's metadata seq */
   seq: number;
