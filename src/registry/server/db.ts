@@ -162,9 +162,16 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   getPackageDocument(id: string): PackageDocumentState | undefined {
-    const info = this.getPackage(id);
-    if (!info) return undefined;
-    return { info, owners: this.getOwners(id), ownerLog: this.getOwnerLog(id), seq: this.packageSeq(id) };
+    // One read transaction: the four reads see one snapshot (another process, a `ggen registry`
+    // command, may write between them), and WAL's shared lock is taken once instead of four times
+    this.#db.exec("BEGIN");
+    try {
+      const info = this.getPackage(id);
+      if (!info) return undefined;
+      return { info, owners: this.getOwners(id), ownerLog: this.getOwnerLog(id), seq: this.packageSeq(id) };
+    } finally {
+      this.#db.exec("COMMIT");
+    }
   }
 
   getVersion(id: string, version: string): PackageVersion | undefined {
