@@ -136,10 +136,10 @@ async function getTimes(
  * on this machine, in the same run
  */
 async function metadataGetRows(name: string, server: RegistryServer, n: number): Promise<void> {
-  const idOf = (i: number) => version(Math.floor((i * 7919) % n)).id;
-  const first = await getTimes((i) => `${server.url}/api/v1/packages/${idOf(i)}`);
-  const got = await getTimes((i) => `${server.url}/api/v1/packages/${idOf(i)}`);
-  const sample = await (await fetch(`${server.url}/api/v1/packages/${idOf(0)}`)).text();
+  const documentUrl = (i: number) => `${server.url}/api/v1/packages/${version(Math.floor((i * 7919) % n)).id}`;
+  const first = await getTimes(documentUrl);
+  const got = await getTimes(documentUrl);
+  const sample = await (await fetch(documentUrl(0))).text();
   const bare = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen() {} },
     () => new Response(sample, { headers: { "content-type": "application/json" } }),

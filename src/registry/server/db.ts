@@ -21,7 +21,7 @@ import {
 } from "../../core/mod.ts";
 import * as semver from "semver";
 import { registryTables } from "./schema.ts";
-import { differentPackage, latestOf, searchHits, toVersion } from "./rows.ts";
+import { differentPackage, latestOf, packageOf, searchHits, toVersion, versionsOf } from "./rows.ts";
 import {
   type MetadataStore,
   type OwnerChange,
@@ -121,8 +121,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   #versions(id: string): PackageVersion[] {
-    const rows = this.#prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[];
-    return rows.map(toVersion).sort((a, b) => semver.compare(a.version, b.version));
+    return versionsOf(this.#prepare("SELECT * FROM versions WHERE id = ?").all(id) as Row[]);
   }
 
   search(text: string, limit: number, offset: number): { total: number; hits: SearchHit[] } {
@@ -155,10 +154,7 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   getPackage(id: string): PackageInfo | undefined {
-    const versions = this.#versions(id);
-    const latest = latestOf(versions);
-    if (!latest) return undefined;
-    return { id, name: latest.name, description: latest.description, versions };
+    return packageOf(id, this.#versions(id));
   }
 
   getPackageDocument(id: string): PackageDocumentState | undefined {

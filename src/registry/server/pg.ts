@@ -19,7 +19,7 @@ import {
   type SearchHit,
   TrustError,
 } from "../../core/mod.ts";
-import { differentPackage, latestOf, searchHits, toVersion } from "./rows.ts";
+import { differentPackage, latestOf, packageOf, searchHits, toVersion, versionsOf } from "./rows.ts";
 import { registryTables } from "./schema.ts";
 import {
   type MetadataStore,
@@ -68,8 +68,7 @@ class PostgresMetadata implements MetadataStore {
   }
 
   async #versions(id: string, db: Sql = this.#sql): Promise<PackageVersion[]> {
-    const rows = await db`SELECT * FROM versions WHERE id = ${id}`;
-    return rows.map((r) => toVersion(r)).sort((a, b) => semver.compare(a.version, b.version));
+    return versionsOf(await db`SELECT * FROM versions WHERE id = ${id}`);
   }
 
   async #latest(id: string, db: Sql = this.#sql): Promise<PackageVersion | undefined> {
@@ -116,10 +115,7 @@ class PostgresMetadata implements MetadataStore {
   }
 
   async getPackage(id: string): Promise<PackageInfo | undefined> {
-    const versions = await this.#versions(id);
-    const latest = latestOf(versions);
-    if (!latest) return undefined;
-    return { id, name: latest.name, description: latest.description, versions };
+    return packageOf(id, await this.#versions(id));
   }
 
   async getPackageDocument(id: string): Promise<PackageDocumentState | undefined> {
@@ -131,12 +127,10 @@ class PostgresMetadata implements MetadataStore {
           FROM owners o WHERE o.id = p.id) AS owners,
         (SELECT json_agg(l.envelope ORDER BY l.idx) FROM owner_log l WHERE l.id = p.id) AS owner_log
       FROM packages p WHERE p.id = ${id}`;
-    if (!row?.versions) return undefined;
-    const versions = (row.versions as Record<string, unknown>[]).map((r) => toVersion(r))
-      .sort((a, b) => semver.compare(a.version, b.version));
-    const latest = latestOf(versions)!;
+    const info = row && packageOf(id, versionsOf((row.versions ?? []) as Record<string, unknown>[]));
+    if (!info) return undefined;
     return {
-      info: { id, name: latest.name, description: latest.description, versions },
+      info,
       owners: ((row.owners ?? []) as Record<string, unknown>[]).map((o) => ({
         keyid: String(o.keyid),
         public_key: String(o.public_key),

@@ -1,10 +1,11 @@
 /**
  * What both metadata stores (SQLite and PostgreSQL) share above their SQL: a versions row as a
- * version, the version a package is shown as, a search page's hits, and the import refusal.
+ * version, a package of its versions and the version it is shown as, a search page's hits, and
+ * the import refusal.
  * @module
  */
 import * as semver from "semver";
-import { ConflictError, type PackageVersion, type SearchHit } from "../../core/mod.ts";
+import { ConflictError, type PackageInfo, type PackageVersion, type SearchHit } from "../../core/mod.ts";
 import type { PackageRecord } from "./storage.ts";
 
 /** The refusal when a migration's target holds another package under the same id */
@@ -19,6 +20,17 @@ export function differentPackage(wanted: PackageRecord, found: PackageRecord): C
 export function latestOf(versions: PackageVersion[]): PackageVersion | undefined {
   const live = versions.filter((v) => !v.yanked);
   return (live.length ? live : versions).at(-1);
+}
+
+/** A package's versions rows as versions, in semver order */
+export function versionsOf(rows: Record<string, unknown>[]): PackageVersion[] {
+  return rows.map((r) => toVersion(r)).sort((a, b) => semver.compare(a.version, b.version));
+}
+
+/** Package `id` with its `versions` (semver order), named as its shown version; undefined without any */
+export function packageOf(id: string, versions: PackageVersion[]): PackageInfo | undefined {
+  const latest = latestOf(versions);
+  return latest && { id, name: latest.name, description: latest.description, versions };
 }
 
 /** The hits of a page of `ids`, in order, each with its shown version among `versions` (any order) */
