@@ -5,7 +5,7 @@
  * @module
  */
 import { runCli } from "./src/cli/mod.ts";
-import { escapeTerminal } from "./src/core/mod.ts";
+import { escapeTerminal } from "./src/core/base.ts";
 
 /**
  * Errors that are the user's to fix (exit code 2), by class name: the single-file build loads the

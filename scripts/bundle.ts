@@ -1,7 +1,7 @@
 /**
- * `deno task bundle`: the single file `dist/ggen.js`. The P2P worker and the registry's server side
- * are bundled on their own and carried, gzipped, in comments at the end of the CLI's bundle (see
- * src/core/embedded.ts): Deno parses only the CLI at start. The examples the demo installs are set
+ * `deno task bundle`: the single file `dist/ggen.js`. The commands, the P2P worker and the
+ * registry's server side are bundled on their own and carried, gzipped, in comments at the end of
+ * the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line parsing at start. The examples the demo installs are set
  * as a global by the first line. Offline: `deno bundle` needs no download.
  * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
  * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
@@ -67,6 +67,7 @@ try {
   const parts: Record<string, string> = {
     p2p_worker: await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js")),
     server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js")),
+    commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js")),
   };
   const cli = await bundle(join(root, "main.ts"), join(work, "ggen.js"));
   const digests = Object.fromEntries(

@@ -8,13 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";
 import { apiPaths, SHA256_HEADER } from "../src/core/api.ts";
-import {
-  type OwnersStatement,
-  PAYLOAD_TYPES,
-  signEnvelope,
-  toBase64,
-  type YankStatement,
-} from "../src/core/envelope.ts";
+import { type OwnersStatement, PAYLOAD_TYPES, signEnvelope, type YankStatement } from "../src/core/envelope.ts";
+import { toBase64 } from "../src/core/bytes.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import {

@@ -13,8 +13,8 @@ import {
   type MetadataStatement,
   PAYLOAD_TYPES,
   signEnvelope,
-  toBase64,
 } from "../src/core/envelope.ts";
+import { toBase64 } from "../src/core/bytes.ts";
 import { TrustError } from "../src/core/errors.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { type PackageInfo, versionFromManifest } from "../src/core/package.ts";

@@ -13,7 +13,7 @@ import {
   DEFAULT_PACKAGE_NAMESPACE,
   isValidPackageId,
   type LogLevel,
-} from "../core/mod.ts";
+} from "../core/base.ts";
 
 /** A libp2p PeerId as text: base58btc Ed25519 (12D3KooW…) or RSA (Qm…) */
 export const PEER_ID_PATTERN = /^(12D3KooW|Qm)[1-9A-HJ-NP-Za-km-z]{40,50}$/;

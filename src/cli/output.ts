@@ -4,7 +4,7 @@
  * @module
  */
 
-import { escapeTerminal } from "../core/mod.ts";
+import { escapeTerminal } from "../core/base.ts";
 
 const encoder = new TextEncoder();
 

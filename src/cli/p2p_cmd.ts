@@ -7,10 +7,11 @@ import type { Command } from "commander";
 import { type ConfigFlags, PEER_ID_PATTERN } from "./config.ts";
 import { UsageError } from "./usage.ts";
 import type { Context } from "./context.ts";
+import { commands } from "./parts.ts";
 
 type Open = (cmd: Command, flags?: ConfigFlags) => Promise<Context>;
 
-const actions = () => import("./p2p_actions.ts");
+const actions = async () => (await commands()).p2pActions;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -57,7 +58,7 @@ export function p2pCommands(program: Command, open: Open): void {
   p2p.command("ui").description("print a one-time link to the daemon's web dashboard (network, transfers, events)")
     .option("--open", "open the link in the default browser")
     .action(async (o: { open?: boolean }, cmd: Command) =>
-      await (await import("./dashboard_cmd.ts")).dashboardCommand(await open(cmd), o)
+      await (await commands()).dashboard.dashboardCommand(await open(cmd), o)
     );
   p2p.command("stop").description("stop the daemon of this GGEN_HOME")
     .action(async (_o, cmd: Command) => await (await actions()).stopCommand(await open(cmd)));

@@ -8,45 +8,27 @@ import {
   ConfigError,
   createLogger,
   DEFAULT_REGISTRY_PORT,
-  embeddedModuleUrl,
   GGEN_VERSION,
   IntegrityError,
   type Logger,
-} from "../core/mod.ts";
+} from "../core/base.ts";
 import { UsageError } from "./usage.ts";
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile } from "./config.ts";
 import type { Context } from "./context.ts";
-import { createOutput, snakeKeys } from "./output.ts";
+import { createOutput, type Output, snakeKeys } from "./output.ts";
+import { commands, type ServerCommands, serverCommands } from "./parts.ts";
 import { p2pCommands } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
 import { addExamples, completionScript } from "./help.ts";
 
-// Each command's code loads when it runs: `--help`, `--version` and `config` load none of it
-// (no registry client, libp2p, store or archive code)
-const contextModule = () => import("./context.ts");
-const installModule = () => import("./install.ts");
-const publishModule = () => import("./publish.ts");
-const searchModule = () => import("./search.ts");
-const projectModule = () => import("./project_cmd.ts");
-const storeModule = () => import("../store/mod.ts");
+// Each command's code loads when it runs (parts.ts): `--help`, `--version`, `completions` and
+// `config show|get` load none of it (no registry client, libp2p, store, archive code or SQLite)
 
 interface GlobalOptions {
   registry?: string;
   json?: boolean;
   verbose?: boolean;
   quiet?: boolean;
-}
-
-/** The server side (HTTP server, storage, metrics) loads only for `ggen registry …` and the demo */
-type ServerCommands = typeof import("./server_commands.ts");
-
-/**
- * The server side's module: the source file, or the single-file build's embedded part. Imported
- * by a computed URL, so that `deno bundle` leaves it out of the CLI's own code
- */
-async function serverCommands(ctx: Context): Promise<ServerCommands> {
-  const url = await embeddedModuleUrl("server", ctx.config.home) ?? import.meta.resolve("./server_commands.ts");
-  return await import(url) as ServerCommands;
 }
 
 export { UsageError };
@@ -66,7 +48,8 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .configureOutput({ writeErr: (s) => Deno.stderr.writeSync(new TextEncoder().encode(s)) })
     .showHelpAfterError();
 
-  const open = async (cmd: Command, flags: ConfigFlags = {}): Promise<Context> => {
+  /** The configuration and output, for commands that need no more (`config`, `version`) */
+  const settings = async (cmd: Command, flags: ConfigFlags = {}) => {
     const g = cmd.optsWithGlobals() as GlobalOptions & ConfigFlags;
     const config = await loadConfig({
       ...(g.registry ? { registry: g.registry } : {}),
@@ -76,13 +59,16 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     });
     const logger: Logger = createLogger({ level: config.logLevel });
     logger.debug(`config: ${config.configFile}, mode ${config.registry.mode}, central ${config.registry.centralUrl}`);
-    const { createContext } = await contextModule();
-    ctx = createContext({ config, logger, out: createOutput({ json: Boolean(g.json) }), signal });
+    return { config, logger, out: createOutput({ json: Boolean(g.json) }) as Output };
+  };
+  const open = async (cmd: Command, flags: ConfigFlags = {}): Promise<Context> => {
+    const [base, { context }] = await Promise.all([settings(cmd, flags), commands()]);
+    ctx = context.createContext({ ...base, signal });
     return ctx;
   };
   const onServer = async (cmd: Command, run: (m: ServerCommands, c: Context) => Promise<void>) => {
     const c = await open(cmd);
-    await run(await serverCommands(c), c);
+    await run(await serverCommands(c.config.home), c);
   };
   const modeFlags = (c: Command) =>
     c.addOption(new Option("--p2p", "use only the P2P network").conflicts("central"))
@@ -106,11 +92,11 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   modeFlags(program.command("search <query>").description("search packages"))
     .option("--limit <n>", "most results", (v) => parseIntArg(v, "--limit"), 20)
     .action(async (query: string, o, cmd: Command) => {
-      await (await searchModule()).searchCommand(await open(cmd, modeOf(o)), query, { limit: o.limit });
+      await (await commands()).search.searchCommand(await open(cmd, modeOf(o)), query, { limit: o.limit });
     });
   modeFlags(program.command("info <spec>").description("show a package and its versions (ID[@RANGE])"))
     .action(async (spec: string, o, cmd: Command) =>
-      await (await searchModule()).infoCommand(await open(cmd, modeOf(o)), spec)
+      await (await commands()).search.infoCommand(await open(cmd, modeOf(o)), spec)
     );
   modeFlags(
     program.command("install [specs...]").description(
@@ -120,12 +106,12 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--locked", "fail if ggen.lock would change (like cargo build --locked)")
     .action(async (specs: string[], o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const { projectRoot, readLockfile } = await storeModule();
+      const { projectRoot, readLockfile } = (await commands()).store;
       if (specs.length === 0 && Object.keys((await readLockfile(projectRoot())).requires).length === 0) {
         throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
       }
       if (o.locked && specs.length > 0) throw new UsageError("--locked installs exactly ggen.lock: give no package");
-      const installed = await (await installModule()).installPackages(c, specs, o.locked ? { locked: true } : {});
+      const installed = await (await commands()).install.installPackages(c, specs, o.locked ? { locked: true } : {});
       // Lines for what changed; a package already in place and intact is counted, not reprinted
       for (const p of installed) {
         if (p.action !== "unchanged") {
@@ -140,10 +126,10 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))
     .action(async (id: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const { projectRoot, readLockfile } = await storeModule();
-      const semver = await import("semver");
+      const { projectRoot, readLockfile } = (await commands()).store;
+      const { semverGreater } = await commands();
       const before = new Map((await readLockfile(projectRoot())).packages.map((p) => [p.id, p.version]));
-      const locked = await (await installModule()).installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
+      const locked = await (await commands()).install.installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
       for (const p of locked) {
         const old = before.get(p.id);
         // After a yank, "update" can move down: say which way it went
@@ -151,7 +137,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
           ? "added"
           : old === p.version
           ? "unchanged"
-          : semver.gt(p.version, old)
+          : semverGreater(p.version, old)
           ? "upgraded"
           : "downgraded";
         const text = change === "unchanged"
@@ -165,18 +151,18 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       }
     });
   program.command("version").description("print the version of ggen").action(async (_o, cmd: Command) => {
-    const c = await open(cmd);
+    const c = await settings(cmd);
     c.out.result({ version: GGEN_VERSION, deno: Deno.version.deno }, GGEN_VERSION);
   });
   program.command("outdated").description("requirements whose locked version is behind the registry's newest")
-    .action(async (_o, cmd: Command) => await (await projectModule()).outdatedCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await commands()).project.outdatedCommand(await open(cmd)));
   program.command("tree").description("the locked packages as the dependency tree of the project's requirements")
-    .action(async (_o, cmd: Command) => await (await projectModule()).treeCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await commands()).project.treeCommand(await open(cmd)));
   program.command("completions <shell>").description("print a completion script for bash, zsh or fish")
     .action((shell: string) => void Deno.stdout.writeSync(new TextEncoder().encode(completionScript(program, shell))));
   program.command("list").description("list installed packages").action(async (_o, cmd: Command) => {
     const c = await open(cmd);
-    const { isInstalled, projectRoot, readLockfile } = await storeModule();
+    const { isInstalled, projectRoot, readLockfile } = (await commands()).store;
     const root = projectRoot();
     const lock = await readLockfile(root);
     for (const p of lock.packages) {
@@ -195,7 +181,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   )
     .action(async (_o, cmd: Command) => {
       const c = await open(cmd);
-      const { projectRoot, readLockfile, verifyProject } = await storeModule();
+      const { projectRoot, readLockfile, verifyProject } = (await commands()).store;
       const diffs = await verifyProject(projectRoot(), c.cache);
       for (const d of diffs) c.out.result(d, `${d.problem.padEnd(13)} ${d.package}  ${d.path}`);
       if (diffs.length > 0) {
@@ -210,34 +196,34 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
       c.out.result({ ok: true, packages: count, differences: 0 }, `All ${count} locked packages match`);
     });
   program.command("remove <id>").description("remove a package from this project").action(
-    async (id: string, _o, cmd: Command) => await (await installModule()).removePackage(await open(cmd), id),
+    async (id: string, _o, cmd: Command) => await (await commands()).install.removePackage(await open(cmd), id),
   );
   program.command("init [dir]").description("create a new package (manifest, README, a template) in DIR")
     .option("--id <id>", "reverse-DNS package id (default: io.ggen.<directory name>)")
     .action(async (dir: string | undefined, o, cmd: Command) =>
-      await (await import("./init.ts")).initCommand(await open(cmd), dir ?? ".", o)
+      await (await commands()).init.initCommand(await open(cmd), dir ?? ".", o)
     );
   program.command("pack [dir]").description("pack a package directory into a deterministic .tar.gz")
     .option("--out <file>", "output file")
     .option("--list", "list the files that would be packed, with sizes, and write nothing")
     .action(async (dir: string | undefined, o, cmd: Command) =>
-      await (await publishModule()).packCommand(await open(cmd), dir ?? ".", o)
+      await (await commands()).publish.packCommand(await open(cmd), dir ?? ".", o)
     );
   modeFlags(program.command("publish [dir]").description("sign and publish a package directory"))
     .option("--key <name>", "signing key in $GGEN_HOME/keys", "default")
     .option("--dry-run", "pack and check everything, show what would be published, upload nothing")
     .action(async (dir: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const { packCommand, publishCommand } = await publishModule();
+      const { packCommand, publishCommand } = (await commands()).publish;
       if (o.dryRun) await packCommand(c, dir ?? ".", { list: true });
-      else if (o.p2p) await (await import("./p2p_actions.ts")).publishP2P(c, dir ?? ".", { key: o.key });
+      else if (o.p2p) await (await commands()).p2pActions.publishP2P(c, dir ?? ".", { key: o.key });
       else await publishCommand(c, dir ?? ".", { key: o.key });
     });
   program.command("yank <spec>").description("yank ID@VERSION on the central registry (signed by an owner's key)")
     .option("--undo", "unyank")
     .option("--key <name>", "owner's signing key in $GGEN_HOME/keys", "default")
     .action(async (spec: string, o, cmd: Command) =>
-      await (await publishModule()).yankCommand(await open(cmd), spec, o)
+      await (await commands()).publish.yankCommand(await open(cmd), spec, o)
     );
 
   const registry = program.command("registry").description("run and administer a central registry");
@@ -300,14 +286,14 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
 
   const config = program.command("config").description("show or change $GGEN_HOME/config.toml");
   config.command("show").description("print the resolved configuration").action(async (_o, cmd: Command) => {
-    const c = await open(cmd);
+    const c = await settings(cmd);
     const { token: _t, ...registrySafe } = c.config.registry;
     const shown = { ...c.config, registry: { ...registrySafe, token: c.config.registry.token ? "(set)" : "(unset)" } };
     c.out.result(shown, JSON.stringify(snakeKeys(shown), null, 2));
   });
   config.command("get <key>").description("print the value of one key in effect and where it comes from").action(
     async (key: string, _o, cmd: Command) => {
-      const c = await open(cmd);
+      const c = await settings(cmd);
       if (!CONFIG_KEYS.includes(key)) {
         throw new ConfigError(`Unknown config key "${key}": known keys are ${CONFIG_KEYS.join(", ")}`);
       }
@@ -320,7 +306,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   config.command("set <key> <value>").description("set one key, validated").action(
     async (key: string, value: string, _o, cmd: Command) => {
       const c = await open(cmd);
-      await (await import("./config_write.ts")).setConfigValue(c.config.configFile, key, value);
+      await (await commands()).configWrite.setConfigValue(c.config.configFile, key, value);
       c.out.result({ key, value }, `Set ${key} in ${c.config.configFile}`);
     },
   );
@@ -329,21 +315,21 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   trustCommands(program, open);
   program.command("login").description("save a publish token (read from stdin, hidden on a TTY) in config.toml, 0600")
     .action(async (_o, cmd: Command) =>
-      await (await import("./login.ts")).loginCommand(await open(cmd), {
+      await (await commands()).login.loginCommand(await open(cmd), {
         registry: (cmd.optsWithGlobals() as GlobalOptions).registry,
       })
     );
   program.command("logout").description("remove the saved publish token")
-    .action(async (_o, cmd: Command) => await (await import("./login.ts")).logoutCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await commands()).login.logoutCommand(await open(cmd)));
   const cache = program.command("cache").description("the local blob and metadata caches under $GGEN_HOME");
   cache.command("verify").description("re-hash every cached blob and evict the corrupt ones")
-    .action(async (_o, cmd: Command) => await (await import("./cache_cmd.ts")).cacheVerifyCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await commands()).cacheCommands.cacheVerifyCommand(await open(cmd)));
   cache.command("clean").description(
     "remove every cached blob and metadata document (ggen install restores a project's)",
   )
-    .action(async (_o, cmd: Command) => await (await import("./cache_cmd.ts")).cacheCleanCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => await (await commands()).cacheCommands.cacheCleanCommand(await open(cmd)));
   cache.command("dir").description("print the cache directory")
-    .action(async (_o, cmd: Command) => (await import("./cache_cmd.ts")).cacheDirCommand(await open(cmd)));
+    .action(async (_o, cmd: Command) => (await commands()).cacheCommands.cacheDirCommand(await open(cmd)));
   program.command("demo").description("start a local registry with example packages and show search and install")
     .action(async (_o, cmd: Command) => await onServer(cmd, (m, c) => m.demoCommand(c)));
 

@@ -1,8 +1,10 @@
 /**
- * Reading a whole byte stream with a size cap, shared by the server (request bodies) and the
- * central client (metadata documents).
+ * Bytes: random hex, base64, concatenation, and reading a whole byte stream with a size cap
+ * (shared by the server's request bodies and the central client's metadata documents). No
+ * imports beyond the runtime's, as the CLI's start-up path uses it.
  * @module
  */
+import { TrustError } from "./errors.ts";
 
 /** `bytes` random bytes as lower-case hex (secrets, tokens, nonces) */
 export function randomHex(bytes: number): string {
@@ -61,4 +63,20 @@ export async function readAllLimited(body: ReadableStream<Uint8Array>, o: ReadLi
   }
   if (timedOut && o.deadline) throw o.deadline.error(total);
   return concatBytes(chunks);
+}
+
+/** base64 of bytes */
+export function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (const b of bytes) s += String.fromCharCode(b);
+  return btoa(s);
+}
+
+/** bytes of base64 */
+export function fromBase64(text: string): Uint8Array {
+  try {
+    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+  } catch {
+    throw new TrustError("Invalid signature encoding: not base64");
+  }
 }

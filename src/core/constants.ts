@@ -13,6 +13,8 @@ export const MIB = 1024 * KIB;
 
 /** The version of ggen itself */
 export const GGEN_VERSION = "0.3.0";
+/** The namespace ids of ggen's packages go under when their name is not an id already */
+export const DEFAULT_PACKAGE_NAMESPACE = "io.ggen";
 /** Default central registry port */
 export const DEFAULT_REGISTRY_PORT = 8787;
 /** Default central registry URL used when nothing else is configured */

@@ -9,6 +9,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { fromBase64, toBase64 } from "./bytes.ts";
 import { TrustError } from "./errors.ts";
 
 /** Payload types */
@@ -148,22 +149,6 @@ export function pae(payloadType: string, body: Uint8Array): Uint8Array {
   out.set(head);
   out.set(body, head.byteLength);
   return out;
-}
-
-/** base64 of bytes */
-export function toBase64(bytes: Uint8Array): string {
-  let s = "";
-  for (const b of bytes) s += String.fromCharCode(b);
-  return btoa(s);
-}
-
-/** bytes of base64 */
-export function fromBase64(text: string): Uint8Array {
-  try {
-    return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
-  } catch {
-    throw new TrustError("Invalid signature encoding: not base64");
-  }
 }
 
 /** `SHA256:<base64>` fingerprint of a raw Ed25519 public key */

@@ -5,7 +5,7 @@
 import { parse as parseToml } from "smol-toml";
 import * as semver from "semver";
 import { ValidationError } from "./errors.ts";
-import { didYouMean, hasUnsafeChars, isValidVersion } from "./text.ts";
+import { didYouMean, hasUnsafeChars, isValidPackageId, isValidVersion, MAX_ID_LENGTH } from "./text.ts";
 
 /** A validated package manifest */
 export interface Manifest {
@@ -35,17 +35,9 @@ export interface Manifest {
   include: string[];
 }
 
-/** Reverse-DNS id: at least two dot-separated lowercase labels */
-const ID_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
-const MAX_ID_LENGTH = 128;
 const MAX_TEXT_LENGTH = 1024;
 const MAX_LIST_LENGTH = 32;
 const TAG_PATTERN = /^[a-z0-9][a-z0-9+#.-]{0,39}$/;
-
-/** True when `id` is a valid reverse-DNS package id */
-export function isValidPackageId(id: string): boolean {
-  return id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id);
-}
 
 /** Throw unless `id` is a valid package id */
 export function assertPackageId(id: string, field = "package.id"): void {

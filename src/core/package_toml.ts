@@ -16,13 +16,12 @@
  */
 import { parse as parseToml } from "smol-toml";
 import { ValidationError } from "./errors.ts";
-import { isValidPackageId, type Manifest, validateManifest } from "./manifest.ts";
+import { type Manifest, validateManifest } from "./manifest.ts";
+import { isValidPackageId } from "./text.ts";
+import { DEFAULT_PACKAGE_NAMESPACE } from "./constants.ts";
 
 /** The file name of ggen's own package manifests */
 export const PACKAGE_TOML_NAME = "package.toml";
-
-/** The namespace ids of ggen's packages go under when their name is not an id already */
-export const DEFAULT_PACKAGE_NAMESPACE = "io.ggen";
 
 /** `name` as the last label of an id: lower case, every run of other characters one `-` */
 export function slugOf(name: string): string {

@@ -20,6 +20,16 @@ export function isValidVersion(version: unknown): boolean {
   return typeof version === "string" && version.length <= MAX_VERSION_LENGTH && SEMVER_2.test(version);
 }
 
+/** Reverse-DNS id: at least two dot-separated lowercase labels */
+const ID_PATTERN = /^[a-z][a-z0-9-]*(\.[a-z0-9][a-z0-9-]*)+$/;
+/** Longest package id */
+export const MAX_ID_LENGTH = 128;
+
+/** True when `id` is a valid reverse-DNS package id */
+export function isValidPackageId(id: string): boolean {
+  return id.length <= MAX_ID_LENGTH && ID_PATTERN.test(id);
+}
+
 /**
  * C0 and C1 controls, DEL, and the Unicode format characters that reorder or hide text
  * (bidi embeddings, overrides and isolates, marks, zero-width characters, BOM).

@@ -11,7 +11,7 @@ import type { IndexRelease, RegistryKeyResponse, SearchResponse } from "./api.ts
 import { isSha256Hex } from "./digest.ts";
 import { type Envelope, parseEnvelope } from "./envelope.ts";
 import { ValidationError } from "./errors.ts";
-import { isValidPackageId } from "./manifest.ts";
+import { isValidPackageId } from "./text.ts";
 import { idOfName } from "./package_toml.ts";
 import type { OwnerKey, PackageInfo, PackageVersion, SearchHit } from "./package.ts";
 import { isValidVersion } from "./text.ts";

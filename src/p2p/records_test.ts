@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { ValidationError } from "../core/errors.ts";
 import type { PackageVersion } from "../core/package.ts";
-import { fingerprint, type Signer, toBase64 } from "../core/envelope.ts";
+import { fingerprint, type Signer } from "../core/envelope.ts";
+import { toBase64 } from "../core/bytes.ts";
 import { signVersion } from "../trust/sign.ts";
 import {
   agreeOnVersion,
