@@ -54,6 +54,9 @@ const PEER_WAIT_MS = 3 * SECOND;
  */
 const SHORT_LIVED_DISCOVERY_DIALS = 4;
 
+/** Peers a short-lived node's DHT queries ask at a time: Kademlia's α of the paper (3), not js-libp2p's 10 */
+const SHORT_LIVED_DHT_CONCURRENCY = 3;
+
 /** The per-run context of a command */
 export interface Context {
   config: Readonly<Config>;
@@ -131,7 +134,13 @@ export async function workerInit(
     inboundConnectionThreshold: 100,
     dhtReplicationFactor: config.p2p.dhtReplicationFactor,
     reprovideIntervalMs: o.reprovideIntervalMs,
-    ...(o.shortLived ? { dhtClientMode: true, discoveryDialLimit: SHORT_LIVED_DISCOVERY_DIALS } : {}),
+    ...(o.shortLived
+      ? {
+        dhtClientMode: true,
+        discoveryDialLimit: SHORT_LIVED_DISCOVERY_DIALS,
+        dhtConcurrency: SHORT_LIVED_DHT_CONCURRENCY,
+      }
+      : {}),
     logLevel: config.logLevel,
     requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
     ...(psk ? { psk } : {}),

@@ -45,6 +45,12 @@ export interface WorkerStartInit {
    * its lookups, and every further dial is a handshake both ends pay for while the command waits
    */
   discoveryDialLimit?: number;
+  /**
+   * Peers one DHT query asks at a time (Kademlia's α; js-libp2p's default 10). A node for one
+   * command sets it low: each new peer is a handshake on the worker's one thread, still running
+   * uncompiled code, and ten at once delayed the command's own download by hundreds of ms
+   */
+  dhtConcurrency?: number;
   /** Log level of the worker */
   logLevel: LogLevel;
   /** Swarm key (the whole key file) of a private network */

@@ -121,6 +121,10 @@ export async function startP2PService(
   const startedAt = Date.now();
   const reachability = createReachability();
   const builtMs = performance.now() - building;
+  // Discovery dials not settled yet count against the limit: one DHT answer names up to 20 peers in
+  // one tick, and counting open connections alone let a node for one command start all 20
+  // handshakes at once (its download then waited ~350 ms behind them on a 25-daemon LAN)
+  let discoveryDials = 0;
   started.addEventListener("peer:discovery", (evt) => {
     const peer = evt.detail.id;
     if (!sources.has(peer.toString())) sources.set(peer.toString(), "dht");
@@ -128,12 +132,13 @@ export async function startP2PService(
     // providers and DHT walks
     if (
       started.getConnections(peer).length === 0 && !reputation.isBanned(peer.toString()) &&
-      started.getConnections().length < (init.discoveryDialLimit ?? slots.maxInbound)
+      started.getConnections().length + discoveryDials < (init.discoveryDialLimit ?? slots.maxInbound)
     ) {
+      discoveryDials++;
       void started.dial(peer).catch((err) => {
         reachability.failed(peer.toString());
         log("debug", `dial ${peer} failed: ${(err as Error).message}`);
-      });
+      }).finally(() => discoveryDials--);
     }
   });
   started.addEventListener("connection:open", (evt) => {

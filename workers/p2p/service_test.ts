@@ -197,6 +197,23 @@ Deno.test({
       const daemon = await start("daemon");
       await daemon.dial(hub.node.getMultiaddrs()[0]!.toString(), AbortSignal.timeout(5000));
       assert.equal(await discover(daemon, second), true);
+      // One DHT answer names many peers in one tick: dials still in flight count against the
+      // limit, so the burst opens no more connections than it allows
+      const named = [hub, first, second, idle];
+      const burst = await start("burst", { discoveryDialLimit: 2 });
+      for (const peer of named) {
+        await burst.node.peerStore.merge(peer.node.peerId, { multiaddrs: peer.node.getMultiaddrs() });
+      }
+      for (const peer of named) {
+        burst.node.safeDispatchEvent("peer:discovery", {
+          detail: { id: peer.node.peerId, multiaddrs: peer.node.getMultiaddrs() },
+        });
+      }
+      await waitFor("the burst's dials", () => burst.node.getConnections().length >= 2, 40);
+      // Time for any further dial to finish (on loopback one takes a few ms)
+      await new Promise((r) => setTimeout(r, 500));
+      const reached = new Set(burst.node.getConnections().map((c) => c.remotePeer.toString()));
+      assert.equal(reached.size, 2, `${reached.size} peers dialled for a limit of 2`);
     } finally {
       for (const s of services) await s.stop();
       await Deno.remove(dir, { recursive: true });
