@@ -54,7 +54,10 @@ const PEER_WAIT_MS = 3 * SECOND;
  */
 const SHORT_LIVED_DISCOVERY_DIALS = 4;
 
-/** Peers a short-lived node's DHT queries ask at a time: Kademlia's α of the paper (3), not js-libp2p's 10 */
+/**
+ * Peers a short-lived node's DHT queries ask, and new contacts it verifies, at a time: Kademlia's
+ * α of the paper (3), not js-libp2p's 10
+ */
 const SHORT_LIVED_DHT_CONCURRENCY = 3;
 
 /** The per-run context of a command */

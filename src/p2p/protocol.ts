@@ -46,9 +46,10 @@ export interface WorkerStartInit {
    */
   discoveryDialLimit?: number;
   /**
-   * Peers one DHT query asks at a time (Kademlia's α; js-libp2p's default 10). A node for one
-   * command sets it low: each new peer is a handshake on the worker's one thread, still running
-   * uncompiled code, and ten at once delayed the command's own download by hundreds of ms
+   * Peers one DHT query asks at a time (Kademlia's α) and new routing-table contacts (from query
+   * answers) verified at a time, js-libp2p's default 10 for both. A node for one command sets it
+   * low: each new peer is a handshake on the worker's one thread, still running uncompiled code,
+   * and ten at once delayed the command's own download by hundreds of ms
    */
   dhtConcurrency?: number;
   /** Log level of the worker */

@@ -112,7 +112,7 @@ export async function createNode(components: NodeComponents, init: WorkerStartIn
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: init.dhtClientMode ?? false,
-        ...(init.dhtConcurrency ? { alpha: init.dhtConcurrency } : {}),
+        ...(init.dhtConcurrency ? { alpha: init.dhtConcurrency, pingNewContactConcurrency: init.dhtConcurrency } : {}),
         kBucketSize: init.dhtReplicationFactor,
         // LANs and tests use private and loopback addresses
         peerInfoMapper: passthroughMapper,

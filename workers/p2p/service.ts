@@ -264,8 +264,7 @@ export async function startP2PService(
       bootstrapKeeper.stop();
       hygiene.stop();
       providers.stop();
-      await servedBy.stop();
-      await reputation.stop();
+      await Promise.all([servedBy.stop(), reputation.stop()]);
       // libp2p's orderly stop closes every connection and stream one by one (150-400 ms with a
       // few dozen peers); a node whose worker is terminated next leaves that to the sockets' close,
       // unless it announced something (gossipsub may still be sending it)
