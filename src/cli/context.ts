@@ -78,6 +78,11 @@ export interface Context {
   registry(): Promise<Registry>;
   /** Called after packages were fetched (hybrid mode provides them to peers) */
   afterFetch?(versions: PackageVersion[]): Promise<void>;
+  /**
+   * The command needs nothing more from peers: a node started for it stops now, beside the work
+   * that remains (unpacking, the lock); {@link close} waits for that stop
+   */
+  networkDone(): void;
   /** Release what the context started */
   close(): Promise<void>;
 }
@@ -303,6 +308,26 @@ export function createContext(
     return { node, peerId: node.peerId };
   };
 
+  // The node started for this command, stopped once (networkDone or close, whichever comes first)
+  let stopping: { of: Promise<{ node: P2PNode; peerId: string }>; done: Promise<void> } | undefined;
+  const stopNode = (): Promise<void> => {
+    if (!p2p) return Promise.resolve();
+    if (stopping?.of !== p2p) {
+      const of = p2p;
+      stopping = {
+        of,
+        done: (async () => {
+          const started = await of.catch(() => undefined);
+          const begun = performance.now();
+          // A short-lived node ends with the command: its worker is terminated right after
+          await started?.node.stop({ quick: started.node.kind === "worker" });
+          if (started) logger.debug(`P2P node stopped in ${(performance.now() - begun).toFixed(0)} ms`);
+        })(),
+      };
+    }
+    return stopping.done;
+  };
+
   // Fallbacks are shown on the dashboard of this home's daemon, if one runs (best effort, bounded)
   const reports = new Set<Promise<void>>();
   const report = (e: HybridEvent) => {
@@ -412,15 +437,12 @@ export function createContext(
         await Promise.all(calls.map((call) => hand(what, call)));
       }
     },
+    networkDone() {
+      void stopNode().catch((err) => logger.debug(`stopping the P2P node: ${(err as Error).message}`));
+    },
     async close() {
       await Promise.all(reports);
-      if (p2p) {
-        const started = await p2p.catch(() => undefined);
-        const stopping = performance.now();
-        // A short-lived node ends with the command: its worker is terminated right after
-        await started?.node.stop({ quick: started.node.kind === "worker" });
-        if (started) logger.debug(`P2P node stopped in ${(performance.now() - stopping).toFixed(0)} ms`);
-      }
+      await stopNode();
     },
   };
   return ctx;

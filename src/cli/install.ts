@@ -292,6 +292,8 @@ export async function installPackages(
       },
     });
   }
+  // Every byte is in the cache: a node started for this command can stop while the files go in place
+  ctx.networkDone();
   // The lock records the registry's key, so a fresh clone can verify re-shared registry documents
   const registryKey = registryKeyOf(ctx.config, trust, lock);
   const installed: InstalledPackage[] = [];
