@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { startCentral } from "../tests/central_helpers.ts";
+import { embeddedPartSource } from "../src/core/mod.ts";
 
 const RUNS = 9;
 const BUDGET_MS = 50;
@@ -51,15 +52,6 @@ async function measure(
 const rows: ResultRow[] = [];
 /** The reference rows' times: an empty file, then the built-ins of the two kinds of command */
 const floors: number[] = [];
-
-/** The source of the single file's embedded part `name` (gzipped base64 in a comment; src/core/embedded.ts) */
-async function embeddedPart(singleFile: string, name: string): Promise<string> {
-  const start = singleFile.indexOf(`/*ggen-embedded:${name}:`);
-  if (start < 0) throw new Error(`the single file has no ${name} part`);
-  const body = singleFile.slice(singleFile.indexOf("\n", start) + 1, singleFile.indexOf("*/", start));
-  const gzipped = Uint8Array.from(atob(body.replaceAll("\n", "")), (c) => c.charCodeAt(0));
-  return await new Response(new Blob([gzipped]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
-}
 const central = await startCentral(work);
 try {
   const file = await buildSingleFile(work);
@@ -90,7 +82,7 @@ try {
   // part is what `--version`, `--help` and `config get` run; the others load its commands part too
   const singleFile = await Deno.readTextFile(file);
   const parsed = singleFile.slice(0, singleFile.indexOf("/*ggen-embedded:"));
-  const commandsPart = await embeddedPart(singleFile, "commands");
+  const commandsPart = await embeddedPartSource(singleFile, file, "commands");
   const builtinsFloor = async (label: string, code: string) => {
     const builtins = [...new Set(code.match(/(?<=^import [^\n]* from ")node:[a-z/_]+(?=";$)/gm))];
     const path = join(work, `builtins-${floors.length}.js`);

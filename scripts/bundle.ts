@@ -1,8 +1,8 @@
 /**
  * `deno task bundle`: the single file `dist/ggen.js`. The commands, the P2P worker and the
  * registry's server side are bundled on their own and carried, gzipped, in comments at the end of
- * the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line parsing at start. The examples the demo installs are set
- * as a global by the first line. Offline: `deno bundle` needs no download.
+ * the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line parsing at start.
+ * The examples the demo installs are set as a global by the first line. Offline: `deno bundle` needs no download.
  * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
  * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
  * Run: `deno task bundle [--output PATH]`.

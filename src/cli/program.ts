@@ -15,7 +15,7 @@ import {
 import { UsageError } from "./usage.ts";
 import { CONFIG_KEYS, type ConfigFlags, loadConfig, readConfigFile } from "./config.ts";
 import type { Context } from "./context.ts";
-import { createOutput, type Output, snakeKeys } from "./output.ts";
+import { createOutput, snakeKeys } from "./output.ts";
 import { commands, type ServerCommands, serverCommands } from "./parts.ts";
 import { p2pCommands } from "./p2p_cmd.ts";
 import { trustCommands } from "./trust_cmd.ts";
@@ -59,7 +59,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     });
     const logger: Logger = createLogger({ level: config.logLevel });
     logger.debug(`config: ${config.configFile}, mode ${config.registry.mode}, central ${config.registry.centralUrl}`);
-    return { config, logger, out: createOutput({ json: Boolean(g.json) }) as Output };
+    return { config, logger, out: createOutput({ json: Boolean(g.json) }) };
   };
   const open = async (cmd: Command, flags: ConfigFlags = {}): Promise<Context> => {
     const [base, { context }] = await Promise.all([settings(cmd, flags), commands()]);
@@ -106,12 +106,13 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--locked", "fail if ggen.lock would change (like cargo build --locked)")
     .action(async (specs: string[], o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const { projectRoot, readLockfile } = (await commands()).store;
+      const { store, install } = await commands();
+      const { projectRoot, readLockfile } = store;
       if (specs.length === 0 && Object.keys((await readLockfile(projectRoot())).requires).length === 0) {
         throw new UsageError("Nothing to install: give ID[@RANGE], or run in a project with a ggen.lock");
       }
       if (o.locked && specs.length > 0) throw new UsageError("--locked installs exactly ggen.lock: give no package");
-      const installed = await (await commands()).install.installPackages(c, specs, o.locked ? { locked: true } : {});
+      const installed = await install.installPackages(c, specs, o.locked ? { locked: true } : {});
       // Lines for what changed; a package already in place and intact is counted, not reprinted
       for (const p of installed) {
         if (p.action !== "unchanged") {
@@ -126,10 +127,9 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
   modeFlags(program.command("update [id]").description("update packages within their ranges and rewrite ggen.lock"))
     .action(async (id: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const { projectRoot, readLockfile } = (await commands()).store;
-      const { semverGreater } = await commands();
-      const before = new Map((await readLockfile(projectRoot())).packages.map((p) => [p.id, p.version]));
-      const locked = await (await commands()).install.installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
+      const { store, install, semverGreater } = await commands();
+      const before = new Map((await store.readLockfile(store.projectRoot())).packages.map((p) => [p.id, p.version]));
+      const locked = await install.installPackages(c, [], { unlock: id ? new Set([id]) : "all" });
       for (const p of locked) {
         const old = before.get(p.id);
         // After a yank, "update" can move down: say which way it went
@@ -214,10 +214,10 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     .option("--dry-run", "pack and check everything, show what would be published, upload nothing")
     .action(async (dir: string | undefined, o, cmd: Command) => {
       const c = await open(cmd, modeOf(o));
-      const { packCommand, publishCommand } = (await commands()).publish;
-      if (o.dryRun) await packCommand(c, dir ?? ".", { list: true });
-      else if (o.p2p) await (await commands()).p2pActions.publishP2P(c, dir ?? ".", { key: o.key });
-      else await publishCommand(c, dir ?? ".", { key: o.key });
+      const { publish, p2pActions } = await commands();
+      if (o.dryRun) await publish.packCommand(c, dir ?? ".", { list: true });
+      else if (o.p2p) await p2pActions.publishP2P(c, dir ?? ".", { key: o.key });
+      else await publish.publishCommand(c, dir ?? ".", { key: o.key });
     });
   program.command("yank <spec>").description("yank ID@VERSION on the central registry (signed by an owner's key)")
     .option("--undo", "unyank")

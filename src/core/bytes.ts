@@ -1,14 +1,19 @@
 /**
- * Bytes: random hex, base64, concatenation, and reading a whole byte stream with a size cap
- * (shared by the server's request bodies and the central client's metadata documents). No
- * imports beyond the runtime's, as the CLI's start-up path uses it.
+ * Bytes: hex, random hex, base64, concatenation, and reading a whole byte stream with a size cap
+ * (shared by the server's request bodies and the central client's metadata documents). It
+ * imports nothing beyond core's errors, as the CLI's start-up path uses it.
  * @module
  */
 import { TrustError } from "./errors.ts";
 
+/** `bytes` as lower-case hex */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** `bytes` random bytes as lower-case hex (secrets, tokens, nonces) */
 export function randomHex(bytes: number): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return toHex(crypto.getRandomValues(new Uint8Array(bytes)));
 }
 
 /** Join chunks into one buffer */

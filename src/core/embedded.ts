@@ -11,7 +11,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { fromBase64 } from "./bytes.ts";
+import { fromBase64, toHex } from "./bytes.ts";
 import { IntegrityError } from "./errors.ts";
 
 /** The global the single-file build sets: name → SHA-256 of that part's source */
@@ -35,19 +35,23 @@ export function embeddedDigest(name: string): string | undefined {
   return typeof sha256 === "string" && /^[0-9a-f]{64}$/.test(sha256) ? sha256 : undefined;
 }
 
-/** The part's source from its comment in the single file `bundle` */
-async function extract(bundle: string, name: string, sha256: string): Promise<string> {
-  const text = await Deno.readTextFile(bundle);
-  const head = `${EMBEDDED_MARKER}${name}:${sha256}\n`;
-  const start = text.lastIndexOf(head);
-  const end = start < 0 ? -1 : text.indexOf("*/", start);
-  if (end < 0) throw new IntegrityError(`${bundle} does not hold its ${name} code: download or build it again`);
-  const gzipped = fromBase64(text.slice(start + head.length, end).replaceAll("\n", "")) as Uint8Array<ArrayBuffer>;
+/**
+ * The source of the part `name` from its comment in `text`, the single file `file` read whole:
+ * the part with digest `sha256`, or without it the last part of that name; checked against its
+ * digest either way
+ */
+export async function embeddedPartSource(text: string, file: string, name: string, sha256?: string): Promise<string> {
+  const start = text.lastIndexOf(`${EMBEDDED_MARKER}${name}:${sha256 ?? ""}`);
+  const newline = start < 0 ? -1 : text.indexOf("\n", start);
+  const end = newline < 0 ? -1 : text.indexOf("*/", newline);
+  if (end < 0) throw new IntegrityError(`${file} does not hold its ${name} code: download or build it again`);
+  const digest = text.slice(start + EMBEDDED_MARKER.length + name.length + 1, newline);
+  const gzipped = fromBase64(text.slice(newline + 1, end).replaceAll("\n", "")) as Uint8Array<ArrayBuffer>;
   const source = await new Response(new Blob([gzipped]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
   // WebCrypto, not node:crypto: this runs on the start-up path, where node:crypto costs ~10 ms to load
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(source)));
-  if (Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("") !== sha256) {
-    throw new IntegrityError(`The ${name} code inside ${bundle} is damaged: download or build it again`);
+  const actual = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(source))));
+  if (actual !== digest) {
+    throw new IntegrityError(`The ${name} code inside ${file} is damaged: download or build it again`);
   }
   return source;
 }
@@ -76,7 +80,8 @@ export async function embeddedModuleUrl(name: string, home: string): Promise<str
   const present = await Deno.stat(path).then((s) => s.isFile, () => false);
   if (!present) {
     // The main module is the single file, also when a part asks (the server side starts workers)
-    const source = await extract(fileURLToPath(Deno.mainModule), name, sha256);
+    const bundle = fileURLToPath(Deno.mainModule);
+    const source = await embeddedPartSource(await Deno.readTextFile(bundle), bundle, name, sha256);
     await Deno.mkdir(dir, { recursive: true });
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     await Deno.writeTextFile(tmp, source, { mode: 0o644 });

@@ -3,21 +3,16 @@
  * Registry interface and resolution. No I/O.
  * @module
  */
-export * from "./errors.ts";
-export * from "./constants.ts";
+export * from "./base.ts";
 export * from "./manifest.ts";
 export * from "./package_toml.ts";
 export * from "./package.ts";
 export * from "./registry.ts";
 export * from "./digest.ts";
-export * from "./logger.ts";
 export * from "./resolve.ts";
 export * from "./api.ts";
 export * from "./envelope.ts";
-export * from "./bytes.ts";
 export * from "./fts.ts";
-export * from "./text.ts";
 export * from "./wire.ts";
 export * from "./rate_limit.ts";
-export * from "./embedded.ts";
 export * from "./abort.ts";
