@@ -14,7 +14,7 @@ import { multiaddr } from "@multiformats/multiaddr";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { FETCH_CHUNK_BYTES } from "../src/core/constants.ts";
-import { PERMS, randomBytes } from "../tests/helpers.ts";
+import { randomBytes, RUN_FLAGS } from "../tests/helpers.ts";
 
 const PROTOCOL = "/ggen-bench/stream/1.0.0";
 /** What the sender writes at a time: ggen's fetch chunk */
@@ -31,7 +31,7 @@ const stockNode = (listen: string[]): Promise<Libp2p> =>
 /** A sender in its own process and a receiver here; each `transfer()` times one stream end to end */
 export async function startStockPair(bytes: number): Promise<AsyncDisposable & { transfer(): Promise<number> }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, fileURLToPath(import.meta.url), String(bytes)],
+    args: ["run", "--quiet", ...RUN_FLAGS, fileURLToPath(import.meta.url), String(bytes)],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -394,6 +394,8 @@ if (Deno.args.includes("--write")) {
   await writeSection("p2p", {
     title: "P2P and multi-process (bench/p2p_measure.ts)",
     command: "deno task bench:p2p",
+    notes: "Every process runs with ggen's V8 flag (`--max-semi-space-size=1`, as scripts/install.sh and the " +
+      "task give it): this bench's own nodes, the daemons, the CLI runs, the stock js-libp2p pair and the floors.",
     table,
     legacyHeading: "## P2P and multi-process (bench/p2p_measure.ts)",
   });

@@ -6,17 +6,17 @@
 import { join } from "node:path";
 import { MIB } from "../src/core/constants.ts";
 import { runtimeDir } from "../src/core/embedded.ts";
-import { ggen } from "../tests/helpers.ts";
+import { ggen, V8_FLAGS } from "../tests/helpers.ts";
 
 /**
- * RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor; `dir` holds the
- * script, which may also read `readable` (a worker's module)
+ * RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor (with ggen's V8
+ * flags); `dir` holds the script, which may also read `readable` (a worker's module)
  */
 export async function idleRss(dir: string, code: string, readable: string[] = []): Promise<number> {
   const file = join(dir, `idle-${crypto.randomUUID()}.js`);
   await Deno.writeTextFile(file, `${code}\nsetInterval(() => {}, 1000);\n`);
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", `--allow-read=${[file, ...readable].join(",")}`, "--allow-env", file],
+    args: ["run", "--quiet", V8_FLAGS, `--allow-read=${[file, ...readable].join(",")}`, "--allow-env", file],
     stdout: "null",
     stderr: "null",
   }).spawn();

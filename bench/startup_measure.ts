@@ -1,7 +1,7 @@
 /**
  * Start-up (issue 14): whole-process wall time and peak memory of the commands users run most,
- * with the single file users install (`deno task bundle`, run with the permissions
- * scripts/install.sh grants), against a registry on loopback. The reference is a bare
+ * with the single file users install (`deno task bundle`, run with the flags
+ * scripts/install.sh gives it), against a registry on loopback. The reference is a bare
  * `deno run` of an empty file: no Deno command starts faster. Each figure is the median of
  * {@link RUNS} runs after one warm-up run (Deno's code cache filled). `--write` replaces the
  * start-up section of bench/RESULTS.md. Run: `deno task bench:startup`.
@@ -10,11 +10,11 @@ import { join } from "node:path";
 import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { startCentral } from "../tests/central_helpers.ts";
+import { RUN_FLAGS, V8_FLAGS } from "../tests/helpers.ts";
 import { embeddedPartSource } from "../src/core/mod.ts";
 
 const RUNS = 9;
 const BUDGET_MS = 50;
-const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
 /** GNU time reports the peak RSS of the child; without it memory is left out */
 const TIME = await Deno.stat("/usr/bin/time").then(() => "/usr/bin/time", () => undefined);
 
@@ -69,10 +69,10 @@ try {
   };
   const empty = join(work, "empty.js");
   await Deno.writeTextFile(empty, "");
-  const reference = await measure([empty], env, project);
+  const reference = await measure([V8_FLAGS, empty], env, project);
   floors.push(reference.ms);
   rows.push({
-    measure: "reference: `deno run` of an empty file",
+    measure: "reference: `deno run` of an empty file (with ggen's V8 flags, as every row)",
     budget: "-",
     value: `${reference.ms.toFixed(0)} ms, ${reference.mb.toFixed(0)} MB`,
     ok: undefined,
@@ -87,7 +87,7 @@ try {
     const builtins = [...new Set(code.match(/(?<=^import [^\n]* from ")node:[a-z/_]+(?=";$)/gm))];
     const path = join(work, `builtins-${floors.length}.js`);
     await Deno.writeTextFile(path, builtins.map((b) => `import ${JSON.stringify(b)};\n`).join(""));
-    const r = await measure([path], env, project);
+    const r = await measure([V8_FLAGS, path], env, project);
     floors.push(r.ms);
     rows.push({
       measure: `reference: \`deno run\` of a file importing the ${builtins.length} node: built-ins ${label}`,
@@ -98,7 +98,7 @@ try {
   };
   await builtinsFloor("the single file's parsed part imports", parsed);
   await builtinsFloor("it and its commands part import", parsed + commandsPart);
-  const ggen = (...args: string[]) => [...PERMS, file, ...args];
+  const ggen = (...args: string[]) => [...RUN_FLAGS, file, ...args];
   // A first search fills the metadata cache that `--offline` reads
   await runOnce(ggen("search", "startup"), env, project);
   await runOnce(ggen("info", "io.startup.bench"), env, project);
@@ -139,7 +139,7 @@ if (Deno.args.includes("--write")) {
   await writeSection("startup", {
     title: "Start-up (bench/startup_measure.ts)",
     command: "deno task bench:startup",
-    notes: "The single file (`deno task bundle`) with the permissions scripts/install.sh grants; wall time and " +
+    notes: "The single file (`deno task bundle`) with the flags scripts/install.sh runs it with; wall time and " +
       "peak RSS (GNU time) of whole processes, after one warm-up run. No Deno command starts faster than the " +
       `first reference row (${floors[0]!.toFixed(0)} ms here${
         floors[0]! >= BUDGET_MS ? ", so the 50 ms budget cannot be met by a Deno CLI on this machine" : ""

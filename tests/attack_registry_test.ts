@@ -13,7 +13,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import { createToken, hashToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
-import { ggen, MAIN, PERMS, putSignedVersion, stopChild, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, putSignedVersion, RUN_FLAGS, stopChild, tempDir, writePackage } from "./helpers.ts";
 import { recordFigure } from "./figures.ts";
 
 /** One raw HTTP exchange over a socket bound to `localAddress`; resolves with what came back */
@@ -66,7 +66,7 @@ Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock ou
       Deno.execPath(),
       "run",
       "--quiet",
-      ...PERMS,
+      ...RUN_FLAGS,
       MAIN,
       "--json",
       "registry",
@@ -322,7 +322,7 @@ Deno.test("registry CLI: a token is revoked by its id or from stdin, never from 
   const byId = await ggen(["registry", "token", "revoke", a.token_id, "--data", data], { home: work.path });
   assert.equal(byId.code, 0, byId.stderr);
   const stdin = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, MAIN, "registry", "token", "revoke", "--stdin", "--data", data],
+    args: ["run", "--quiet", ...RUN_FLAGS, MAIN, "registry", "token", "revoke", "--stdin", "--data", data],
     env: { GGEN_HOME: work.path, NO_COLOR: "1" },
     stdin: "piped",
     stdout: "piped",

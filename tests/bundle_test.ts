@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serveRegistry } from "./central_helpers.ts";
 import { recordFigure } from "./figures.ts";
-import { ggen, ROOT, tempDir, writePackage } from "./helpers.ts";
+import { ggen, ROOT, RUN_FLAGS, tempDir, writePackage } from "./helpers.ts";
 import { startDaemon } from "./p2p_helpers.ts";
 
 Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the demo on its own", async (t) => {
@@ -50,7 +50,11 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
     }).output();
     assert.equal(installed.code, 0, new TextDecoder().decode(installed.stderr));
     const launcher = await Deno.readTextFile(join(prefix, "bin", "ggen"));
-    assert.match(launcher, /--allow-net --allow-read --allow-write --allow-env --allow-sys /);
+    // The flags the tests and benchmarks run ggen with are the launcher's, and the tasks' too
+    assert.ok(launcher.includes(` run --quiet ${RUN_FLAGS.join(" ")} `), launcher);
+    const tasks = (JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as { tasks: Record<string, string> })
+      .tasks;
+    for (const task of ["start", "demo", "compile"]) assert.ok(tasks[task]!.includes(RUN_FLAGS.join(" ")), task);
     assert.doesNotMatch(launcher, /-A |--allow-all|--allow-run/);
     const r = await new Deno.Command(join(prefix, "bin", "ggen"), {
       args: ["--version"],

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { freshMachine, startCentral } from "./central_helpers.ts";
-import { ggen, jsonLines, MAIN, PERMS, stopChild, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, RUN_FLAGS, stopChild, tempDir, writePackage } from "./helpers.ts";
 
 Deno.test("cli: outdated, tree and --quiet on a real project", async () => {
   await using work = await tempDir();
@@ -108,7 +108,7 @@ Deno.test("cli: Ctrl-C during a command says what it stops and exits 130", async
   })();
   try {
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...PERMS, MAIN, "install", "io.ctrl.c"],
+      args: ["run", "--quiet", ...RUN_FLAGS, MAIN, "install", "io.ctrl.c"],
       cwd: work.path,
       env: {
         GGEN_HOME: work.path,

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { ARTIFACTS, CHROMIUM, launchBrowser } from "./browser.ts";
-import { ggen, jsonLines, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, RUN_FLAGS, tempDir, writePackage } from "./helpers.ts";
 import { type Daemon, startDaemon } from "./p2p_helpers.ts";
 import { recordFigure } from "./figures.ts";
 
@@ -56,7 +56,7 @@ Deno.test({
       await Deno.writeTextFile(join(bin, "xdg-open"), '#!/bin/sh\necho "$1" > "$OPENED"\n', { mode: 0o755 });
       const openedFile = join(work.path, "opened.txt");
       const viaOpener = await new Deno.Command(Deno.execPath(), {
-        args: ["run", "--quiet", ...PERMS, "--allow-run=xdg-open", MAIN, "p2p", "ui", "--open"],
+        args: ["run", "--quiet", ...RUN_FLAGS, "--allow-run=xdg-open", MAIN, "p2p", "ui", "--open"],
         env: {
           GGEN_HOME: hub.home,
           NO_COLOR: "1",

@@ -7,7 +7,20 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const MAIN = join(ROOT, "main.ts");
-export const PERMS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
+/** ggen's V8 flags: a young generation of 1 MiB semi-spaces (why: scripts/install.sh) */
+export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+/**
+ * The `deno run` flags ggen runs with, as the launcher of scripts/install.sh writes them: its
+ * V8 flags and its permission scopes
+ */
+export const RUN_FLAGS = [
+  V8_FLAGS,
+  "--allow-net",
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-sys",
+];
 
 /** Result of one CLI run */
 export interface RunResult {
@@ -29,7 +42,7 @@ export async function ggen(
   },
 ): Promise<RunResult> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, opts.main ?? MAIN, ...args],
+    args: ["run", "--quiet", ...RUN_FLAGS, opts.main ?? MAIN, ...args],
     cwd: opts.cwd ?? opts.home,
     // Every test node is on 127.0.0.1: lift the per-IP cap that protects real deployments
     env: {

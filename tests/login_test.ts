@@ -2,11 +2,11 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startCentral } from "./central_helpers.ts";
-import { ggen, MAIN, PERMS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, RUN_FLAGS, tempDir, writePackage } from "./helpers.ts";
 
 async function login(home: string, stdin: string, args: string[] = []): Promise<{ code: number; stderr: string }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...PERMS, MAIN, "login", ...args],
+    args: ["run", "--quiet", ...RUN_FLAGS, MAIN, "login", ...args],
     env: { GGEN_HOME: home, NO_COLOR: "1" },
     stdin: "piped",
     stdout: "null",
