@@ -132,10 +132,13 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         assert.equal(runtime.filter((n) => /^server-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
         assert.equal(runtime.filter((n) => /^commands-[0-9a-f]{16}\.js$/.test(n)).length, 1, runtime.join(", "));
         // Every source Deno loads is Latin-1, which V8 keeps at one byte per character (one em
-        // dash made it two for the whole file)
+        // dash made it two for the whole file), and holds no table written one number per line
+        // (V8 keeps 8 bytes per line of a script: kad-dht's 65,536-entry table alone was 0.5 MB)
         for (const file of [main, ...runtime.map((n) => join(xdg.XDG_CACHE_HOME, "ggen", "runtime", n))]) {
-          const wide = /[\u0100-\u{10ffff}]/u.exec(await Deno.readTextFile(file));
+          const text = await Deno.readTextFile(file);
+          const wide = /[\u0100-\u{10ffff}]/u.exec(text);
           assert.equal(wide, null, `${file} holds ${JSON.stringify(wide?.[0])} at ${wide?.index}`);
+          assert.doesNotMatch(text, /\[\n(?:[ \t]*[\d.e-]+,\n){255}/, `${file} holds a table one number per line`);
         }
       } finally {
         await daemon?.stop();
