@@ -123,7 +123,6 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         const length = Number.isSafeInteger(wanted) && wanted >= 0 ? Math.min(wanted, total - offset) : total - offset;
         await file.seek(offset, Deno.SeekMode.Start);
         await sendAll(stream, encodeFrame({ ok: true, total, offset, length } satisfies FetchResponseHeader));
-        const buf = new Uint8Array(FETCH_CHUNK_BYTES);
         let left = length;
         // A zero-length request is a holder check, not a transfer
         const shown = length > 0
@@ -131,10 +130,13 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
           : null;
         try {
           while (left > 0) {
-            const n = await file.read(buf.subarray(0, Math.min(buf.length, left)));
+            // A buffer per chunk, read into and handed to the stream as it is (no copy): the
+            // stream keeps it until it is written
+            const chunk = new Uint8Array(Math.min(FETCH_CHUNK_BYTES, left));
+            const n = await file.read(chunk);
             if (n === null) break;
             await upload.take(n, signal);
-            await sendAll(stream, buf.slice(0, n), signal);
+            await sendAll(stream, n === chunk.length ? chunk : chunk.subarray(0, n), signal);
             counters.bytesOut += n;
             if (shown) shown.bytes += n;
             left -= n;
