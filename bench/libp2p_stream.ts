@@ -11,7 +11,8 @@ import { tcp } from "@libp2p/tcp";
 import { noise } from "@chainsafe/libp2p-noise";
 import { yamux } from "@chainsafe/libp2p-yamux";
 import { multiaddr } from "@multiformats/multiaddr";
-import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { FETCH_CHUNK_BYTES } from "../src/core/constants.ts";
 import { randomBytes, RUN_FLAGS } from "../tests/helpers.ts";
@@ -67,6 +68,49 @@ export async function startStockPair(bytes: number): Promise<AsyncDisposable & {
       await reader.cancel().catch(() => {});
     },
   };
+}
+
+/** Noise's largest message: 65,535 bytes on the wire, 16 of them the tag */
+const NOISE_MAX_PLAINTEXT = 65_535 - 16;
+
+/**
+ * The cipher under every noise stream, alone: `bytes` sealed, then opened, in noise's largest
+ * messages with ChaCha20-Poly1305 through node:crypto, the calls @chainsafe/libp2p-noise makes for
+ * messages of 1,200 bytes and more (a cipher object per message). One core; a transfer's sender
+ * pays the sealing and its receiver the opening. Returns the milliseconds of each.
+ */
+export function noiseCipherMs(bytes: number): { seal: number; open: number } {
+  const key = randomBytes(32);
+  const plaintext = randomBytes(NOISE_MAX_PLAINTEXT);
+  const nonce = (n: number) => {
+    const bytes = new Uint8Array(12);
+    new DataView(bytes.buffer).setUint32(4, n, true);
+    return bytes;
+  };
+  const messages = Math.ceil(bytes / NOISE_MAX_PLAINTEXT);
+  const sealed: Uint8Array[] = [];
+  let t0 = performance.now();
+  for (let n = 0; n < messages; n++) {
+    const cipher = createCipheriv("chacha20-poly1305", key, nonce(n), { authTagLength: 16 });
+    cipher.setAAD(new Uint8Array(0), { plaintextLength: plaintext.byteLength });
+    const body = cipher.update(plaintext);
+    const message = Buffer.concat([body, cipher.final(), cipher.getAuthTag()]);
+    // One message kept per 64: opening needs real ones, and 100 MiB of them would weigh on the GC
+    if (n % 64 === 0) sealed.push(message);
+  }
+  const seal = performance.now() - t0;
+  t0 = performance.now();
+  for (let n = 0; n < messages; n++) {
+    const message = sealed[Math.floor(n / 64)]!;
+    const decipher = createDecipheriv("chacha20-poly1305", key, nonce(64 * Math.floor(n / 64)), {
+      authTagLength: 16,
+    });
+    decipher.setAAD(new Uint8Array(0), { plaintextLength: message.byteLength - 16 });
+    decipher.setAuthTag(message.subarray(message.byteLength - 16));
+    decipher.update(message.subarray(0, message.byteLength - 16));
+    decipher.final();
+  }
+  return { seal, open: performance.now() - t0 };
 }
 
 if (import.meta.main) {

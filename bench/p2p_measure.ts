@@ -18,7 +18,7 @@ import type { PackageVersion } from "../src/core/package.ts";
 import { startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache } from "../src/store/mod.ts";
 import { startDaemon } from "../tests/p2p_helpers.ts";
-import { startStockPair } from "./libp2p_stream.ts";
+import { noiseCipherMs, startStockPair } from "./libp2p_stream.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { createRecorder, nodeInit, waitRouting } from "./p2p_common.ts";
 import { measureDhtScale } from "./dht_scale.ts";
@@ -153,6 +153,20 @@ let p2p100NoDisk = NaN;
     measure: "stock js-libp2p stream throughput against raw TCP + SHA-256 (the stack's own ceiling)",
     budget: "-",
     value: against(stock),
+    ok: undefined,
+  });
+  // Under both: noise's cipher, which each end of any libp2p stream runs over every byte
+  noiseCipherMs(10 * MIB); // the first run is cold (JIT)
+  const ciphers = [0, 1, 2].map(() => noiseCipherMs(blobs[2]!.bytes.length));
+  const seal = median(ciphers.map((c) => c.seal));
+  const open = median(ciphers.map((c) => c.open));
+  rows.push({
+    measure: "noise's cipher alone (ChaCha20-Poly1305 through node:crypto, as noise calls it), 100 MiB in its " +
+      "largest messages, one core, median of 3: sealing (the sender pays it) / opening (the receiver)",
+    budget: "-",
+    value: `${rate(seal).toFixed(0)} / ${rate(open).toFixed(0)} MiB/s (raw TCP + SHA-256: ${
+      rate(raw).toFixed(0)
+    } MiB/s)`,
     ok: undefined,
   });
 }
@@ -394,8 +408,9 @@ if (Deno.args.includes("--write")) {
   await writeSection("p2p", {
     title: "P2P and multi-process (bench/p2p_measure.ts)",
     command: "deno task bench:p2p",
-    notes: "Every process runs with ggen's V8 flag (`--max-semi-space-size=1`, as scripts/install.sh and the " +
-      "task give it): this bench's own nodes, the daemons, the CLI runs, the stock js-libp2p pair and the floors.",
+    notes: "Every process runs with ggen's V8 flag (`--max-semi-space-size=1`, which scripts/install.sh gives every " +
+      "command but `registry serve`, and the task gives this bench): its own nodes (and the in-process registry of the " +
+      "central rows), the daemons, the CLI runs, the stock js-libp2p pair and the floors.",
     table,
     legacyHeading: "## P2P and multi-process (bench/p2p_measure.ts)",
   });

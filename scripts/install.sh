@@ -33,8 +33,16 @@ cat > "$prefix/bin/ggen.tmp" <<LAUNCHER
 # sys (network interfaces for mDNS and the P2P listen addresses). No run, no ffi.
 # V8: semi-spaces of at most 1 MiB (the default grows to 16): a transfer's short-lived buffers are
 # collected young instead of filling up to 48 MB of young generation in each of a daemon's two
-# isolates; lower peak memory and faster transfers (bench:p2p measures both with these flags).
-exec "$deno" run --quiet --v8-flags=--max-semi-space-size=1 --allow-net --allow-read --allow-write --allow-env --allow-sys "$prefix/share/ggen/ggen.js" "\$@"
+# isolates; lower peak memory and faster transfers (bench:p2p measures both with this flag). Not
+# for \`registry serve\`: a server answering many small requests collects young so much more often
+# that its metadata GET p95 nearly doubled (bench:storage), so it keeps V8's defaults.
+v8="--v8-flags=--max-semi-space-size=1"
+prev=""
+for arg in "\$@"; do
+  if [ "\$prev" = registry ] && [ "\$arg" = serve ]; then v8=""; fi
+  prev="\$arg"
+done
+exec "$deno" run --quiet \$v8 --allow-net --allow-read --allow-write --allow-env --allow-sys "$prefix/share/ggen/ggen.js" "\$@"
 LAUNCHER
 chmod 755 "$prefix/bin/ggen.tmp" && mv "$prefix/bin/ggen.tmp" "$prefix/bin/ggen"
 echo "Installed $prefix/bin/ggen (runs $prefix/share/ggen/ggen.js with $deno)"

@@ -13,7 +13,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import { versionFromManifest } from "../src/core/package.ts";
 import { createToken, hashToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../src/trust/mod.ts";
-import { ggen, MAIN, putSignedVersion, RUN_FLAGS, stopChild, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, putSignedVersion, RUN_FLAGS, runFlags, stopChild, tempDir, writePackage } from "./helpers.ts";
 import { recordFigure } from "./figures.ts";
 
 /** One raw HTTP exchange over a socket bound to `localAddress`; resolves with what came back */
@@ -66,7 +66,7 @@ Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock ou
       Deno.execPath(),
       "run",
       "--quiet",
-      ...RUN_FLAGS,
+      ...runFlags(["registry", "serve"]),
       MAIN,
       "--json",
       "registry",

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { serveRegistry } from "./central_helpers.ts";
 import { recordFigure } from "./figures.ts";
-import { ggen, ROOT, RUN_FLAGS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, ROOT, RUN_FLAGS, runFlags, tempDir, writePackage } from "./helpers.ts";
 import { startDaemon } from "./p2p_helpers.ts";
 
 Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the demo on its own", async (t) => {
@@ -50,12 +50,31 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
     }).output();
     assert.equal(installed.code, 0, new TextDecoder().decode(installed.stderr));
     const launcher = await Deno.readTextFile(join(prefix, "bin", "ggen"));
-    // The flags the tests and benchmarks run ggen with are the launcher's, and the tasks' too
-    assert.ok(launcher.includes(` run --quiet ${RUN_FLAGS.join(" ")} `), launcher);
+    assert.doesNotMatch(launcher, /-A |--allow-all|--allow-run/);
+    // The flags the tests and benchmarks run ggen with (runFlags) are the launcher's: a stand-in
+    // for deno that prints its arguments shows what the launcher passes for each command
+    const echoing = join(work.path, "echo-deno");
+    await Deno.writeTextFile(echoing, '#!/bin/sh\necho "$@"\n');
+    await Deno.chmod(echoing, 0o755);
+    const echoPrefix = join(work.path, "echo-prefix");
+    const echoInstall = await new Deno.Command("sh", {
+      args: [join(ROOT, "scripts", "install.sh"), "--from", main, "--prefix", echoPrefix],
+      env: { DENO: echoing },
+      stdout: "null",
+    }).output();
+    assert.equal(echoInstall.code, 0);
+    for (const args of [["--version"], ["--json", "registry", "serve", "--port", "0"], ["p2p", "start"]]) {
+      const seen = await new Deno.Command(join(echoPrefix, "bin", "ggen"), { args, stdout: "piped" }).output();
+      const file = join(echoPrefix, "share", "ggen", "ggen.js");
+      assert.equal(
+        new TextDecoder().decode(seen.stdout).trim(),
+        ["run", "--quiet", ...runFlags(args), file, ...args].join(" "),
+      );
+    }
+    // and the tasks' too
     const tasks = (JSON.parse(await Deno.readTextFile(join(ROOT, "deno.json"))) as { tasks: Record<string, string> })
       .tasks;
     for (const task of ["start", "demo", "compile"]) assert.ok(tasks[task]!.includes(RUN_FLAGS.join(" ")), task);
-    assert.doesNotMatch(launcher, /-A |--allow-all|--allow-run/);
     const r = await new Deno.Command(join(prefix, "bin", "ggen"), {
       args: ["--version"],
       env: { GGEN_HOME: work.path },

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, type RegistryServer, startRegistryServer } from "../src/registry/server/mod.ts";
-import { ggen, MAIN, RUN_FLAGS, stopChild, writePackage } from "./helpers.ts";
+import { ggen, MAIN, runFlags, stopChild, writePackage } from "./helpers.ts";
 
 /** A running central registry and what a test needs to talk to it */
 export interface TestCentral {
@@ -61,7 +61,7 @@ export async function freshMachine(
 /** `ggen registry serve ARGS` in a subprocess; resolves with its URL once it listens */
 export async function serveRegistry(args: string[], home: string, env: Record<string, string> = {}, main = MAIN) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...RUN_FLAGS, main, "--json", "registry", "serve", ...args],
+    args: ["run", "--quiet", ...runFlags(["registry", "serve"]), main, "--json", "registry", "serve", ...args],
     env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "null",

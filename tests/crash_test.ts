@@ -13,7 +13,7 @@ import { createSha256 } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { createToken, openRegistryStorage, startRegistryServer } from "../src/registry/server/mod.ts";
 import { createPackageCache, readLockfile, verifyProject } from "../src/store/mod.ts";
-import { ggen, MAIN, randomBytes, RUN_FLAGS, tempDir, writePackage } from "./helpers.ts";
+import { ggen, MAIN, randomBytes, runFlags, tempDir, writePackage } from "./helpers.ts";
 
 const INSTALL_TRIALS = Number(Deno.env.get("GGEN_CRASH_TRIALS") ?? 200);
 const PUBLISH_TRIALS = Number(Deno.env.get("GGEN_PUBLISH_CRASH_TRIALS") ?? 100);
@@ -23,7 +23,7 @@ function spawnGgen(
   opts: { home: string; cwd: string; env: Record<string, string> },
 ): Deno.ChildProcess {
   return new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...RUN_FLAGS, MAIN, ...args],
+    args: ["run", "--quiet", ...runFlags(args), MAIN, ...args],
     cwd: opts.cwd,
     env: { GGEN_HOME: opts.home, NO_COLOR: "1", GGEN_MDNS: "0", ...opts.env },
     stdout: "null",
@@ -198,7 +198,19 @@ Deno.test("crash safety: the registry killed during ggen publish leaves no row w
   let orphansSeen = 0;
   for (let trial = 0; trial < PUBLISH_TRIALS; trial++) {
     const server = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", ...RUN_FLAGS, MAIN, "registry", "serve", "--port", "0", "--data", data, "--json"],
+      args: [
+        "run",
+        "--quiet",
+        ...runFlags(["registry", "serve"]),
+        MAIN,
+        "registry",
+        "serve",
+        "--port",
+        "0",
+        "--data",
+        data,
+        "--json",
+      ],
       env: { GGEN_HOME: home, NO_COLOR: "1" },
       stdout: "piped",
       stderr: "null",

@@ -7,20 +7,21 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const MAIN = join(ROOT, "main.ts");
+/** ggen's permission scopes, as the launcher of scripts/install.sh grants them */
+export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
 /** ggen's V8 flags: a young generation of 1 MiB semi-spaces (why: scripts/install.sh) */
 export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
+/** The `deno run` flags of every ggen command but `registry serve`: its V8 flags and permissions */
+export const RUN_FLAGS = [V8_FLAGS, ...PERMISSIONS];
+
 /**
- * The `deno run` flags ggen runs with, as the launcher of scripts/install.sh writes them: its
- * V8 flags and its permission scopes
+ * The `deno run` flags the launcher of scripts/install.sh gives `ggen ARGS`: {@link RUN_FLAGS},
+ * without the V8 flags for `registry serve` (the launcher says why)
  */
-export const RUN_FLAGS = [
-  V8_FLAGS,
-  "--allow-net",
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-sys",
-];
+export function runFlags(args: readonly string[]): string[] {
+  const serves = args.some((arg, i) => arg === "serve" && args[i - 1] === "registry");
+  return serves ? [...PERMISSIONS] : [...RUN_FLAGS];
+}
 
 /** Result of one CLI run */
 export interface RunResult {
@@ -42,7 +43,7 @@ export async function ggen(
   },
 ): Promise<RunResult> {
   const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...RUN_FLAGS, opts.main ?? MAIN, ...args],
+    args: ["run", "--quiet", ...runFlags(args), opts.main ?? MAIN, ...args],
     cwd: opts.cwd ?? opts.home,
     // Every test node is on 127.0.0.1: lift the per-IP cap that protects real deployments
     env: {

@@ -3,7 +3,7 @@
  * mDNS is real multicast. Needs root and iproute2; {@link netnsUnavailable} says why not.
  * @module
  */
-import { MAIN, RUN_FLAGS } from "./helpers.ts";
+import { MAIN, runFlags } from "./helpers.ts";
 
 async function run(cmd: string, args: string[]): Promise<{ code: number; stderr: string }> {
   const out = await new Deno.Command(cmd, { args, stdout: "null", stderr: "piped" }).output();
@@ -93,7 +93,7 @@ export function ggenInHost(
   opts: { env: Record<string, string>; stdout?: "null" | "piped"; stderr?: "null" | "piped" },
 ): Deno.Command {
   return new Deno.Command("ip", {
-    args: ["netns", "exec", ns, Deno.execPath(), "run", "--quiet", ...RUN_FLAGS, MAIN, ...args],
+    args: ["netns", "exec", ns, Deno.execPath(), "run", "--quiet", ...runFlags(args), MAIN, ...args],
     env: { NO_COLOR: "1", ...opts.env },
     stdout: opts.stdout ?? "null",
     stderr: opts.stderr ?? "null",
