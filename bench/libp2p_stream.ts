@@ -83,9 +83,9 @@ export function noiseCipherMs(bytes: number): { seal: number; open: number } {
   const key = randomBytes(32);
   const plaintext = randomBytes(NOISE_MAX_PLAINTEXT);
   const nonce = (n: number) => {
-    const bytes = new Uint8Array(12);
-    new DataView(bytes.buffer).setUint32(4, n, true);
-    return bytes;
+    const iv = new Uint8Array(12);
+    new DataView(iv.buffer).setUint32(4, n, true);
+    return iv;
   };
   const messages = Math.ceil(bytes / NOISE_MAX_PLAINTEXT);
   const sealed: Uint8Array[] = [];

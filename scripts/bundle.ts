@@ -46,8 +46,8 @@ const MIN_TABLE_ENTRIES = 256;
  * entry per line once anything asks for a position (a stack trace does): kad-dht's table of
  * 65,536 key prefixes and three more made the P2P worker 154,610 lines. On one line each: 60,791
  * lines, 0.3 MB less source and about 1 MB less worker heap in an idle daemon (heap snapshot and
- * `p2p status`, measured). Only lines holding one number each, between a line ending in `[` and a line that starts
- * with `]`, are joined, so nothing else in the code changes.
+ * `p2p status`, measured). Only lines holding one number each, between a line ending in `[` and
+ * a line that starts with `]`, are joined, so nothing else in the code changes.
  */
 function compactNumberArrays(code: string): string {
   const number = String.raw`-?(?:0x[0-9a-fA-F]+|\d+(?:\.\d+)?(?:e-?\d+)?)`;

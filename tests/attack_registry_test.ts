@@ -58,6 +58,7 @@ async function readLine(child: Deno.ChildProcess, match: (line: string) => boole
 
 Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock out legitimate clients", async () => {
   await using work = await tempDir();
+  const serve = ["--json", "registry", "serve", "--port", "0", "--data", join(work.path, "reg")];
   const child = new Deno.Command("bash", {
     args: [
       "-c",
@@ -66,15 +67,9 @@ Deno.test("registry: thousands of idle sockets under ulimit -n 256 never lock ou
       Deno.execPath(),
       "run",
       "--quiet",
-      ...runFlags(["registry", "serve"]),
+      ...runFlags(serve),
       MAIN,
-      "--json",
-      "registry",
-      "serve",
-      "--port",
-      "0",
-      "--data",
-      join(work.path, "reg"),
+      ...serve,
     ],
     env: { GGEN_HOME: work.path, NO_COLOR: "1" },
     stdout: "piped",

@@ -60,8 +60,9 @@ export async function freshMachine(
 
 /** `ggen registry serve ARGS` in a subprocess; resolves with its URL once it listens */
 export async function serveRegistry(args: string[], home: string, env: Record<string, string> = {}, main = MAIN) {
+  const serve = ["--json", "registry", "serve", ...args];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...runFlags(["registry", "serve"]), main, "--json", "registry", "serve", ...args],
+    args: ["run", "--quiet", ...runFlags(serve), main, ...serve],
     env: { GGEN_HOME: home, NO_COLOR: "1", ...env },
     stdout: "piped",
     stderr: "null",

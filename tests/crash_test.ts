@@ -197,20 +197,9 @@ Deno.test("crash safety: the registry killed during ggen publish leaves no row w
   let published = 0;
   let orphansSeen = 0;
   for (let trial = 0; trial < PUBLISH_TRIALS; trial++) {
+    const serve = ["registry", "serve", "--port", "0", "--data", data, "--json"];
     const server = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--quiet",
-        ...runFlags(["registry", "serve"]),
-        MAIN,
-        "registry",
-        "serve",
-        "--port",
-        "0",
-        "--data",
-        data,
-        "--json",
-      ],
+      args: ["run", "--quiet", ...runFlags(serve), MAIN, ...serve],
       env: { GGEN_HOME: home, NO_COLOR: "1" },
       stdout: "piped",
       stderr: "null",
