@@ -136,6 +136,56 @@ export async function metadataStoreConformance(
         assert.equal(await store.importToken((await store.listTokens())[0]!), false, "a token is never duplicated");
       },
     );
+
+    await t.step(
+      `${name}: every change to a package's document bumps its seq; a refused change bumps nothing`,
+      async () => {
+        // The registry keeps signed documents while their package's seq stands still (signed_docs.ts)
+        const id = "io.store.seq";
+        const seqs: number[] = [];
+        const seen = async () => seqs.push(await store.packageSeq(id));
+        const envelope = (n: number) => ({ payloadType: "test", payload: btoa(`change ${n}`), signatures: [] });
+        await store.insertVersion(version(id, "1.0.0"), AUTH);
+        await seen();
+        await store.insertVersion(version(id, "1.1.0"), { ...AUTH, seq: 2 });
+        await seen();
+        await store.setYanked(id, "1.1.0", true);
+        await seen();
+        await store.setYanked(id, "1.1.0", false);
+        await seen();
+        await store.changeOwners(id, {
+          action: "add",
+          keyid: "SHA256:second",
+          publicKey: "BBBB",
+          seq: 1,
+          envelope: envelope(1),
+        });
+        await seen();
+        await store.changeOwners(id, {
+          action: "remove",
+          keyid: "SHA256:second",
+          publicKey: "BBBB",
+          seq: 2,
+          envelope: envelope(2),
+        });
+        await seen();
+        assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+        assert.equal(new Set(seqs).size, seqs.length, `seqs ${seqs.join(", ")}`);
+        await assert.rejects(store.insertVersion(version(id, "1.0.0"), { ...AUTH, seq: 3 }), ConflictError);
+        assert.equal(await store.setYanked(id, "9.9.9", true), false);
+        await assert.rejects(
+          store.changeOwners(id, {
+            action: "remove",
+            keyid: AUTH.keyid,
+            publicKey: "AAAA",
+            seq: 3,
+            envelope: envelope(3),
+          }),
+          ConflictError,
+        );
+        assert.equal(await store.packageSeq(id), seqs.at(-1));
+      },
+    );
   } finally {
     await store.close();
   }

@@ -335,16 +335,25 @@ class SqliteMetadata implements Sync<MetadataStore> {
   }
 
   setYanked(id: string, version: string, yanked: boolean): boolean {
-    const result = this.#prepare("UPDATE versions SET yanked = ? WHERE id = ? AND version = ?").run(
-      yanked ? 1 : 0,
-      id,
-      version,
-    );
-    if (Number(result.changes) > 0) {
-      this.#bump(id);
-      this.#reindex(id);
+    // One transaction: a yank recorded without its seq bump would leave kept documents stale
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = this.#prepare("UPDATE versions SET yanked = ? WHERE id = ? AND version = ?").run(
+        yanked ? 1 : 0,
+        id,
+        version,
+      );
+      const changed = Number(result.changes) > 0;
+      if (changed) {
+        this.#bump(id);
+        this.#reindex(id);
+      }
+      this.#db.exec("COMMIT");
+      return changed;
+    } catch (err) {
+      this.#db.exec("ROLLBACK");
+      throw err;
     }
-    return Number(result.changes) > 0;
   }
 
   #bump(id: string): void {

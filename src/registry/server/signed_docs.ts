@@ -3,6 +3,10 @@
  * changes. Signing and serialising were most of a metadata GET (0.9 ms against 0.4 ms for one
  * version, measured): a document is signed again only when its seq, versions, owners or owner log
  * change, or when half of its lifetime is gone (the expiry a client checks stays far ahead).
+ * A kept document is checked by its package's seq alone: every store bumps it in the transaction
+ * of every change to a package (a version, a yank, an owner, the owner log), so an unchanged seq
+ * is an unchanged document, and reading it is one indexed row, where reading the document is
+ * every row it holds (PostgreSQL at 100,000 packages: the GET's p95 was over 1 ms).
  * @module
  */
 import {
@@ -39,19 +43,16 @@ export function createSignedDocuments(
   init: { ttlMs: number },
 ): SignedDocuments {
   const { metadata, registryKey } = components;
-  const kept = new Map<string, { state: string; body: string; refreshAt: number }>();
+  // Keyed by the id asked for: the seq check reads that id's row
+  const kept = new Map<string, { seq: number; body: string; refreshAt: number }>();
   return {
     async body(id) {
+      const hit = kept.get(id);
+      const now = Date.now();
+      if (hit && now < hit.refreshAt && await metadata.packageSeq(id) === hit.seq) return hit.body;
       const doc = await metadata.getPackageDocument(id);
       if (!doc) return undefined;
       const { info, owners, ownerLog, seq } = doc;
-      // Everything the document says, but the expiry: the same state is the same document. The
-      // store returns rows in one order, so plain JSON compares them; the canonical digest (a third
-      // of a hit's time) is computed only for a document signed anew
-      const state = JSON.stringify([seq, info.versions, owners, ownerLog.length]);
-      const now = Date.now();
-      const hit = kept.get(info.id);
-      if (hit && hit.state === state && now < hit.refreshAt) return hit.body;
       const versionsDigest = sha256Hex(new TextEncoder().encode(canonicalJson(info.versions)));
       const statement: MetadataStatement = {
         type: "ggen.metadata/1",
@@ -67,8 +68,8 @@ export function createSignedDocuments(
         owner_log: ownerLog,
         metadata_signature: await signEnvelope(PAYLOAD_TYPES.metadata, statement, registryKey),
       });
-      kept.delete(info.id);
-      kept.set(info.id, { state, body, refreshAt: now + init.ttlMs / 2 });
+      kept.delete(id);
+      kept.set(id, { seq, body, refreshAt: now + init.ttlMs / 2 });
       if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value!);
       return body;
     },
