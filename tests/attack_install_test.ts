@@ -102,6 +102,9 @@ Deno.test("install: ids, versions and dependencies from a registry never build a
       JSON.stringify({ "io.app.lib": "^1", "io.app.main": "*" }),
       "io.app.main",
     );
+    // The registry serves a kept document while its package's seq is unchanged, so an attacker
+    // who wants the edit served bumps the seq as every store write does
+    db.prepare("UPDATE packages SET seq = seq + 1 WHERE id = ?").run("io.app.main");
     db.close();
     const home = join(work.path, "home-db");
     await Deno.mkdir(home);
