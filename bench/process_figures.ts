@@ -9,10 +9,10 @@ import { runtimeDir } from "../src/core/embedded.ts";
 import { ggen, V8_FLAGS } from "../tests/helpers.ts";
 
 /**
- * RSS of a `deno run` of `code` (then idle) after a second, as the runtime's floor (with ggen's V8
- * flags); `dir` holds the script, which may also read `readable` (a worker's module)
+ * Resident pages of a `deno run` of `code` (then idle) after a second, as the runtime's floor (with
+ * ggen's V8 flags); `dir` holds the script, which may also read `readable` (a worker's module)
  */
-export async function idleRss(dir: string, code: string, readable: string[] = []): Promise<number> {
+export async function idlePages(dir: string, code: string, readable: string[] = []): Promise<ResidentPages> {
   const file = join(dir, `idle-${crypto.randomUUID()}.js`);
   await Deno.writeTextFile(file, `${code}\nsetInterval(() => {}, 1000);\n`);
   const child = new Deno.Command(Deno.execPath(), {
@@ -21,10 +21,10 @@ export async function idleRss(dir: string, code: string, readable: string[] = []
     stderr: "null",
   }).spawn();
   await new Promise((r) => setTimeout(r, 1000));
-  const mb = rssMb(child.pid);
+  const pages = residentPages(child.pid);
   child.kill("SIGKILL");
   await child.status;
-  return mb;
+  return pages;
 }
 
 /** CPU seconds (user + system) a process has used: /proc through `cat` (Deno guards /proc itself) */
@@ -51,6 +51,50 @@ export async function memoryBreakdown(home: string, main: string): Promise<strin
   return `RSS ${mb(m.rss)} MB: P2P worker heap ${mb(m.worker.heap_used)} used of ${
     mb(m.worker.heap_total)
   }, main heap ${mb(m.main.heap_used)} of ${mb(m.main.heap_total)}; buffers ${mb(external)}; rest ${mb(rest)}`;
+}
+
+/** A process's resident pages by what backs them, in MB */
+export interface ResidentPages {
+  rss: number;
+  /** Pages of the deno executable itself: file-backed and shared by every Deno process */
+  executable: number;
+  /** Other mapped files: shared libraries, Deno's code caches */
+  otherFiles: number;
+  /** Anonymous memory: V8's heaps, malloc's arenas, stacks */
+  anonymous: number;
+  /** Pages no other process shares (USS): what the process alone adds to the machine */
+  unique: number;
+}
+
+/** {@link ResidentPages} of `pid`, from `/proc/PID/smaps` through `cat` (Deno guards /proc itself) */
+export function residentPages(pid: number): ResidentPages {
+  const out = new Deno.Command("cat", { args: [`/proc/${pid}/smaps`], stdout: "piped" }).outputSync();
+  const pages: ResidentPages = { rss: 0, executable: 0, otherFiles: 0, anonymous: 0, unique: 0 };
+  let kind: "executable" | "otherFiles" | "anonymous" = "anonymous";
+  for (const line of new TextDecoder().decode(out.stdout).split("\n")) {
+    // A mapping's header: address range, permissions, offset, device, inode, then its path if any
+    const header = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ (\d+)\s*(.*)$/.exec(line);
+    if (header) {
+      const [, inode, path] = header;
+      kind = path === Deno.execPath() ? "executable" : inode !== "0" ? "otherFiles" : "anonymous";
+      continue;
+    }
+    const field = /^(Rss|Private_Clean|Private_Dirty):\s+(\d+) kB$/.exec(line);
+    if (!field) continue;
+    const mb = Number(field[2]) / 1024;
+    if (field[1] === "Rss") {
+      pages.rss += mb;
+      pages[kind] += mb;
+    } else pages.unique += mb;
+  }
+  return pages;
+}
+
+/** {@link ResidentPages} as one line for a results table */
+export function describePages(p: ResidentPages): string {
+  return `RSS ${p.rss.toFixed(1)} MB: the deno executable's pages ${p.executable.toFixed(1)} (file-backed, shared ` +
+    `by every Deno process), anonymous ${p.anonymous.toFixed(1)} (V8 heaps, malloc, stacks), other files ` +
+    `${p.otherFiles.toFixed(1)}; unique to the process (USS) ${p.unique.toFixed(1)} MB`;
 }
 
 /** Resident set size of a process in MB (`ps`, since Deno guards /proc behind --allow-all) */
