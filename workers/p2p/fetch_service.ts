@@ -187,7 +187,9 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
     const started = Date.now();
     if (reputation.isBanned(peerId)) throw new UnavailableError(`Peer ${peerId} is banned`);
     const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
+    const wasConnected = node.getConnections(peerIdFromString(peerId)).length > 0;
     const stream = await node.dialProtocol(peerIdFromString(peerId), FETCH_PROTOCOL, { signal: dialSignal });
+    const streamAt = Date.now();
     let replied = false;
     let shown: TransferSummary | undefined;
     credits.set(id, { available: INITIAL_CREDIT });
@@ -200,6 +202,12 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
         stallMs,
         signal,
         `peer ${peerId}`,
+      );
+      log(
+        "debug",
+        `fetch ${sha256.slice(0, 12)} from ${peerId}: stream in ${streamAt - started} ms (${
+          wasConnected ? "connected" : "dialled"
+        }), answer in ${Date.now() - streamAt} ms`,
       );
       if (!frame.ok) throw new NotFoundError(`Peer ${peerId} cannot serve ${sha256}: ${frame.error}`);
       // The signed record says how big the tarball is: a peer declaring another size is lying
