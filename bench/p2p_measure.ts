@@ -309,10 +309,10 @@ const IDLE_AFTER_MS = 60_000;
     // Idle is a while after the last request: the RSS of a daemon just asked something stood about
     // 6 MB higher for its first half minute (107 -> 101 MB between 20 and 40 s, measured)
     await new Promise((r) => setTimeout(r, Math.max(0, IDLE_AFTER_MS - (performance.now() - lastRequest))));
-    record(`daemon RSS idle (the single file), ${IDLE_AFTER_MS / 1000} s after its last request`, 80, rssMb(pid), "MB");
     // Resident pages by what backs them: part of RSS is the executable's code, which no program
     // written for Deno can shed, and which every other Deno process on the machine shares
     const idle = residentPages(pid);
+    record(`daemon RSS idle (the single file), ${IDLE_AFTER_MS / 1000} s after its last request`, 80, idle.rss, "MB");
     rows.push({
       measure: "daemon idle: resident pages by kind (/proc smaps)",
       budget: "-",

@@ -187,8 +187,9 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
     const started = Date.now();
     if (reputation.isBanned(peerId)) throw new UnavailableError(`Peer ${peerId} is banned`);
     const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
-    const wasConnected = node.getConnections(peerIdFromString(peerId)).length > 0;
-    const stream = await node.dialProtocol(peerIdFromString(peerId), FETCH_PROTOCOL, { signal: dialSignal });
+    const peer = peerIdFromString(peerId);
+    const wasConnected = node.getConnections(peer).length > 0;
+    const stream = await node.dialProtocol(peer, FETCH_PROTOCOL, { signal: dialSignal });
     const streamAt = Date.now();
     let replied = false;
     let shown: TransferSummary | undefined;
@@ -261,7 +262,7 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
       }
       post({ type: "end", id });
       counters.fetched++;
-      components.onServed?.(sha256, peerId, node.getConnections(peerIdFromString(peerId))[0]?.remoteAddr.toString());
+      components.onServed?.(sha256, peerId, node.getConnections(peer)[0]?.remoteAddr.toString());
     } catch (err) {
       stream.abort(err as Error);
       if (!replied) throw err;
