@@ -107,15 +107,7 @@ class HttpCentralRegistry implements CentralRegistry {
   }
 
   async changeOwners(id: string, envelope: Envelope, options: AbortOptions = {}): Promise<OwnerKey[]> {
-    const res = await this.#http.request(apiPaths.owners(id), {
-      method: "POST",
-      body: JSON.stringify(envelope),
-      headers: {
-        "content-type": "application/json",
-        ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
-      },
-      ...options,
-    });
+    const res = await this.#postEnvelope(apiPaths.owners(id), envelope, options);
     const body = await this.#http.json(readJsonLimited(res, MAX_METADATA_BYTES, `owners of "${id}"`), "owners");
     return this.#http.check(() => parseOwnersResponse(body), "owners").owners;
   }
@@ -142,7 +134,7 @@ class HttpCentralRegistry implements CentralRegistry {
           ? { [SIGNATURE_HEADER]: toBase64(new TextEncoder().encode(JSON.stringify(version.signature))) }
           : {}),
         ...(version.publisher_key ? { [PUBLIC_KEY_HEADER]: version.publisher_key } : {}),
-        ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
+        ...this.#authorization(),
       },
       ...options,
     });
@@ -158,15 +150,22 @@ class HttpCentralRegistry implements CentralRegistry {
     options: AbortOptions = {},
   ): Promise<void> {
     const path = yanked ? apiPaths.yank(id, version) : apiPaths.unyank(id, version);
-    const res = await this.#http.request(path, {
+    const res = await this.#postEnvelope(path, envelope, options);
+    await res.body?.cancel();
+  }
+
+  /** The bearer token's header, for the calls that change the registry */
+  #authorization(): Record<string, string> {
+    return this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {};
+  }
+
+  /** POST a signed request (owner change, yank) with the token */
+  #postEnvelope(path: string, envelope: Envelope, options: AbortOptions): Promise<Response> {
+    return this.#http.request(path, {
       method: "POST",
       body: JSON.stringify(envelope),
-      headers: {
-        "content-type": "application/json",
-        ...(this.#init.token ? { authorization: `Bearer ${this.#init.token}` } : {}),
-      },
+      headers: { "content-type": "application/json", ...this.#authorization() },
       ...options,
     });
-    await res.body?.cancel();
   }
 }

@@ -1,6 +1,6 @@
 /**
  * The embedded metadata store: SQLite through `node:sqlite`, with an FTS5 index over id, name,
- * description, tags and keywords. The only file with SQL.
+ * description, tags and keywords. With db_tokens.ts (the API tokens), the only files with SQLite's SQL.
  * @module
  */
 import { DatabaseSync, type StatementSync } from "node:sqlite";
@@ -29,8 +29,8 @@ import {
   type PackageRecord,
   type PublishAuth,
   samePackage,
-  type TokenRow,
 } from "./storage.ts";
+import { SqliteTokens, type Sync, TOKEN_METHODS, type TokenMethod } from "./db_tokens.ts";
 
 /**
  * `PRAGMA user_version` of the search index: 1 keyed by package rowid, 2 with prefix indexes.
@@ -49,10 +49,7 @@ ${packageIndexSchema("search")}
 
 type Row = Record<string, unknown>;
 
-/** The store's methods as node:sqlite runs them: synchronously */
-type Sync<T> = { [K in keyof T]: T[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => R : never };
-
-const METHODS: (keyof MetadataStore)[] = [
+const METHODS: Exclude<keyof MetadataStore, TokenMethod>[] = [
   "search",
   "getPackage",
   "getPackageDocument",
@@ -66,15 +63,9 @@ const METHODS: (keyof MetadataStore)[] = [
   "setYanked",
   "isBlobReferenced",
   "listBlobDigests",
-  "insertToken",
-  "findToken",
-  "findTokensByHashPrefix",
-  "revokeToken",
   "listPackageIds",
   "exportPackage",
   "importPackage",
-  "listTokens",
-  "importToken",
   "close",
 ];
 
@@ -82,38 +73,48 @@ const METHODS: (keyof MetadataStore)[] = [
 export function openSqliteMetadata(path: string): MetadataStore {
   const db = new DatabaseSync(path);
   db.exec(SCHEMA);
-  const sync = new SqliteMetadata(db);
+  const prepare = statementCache(db);
+  const sync = new SqliteMetadata(db, prepare);
   sync.migrateSearchIndex();
+  const tokens = new SqliteTokens(prepare);
   // One statement at a time, synchronously (a transaction never interleaves with another
   // request), behind the asynchronous interface every backend shares
-  return Object.fromEntries(METHODS.map((m) => [m, (...args: unknown[]) => {
+  const asynchronous = <T extends object>(target: T, m: keyof T) => (...args: unknown[]) => {
     try {
-      return Promise.resolve((sync[m] as (...a: unknown[]) => unknown).apply(sync, args));
+      return Promise.resolve((target[m] as (...a: unknown[]) => unknown).apply(target, args));
     } catch (err) {
       return Promise.reject(err);
     }
-  }])) as unknown as MetadataStore;
+  };
+  return Object.fromEntries([
+    ...METHODS.map((m) => [m, asynchronous(sync, m)]),
+    ...TOKEN_METHODS.map((m) => [m, asynchronous(tokens, m)]),
+  ]) as unknown as MetadataStore;
 }
 
 /** Prepared statements kept per store (the query texts are few; `IN (?, …)` lists vary by length) */
 const MAX_STATEMENTS = 256;
 
-class SqliteMetadata implements Sync<MetadataStore> {
-  #db: DatabaseSync;
-  #statements = new Map<string, StatementSync>();
-  constructor(db: DatabaseSync) {
-    this.#db = db;
-  }
-
-  /** A prepared statement for `sql`, compiled once: compiling was a third of a metadata GET */
-  #prepare(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
+/** Prepared statements of `db`, each compiled once: compiling was a third of a metadata GET */
+function statementCache(db: DatabaseSync): (sql: string) => StatementSync {
+  const statements = new Map<string, StatementSync>();
+  return (sql) => {
+    let statement = statements.get(sql);
     if (!statement) {
-      if (this.#statements.size >= MAX_STATEMENTS) this.#statements.clear();
-      statement = this.#db.prepare(sql);
-      this.#statements.set(sql, statement);
+      if (statements.size >= MAX_STATEMENTS) statements.clear();
+      statement = db.prepare(sql);
+      statements.set(sql, statement);
     }
     return statement;
+  };
+}
+
+class SqliteMetadata implements Sync<Omit<MetadataStore, TokenMethod>> {
+  #db: DatabaseSync;
+  #prepare: (sql: string) => StatementSync;
+  constructor(db: DatabaseSync, prepare: (sql: string) => StatementSync) {
+    this.#db = db;
+    this.#prepare = prepare;
   }
 
   #latest(id: string): PackageVersion | undefined {
@@ -296,18 +297,6 @@ class SqliteMetadata implements Sync<MetadataStore> {
     }
   }
 
-  listTokens(): TokenRow[] {
-    return this.#prepare("SELECT * FROM tokens ORDER BY hash").all() as unknown as TokenRow[];
-  }
-
-  importToken(t: TokenRow): boolean {
-    return Number(
-      this.#prepare(
-        "INSERT OR IGNORE INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
-      ).run(t.hash, t.name, t.scopes, t.id_prefix, t.created_at, t.expires_at, t.revoked).changes,
-    ) > 0;
-  }
-
   /** The search row of a package lives at the package's rowid: found by it, not by a scan */
   #reindex(id: string): void {
     const latest = this.#latest(id);
@@ -422,28 +411,6 @@ class SqliteMetadata implements Sync<MetadataStore> {
 
   listBlobDigests(): string[] {
     return (this.#prepare("SELECT DISTINCT sha256 FROM versions").all() as Row[]).map((r) => String(r.sha256));
-  }
-
-  insertToken(t: TokenRow): void {
-    this.#prepare(
-      "INSERT INTO tokens (hash, name, scopes, id_prefix, created_at, expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?)",
-    ).run(t.hash, t.name, t.scopes, t.id_prefix, t.created_at, t.expires_at, t.revoked);
-  }
-
-  findToken(hash: string): TokenRow | undefined {
-    return this.#prepare("SELECT * FROM tokens WHERE hash = ?").get(hash) as TokenRow | undefined;
-  }
-
-  findTokensByHashPrefix(prefix: string): TokenRow[] {
-    if (!/^[0-9a-f]+$/.test(prefix)) return [];
-    return this.#prepare("SELECT * FROM tokens WHERE substr(hash, 1, ?) = ? LIMIT 2").all(
-      prefix.length,
-      prefix,
-    ) as unknown as TokenRow[];
-  }
-
-  revokeToken(hash: string): boolean {
-    return Number(this.#prepare("UPDATE tokens SET revoked = 1 WHERE hash = ?").run(hash).changes) > 0;
   }
 
   close(): void {
