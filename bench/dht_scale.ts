@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import { randomBytes } from "../tests/helpers.ts";
 import { createRecorder, nodeInit, waitRouting } from "./p2p_common.ts";
 import { median, percentile, type ResultRow } from "./results_section.ts";

@@ -4,7 +4,7 @@
  */
 import type { ResultRow } from "./results_section.ts";
 import type { WorkerNode } from "../src/p2p/mod.ts";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import { loopbackNodeInit } from "../tests/node_init.ts";
 
 /** A function that adds a row to `rows`: a measure, its budget (undefined: none), a figure and its unit */

@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import { sha256Hex } from "../src/core/digest.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import { NotFoundError } from "../src/core/errors.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import { startWorkerNode } from "../src/p2p/mod.ts";

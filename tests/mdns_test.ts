@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { stopChild, tempDir } from "./helpers.ts";
 import { createHosts, ggenInHost, netnsUnavailable } from "./netns.ts";
-import { generateSwarmKey } from "../src/cli/context.ts";
+import { generateSwarmKey } from "../src/cli/node_init.ts";
 
 const unavailable = await netnsUnavailable();
 if (unavailable) console.log(`mdns_test: skipped: ${unavailable}`);

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { silentLogger } from "../src/core/logger.ts";
 import { loadConfig } from "../src/cli/config.ts";
-import { generateSwarmKey, workerInit } from "../src/cli/context.ts";
+import { generateSwarmKey, workerInit } from "../src/cli/node_init.ts";
 import { startWorkerNode, type WorkerNode } from "../src/p2p/mod.ts";
 import { ggen, tempDir } from "./helpers.ts";
 

@@ -6,7 +6,7 @@
  */
 import { recordFigure } from "./figures.ts";
 import type { SingleKadDHT } from "@libp2p/kad-dht";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";

@@ -8,7 +8,7 @@
  * kad-dht, because kad-dht would never send such an answer.
  */
 import { recordFigure } from "./figures.ts";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { sha256Hex } from "../src/core/digest.ts";

@@ -5,7 +5,7 @@
  * GGEN_SYBIL_HONEST / GGEN_SYBIL_HOSTILE change the sizes.
  */
 import { recordFigure } from "./figures.ts";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { multiaddr } from "@multiformats/multiaddr";

@@ -4,7 +4,7 @@
  * extracted; the cache path evicts and refetches good bytes. Prints the counts.
  */
 import { recordFigure } from "./figures.ts";
-import { waitForPeers } from "../src/cli/context.ts";
+import { waitForPeers } from "../src/p2p/mod.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { packDirectory } from "../src/archive/mod.ts";

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { isIP } from "node:net";
-import { ConfigError, type Logger, type PackageVersion, randomHex, type Registry, SECOND } from "../core/mod.ts";
+import { type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
   asDaemonClient,
@@ -16,8 +16,9 @@ import {
   startWorkerNode,
   versionKey,
   versionRecordOf,
-  type WorkerNodeInit,
+  waitForPeers,
 } from "../p2p/mod.ts";
+import { workerInit } from "./node_init.ts";
 import {
   type AddressBook,
   type BackendHealthStore,
@@ -40,7 +41,6 @@ import {
   type PackageCache,
   projectRoot,
   readLockfile,
-  writeFileAtomic,
 } from "../store/mod.ts";
 import type { Config } from "./config.ts";
 import { openTrustStore, type TrustStore, verifyMetadata } from "../trust/mod.ts";
@@ -48,18 +48,6 @@ import type { Output } from "./output.ts";
 
 /** How long a short-lived node waits for its first peers */
 const PEER_WAIT_MS = 3 * SECOND;
-/**
- * Connections up to which a short-lived node dials the peers it discovers (mDNS, DHT answers):
- * enough to start lookups on a LAN without a bootstrap peer; its lookups dial whom they need
- */
-const SHORT_LIVED_DISCOVERY_DIALS = 4;
-
-/**
- * Peers a short-lived node's DHT queries ask, and new contacts it verifies, at a time: Kademlia's
- * α of the paper (3), not js-libp2p's 10
- */
-const SHORT_LIVED_DHT_CONCURRENCY = 3;
-
 /** The per-run context of a command */
 export interface Context {
   config: Readonly<Config>;
@@ -85,114 +73,6 @@ export interface Context {
   networkDone(): void;
   /** Release what the context started */
   close(): Promise<void>;
-}
-
-const SWARM_KEY = /^\/key\/swarm\/psk\/1\.0\.0\/\n\/base16\/\n[0-9a-f]{64}\s*$/;
-
-/** Write a new swarm key (the go-ipfs/Kubo format that @libp2p/pnet reads), mode 0600 */
-export async function generateSwarmKey(path: string): Promise<void> {
-  const hex = randomHex(32);
-  await writeFileAtomic(path, `/key/swarm/psk/1.0.0/\n/base16/\n${hex}`, 0o600);
-  await Deno.chmod(path, 0o600);
-}
-
-/**
- * The worker's start options from the configuration.
- * @throws {ConfigError} for a private network without a key, or an unreadable key
- */
-export async function workerInit(
-  config: Readonly<Config>,
-  o: {
-    reprovideIntervalMs: number;
-    onAnnouncement?: WorkerNodeInit["onAnnouncement"];
-    metrics?: boolean;
-    /** The bootstrap-node profile: no package store, more connections */
-    bootstrapNode?: boolean;
-    /** A node for one command: it asks the DHT and is not entered in peers' routing tables */
-    shortLived?: boolean;
-  },
-): Promise<WorkerNodeInit> {
-  let psk: Uint8Array | undefined;
-  if (config.p2p.pskFile) {
-    let text: string;
-    try {
-      text = await Deno.readTextFile(config.p2p.pskFile);
-    } catch (err) {
-      throw new ConfigError(
-        `Cannot read the swarm key "${config.p2p.pskFile}" (registry.p2p.psk_file): ${(err as Error).message}`,
-      );
-    }
-    if (!SWARM_KEY.test(text)) {
-      throw new ConfigError(
-        `Invalid swarm key "${config.p2p.pskFile}" (registry.p2p.psk_file): create one with \`ggen p2p psk generate\``,
-      );
-    }
-    psk = new TextEncoder().encode(text.trimEnd());
-  } else if (config.p2p.private) {
-    throw new ConfigError(
-      "Refusing to start: registry.p2p.private is true but registry.p2p.psk_file is not set; create a key with `ggen p2p psk generate`",
-    );
-  }
-  return {
-    home: config.home,
-    listenAddrs: config.p2p.listenAddrs,
-    bootstrap: config.p2p.bootstrap.map((b) => b.address),
-    mdns: config.p2p.mdns,
-    maxConnections: config.p2p.maxConnections,
-    inboundConnectionThreshold: 100,
-    dhtReplicationFactor: config.p2p.dhtReplicationFactor,
-    reprovideIntervalMs: o.reprovideIntervalMs,
-    ...(o.shortLived
-      ? {
-        dhtClientMode: true,
-        discoveryDialLimit: SHORT_LIVED_DISCOVERY_DIALS,
-        dhtConcurrency: SHORT_LIVED_DHT_CONCURRENCY,
-      }
-      : {}),
-    logLevel: config.logLevel,
-    requestTimeoutMs: config.p2p.requestTimeoutSecs * SECOND,
-    ...(psk ? { psk } : {}),
-    maxConnectionsPerIp: config.p2p.maxConnectionsPerIp,
-    maxRoutingEntriesPerIp: config.p2p.maxRoutingEntriesPerIp,
-    uploadLimit: config.p2p.uploadLimit,
-    downloadLimit: config.p2p.downloadLimit,
-    allowPeers: config.p2p.allowPeers,
-    denyPeers: config.p2p.denyPeers,
-    allowRanges: config.p2p.allowRanges,
-    denyRanges: config.p2p.denyRanges,
-    ...(o.onAnnouncement ? { onAnnouncement: o.onAnnouncement } : {}),
-    ...(o.metrics ? { metrics: true } : {}),
-    ...(o.bootstrapNode
-      ? {
-        serveStore: false,
-        reprovideIntervalMs: 0,
-        maxConnections: Math.max(config.p2p.maxConnections, BOOTSTRAP_NODE_CONNECTIONS),
-      }
-      : {}),
-  };
-}
-
-/** Connections a bootstrap node keeps at least (every newcomer of the network dials it first) */
-export const BOOTSTRAP_NODE_CONNECTIONS = 1000;
-
-/** Wait until a node has `min` peers in its DHT routing table or the time is up; bounded polling */
-export async function waitForPeers(
-  node: P2PNode,
-  min: number,
-  timeoutMs: number,
-  signal?: AbortSignal,
-): Promise<number> {
-  const deadline = Date.now() + timeoutMs;
-  let count = 0;
-  while (Date.now() < deadline) {
-    signal?.throwIfAborted();
-    // A connection is not enough: DHT queries need the peer in the routing table (after identify);
-    // asked often, as a status call is a message to the worker and every install waits here
-    count = (await node.status({ ...(signal ? { signal } : {}) })).routingTableSize;
-    if (count >= min) break;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return count;
 }
 
 /** The hybrid registry's breaker state in `$GGEN_HOME/backend-health.json` (best effort) */

@@ -8,12 +8,20 @@
 import { join } from "node:path";
 import { packDirectory } from "../archive/mod.ts";
 import { versionFromManifest } from "../core/mod.ts";
-import { announcementOf, selfProvider, startWorkerNode, versionKey, versionRecordOf } from "../p2p/mod.ts";
+import {
+  announcementOf,
+  selfProvider,
+  startWorkerNode,
+  versionKey,
+  versionRecordOf,
+  waitForPeers,
+} from "../p2p/mod.ts";
 import { createCentralRegistry, createHybridRegistry, createP2PRegistry } from "../registry/client/mod.ts";
 import { createToken, startRegistryServer } from "../registry/server/mod.ts";
 import { createPackageCache, openMetadataCache, readLockfile } from "../store/mod.ts";
 import { generateKey, loadSigner, openTrustStore, signVersion, verifyMetadata } from "../trust/mod.ts";
-import { type Context, waitForPeers, workerInit } from "./context.ts";
+import type { Context } from "./context.ts";
+import { workerInit } from "./node_init.ts";
 import { examplesDir } from "./examples.ts";
 import { installPackages } from "./install.ts";
 

@@ -21,7 +21,8 @@ import { heldPackages } from "./dashboard_cmd.ts";
 import { UsageError } from "./usage.ts";
 import { publisherKey } from "./publish.ts";
 import { signVersion } from "../trust/mod.ts";
-import { type Context, generateSwarmKey, workerInit } from "./context.ts";
+import type { Context } from "./context.ts";
+import { generateSwarmKey, workerInit } from "./node_init.ts";
 import { DEFAULT_METRICS_LISTEN } from "./p2p_cmd.ts";
 
 /** `ggen p2p start`: a long-lived node serving the store, with the local control API */

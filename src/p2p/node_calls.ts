@@ -167,3 +167,23 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
   if (!ok) throw new ValidationError(`Invalid answer of the P2P node to "${method}"`);
   return (value ?? undefined) as NodeResult<K>;
 }
+
+/** Wait until a node has `min` peers in its DHT routing table or the time is up; bounded polling */
+export async function waitForPeers(
+  node: P2PNode,
+  min: number,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let count = 0;
+  while (Date.now() < deadline) {
+    signal?.throwIfAborted();
+    // A connection is not enough: DHT queries need the peer in the routing table (after identify);
+    // asked often, as a status call is a message to the worker and every install waits here
+    count = (await node.status({ ...(signal ? { signal } : {}) })).routingTableSize;
+    if (count >= min) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return count;
+}
