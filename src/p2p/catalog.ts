@@ -13,7 +13,7 @@ import {
   packageIndexSearch,
   packageIndexValues,
 } from "../core/mod.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement } from "./announcements.ts";
 
 /** One catalog row: a version of a package and who announced it */
 export interface CatalogEntry {

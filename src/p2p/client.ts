@@ -23,7 +23,7 @@ import {
   type WorkerStartInit,
   type WorkerToMain,
 } from "./protocol.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement } from "./announcements.ts";
 import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import type {

@@ -14,7 +14,7 @@ import {
   UnavailableError,
 } from "../core/mod.ts";
 import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement } from "./announcements.ts";
 import type { RecordValue } from "./record_values.ts";
 import { BAN_MS, type Behaviour } from "./reputation.ts";
 import { callNode, checkResult, type NodeMethod, type NodeParams, type NodeResult } from "./node_calls.ts";

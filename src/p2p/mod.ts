@@ -43,6 +43,7 @@ export {
   SESSION_COOKIE,
 } from "./dashboard/mod.ts";
 export * from "./records.ts";
+export * from "./announcements.ts";
 export * from "./record_values.ts";
 export { type Catalog, type CatalogEntry, type CatalogLimits, openCatalog, type VouchedEntry } from "./catalog.ts";
 export * from "./fetch_wire.ts";

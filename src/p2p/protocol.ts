@@ -11,7 +11,7 @@
  */
 import type { LogLevel, SerializedError } from "../core/mod.ts";
 import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement } from "./announcements.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
 import type { NodeStatus, PeerSummary, ProviderInfo, SharedDocument, TransferSummary } from "./types.ts";

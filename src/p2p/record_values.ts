@@ -1,7 +1,7 @@
 /**
  * Building the values ggen puts on the network from its package model (version and index
  * records, announcements), reading them back, and the multi-source agreement over the values
- * peers return. Validation of what arrives lives in records.ts.
+ * peers return. Validation of what arrives lives in records.ts and announcements.ts.
  * @module
  */
 import {
@@ -14,8 +14,8 @@ import {
   toBase64,
   TrustError,
 } from "../core/mod.ts";
+import type { Announcement } from "./announcements.ts";
 import {
-  type Announcement,
   type IndexRecord,
   type IndexStatement,
   recordName,

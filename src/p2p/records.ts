@@ -1,29 +1,34 @@
 /**
- * What ggen puts on the P2P network: DHT records and gossip announcements, with their
- * validation. The logical name `ggen://{id}/{version}` is stored under the libp2p record key
+ * ggen's DHT records (design §4.1), their keys, validation, signature checks and selection
+ * (gossip announcements are in announcements.ts). The logical name `ggen://{id}/{version}` is stored under the libp2p record key
  * `/ggen/{id}/{version}` (libp2p routes validators by the first key segment), and
  * `ggen://{id}` under `/ggen/{id}`.
  * @module
  */
-import * as semver from "semver";
 import {
   canonicalJson,
   checkPublishStatement,
   type Envelope,
   fromBase64,
-  hasUnsafeChars,
   isSha256Hex,
   isValidPackageId,
   isValidVersion,
-  MAX_RECORD_BYTES,
-  parseEnvelope,
   PAYLOAD_TYPES,
   type PublishStatement,
   RECORD_NAMESPACE,
-  TrustError,
   ValidationError,
   verifyEnvelope,
 } from "../core/mod.ts";
+import {
+  checkProviders,
+  checkSignatureFields,
+  checkVersionFields,
+  decode,
+  fail,
+  MAX_CLOCK_SKEW_MS,
+  str,
+  strList,
+} from "./record_fields.ts";
 
 /** Record of one version: `ggen://{id}/{version}` */
 export interface VersionRecord {
@@ -69,9 +74,6 @@ export interface RecordProvider {
   last_seen: string;
 }
 
-/** Most providers a version record may name */
-const MAX_RECORD_PROVIDERS = 20;
-
 /** Record listing known versions: `ggen://{id}` */
 export interface IndexRecord {
   /** Discriminator of the statement, record or message */
@@ -102,40 +104,8 @@ export interface IndexStatement {
   timestamp: number;
 }
 
-/** A gossip announcement on `ggen/packages/announce` */
-export interface Announcement {
-  /** Discriminator of the statement, record or message */
-  type: "announce";
-  /** Reverse-DNS package id the statement or record is about */
-  package_id: string;
-  /** Semver 2.0 version */
-  version: string;
-  /** PeerId of the announcing peer; must be the gossip signer */
-  peer_id: string;
-  /** SHA-256 of the tarball, hex: the content address */
-  sha256: string;
-  /** When it was announced: ISO 8601 UTC (design §4.2), e.g. "2026-11-30T12:00:00.000Z" */
-  timestamp: string;
-  /** Human-readable name */
-  name: string;
-  /** One-line description */
-  description: string;
-  /** Size of the tarball in bytes */
-  size_bytes: number;
-  /** Search tags */
-  tags: string[];
-  /** package id → semver range */
-  dependencies: Record<string, string>;
-  /** The publisher's DSSE envelope */
-  signature?: Envelope;
-  /** base64 raw Ed25519 public key of the publisher */
-  publisher_key?: string;
-}
-
 /** Most versions an index record may list */
 const MAX_INDEX_VERSIONS = 200;
-/** Records from the future beyond this are refused (clock skew allowance) */
-const MAX_CLOCK_SKEW_MS = 10 * 60 * 1000;
 
 /** The DHT key of a version record */
 export function versionKey(id: string, version: string): string {
@@ -152,47 +122,6 @@ export function recordName(key: string): string {
   return `ggen://${key.slice(RECORD_NAMESPACE.length + 2)}`;
 }
 
-function fail(what: string): never {
-  throw new ValidationError(`Invalid ggen record: ${what}`);
-}
-
-function str(o: Record<string, unknown>, k: string, max = 1024): string {
-  const v = o[k];
-  if (typeof v !== "string" || v.length > max) fail(`"${k}" must be a string of at most ${max} characters`);
-  // Peers' text reaches terminals, logs and pages: no escapes, no bidi tricks
-  if (hasUnsafeChars(v)) fail(`"${k}" holds control, bidi or invisible characters`);
-  return v;
-}
-
-function strList(o: Record<string, unknown>, k: string): string[] {
-  const v = o[k];
-  if (
-    !Array.isArray(v) || v.length > 32 ||
-    !v.every((x) => typeof x === "string" && x.length <= 128 && !hasUnsafeChars(x))
-  ) {
-    fail(`"${k}" must be a list of short strings`);
-  }
-  return v;
-}
-
-function deps(o: Record<string, unknown>): Record<string, string> {
-  const d = o.dependencies;
-  if (typeof d !== "object" || d === null || Array.isArray(d)) fail('"dependencies" must be a table');
-  for (const [k, v] of Object.entries(d)) {
-    if (!isValidPackageId(k) || typeof v !== "string" || semver.validRange(v) === null) fail(`bad dependency "${k}"`);
-  }
-  return d as Record<string, string>;
-}
-
-const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
-
-/** Milliseconds of an ISO 8601 UTC timestamp, or undefined when it is not one */
-export function isoUtcMs(value: unknown): number | undefined {
-  if (typeof value !== "string" || !ISO_UTC.test(value)) return undefined;
-  const ms = Date.parse(value);
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
-}
-
 function common(o: Record<string, unknown>, now: number): { id: string; timestamp: number } {
   const id = str(o, "package_id", 128);
   if (!isValidPackageId(id)) fail(`"package_id" "${id}" is not a package id`);
@@ -202,58 +131,6 @@ function common(o: Record<string, unknown>, now: number): { id: string; timestam
   }
   if (timestamp > now + MAX_CLOCK_SKEW_MS) fail('"timestamp" is in the future');
   return { id, timestamp };
-}
-
-function decode(bytes: Uint8Array): Record<string, unknown> {
-  if (bytes.byteLength > MAX_RECORD_BYTES) fail(`larger than ${MAX_RECORD_BYTES} bytes`);
-  let o: unknown;
-  try {
-    o = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
-  } catch {
-    fail("not UTF-8 JSON");
-  }
-  if (typeof o !== "object" || o === null || Array.isArray(o)) fail("not a JSON object");
-  return o as Record<string, unknown>;
-}
-
-function checkSignatureFields(o: Record<string, unknown>): void {
-  if (o.signature === undefined && o.publisher_key === undefined) return;
-  try {
-    parseEnvelope(o.signature);
-  } catch (err) {
-    fail(`"signature": ${(err as Error).message}`);
-  }
-  if (typeof o.publisher_key !== "string" || o.publisher_key.length > 64) fail('"publisher_key" must be base64');
-}
-
-function checkProviders(list: unknown): void {
-  if (list === undefined) return;
-  if (!Array.isArray(list) || list.length > MAX_RECORD_PROVIDERS) {
-    fail(`"providers" must be a list of at most ${MAX_RECORD_PROVIDERS}`);
-  }
-  for (const p of list as unknown[]) {
-    if (typeof p !== "object" || p === null || Array.isArray(p)) fail('"providers" entries must be objects');
-    const e = p as Record<string, unknown>;
-    str(e, "peer_id", 128);
-    if (!/^[1-9A-HJ-NP-Za-km-z]+$/.test(e.peer_id as string)) fail('"providers" peer_id must be a base58 PeerId');
-    if (!str(e, "multiaddr", 256).startsWith("/") || hasUnsafeChars(e.multiaddr as string)) {
-      fail('"providers" multiaddr must be a multiaddr');
-    }
-    if (isoUtcMs(e.last_seen) === undefined) fail('"providers" last_seen must be ISO 8601 UTC');
-  }
-}
-
-function checkVersionFields(o: Record<string, unknown>): void {
-  checkSignatureFields(o);
-  const version = str(o, "version", 64);
-  if (!isValidVersion(version)) fail(`"version" "${version}" is not semver`);
-  if (!isSha256Hex(str(o, "sha256", 64))) fail('"sha256" must be 64 lowercase hex digits');
-  const size = o.size_bytes;
-  if (typeof size !== "number" || !Number.isSafeInteger(size) || size < 0) fail('"size_bytes" must be a byte count');
-  str(o, "name", 128);
-  str(o, "description");
-  strList(o, "tags");
-  deps(o);
 }
 
 /**
@@ -377,51 +254,4 @@ export function selectRecord(key: string, values: Uint8Array[]): number {
     }
   });
   return best;
-}
-
-/**
- * Validate an announcement (or a catalog entry) and verify its publisher's signature over
- * exactly what it names: id, version, sha256, size and dependencies. Unsigned entries are
- * refused: whatever a node stores and re-serves, anyone can check.
- * @returns the announcement and the fingerprint of the key that signed it
- * @throws {ValidationError} for a bad shape, {TrustError} for a missing or wrong signature
- */
-export async function verifyAnnouncement(
-  bytes: Uint8Array,
-  now = Date.now(),
-): Promise<{ announcement: Announcement; keyid: string }> {
-  const a = validateAnnouncement(bytes, now);
-  if (!a.signature || !a.publisher_key) {
-    throw new TrustError(`Refusing the announcement of "${a.package_id}@${a.version}": it is not signed`);
-  }
-  const { statement, keyid } = await verifyEnvelope<PublishStatement>(
-    a.signature,
-    PAYLOAD_TYPES.publish,
-    fromBase64(a.publisher_key),
-  );
-  checkPublishStatement(statement, {
-    id: a.package_id,
-    version: a.version,
-    sha256: a.sha256,
-    size: a.size_bytes,
-    dependencies: a.dependencies ?? {},
-  });
-  return { announcement: a, keyid };
-}
-
-/**
- * Validate a gossip announcement's shape (see {@link verifyAnnouncement} for its signature).
- * @throws {ValidationError}
- */
-export function validateAnnouncement(bytes: Uint8Array, now = Date.now()): Announcement {
-  const o = decode(bytes);
-  if (o.type !== "announce") fail('announcement "type" must be "announce"');
-  const id = str(o, "package_id", 128);
-  if (!isValidPackageId(id)) fail(`"package_id" "${id}" is not a package id`);
-  const at = isoUtcMs(o.timestamp);
-  if (at === undefined) fail('"timestamp" must be ISO 8601 UTC, like "2026-11-30T12:00:00Z"');
-  if (at > now + MAX_CLOCK_SKEW_MS) fail('"timestamp" is in the future');
-  str(o, "peer_id", 128);
-  checkVersionFields(o);
-  return o as unknown as Announcement;
 }

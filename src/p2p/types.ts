@@ -5,7 +5,7 @@
  */
 import type { AbortOptions } from "../core/mod.ts";
 import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
-import type { Announcement } from "./records.ts";
+import type { Announcement } from "./announcements.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
 

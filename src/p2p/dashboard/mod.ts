@@ -5,7 +5,7 @@
  * @module
  */
 import type { Logger } from "../../core/mod.ts";
-import type { Announcement } from "../records.ts";
+import type { Announcement } from "../announcements.ts";
 import { createDashboardServer, type DashboardServer } from "./server.ts";
 import { createDashboardState, type DashboardStateComponents, type NetworkEvent } from "./state.ts";
 

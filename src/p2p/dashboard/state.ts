@@ -6,7 +6,7 @@
  * @module
  */
 import type { Logger } from "../../core/mod.ts";
-import type { Announcement } from "../records.ts";
+import type { Announcement } from "../announcements.ts";
 import type { NodeStatus, P2PNode, PeerSummary, TransferSummary } from "../types.ts";
 
 /** Entries each feed keeps */
