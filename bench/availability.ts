@@ -1,8 +1,9 @@
 /**
  * Availability with central down (issue 13): 25 daemons in hybrid mode on loopback, packages
  * published to central and installed by a few daemons each; the same installs from fresh clients
- * with central healthy (the baseline), then with central stopped and 30% of the daemons killed
- * (never every holder of a package), then with central black-holed (accepting, never answering)
+ * with central healthy (the baseline), then with central stopped and 30% of the daemons frozen
+ * (SIGSTOP: a hung or sleeping host), then killed (never every holder of a package), then with
+ * central black-holed (accepting, never answering)
  * and default settings. Failed installs count in the success rate and, at the time they gave up,
  * in every percentile. Every process runs the single file users download (built here as
  * `deno task bundle` builds it); `--source` runs main.ts instead. `--write` replaces the
@@ -179,18 +180,33 @@ try {
       healthy.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
     }
   }
-  // Central down, 30% of the daemons killed: the first ones (the bootstrap peers among them), never
-  // a package's last holder
+  // Central down. The daemons that go: the first ones (the bootstrap peers among them), never a
+  // package's last holder
   await server.stop();
   const alive = new Set(daemons.map((_, i) => i));
+  const gone: number[] = [];
   for (let i = 0; alive.size > DAEMONS - KILLED && i < DAEMONS; i++) {
     const lastHolder = ids.some((_, k) =>
       holdersOf(k).includes(i) && holdersOf(k).filter((h) => alive.has(h)).length === 1
     );
     if (lastHolder) continue;
     alive.delete(i);
-    daemons[i]!.kill("SIGKILL");
+    gone.push(i);
   }
+  // First frozen (SIGSTOP): the kernel still accepts their connections and nothing answers, as on
+  // a LAN whose hosts sleep or hang (a killed daemon on loopback refuses at once, which no dead
+  // host does); then they run again and, after a quiet time, are killed
+  for (const i of gone) daemons[i]!.kill("SIGSTOP");
+  await settle();
+  const frozen: { ms: number; ok: boolean }[] = [];
+  for (const [k, id] of ids.entries()) {
+    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
+      frozen.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
+    }
+  }
+  for (const i of gone) daemons[i]!.kill("SIGCONT");
+  await settle();
+  for (const i of gone) daemons[i]!.kill("SIGKILL");
   await settle();
   const down: { ms: number; ok: boolean }[] = [];
   for (const [k, id] of ids.entries()) {
@@ -247,6 +263,10 @@ try {
   };
   const base = summary("central healthy", healthy);
   const lan = summary(`central down (refused), ${KILLED} of ${DAEMONS} daemons killed`, down);
+  const asleep = summary(
+    `central down (refused), ${KILLED} of ${DAEMONS} daemons frozen (connections accepted, never answered)`,
+    frozen,
+  );
   const own = summary(`central down (refused), client with its own daemon running, network quiet`, withDaemon);
   const ownBusy = summary(
     `central down (refused), client with its own daemon running, back to back (the previous install's re-sharing still running)`,
@@ -261,6 +281,7 @@ try {
       { text: `< ${(2 * base.p50).toFixed(0)} ms (2x central)`, max: 2 * base.p50 },
       { text: `< ${(pure.p50 + 100).toFixed(0)} ms (pure P2P + 100 ms)`, max: pure.p50 + 100 },
     ]],
+    [asleep, [{ text: `< ${(2 * base.p50).toFixed(0)} ms (2x central)`, max: 2 * base.p50 }]],
     [own, [{ text: `< ${(2 * base.p50).toFixed(0)} ms (2x central)`, max: 2 * base.p50 }]],
     [hole_, [{ text: `< ${(pure.p50 + 1500).toFixed(0)} ms (pure P2P + 1.5 s)`, max: pure.p50 + 1500 }]],
   ]);
@@ -280,7 +301,7 @@ try {
     value: `${idleBytes.at(-1)!.toFixed(0)} B/s`,
     ok: idleBytes.at(-1)! <= 2048,
   });
-  for (const s of [base, lan, own, ownBusy, pure, hole_]) {
+  for (const s of [base, lan, asleep, own, ownBusy, pure, hole_]) {
     rows.push({
       measure: `${s.name}: installs that succeeded`,
       budget: "100%",
@@ -314,7 +335,7 @@ if (Deno.args.includes("--write")) {
     notes: `${DAEMONS} daemons, ${PACKAGES} packages held by ${HOLDERS} daemons each, ${CLIENTS_PER_PACKAGE} fresh ` +
       "clients per package and condition; a failed install counts at the time it gave up. The healthy and " +
       `the central-down phases each start after ${SETTLE_MS / 1000} s without activity (after the holders' ` +
-      "installs, after the kills), so the network's own catch-up is not counted as install time. An install through " +
+      "installs, after the freeze, after the kills), so the network's own catch-up is not counted as install time. An install through " +
       "the client's own daemon ends with that daemon re-sharing the package (provider record, signed records, an " +
       "announcement every daemon validates and stores): timed back to back, and with each install started once the " +
       `live daemons together use at most twice their idle CPU (at most ${QUIET_MAX_MS / 1000} s of waiting). ` +

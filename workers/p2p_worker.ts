@@ -67,6 +67,8 @@ async function dispatch(msg: RequestMessage, signal: AbortSignal): Promise<unkno
         signal,
         new Set((msg.params.exclude ?? []).slice(0, MAX_EXCLUDED_PROVIDERS)),
       );
+    case "rankPeers":
+      return running().providers.rank(msg.params.peerIds.slice(0, MAX_EXCLUDED_PROVIDERS));
     case "putRecord":
       return await running().records.put(msg.params.key, msg.params.value, signal);
     case "getRecords":

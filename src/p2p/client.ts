@@ -33,6 +33,7 @@ import type {
   P2PNode,
   PeerSummary,
   ProviderInfo,
+  RankedPeer,
   SharedDocument,
   TransferSummary,
 } from "./types.ts";
@@ -270,6 +271,9 @@ class WorkerNodeClient implements WorkerNode {
   }
   findProviders(sha256: string, o: AbortOptions & FindProvidersOptions = {}): Promise<ProviderInfo[]> {
     return this.#call("findProviders", { sha256, limit: o.limit ?? 20, exclude: o.exclude ?? [] }, o);
+  }
+  rankPeers(peerIds: string[], o: AbortOptions = {}): Promise<RankedPeer[]> {
+    return this.#call("rankPeers", { peerIds }, o);
   }
   async putRecord(key: string, value: string, o: AbortOptions = {}): Promise<void> {
     await this.#call("putRecord", { key, value }, o);

@@ -25,6 +25,7 @@ import type {
   P2PNode,
   PeerSummary,
   ProviderInfo,
+  RankedPeer,
   SharedDocument,
   TransferSummary,
 } from "./types.ts";
@@ -218,6 +219,9 @@ export class DaemonClient implements P2PNode {
   findProviders(sha256: string, o: AbortOptions & FindProvidersOptions = {}): Promise<ProviderInfo[]> {
     const params = { sha256, limit: o.limit ?? 20, exclude: o.exclude ?? [] };
     return this.#rpc("findProviders", params, o.signal ? { signal: o.signal } : {});
+  }
+  rankPeers(peerIds: string[], o?: AbortOptions): Promise<RankedPeer[]> {
+    return this.#rpc("rankPeers", { peerIds }, o);
   }
   putRecord(key: string, value: string, o?: AbortOptions): Promise<void> {
     return this.#rpc("putRecord", { key, value }, o);

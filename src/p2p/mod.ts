@@ -58,10 +58,12 @@ export type {
   P2PNode,
   PeerSummary,
   ProviderInfo,
+  RankedPeer,
+  Reach,
   SharedDocument,
   TransferSummary,
 } from "./types.ts";
-export { isolateMemory, MAX_EXCLUDED_PROVIDERS, workerMemory } from "./types.ts";
+export { isolateMemory, MAX_EXCLUDED_PROVIDERS, REACHES, workerMemory } from "./types.ts";
 export * from "./protocol.ts";
 export { BAN_MS, type Behaviour, Reputation, type Standing } from "./reputation.ts";
 export * from "./node_calls.ts";

@@ -6,7 +6,7 @@
  */
 import { type AbortOptions, ValidationError } from "../core/mod.ts";
 import type { WorkerMethod, WorkerMethods } from "./protocol.ts";
-import { MAX_EXCLUDED_PROVIDERS, type P2PNode } from "./types.ts";
+import { MAX_EXCLUDED_PROVIDERS, type P2PNode, type Reach, REACHES } from "./types.ts";
 
 /** The methods a node answers remotely: every worker method but the lifecycle and the stream */
 export type NodeMethod = Exclude<WorkerMethod, "start" | "stop" | "fetch">;
@@ -19,6 +19,7 @@ export const NODE_METHODS: readonly NodeMethod[] = [
   "dial",
   "provide",
   "findProviders",
+  "rankPeers",
   "putRecord",
   "getRecords",
   "getMetadata",
@@ -91,6 +92,8 @@ export async function callNode<K extends NodeMethod>(
         limit: num("limit", 20),
         exclude: strs("exclude", MAX_EXCLUDED_PROVIDERS),
       }) as R);
+    case "rankPeers":
+      return await (node.rankPeers(strs("peerIds", MAX_EXCLUDED_PROVIDERS), o) as R);
     case "putRecord":
       return await (node.putRecord(str("key"), str("value"), o) as R);
     case "getRecords":
@@ -157,6 +160,9 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
         return Array.isArray(value) && value.every((v) => isObject(v) && isObject(v.entry) && isStrings(v.from));
       case "banned":
         return isStrings(value);
+      case "rankPeers":
+        return Array.isArray(value) &&
+          value.every((p) => isObject(p) && typeof p.peerId === "string" && REACHES.includes(p.reach as Reach));
       case "transfers":
         return Array.isArray(value) &&
           value.every((t) => isObject(t) && typeof t.peerId === "string" && typeof t.bytes === "number");

@@ -14,7 +14,7 @@ import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
 import type { Announcement } from "./announcements.ts";
 import type { RecordValue } from "./record_values.ts";
 import type { Behaviour } from "./reputation.ts";
-import type { NodeStatus, PeerSummary, ProviderInfo, SharedDocument, TransferSummary } from "./types.ts";
+import type { NodeStatus, PeerSummary, ProviderInfo, RankedPeer, SharedDocument, TransferSummary } from "./types.ts";
 
 /** What the worker needs to start its node */
 export interface WorkerStartInit {
@@ -101,6 +101,8 @@ export interface WorkerMethods {
   provide: { params: { sha256: string }; result: void };
   /** Peers that provide a blob, better-reputed first */
   findProviders: { params: { sha256: string; limit: number; exclude?: string[] }; result: ProviderInfo[] };
+  /** Peers in the order a download should ask them, with what the node knows of reaching each */
+  rankPeers: { params: { peerIds: string[] }; result: RankedPeer[] };
   /** Verify and put a signed record on the DHT */
   putRecord: { params: { key: string; value: string }; result: void };
   /** Every valid value of a DHT key with the peers that returned it, newest first */

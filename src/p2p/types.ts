@@ -121,6 +121,20 @@ export interface PeerSummary {
   score: number;
 }
 
+/** What a node knows of reaching a peer: connected now, not known, or a dial failed lately */
+export const REACHES = ["connected", "unknown", "unreachable"] as const;
+
+/** One of {@link REACHES} */
+export type Reach = typeof REACHES[number];
+
+/** A peer as {@link P2PNode.rankPeers} ranks it */
+export interface RankedPeer {
+  /** libp2p PeerId of the peer */
+  peerId: string;
+  /** Connected now, not known, or a dial to it failed lately */
+  reach: Reach;
+}
+
 /** A provider of some content */
 export interface ProviderInfo {
   /** libp2p PeerId of the peer */
@@ -178,6 +192,11 @@ export interface P2PNode {
   provide(sha256: string, options?: AbortOptions): Promise<void>;
   /** Peers that provide a blob, better-reputed first */
   findProviders(sha256: string, options?: AbortOptions & FindProvidersOptions): Promise<ProviderInfo[]>;
+  /**
+   * `peerIds` (at most {@link MAX_EXCLUDED_PROVIDERS}) in the order a download should ask them:
+   * connected first, peers a dial failed to reach lately last, better-reputed first within each
+   */
+  rankPeers(peerIds: string[], options?: AbortOptions): Promise<RankedPeer[]>;
   /** Put a JSON record under a `/ggen/...` key */
   putRecord(key: string, value: string, options?: AbortOptions): Promise<void>;
   /** Every verified value found for a key with the peers that sent it, newest first */

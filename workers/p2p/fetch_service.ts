@@ -33,6 +33,7 @@ import {
   type WorkerMethods,
   type WorkerToMain,
 } from "../../src/p2p/mod.ts";
+import type { Reachability } from "./reachability.ts";
 import type { ReputationBook } from "./reputation_book.ts";
 import { bytesOf, sendAll, withStallTimer } from "./streams.ts";
 import type { Counters, Log, P2PLibp2p } from "./types.ts";
@@ -52,6 +53,8 @@ export interface FetchServiceComponents {
   counters: Counters;
   /** Send a message to the main thread, transferring buffers */
   post(msg: WorkerToMain, transfer?: Transferable[]): void;
+  /** Told of peers a fetch could not reach (listed last by the next lookups) */
+  reachability?: Reachability;
   /** Told when a peer delivered every byte asked of a blob (remembered as a source of it) */
   onServed?(sha256: string, peerId: string, addr: string | undefined): void;
 }
@@ -189,7 +192,11 @@ export function createFetchService(components: FetchServiceComponents, init: Fet
     const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(Math.max(stallMs, 1000))]);
     const peer = peerIdFromString(peerId);
     const wasConnected = node.getConnections(peer).length > 0;
-    const stream = await node.dialProtocol(peer, FETCH_PROTOCOL, { signal: dialSignal });
+    const stream = await node.dialProtocol(peer, FETCH_PROTOCOL, { signal: dialSignal }).catch((err) => {
+      // Refused, or no answer in time; a fetch the caller cancelled (another peer was faster) says nothing
+      if (!wasConnected && !signal.aborted) components.reachability?.failed(peerId);
+      throw err;
+    });
     const streamAt = Date.now();
     let replied = false;
     let shown: TransferSummary | undefined;

@@ -5,7 +5,7 @@
  * @module
  */
 import { FETCH_PROTOCOL, isSha256Hex, MAX_PROVIDERS_PER_KEY } from "../../src/core/mod.ts";
-import type { FetchRequest, FetchResponseHeader, ProviderInfo } from "../../src/p2p/mod.ts";
+import type { FetchRequest, FetchResponseHeader, ProviderInfo, RankedPeer, Reach } from "../../src/p2p/mod.ts";
 import type { PeerId } from "@libp2p/interface";
 import { peerIdFromString } from "@libp2p/peer-id";
 import { multiaddr } from "@multiformats/multiaddr";
@@ -62,6 +62,11 @@ export interface ProviderService {
    * once it found `limit`, and the answers read by then are returned whole (at most 20)
    */
   findProviders(sha256: string, limit: number, signal: AbortSignal, exclude?: Set<string>): Promise<ProviderInfo[]>;
+  /**
+   * `peers` in the order a download should ask them: connected first, lately unreachable last,
+   * better-reputed first within each
+   */
+  rank(peers: string[]): RankedPeer[];
   /** Distinct packages provided since the start */
   providedCount(): number;
 }
@@ -212,19 +217,36 @@ export function createProviderService(
       for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
     }
     log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
-    // Holders that just said they hold it or are connected first, peers a dial failed to reach
-    // lately last (a DHT record outlives its provider by hours); then better-reputed first, in
-    // whole points, so equals are shuffled and downloads spread
-    const reachable = (peer: string) => confirmed.has(peer) || node.getConnections(peerIdFromString(peer)).length > 0;
-    const tier = (peer: string) => reachable(peer) ? 0 : components.reachability?.isUnreachable(peer) ? 2 : 1;
-    const keyed = [...out.values()].map((p) => ({
-      p,
-      tier: tier(p.peerId),
-      score: Math.floor(reputation.score(p.peerId)),
-      r: Math.random(),
-    }));
+    return rank([...out.keys()], confirmed).map((r) => out.get(r.peerId)!);
+  }
+
+  /**
+   * Holders that just said they hold it (`confirmed`) or are connected first, peers a dial failed
+   * to reach lately last (a DHT record outlives its provider by hours); then better-reputed first,
+   * in whole points, so equals are shuffled and downloads spread
+   */
+  function rank(peers: string[], confirmed = new Set<string>()): RankedPeer[] {
+    const connected = (peer: string) => {
+      try {
+        return node.getConnections(peerIdFromString(peer)).length > 0;
+      } catch {
+        return false; // not a PeerId: nobody is connected to it
+      }
+    };
+    const reachOf = (peer: string): Reach =>
+      connected(peer) ? "connected" : components.reachability?.isUnreachable(peer) ? "unreachable" : "unknown";
+    const TIERS: Record<Reach, number> = { connected: 0, unknown: 1, unreachable: 2 };
+    const keyed = [...new Set(peers)].map((peerId) => {
+      const reach = reachOf(peerId);
+      return {
+        ranked: { peerId, reach },
+        tier: confirmed.has(peerId) ? 0 : TIERS[reach],
+        score: Math.floor(reputation.score(peerId)),
+        r: Math.random(),
+      };
+    });
     keyed.sort((a, b) => a.tier - b.tier || b.score - a.score || a.r - b.r);
-    return keyed.map((k) => k.p);
+    return keyed.map((k) => k.ranked);
   }
 
   /**
@@ -280,6 +302,7 @@ export function createProviderService(
     },
     provide,
     findProviders: (sha256, limit, signal, exclude) => findProviders(sha256, limit, signal, exclude),
+    rank: (peers) => rank(peers),
     providedCount: () => provided.size,
   };
 }

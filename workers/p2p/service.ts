@@ -155,6 +155,7 @@ export async function startP2PService(
     log,
     counters,
     post,
+    reachability,
     onServed: (sha, peer, addr) => servedBy.record(sha, peer, addr),
   }, {
     cacheDir,

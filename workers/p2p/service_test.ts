@@ -10,6 +10,9 @@ import type { PackageVersion } from "../../src/core/mod.ts";
 import { announcementOf, encodeJson, versionKey, versionRecordOf, type WorkerToMain } from "../../src/p2p/mod.ts";
 import { generateKey, loadSigner, signVersion } from "../../src/trust/mod.ts";
 import { loopbackNodeInit } from "../../tests/node_init.ts";
+import { generateKeyPair } from "@libp2p/crypto/keys";
+import { peerIdFromPrivateKey } from "@libp2p/peer-id";
+import { multiaddr } from "@multiformats/multiaddr";
 import { type P2PService, startP2PService } from "./service.ts";
 
 async function waitFor(what: string, check: () => boolean | Promise<boolean>, attempts = 100): Promise<void> {
@@ -127,6 +130,31 @@ Deno.test({
         assert.ok(posted.some((m) => m.type === "end" && m.id === 7));
         assert.equal(b.status().bytesIn, bytes.byteLength);
         assert.equal(a.status().bytesOut, bytes.byteLength);
+      });
+
+      await t.step("rank: a connected peer first, a peer a fetch could not reach last", async () => {
+        const gone = peerIdFromPrivateKey(await generateKeyPair("Ed25519"));
+        const stranger = peerIdFromPrivateKey(await generateKeyPair("Ed25519")).toString();
+        // A holder whose host refuses: an address nobody listens on
+        const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+        const port = (closed.addr as Deno.NetAddr).port;
+        closed.close();
+        await b.node.peerStore.merge(gone, { multiaddrs: [multiaddr(`/ip4/127.0.0.1/tcp/${port}`)] });
+        await assert.rejects(
+          b.fetcher.fetch(
+            8,
+            { peerId: gone.toString(), sha256, offset: 0, stallMs: 5000 },
+            AbortSignal.timeout(10_000),
+          ),
+        );
+        const aId = a.node.peerId.toString();
+        assert.deepEqual(b.providers.rank([gone.toString(), stranger, aId]), [
+          { peerId: aId, reach: "connected" },
+          { peerId: stranger, reach: "unknown" },
+          { peerId: gone.toString(), reach: "unreachable" },
+        ]);
+        // What is not a PeerId ranks as a stranger; nothing throws
+        assert.deepEqual(b.providers.rank(["not-a-peer", aId, aId]).map((r) => r.peerId), [aId, "not-a-peer"]);
       });
 
       await t.step("a lookup for one holder returns every holder that confirmed: spares to fail over to", async () => {

@@ -30,6 +30,7 @@ import {
   type IndexRecord,
   MAX_EXCLUDED_PROVIDERS,
   type P2PNode,
+  type RankedPeer,
   recordSeq,
   selfProvider,
   signedIndexRecord,
@@ -96,6 +97,21 @@ export interface P2PPublishOptions extends AbortOptions {
   signer?: Signer;
 }
 
+/**
+ * `peers` as the node ranks them (connected first, lately unreachable last); unranked (a daemon
+ * of an older version) they keep their order, reach unknown
+ */
+export async function rankedPeers(node: P2PNode, peers: string[], options: AbortOptions = {}): Promise<RankedPeer[]> {
+  const asked = peers.slice(0, MAX_EXCLUDED_PROVIDERS);
+  const unranked = asked.map((peerId): RankedPeer => ({ peerId, reach: "unknown" }));
+  if (asked.length < 2) return unranked;
+  const ranked = await node.rankPeers(asked, options).catch(() => unranked);
+  // Only the peers asked about, each once, whatever the node answered
+  const known = new Set(asked);
+  const out = ranked.filter((p) => known.delete(p.peerId));
+  return [...out, ...unranked.filter((p) => known.has(p.peerId))];
+}
+
 /** Wrap a node as a registry */
 export function createP2PRegistry(
   components: { logger: Logger; node: P2PNode },
@@ -107,8 +123,8 @@ export function createP2PRegistry(
   const resolver = createP2PResolver({ node, log }, init);
 
   /**
-   * The first of `peers` that starts sending `version`. Each attempt that has not answered within
-   * `hedgeMs` gets company from the next peer (a dead or slow holder costs that long, not its dial
+   * The first of `peers` that starts sending `version`, the first `together` of them asked at once.
+   * Each attempt that has not answered within `hedgeMs` gets company from the next peer (a dead or slow holder costs that long, not its dial
    * or stall timeout), a failed one is replaced at once; the first to answer wins and the others
    * are cancelled. Bytes are verified by the caller whichever peer sent them.
    */
@@ -117,6 +133,7 @@ export function createP2PRegistry(
     version: PackageVersion,
     options: OpenOptions,
     errors: string[],
+    together = 1,
     hedgeMs = init.hedgeMs ?? HEDGE_MS,
   ): Promise<TarballStream | undefined> => {
     const { promise, resolve, reject } = Promise.withResolvers<TarballStream | undefined>();
@@ -167,7 +184,7 @@ export function createP2PRegistry(
         launch();
       });
     };
-    launch();
+    for (let i = 0; i < together; i++) launch();
     return promise;
   };
 
@@ -204,10 +221,15 @@ export function createP2PRegistry(
       const errors: string[] = [];
       // A small blob's holders met while resolving (connected peers whose own catalog announced it)
       // are asked before any lookup; the bytes are verified like any provider's
-      const hinted = large ? [] : resolver.holdersOf(version.sha256).filter((p) => !options.exclude?.has(`p2p:${p}`))
-        .slice(0, SMALL_BLOB_PROVIDERS);
+      const met = large ? [] : resolver.holdersOf(version.sha256).filter((p) => !options.exclude?.has(`p2p:${p}`));
+      const ranked = (await rankedPeers(node, met, options)).slice(0, SMALL_BLOB_PROVIDERS);
+      const hinted = ranked.map((p) => p.peerId);
       const hintedAt = performance.now();
-      const fromHint = await fetchFromFirst(hinted, version, options, errors);
+      // A stream to a connected holder takes a few ms. Without one, the first two are asked
+      // together: a holder that is gone without refusing (a sleeping or hung host) would hold the
+      // download for the whole hedge delay, and the loser of the race costs one small blob at most
+      const together = ranked[0]?.reach === "connected" ? 1 : 2;
+      const fromHint = await fetchFromFirst(hinted, version, options, errors, together);
       log.debug(
         `${version.id}@${version.version}: ${hinted.length} holders met while resolving, ${
           fromHint ? "one sent" : "none sent"
