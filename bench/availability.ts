@@ -174,12 +174,17 @@ try {
   const idleBytes = sampled.map((_, i) => (bytesAfter[i]! - bytesBefore[i]!) / windowS).sort((a, b) => a - b);
   // Baseline: fresh clients with central healthy
   const entry = (k: number, c: number) => daemons[DAEMONS - 1 - ((k * CLIENTS_PER_PACKAGE + c) % (DAEMONS - KILLED))]!;
-  const healthy: { ms: number; ok: boolean }[] = [];
-  for (const [k, id] of ids.entries()) {
-    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
-      healthy.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
+  // Every package installed by CLIENTS_PER_PACKAGE fresh clients, each bootstrapped to a live daemon
+  const eachPackageFresh = async (extraEnv: Record<string, string> = {}) => {
+    const results: { ms: number; ok: boolean }[] = [];
+    for (const [k, id] of ids.entries()) {
+      for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
+        results.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr, ...extraEnv }));
+      }
     }
-  }
+    return results;
+  };
+  const healthy = await eachPackageFresh();
   // Central down. The daemons that go: the first ones (the bootstrap peers among them), never a
   // package's last holder
   await server.stop();
@@ -198,22 +203,12 @@ try {
   // host does); then they run again and, after a quiet time, are killed
   for (const i of gone) daemons[i]!.kill("SIGSTOP");
   await settle();
-  const frozen: { ms: number; ok: boolean }[] = [];
-  for (const [k, id] of ids.entries()) {
-    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
-      frozen.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
-    }
-  }
+  const frozen = await eachPackageFresh();
   for (const i of gone) daemons[i]!.kill("SIGCONT");
   await settle();
   for (const i of gone) daemons[i]!.kill("SIGKILL");
   await settle();
-  const down: { ms: number; ok: boolean }[] = [];
-  for (const [k, id] of ids.entries()) {
-    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
-      down.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr }));
-    }
-  }
+  const down = await eachPackageFresh();
   // A developer machine that runs its own daemon (`ggen p2p start`) and does not hold the package:
   // the CLI asks that daemon instead of starting a node. Each install ends with the daemon
   // re-sharing what it fetched; timed once back to back (that burst overlapping the next install),
@@ -235,12 +230,7 @@ try {
     }
   }
   // Pure P2P (mode p2p: central never asked), the reference of the two central-failure rows
-  const pureP2P: { ms: number; ok: boolean }[] = [];
-  for (const [k, id] of ids.entries()) {
-    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
-      pureP2P.push(await freshInstall(id, { GGEN_BOOTSTRAP: entry(k, c).addr, GGEN_MODE: "p2p" }));
-    }
-  }
+  const pureP2P = await eachPackageFresh({ GGEN_MODE: "p2p" });
   // Central black-holed, default settings
   const blackHoled: { ms: number; ok: boolean }[] = [];
   for (const [k, id] of ids.entries()) {
