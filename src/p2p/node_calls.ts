@@ -147,7 +147,10 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
         return typeof value === "string";
       case "findProviders":
         return Array.isArray(value) &&
-          value.every((p) => isObject(p) && typeof p.peerId === "string" && isStrings(p.addrs));
+          value.every((p) =>
+            isObject(p) && typeof p.peerId === "string" && isStrings(p.addrs) &&
+            (p.reach === undefined || REACHES.includes(p.reach as Reach))
+          );
       case "getRecords":
         return Array.isArray(value) &&
           value.every((r) => isObject(r) && typeof r.value === "string" && isStrings(r.from));

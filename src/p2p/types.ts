@@ -141,6 +141,8 @@ export interface ProviderInfo {
   peerId: string;
   /** Multiaddrs the peer is reachable at */
   addrs: string[];
+  /** What the node knows of reaching it (a lookup's answer; absent from older daemons) */
+  reach?: Reach;
 }
 
 /** Options of a fetch */

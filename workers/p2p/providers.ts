@@ -217,7 +217,7 @@ export function createProviderService(
       for (const p of again) if (!out.has(p.peerId) && out.size < cap) out.set(p.peerId, p);
     }
     log("debug", `findProviders ${sha256.slice(0, 12)}: ${[...out.keys()].join(", ") || "none"}`);
-    return rank([...out.keys()], confirmed).map((r) => out.get(r.peerId)!);
+    return rank([...out.keys()], confirmed).map(({ peerId, reach }) => ({ ...out.get(peerId)!, reach }));
   }
 
   /**

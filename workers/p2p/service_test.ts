@@ -54,6 +54,7 @@ Deno.test({
       await t.step("a connected peer holding a blob it never provided is found directly", async () => {
         const found = await b.providers.findProviders(sha256, 5, AbortSignal.timeout(10_000));
         assert.deepEqual(found.map((p) => p.peerId), [a.node.peerId.toString()]);
+        assert.equal(found[0]?.reach, "connected", "the answer says the holder is connected");
         assert.equal(a.status().providedPackages, 0, "no provider record was needed");
       });
 

@@ -123,10 +123,11 @@ export function createP2PRegistry(
   const resolver = createP2PResolver({ node, log }, init);
 
   /**
-   * The first of `peers` that starts sending `version`, the first `together` of them asked at once.
-   * Each attempt that has not answered within `hedgeMs` gets company from the next peer (a dead or slow holder costs that long, not its dial
-   * or stall timeout), a failed one is replaced at once; the first to answer wins and the others
-   * are cancelled. Bytes are verified by the caller whichever peer sent them.
+   * The first of `peers` that starts sending `version`, the first `together` of them asked at
+   * once. Each attempt that has not answered within `hedgeMs` gets company from the next peer (a
+   * dead or slow holder costs that long, not its dial or stall timeout), a failed one is replaced
+   * at once; the first to answer wins and the others are cancelled. Bytes are verified by the
+   * caller whichever peer sent them.
    */
   const fetchFromFirst = (
     peers: string[],
@@ -228,8 +229,7 @@ export function createP2PRegistry(
       // A stream to a connected holder takes a few ms. Without one, the first two are asked
       // together: a holder that is gone without refusing (a sleeping or hung host) would hold the
       // download for the whole hedge delay, and the loser of the race costs one small blob at most
-      const together = ranked[0]?.reach === "connected" ? 1 : 2;
-      const fromHint = await fetchFromFirst(hinted, version, options, errors, together);
+      const fromHint = await fetchFromFirst(hinted, version, options, errors, ranked[0]?.reach === "connected" ? 1 : 2);
       log.debug(
         `${version.id}@${version.version}: ${hinted.length} holders met while resolving, ${
           fromHint ? "one sent" : "none sent"
@@ -241,15 +241,18 @@ export function createP2PRegistry(
       // a large one is split over several, so the lookup gathers more. Peers refused or tried
       // already are left out of each lookup (and its count), so liars cannot fill it
       const tried = new Set([...rejected, ...hinted]);
+      // As with the holders met: two at once for a small blob when the first is not connected
+      let together = 1;
       const lookUp = async () => {
         const providers = await node.findProviders(version.sha256, {
           ...(options.signal ? { signal: options.signal } : {}),
           limit: large ? MAX_PROVIDERS_PER_KEY : SMALL_BLOB_PROVIDERS,
           exclude: [...tried].slice(0, MAX_EXCLUDED_PROVIDERS),
         });
-        const fresh = providers.map((p) => p.peerId).filter((p) => !tried.has(p));
-        for (const p of fresh) tried.add(p);
-        return fresh;
+        const fresh = providers.filter((p) => !tried.has(p.peerId));
+        for (const p of fresh) tried.add(p.peerId);
+        together = !large && fresh[0]?.reach !== "connected" ? 2 : 1;
+        return fresh.map((p) => p.peerId);
       };
       let candidates = await lookUp();
       // Several providers and a large blob: download pieces from several at once, unless a
@@ -282,7 +285,7 @@ export function createP2PRegistry(
       // a few more are looked up, leaving out all tried so far
       for (let round = 0; round < LOOKUP_ROUNDS && candidates.length > 0; round++) {
         if (round > 0) candidates = await lookUp();
-        const fromProvider = await fetchFromFirst(candidates, version, options, errors);
+        const fromProvider = await fetchFromFirst(candidates, version, options, errors, together);
         if (fromProvider) return fromProvider;
       }
       throw new NotFoundError(

@@ -19,7 +19,9 @@ function scriptedNode(scripts: Record<string, Script>, extra: Partial<Record<key
   const blamed: string[] = [];
   const t0 = performance.now();
   const node = {
-    findProviders: () => Promise.resolve(Object.keys(scripts).map((peerId) => ({ peerId }) as ProviderInfo)),
+    // Connected providers, unless a test says otherwise: asked one at a time, hedged
+    findProviders: () =>
+      Promise.resolve(Object.keys(scripts).map((peerId): ProviderInfo => ({ peerId, addrs: [], reach: "connected" }))),
     penalize: (peer: string, _reason: string, behaviour?: string) => {
       if (behaviour !== "verified-transfer") blamed.push(peer);
       return Promise.resolve();
@@ -57,6 +59,20 @@ Deno.test("p2p open: a silent provider gets company after the hedge delay; the f
   assert.ok(s.asked[1]!.at >= 45, `the second peer was asked before the hedge delay (${s.asked[1]!.at} ms)`);
   assert.deepEqual(s.cancelled, ["silent"], "the slower attempt is cancelled");
   assert.deepEqual(s.blamed, [], "a peer that was only slower is not blamed");
+});
+
+Deno.test("p2p open: a small blob's first two providers are asked together when the first is not connected", async () => {
+  const scripts: Record<string, Script> = { asleep: "silent", awake: { answer: 5 }, spare: { answer: 5 } };
+  const s = scriptedNode(scripts, {
+    findProviders: () =>
+      Promise.resolve(Object.keys(scripts).map((peerId): ProviderInfo => ({ peerId, addrs: [], reach: "unknown" }))),
+  });
+  // A hedge delay no test outlives: the second peer can only have been asked at the start
+  const got = await registry(s.node, 3_600_000).open(VERSION);
+  await got.body.cancel();
+  assert.equal(got.source, "p2p:awake");
+  assert.deepEqual(s.asked.map((a) => a.peer), ["asleep", "awake"]);
+  assert.deepEqual(s.cancelled, ["asleep"]);
 });
 
 Deno.test("p2p open: a provider that fails is replaced at once and blamed", async () => {
