@@ -8,7 +8,8 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type Figure, FIGURES_DIR } from "./figures.ts";
-import { ATTACK_RUN_ROWS, AVAILABILITY_ROWS, EARLIER_ROWS, P2P_ROWS, type Row, WEB_ROWS } from "./security_rows.ts";
+import { ATTACK_RUN_ROWS, EARLIER_ROWS, type Row } from "./security_rows.ts";
+import { AVAILABILITY_ROWS, P2P_ROWS, WEB_ROWS } from "./security_rows_later.ts";
 
 const SECTIONS = [
   { name: "earlier", rows: EARLIER_ROWS },
