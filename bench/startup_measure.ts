@@ -3,10 +3,12 @@
  * with the single file users install (`deno task bundle`, run with the flags
  * scripts/install.sh gives it), against a registry on loopback. The reference is a bare
  * `deno run` of an empty file: no Deno command starts faster. Each figure is the median of
- * {@link RUNS} runs after one warm-up run (Deno's code cache filled). `--write` replaces the
+ * {@link RUNS} runs after one warm-up run (Deno's code cache filled); the P2P worker's load (isolate,
+ * built-ins, code) is timed in-process the same way. `--write` replaces the
  * start-up section of bench/RESULTS.md. Run: `deno task bench:startup`.
  */
 import { join } from "node:path";
+import { pathToFileURL as toFileUrl } from "node:url";
 import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { startCentral } from "../tests/central_helpers.ts";
@@ -49,6 +51,50 @@ async function measure(
   return { ms: median(runs.map((r) => r.ms)), mb: median(runs.map((r) => r.mb)) };
 }
 
+/** The node: built-ins a bundled module imports (read from its code, not listed here) */
+function builtinsOf(code: string): string[] {
+  return [...new Set(code.match(/(?<=^import [^\n]* from ")node:[a-z/_]+(?=";$)/gm))];
+}
+
+let workers = 0;
+
+/**
+ * Median time, inside a fresh process each run (after one warm-up run), from `new Worker` of
+ * `code` to the worker's answer to one request (a P2P worker answers `status` with "not started")
+ */
+async function workerLoadMs(code: string, env: Record<string, string>, cwd: string): Promise<number> {
+  const worker = join(work, `worker-${workers}.js`);
+  const main = join(work, `worker-main-${workers++}.js`);
+  await Deno.writeTextFile(worker, code);
+  await Deno.writeTextFile(
+    main,
+    `const t0 = performance.now();
+const w = new Worker(${JSON.stringify(toFileUrl(worker).href)}, { type: "module" });
+w.onmessage = (e) => {
+  if (e.data?.id !== 1) return;
+  console.log(performance.now() - t0);
+  Deno.exit(0);
+};
+w.postMessage({ type: "request", id: 1, method: "status", params: {}, timeoutMs: 10000 });
+`,
+  );
+  const once = async () => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--quiet", V8_FLAGS, `--allow-read=${work}`, "--allow-env", "--allow-sys", "--allow-net", main],
+      env,
+      cwd,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    if (!out.success) throw new Error(`worker load failed: ${new TextDecoder().decode(out.stderr).slice(-500)}`);
+    return Number(new TextDecoder().decode(out.stdout).trim());
+  };
+  await once();
+  const runs = [];
+  for (let i = 0; i < RUNS; i++) runs.push(await once());
+  return median(runs);
+}
+
 const rows: ResultRow[] = [];
 /** The reference rows' times: an empty file, then the built-ins of the two kinds of command */
 const floors: number[] = [];
@@ -84,7 +130,7 @@ try {
   const parsed = singleFile.slice(0, singleFile.indexOf("/*ggen-embedded:"));
   const commandsPart = await embeddedPartSource(singleFile, file, "commands");
   const builtinsFloor = async (label: string, code: string) => {
-    const builtins = [...new Set(code.match(/(?<=^import [^\n]* from ")node:[a-z/_]+(?=";$)/gm))];
+    const builtins = builtinsOf(code);
     const path = join(work, `builtins-${floors.length}.js`);
     await Deno.writeTextFile(path, builtins.map((b) => `import ${JSON.stringify(b)};\n`).join(""));
     const r = await measure([V8_FLAGS, path], env, project);
@@ -98,6 +144,42 @@ try {
   };
   await builtinsFloor("the single file's parsed part imports", parsed);
   await builtinsFloor("it and its commands part import", parsed + commandsPart);
+  // Which of the parsed part's built-ins costs what: each alone, above the empty file
+  const alone: string[] = [];
+  for (const builtin of builtinsOf(parsed)) {
+    const path = join(work, `alone-${builtin.replace(/\W/g, "_")}.js`);
+    await Deno.writeTextFile(path, `import ${JSON.stringify(builtin)};\n`);
+    const above = Math.round((await measure([V8_FLAGS, path], env, project)).ms - reference.ms);
+    alone.push(`${builtin} ${above < 0 ? "" : "+"}${above}`);
+  }
+  rows.push({
+    measure: "reference: each of the parsed part's built-ins imported alone, ms above the empty file",
+    budget: "-",
+    value: alone.join(", "),
+    ok: undefined,
+  });
+  // The P2P worker a command without a daemon starts (the fallback when central is down): time
+  // from \`new Worker\` to its first answer, with no node started, against an empty worker and one
+  // that imports only the worker's node: built-ins
+  const workerPart = await embeddedPartSource(singleFile, file, "p2p_worker");
+  const answer = "self.onmessage = (e) => self.postMessage({ type: 'reply', id: e.data.id, ok: true });\n";
+  const workerLoads: [string, string][] = [
+    ["an empty Web Worker", answer],
+    [
+      `a Web Worker importing the ${builtinsOf(workerPart).length} node: built-ins of the P2P worker`,
+      builtinsOf(workerPart).map((b) => `import ${JSON.stringify(b)};\n`).join("") + answer,
+    ],
+    ["the P2P worker (the single file's part, no node started)", workerPart],
+  ];
+  for (const [label, code] of workerLoads) {
+    const ms = await workerLoadMs(code, env, project);
+    rows.push({
+      measure: `${label}: from \`new Worker\` to its first answer, in-process, median of ${RUNS}`,
+      budget: "-",
+      value: `${ms.toFixed(0)} ms`,
+      ok: undefined,
+    });
+  }
   const ggen = (...args: string[]) => [...RUN_FLAGS, file, ...args];
   // A first search fills the metadata cache that `--offline` reads
   await runOnce(ggen("search", "startup"), env, project);
@@ -145,8 +227,11 @@ if (Deno.args.includes("--write")) {
         floors[0]! >= BUDGET_MS ? ", so the 50 ms budget cannot be met by a Deno CLI on this machine" : ""
       }); the next two are the floors of a program that loads the Node.js built-ins ggen's code imports ` +
       "(commander's node:child_process, node:fs and node:events for every command; node:crypto, node:zlib, " +
-      "node:sqlite and more for the commands that read or write packages). Above them is ggen's own code: " +
-      "evaluating the bundle and running the command.",
+      "node:sqlite and more for the commands that read or write packages); each built-in alone shows which of " +
+      "them cost most (they share internals, so the sum is more than all of them together). Above them is " +
+      "ggen's own code: evaluating the bundle and running the command. The worker rows are the part of a " +
+      "fallback to P2P (central down, no daemon running) before any node starts: a second isolate, the " +
+      "Node.js built-ins js-libp2p's TCP transport, noise and keys import, then the worker's code.",
     table,
   });
 }
