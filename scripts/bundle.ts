@@ -58,6 +58,38 @@ function compactNumberArrays(code: string): string {
   });
 }
 
+/** The imports of commander's lib/command.js that scripts/commander_host.js stands in for, as bundled */
+const COMMANDER_NODE_IMPORTS = [
+  'import childProcess from "node:child_process";',
+  'import fs from "node:fs";',
+  'import process from "node:process";',
+];
+
+/**
+ * `code` (the CLI's bundle) with commander's imports of node:child_process, node:fs and
+ * node:process replaced by scripts/commander_host.js (why: its module doc). Each import must be
+ * found exactly once, inside commander's module, or the build stops: a new commander that
+ * imports them otherwise gets looked at before it ships.
+ */
+async function withCommanderHost(code: string): Promise<string> {
+  const start = code.search(
+    /\n\/\/ node_modules\/\.deno\/commander@[^/\n]+\/node_modules\/commander\/lib\/command\.js\n/,
+  );
+  const end = start < 0 ? -1 : code.indexOf("\n// ", code.indexOf("\n", start + 1));
+  if (end < 0) throw new Error("the CLI's bundle has no module commander/lib/command.js");
+  let head = code.slice(start, end);
+  for (const line of COMMANDER_NODE_IMPORTS) {
+    if (code.split(line).length !== 2 || !head.includes(`\n${line}\n`)) {
+      throw new Error(`commander's module does not import "${line}" once: look at scripts/commander_host.js`);
+    }
+    head = head.replace(`\n${line}\n`, "\n");
+  }
+  const host = (await Deno.readTextFile(join(root, "scripts", "commander_host.js")))
+    .replace(/^export function commanderHost\(/m, "function commanderHost(");
+  head += `\n${host}\nconst { process, fs, childProcess } = commanderHost();\n`;
+  return code.slice(0, start) + head + code.slice(end);
+}
+
 async function bundle(entry: string, out: string): Promise<string> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", "--platform", "deno", "--output", out, entry],
@@ -90,7 +122,7 @@ try {
     server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js")),
     commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js")),
   };
-  const cli = await bundle(join(root, "main.ts"), join(work, "ggen.js"));
+  const cli = await withCommanderHost(await bundle(join(root, "main.ts"), join(work, "ggen.js")));
   const digests = Object.fromEntries(
     Object.entries(parts).map(([name, code]) => [name, createHash("sha256").update(code).digest("hex")]),
   );

@@ -38,6 +38,20 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
     const text = await Deno.readTextFile(main);
     const parsed = text.slice(0, text.indexOf("/*ggen-embedded:"));
     assert.doesNotMatch(parsed, /from "node:crypto"|node_modules\/semver\/|from "node:sqlite"/);
+    // Nor commander's node:process, node:fs and node:child_process (scripts/commander_host.js
+    // stands in): help, version and usage errors read exactly as from the source
+    assert.doesNotMatch(parsed, /from "node:(process|fs|child_process)"/);
+    for (const args of [["--help"], ["install", "--help"], ["--version"], ["--bogus"], ["instal"], ["p2p"]]) {
+      const [fromSource, fromFile] = await Promise.all([
+        ggen(args, { home: work.path, env: { XDG_CACHE_HOME: cache } }),
+        ggen(args, { home: work.path, main, env: { XDG_CACHE_HOME: cache } }),
+      ]);
+      assert.deepEqual(
+        [fromFile.code, fromFile.stdout, fromFile.stderr],
+        [fromSource.code, fromSource.stdout, fromSource.stderr],
+        args.join(" "),
+      );
+    }
   });
 
   await t.step("scripts/install.sh puts a ggen command with ggen's permission scopes on the PATH", async () => {
