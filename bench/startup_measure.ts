@@ -226,7 +226,9 @@ if (Deno.args.includes("--write")) {
       `first reference row (${floors[0]!.toFixed(0)} ms here${
         floors[0]! >= BUDGET_MS ? ", so the 50 ms budget cannot be met by a Deno CLI on this machine" : ""
       }); the next two are the floors of a program that loads the Node.js built-ins ggen's code imports ` +
-      "(commander's node:child_process, node:fs and node:events for every command; node:crypto, node:zlib, " +
+      "(commander's node:events and node:util and ggen's node:path and node:url for every command: the single " +
+      "file gives commander Deno's own stdio and env instead of node:process, node:fs and node:child_process, " +
+      "see scripts/commander_host.js; node:crypto, node:zlib, " +
       "node:sqlite and more for the commands that read or write packages); each built-in alone shows which of " +
       "them cost most (they share internals, so the sum is more than all of them together). Above them is " +
       "ggen's own code: evaluating the bundle and running the command. The worker rows are the part of a " +
