@@ -32,14 +32,15 @@ export function commanderHost() {
     },
     hasColors: () => file.isTerminal() && !Deno.noColor,
   });
-  /** @param {string | symbol} name */
-  const variable = (name) => {
-    try {
-      return typeof name === "string" ? Deno.env.get(name) : undefined;
-    } catch {
-      return undefined; // not among the variables this process may read
-    }
-  };
+  /**
+   * A variable this process may read; any other reads as unset, never as a permission prompt
+   * (`--version` and `--help` run with no permission at all)
+   * @param {string | symbol} name
+   */
+  const variable = (name) =>
+    typeof name === "string" && Deno.permissions.querySync({ name: "env", variable: name }).state === "granted"
+      ? Deno.env.get(name)
+      : undefined;
   const env = new Proxy({}, { get: (_, name) => variable(name), has: (_, name) => variable(name) !== undefined });
   const refuse = () => {
     throw new Error("ggen defines no executable subcommands");

@@ -52,6 +52,18 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         args.join(" "),
       );
     }
+    // and with no permission at all, as the README says they run
+    for (const args of [["--help"], ["--version"]]) {
+      const bare = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--quiet", "--no-prompt", main, ...args],
+        env: { GGEN_HOME: work.path, NO_COLOR: "1" },
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const full = await ggen(args, { home: work.path, main, env: { XDG_CACHE_HOME: cache } });
+      assert.equal(bare.code, 0, new TextDecoder().decode(bare.stderr));
+      assert.equal(new TextDecoder().decode(bare.stdout), full.stdout, args.join(" "));
+    }
   });
 
   await t.step("scripts/install.sh puts a ggen command with ggen's permission scopes on the PATH", async () => {
