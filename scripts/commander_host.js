@@ -41,6 +41,7 @@ export function commanderHost() {
     typeof name === "string" && Deno.permissions.querySync({ name: "env", variable: name }).state === "granted"
       ? Deno.env.get(name)
       : undefined;
+  /** @type {Record<string, string | undefined>} */
   const env = new Proxy({}, { get: (_, name) => variable(name), has: (_, name) => variable(name) !== undefined });
   const refuse = () => {
     throw new Error("ggen defines no executable subcommands");
