@@ -31,6 +31,7 @@ import {
   MAX_EXCLUDED_PROVIDERS,
   type P2PNode,
   type RankedPeer,
+  type Reach,
   recordSeq,
   selfProvider,
   signedIndexRecord,
@@ -110,6 +111,16 @@ export async function rankedPeers(node: P2PNode, peers: string[], options: Abort
   const known = new Set(asked);
   const out = ranked.filter((p) => known.delete(p.peerId));
   return [...out, ...unranked.filter((p) => known.has(p.peerId))];
+}
+
+/**
+ * How many of a small blob's holders, `first` ranked first, are asked at once. A stream to a
+ * connected holder takes a few ms. Without one, the first two are asked together: a holder that
+ * is gone without refusing (a sleeping or hung host) would hold the download for the whole hedge
+ * delay, and the loser of the race costs one small blob at most
+ */
+function askedTogether(first: { reach?: Reach } | undefined): number {
+  return first?.reach === "connected" ? 1 : 2;
 }
 
 /** Wrap a node as a registry */
@@ -226,10 +237,7 @@ export function createP2PRegistry(
       const ranked = (await rankedPeers(node, met, options)).slice(0, SMALL_BLOB_PROVIDERS);
       const hinted = ranked.map((p) => p.peerId);
       const hintedAt = performance.now();
-      // A stream to a connected holder takes a few ms. Without one, the first two are asked
-      // together: a holder that is gone without refusing (a sleeping or hung host) would hold the
-      // download for the whole hedge delay, and the loser of the race costs one small blob at most
-      const fromHint = await fetchFromFirst(hinted, version, options, errors, ranked[0]?.reach === "connected" ? 1 : 2);
+      const fromHint = await fetchFromFirst(hinted, version, options, errors, askedTogether(ranked[0]));
       log.debug(
         `${version.id}@${version.version}: ${hinted.length} holders met while resolving, ${
           fromHint ? "one sent" : "none sent"
@@ -241,8 +249,7 @@ export function createP2PRegistry(
       // a large one is split over several, so the lookup gathers more. Peers refused or tried
       // already are left out of each lookup (and its count), so liars cannot fill it
       const tried = new Set([...rejected, ...hinted]);
-      // As with the holders met: two at once for a small blob when the first is not connected
-      let together = 1;
+      /** Providers not tried yet, in the order the node ranks them */
       const lookUp = async () => {
         const providers = await node.findProviders(version.sha256, {
           ...(options.signal ? { signal: options.signal } : {}),
@@ -251,14 +258,13 @@ export function createP2PRegistry(
         });
         const fresh = providers.filter((p) => !tried.has(p.peerId));
         for (const p of fresh) tried.add(p.peerId);
-        together = !large && fresh[0]?.reach !== "connected" ? 2 : 1;
-        return fresh.map((p) => p.peerId);
+        return fresh;
       };
-      let candidates = await lookUp();
+      let found = await lookUp();
       // Several providers and a large blob: download pieces from several at once, unless a
       // multi-source attempt already failed verification (then one at a time finds the liar)
-      if (candidates.length >= 2 && large && !multiFailed) {
-        const peers = candidates.slice(0, MAX_SOURCES);
+      if (found.length >= 2 && large && !multiFailed) {
+        const peers = found.slice(0, MAX_SOURCES).map((p) => p.peerId);
         const { body, served } = multiSourceStream({ node, logger: log }, {
           sha256: version.sha256,
           size: version.size,
@@ -283,9 +289,10 @@ export function createP2PRegistry(
       }
       // One at a time; when every candidate failed before sending (gone, lying about the size),
       // a few more are looked up, leaving out all tried so far
-      for (let round = 0; round < LOOKUP_ROUNDS && candidates.length > 0; round++) {
-        if (round > 0) candidates = await lookUp();
-        const fromProvider = await fetchFromFirst(candidates, version, options, errors, together);
+      for (let round = 0; round < LOOKUP_ROUNDS && found.length > 0; round++) {
+        if (round > 0) found = await lookUp();
+        const peers = found.map((p) => p.peerId);
+        const fromProvider = await fetchFromFirst(peers, version, options, errors, large ? 1 : askedTogether(found[0]));
         if (fromProvider) return fromProvider;
       }
       throw new NotFoundError(
