@@ -56,6 +56,11 @@ function builtinsOf(code: string): string[] {
   return [...new Set(code.match(/(?<=^import [^\n]* from ")node:[a-z/_]+(?=";$)/gm))];
 }
 
+/** A module that imports `builtins` and does nothing else */
+function importing(builtins: string[]): string {
+  return builtins.map((b) => `import ${JSON.stringify(b)};\n`).join("");
+}
+
 let workers = 0;
 
 /**
@@ -132,7 +137,7 @@ try {
   const builtinsFloor = async (label: string, code: string) => {
     const builtins = builtinsOf(code);
     const path = join(work, `builtins-${floors.length}.js`);
-    await Deno.writeTextFile(path, builtins.map((b) => `import ${JSON.stringify(b)};\n`).join(""));
+    await Deno.writeTextFile(path, importing(builtins));
     const r = await measure([V8_FLAGS, path], env, project);
     floors.push(r.ms);
     rows.push({
@@ -148,7 +153,7 @@ try {
   const alone: string[] = [];
   for (const builtin of builtinsOf(parsed)) {
     const path = join(work, `alone-${builtin.replace(/\W/g, "_")}.js`);
-    await Deno.writeTextFile(path, `import ${JSON.stringify(builtin)};\n`);
+    await Deno.writeTextFile(path, importing([builtin]));
     const above = Math.round((await measure([V8_FLAGS, path], env, project)).ms - reference.ms);
     alone.push(`${builtin} ${above < 0 ? "" : "+"}${above}`);
   }
@@ -163,11 +168,12 @@ try {
   // that imports only the worker's node: built-ins
   const workerPart = await embeddedPartSource(singleFile, file, "p2p_worker");
   const answer = "self.onmessage = (e) => self.postMessage({ type: 'reply', id: e.data.id, ok: true });\n";
+  const workerBuiltins = builtinsOf(workerPart);
   const workerLoads: [string, string][] = [
     ["an empty Web Worker", answer],
     [
-      `a Web Worker importing the ${builtinsOf(workerPart).length} node: built-ins of the P2P worker`,
-      builtinsOf(workerPart).map((b) => `import ${JSON.stringify(b)};\n`).join("") + answer,
+      `a Web Worker importing the ${workerBuiltins.length} node: built-ins of the P2P worker`,
+      importing(workerBuiltins) + answer,
     ],
     ["the P2P worker (the single file's part, no node started)", workerPart],
   ];

@@ -84,7 +84,8 @@ async function withCommanderHost(code: string): Promise<string> {
     }
     head = head.replace(`\n${line}\n`, "\n");
   }
-  const host = (await Deno.readTextFile(join(root, "scripts", "commander_host.js")))
+  const hostFile = join(root, "scripts", "commander_host.js");
+  const host = latin1Source(await Deno.readTextFile(hostFile), hostFile)
     .replace(/^export function commanderHost\(/m, "function commanderHost(");
   head += `\n${host}\nconst { process, fs, childProcess } = commanderHost();\n`;
   return code.slice(0, start) + head + code.slice(end);
