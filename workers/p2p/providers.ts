@@ -28,6 +28,14 @@ const DIRECT_ASK_TIMEOUT_MS = 1000;
 const FIND_PROVIDERS_BUDGET_MS = 1000;
 /** How long the providers found for a blob answer the next lookup (info, then the download) */
 const FOUND_TTL_MS = 30_000;
+/**
+ * Unconnected providers a lookup starts dialling as it returns: as many as a download of a small
+ * blob asks at once (src/registry/client/p2p.ts), so their connections are open or on the way
+ * when it asks
+ */
+const DIALLED_AHEAD = 2;
+/** How long a dial started ahead may take (a download's own dial joins it, with its own deadline) */
+const DIAL_AHEAD_TIMEOUT_MS = 5000;
 
 /** Collaborators of the provider service */
 export interface ProviderServiceComponents {
@@ -132,7 +140,24 @@ export function createProviderService(
       if (found.size > 1000) found.clear();
       found.set(sha256, { at: Date.now(), providers: fresh, limit });
     }
+    dialAhead(fresh);
     return fresh;
+  }
+
+  /**
+   * Start connecting to the first unconnected providers while the caller checks what they found
+   * (signatures, trust, the cache): the download that follows asks them, and libp2p lets its
+   * dial join the one under way. A dial that fails marks the peer unreachable, as a download's would.
+   */
+  function dialAhead(providers: ProviderInfo[]): void {
+    for (const p of providers.slice(0, DIALLED_AHEAD)) {
+      if (p.reach !== "unknown") continue;
+      const signal = AbortSignal.any([shutdown.signal, AbortSignal.timeout(DIAL_AHEAD_TIMEOUT_MS)]);
+      node.dial(peerIdFromString(p.peerId), { signal }).catch((err) => {
+        if (!shutdown.signal.aborted) components.reachability?.failed(p.peerId);
+        log("debug", `dial ahead to ${p.peerId}: ${(err as Error).message}`);
+      });
+    }
   }
 
   async function lookUp(

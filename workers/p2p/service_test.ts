@@ -249,3 +249,51 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "P2P service in-process: a lookup starts dialling the providers it returns unconnected",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    const services: P2PService[] = [];
+    const start = async (name: string, overrides: Parameters<typeof loopbackNodeInit>[1] = {}) => {
+      const home = join(dir, name);
+      const s = await startP2PService({ log: () => {}, post: () => {} }, loopbackNodeInit(home, overrides));
+      services.push(s);
+      return { s, home };
+    };
+    try {
+      const { s: hub } = await start("hub");
+      const { s: holder, home: holderHome } = await start("holder");
+      // One connection open and a limit of one: no discovery dial, so only the lookup's own dial
+      // can tell that the holder is gone
+      const { s: seeker } = await start("seeker", { discoveryDialLimit: 1 });
+      const hubAddr = hub.node.getMultiaddrs()[0]!.toString();
+      await holder.dial(hubAddr, AbortSignal.timeout(5000));
+      await seeker.dial(hubAddr, AbortSignal.timeout(5000));
+      await waitFor("routing tables", () => hub.status().routingTableSize >= 2 && seeker.status().routingTableSize > 0);
+      const bytes = crypto.getRandomValues(new Uint8Array(1000));
+      const sha256 = sha256Hex(bytes);
+      await Deno.writeFile(join(holderHome, "cache", "sha256", sha256), bytes);
+      await holder.provide(sha256, AbortSignal.timeout(10_000));
+      const holderId = holder.node.peerId.toString();
+      // The provider record outlives its holder, as on a LAN where a daemon went away (providing
+      // may have connected the holder to the seeker: that connection is gone too)
+      await holder.stop();
+      services.splice(services.indexOf(holder), 1);
+      await waitFor(
+        "the holder's connections closed",
+        () => seeker.node.getConnections(holder.node.peerId).length === 0,
+      );
+      const found = await seeker.providers.findProviders(sha256, 1, AbortSignal.timeout(10_000));
+      assert.deepEqual(found.map((p) => p.peerId), [holderId]);
+      assert.equal(found[0]?.reach, "unknown", "not connected when the lookup answered");
+      // Nobody fetched: the dial started ahead failed, and the download that would follow ranks it last
+      await waitFor("the dial ahead", () => seeker.providers.rank([holderId])[0]?.reach === "unreachable");
+    } finally {
+      for (const s of services) await s.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
