@@ -15,7 +15,7 @@ import { Buffer } from "node:buffer";
 import { createCipheriv, createDecipheriv, createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { FETCH_CHUNK_BYTES } from "../src/core/constants.ts";
-import { randomBytes, RUN_FLAGS } from "../tests/helpers.ts";
+import { randomBytes, runFlags } from "../tests/helpers.ts";
 
 const PROTOCOL = "/ggen-bench/stream/1.0.0";
 /** What the sender writes at a time: ggen's fetch chunk */
@@ -32,7 +32,8 @@ const stockNode = (listen: string[]): Promise<Libp2p> =>
 /** A sender in its own process and a receiver here; each `transfer()` times one stream end to end */
 export async function startStockPair(bytes: number): Promise<AsyncDisposable & { transfer(): Promise<number> }> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...RUN_FLAGS, fileURLToPath(import.meta.url), String(bytes)],
+    // A sender with a daemon's flags: it stands for the daemon that serves
+    args: ["run", "--quiet", ...runFlags(["p2p", "start"]), fileURLToPath(import.meta.url), String(bytes)],
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

@@ -12,7 +12,7 @@ import { pathToFileURL as toFileUrl } from "node:url";
 import { median, renderTable, type ResultRow, writeSection } from "./results_section.ts";
 import { buildSingleFile } from "./single_file.ts";
 import { startCentral } from "../tests/central_helpers.ts";
-import { RUN_FLAGS, V8_FLAGS } from "../tests/helpers.ts";
+import { COMMAND_V8_FLAGS, RUN_FLAGS } from "../tests/helpers.ts";
 import { embeddedPartSource } from "../src/core/mod.ts";
 
 const RUNS = 9;
@@ -85,7 +85,16 @@ w.postMessage({ type: "request", id: 1, method: "status", params: {}, timeoutMs:
   );
   const once = async () => {
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", V8_FLAGS, `--allow-read=${work}`, "--allow-env", "--allow-sys", "--allow-net", main],
+      args: [
+        "run",
+        "--quiet",
+        COMMAND_V8_FLAGS,
+        `--allow-read=${work}`,
+        "--allow-env",
+        "--allow-sys",
+        "--allow-net",
+        main,
+      ],
       env,
       cwd,
       stdout: "piped",
@@ -120,7 +129,7 @@ try {
   };
   const empty = join(work, "empty.js");
   await Deno.writeTextFile(empty, "");
-  const reference = await measure([V8_FLAGS, empty], env, project);
+  const reference = await measure([COMMAND_V8_FLAGS, empty], env, project);
   floors.push(reference.ms);
   rows.push({
     measure: "reference: `deno run` of an empty file (with ggen's V8 flags, as every row)",
@@ -138,7 +147,7 @@ try {
     const builtins = builtinsOf(code);
     const path = join(work, `builtins-${floors.length}.js`);
     await Deno.writeTextFile(path, importing(builtins));
-    const r = await measure([V8_FLAGS, path], env, project);
+    const r = await measure([COMMAND_V8_FLAGS, path], env, project);
     floors.push(r.ms);
     rows.push({
       measure: `reference: \`deno run\` of a file importing the ${builtins.length} node: built-ins ${label}`,
@@ -154,7 +163,7 @@ try {
   for (const builtin of builtinsOf(parsed)) {
     const path = join(work, `alone-${builtin.replace(/\W/g, "_")}.js`);
     await Deno.writeTextFile(path, importing([builtin]));
-    const above = Math.round((await measure([V8_FLAGS, path], env, project)).ms - reference.ms);
+    const above = Math.round((await measure([COMMAND_V8_FLAGS, path], env, project)).ms - reference.ms);
     alone.push(`${builtin} ${above < 0 ? "" : "+"}${above}`);
   }
   rows.push({

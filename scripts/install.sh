@@ -36,10 +36,17 @@ cat > "$prefix/bin/ggen.tmp" <<LAUNCHER
 # isolates; lower peak memory and faster transfers (bench:p2p measures both with this flag). Not
 # for \`registry serve\`: a server answering many small requests collects young so much more often
 # that its metadata GET p95 nearly doubled (bench:storage), so it keeps V8's defaults.
-v8="--v8-flags=--max-semi-space-size=1"
+# Commands that end (all but \`p2p start\` and \`registry serve\`) also compile every function at once
+# (--no-lazy): Deno's code cache then holds all of them, so later runs compile nothing, where V8
+# would otherwise compile each function on its first call, run after run (the P2P fallback's
+# worker, noise and DHT code above all). Not for the daemon: its idle RSS grew 15 MB. V8 refuses a
+# code cache made under other flags and Deno writes it anew: the first command after a daemon
+# starts compiles once more.
+v8="--v8-flags=--max-semi-space-size=1,--no-lazy"
 prev=""
 for arg in "\$@"; do
   if [ "\$prev" = registry ] && [ "\$arg" = serve ]; then v8=""; fi
+  if [ "\$prev" = p2p ] && [ "\$arg" = start ]; then v8="--v8-flags=--max-semi-space-size=1"; fi
   prev="\$arg"
 done
 exec "$deno" run --quiet \$v8 --allow-net --allow-read --allow-write --allow-env --allow-sys "$prefix/share/ggen/ggen.js" "\$@"

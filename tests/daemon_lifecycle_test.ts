@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { ggen, MAIN, RUN_FLAGS, stopChild, tempDir } from "./helpers.ts";
+import { ggen, MAIN, runFlags, stopChild, tempDir } from "./helpers.ts";
 import { startDaemon } from "./p2p_helpers.ts";
 
 Deno.test("daemon lifecycle: one per home, ggen p2p stop, stale files", async () => {
@@ -54,7 +54,17 @@ Deno.test("daemon lifecycle: a SIGINT during start-up stops the daemon", async (
   await using work = await tempDir();
   const home = join(work.path, "home");
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--quiet", ...RUN_FLAGS, MAIN, "p2p", "start", "-v", "--listen", "/ip4/127.0.0.1/tcp/0"],
+    args: [
+      "run",
+      "--quiet",
+      ...runFlags(["p2p", "start"]),
+      MAIN,
+      "p2p",
+      "start",
+      "-v",
+      "--listen",
+      "/ip4/127.0.0.1/tcp/0",
+    ],
     env: { GGEN_HOME: home, NO_COLOR: "1" },
     stdout: "null",
     stderr: "piped",

@@ -9,18 +9,23 @@ export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const MAIN = join(ROOT, "main.ts");
 /** ggen's permission scopes, as the launcher of scripts/install.sh grants them */
 export const PERMISSIONS = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-sys"];
-/** ggen's V8 flags: a young generation of 1 MiB semi-spaces (why: scripts/install.sh) */
+/** The daemon's (`p2p start`) V8 flags: a young generation of 1 MiB semi-spaces (why: scripts/install.sh) */
 export const V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
-/** The `deno run` flags of every ggen command but `registry serve`: its V8 flags and permissions */
-export const RUN_FLAGS = [V8_FLAGS, ...PERMISSIONS];
+/** The V8 flags of commands that end: also every function compiled at once (why: scripts/install.sh) */
+export const COMMAND_V8_FLAGS = "--v8-flags=--max-semi-space-size=1,--no-lazy";
+/** The `deno run` flags of every ggen command that ends but `registry serve`: its V8 flags and permissions */
+export const RUN_FLAGS = [COMMAND_V8_FLAGS, ...PERMISSIONS];
 
 /**
- * The `deno run` flags the launcher of scripts/install.sh gives `ggen ARGS`: {@link RUN_FLAGS},
- * without the V8 flags for `registry serve` (the launcher says why)
+ * The `deno run` flags the launcher of scripts/install.sh gives `ggen ARGS`: {@link RUN_FLAGS};
+ * for `p2p start` (a daemon) {@link V8_FLAGS} instead, and for `registry serve` no V8 flags (the
+ * launcher says why)
  */
 export function runFlags(args: readonly string[]): string[] {
-  const serves = args.some((arg, i) => arg === "serve" && args[i - 1] === "registry");
-  return serves ? [...PERMISSIONS] : [...RUN_FLAGS];
+  const follows = (word: string, before: string) => args.some((arg, i) => arg === word && args[i - 1] === before);
+  if (follows("serve", "registry")) return [...PERMISSIONS];
+  if (follows("start", "p2p")) return [V8_FLAGS, ...PERMISSIONS];
+  return [...RUN_FLAGS];
 }
 
 /** Result of one CLI run */

@@ -3,7 +3,7 @@
  * @module
  */
 import { join } from "node:path";
-import { ggen, jsonLines, MAIN, RUN_FLAGS } from "./helpers.ts";
+import { ggen, jsonLines, MAIN, runFlags } from "./helpers.ts";
 import { silentLogger } from "../src/core/logger.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { type Announcement, announcementOf, type P2PNode } from "../src/p2p/mod.ts";
@@ -36,7 +36,7 @@ export async function startDaemon(
   const args = [
     "run",
     "--quiet",
-    ...RUN_FLAGS,
+    ...runFlags(["p2p", "start"]),
     opts.main ?? MAIN,
     "p2p",
     "start",
