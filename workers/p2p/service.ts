@@ -147,6 +147,14 @@ export async function startP2PService(
     reachability.reached(id);
     if (!sources.has(id)) sources.set(id, evt.detail.direction === "inbound" ? "inbound" : "dial");
   });
+  // The bootstrap peers are dialled first: a command's node waits for one, and the services below
+  // start (files read, protocols registered) while the handshake runs
+  for (const addr of init.bootstrap.filter(Boolean)) {
+    const id = multiaddr(addr).getComponents().find((c) => c.name === "p2p")?.value;
+    if (id) sources.set(id, "bootstrap");
+  }
+  const bootstrapKeeper = createBootstrapKeeper({ node: started, log }, { addrs: init.bootstrap.filter(Boolean) });
+  bootstrapKeeper.start();
   const servedBy = createServedBy({ log }, { file: join(init.home, "served-by.json") });
   await servedBy.load();
   const fetcher = createFetchService({
@@ -179,12 +187,6 @@ export async function startP2PService(
   if (init.serveStore !== false) await fetcher.start();
   await catalog.start();
   await metadata.start();
-  for (const addr of init.bootstrap.filter(Boolean)) {
-    const id = multiaddr(addr).getComponents().find((c) => c.name === "p2p")?.value;
-    if (id) sources.set(id, "bootstrap");
-  }
-  const bootstrapKeeper = createBootstrapKeeper({ node: started, log }, { addrs: init.bootstrap.filter(Boolean) });
-  bootstrapKeeper.start();
   providers.start();
   const hygiene = createRoutingHygiene({ node: started, log }, {
     maxPerIp: init.maxRoutingEntriesPerIp ?? 4,
