@@ -177,6 +177,9 @@ export function checkResult<K extends NodeMethod>(method: K, value: unknown): No
   return (value ?? undefined) as NodeResult<K>;
 }
 
+/** Between two looks at a node's routing table while waiting for peers */
+const PEER_POLL_MS = 5;
+
 /** Wait until a node has `min` peers in its DHT routing table or the time is up; bounded polling */
 export async function waitForPeers(
   node: P2PNode,
@@ -189,10 +192,11 @@ export async function waitForPeers(
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     // A connection is not enough: DHT queries need the peer in the routing table (after identify);
-    // asked often, as a status call is a message to the worker and every install waits here
+    // asked often (a status call is a message to the worker, well under a millisecond) as every
+    // install without a daemon waits here
     count = (await node.status({ ...(signal ? { signal } : {}) })).routingTableSize;
     if (count >= min) break;
-    await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, PEER_POLL_MS));
   }
   return count;
 }
