@@ -2,6 +2,8 @@
  * `deno task bundle`: the single file `dist/ggen.js`. The commands, the P2P worker and the
  * registry's server side are bundled on their own and carried, gzipped, in comments at the end of
  * the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line parsing at start.
+ * The CLI's bundle imports no node: module: scripts/commander_host.js and scripts/node_host.js stand
+ * in (Deno loads its Node.js layer with the first one, at every start).
  * The examples the demo installs are set as a global by the first line. Offline: `deno bundle` needs no download.
  * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
  * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
@@ -91,6 +93,43 @@ async function withCommanderHost(code: string): Promise<string> {
   return code.slice(0, start) + head + code.slice(end);
 }
 
+/** The node: modules the CLI's bundle may import: scripts/node_host.js serves each */
+const HOSTED_NODE_MODULES = ["events", "path", "url", "util"];
+/** The binding the CLI's bundle reads them from */
+const NODE_HOST = "__ggenNodeHost";
+
+/**
+ * `code` (the CLI's bundle) with its imports of node:events, node:path, node:url and node:util
+ * read from scripts/node_host.js instead (why: its module doc), that file's source first. The
+ * build stops when the bundle imports another node: module or imports one in a form not rewritten
+ * here: the parsed part stays clear of Node's compatibility layer, and a new import gets looked at.
+ */
+async function withNodeHost(code: string): Promise<string> {
+  const rewritten = code.replace(/^import ([^;\n]*?) from "node:([a-z_/]+)";$/gm, (line, clause, module) => {
+    if (!HOSTED_NODE_MODULES.includes(module)) {
+      throw new Error(`the CLI's bundle imports node:${module} (${line}): look at scripts/node_host.js`);
+    }
+    const bindings = /^\{([^}]*)\}$/.exec(clause.trim())?.[1];
+    if (bindings === undefined) {
+      if (!/^[\w$]+$/.test(clause.trim())) throw new Error(`cannot rewrite "${line}": look at scripts/bundle.ts`);
+      return `const ${clause.trim()} = ${NODE_HOST}.${module};`;
+    }
+    const names = bindings.split(",").map((b: string) => b.trim()).filter(Boolean).map((b: string) => {
+      const m = /^([\w$]+)(?: as ([\w$]+))?$/.exec(b);
+      if (!m) throw new Error(`cannot rewrite "${line}": look at scripts/bundle.ts`);
+      return m[2] ? `${m[1]}: ${m[2]}` : m[1];
+    });
+    return `const { ${names.join(", ")} } = ${NODE_HOST}.${module};`;
+  });
+  const left = /^import\b[^;\n]*"node:|\bimport\(\s*["']node:|\brequire\(\s*["']node:/m.exec(rewritten);
+  if (left) throw new Error(`the CLI's bundle still imports a node: module (${left[0]}): look at scripts/bundle.ts`);
+  const hostFile = join(root, "scripts", "node_host.js");
+  const host = latin1Source(await Deno.readTextFile(hostFile), hostFile)
+    .replace(/^export async function nodeHost\(/m, "async function nodeHost(");
+  // In a function of its own: none of the host's names meets the bundle's
+  return `const ${NODE_HOST} = await (async () => {\n${host}\nreturn await nodeHost();\n})();\n${rewritten}`;
+}
+
 async function bundle(entry: string, out: string): Promise<string> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", "--platform", "deno", "--output", out, entry],
@@ -123,7 +162,7 @@ try {
     server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js")),
     commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js")),
   };
-  const cli = await withCommanderHost(await bundle(join(root, "main.ts"), join(work, "ggen.js")));
+  const cli = await withNodeHost(await withCommanderHost(await bundle(join(root, "main.ts"), join(work, "ggen.js"))));
   const digests = Object.fromEntries(
     Object.entries(parts).map(([name, code]) => [name, createHash("sha256").update(code).digest("hex")]),
   );
