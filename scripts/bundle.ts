@@ -93,8 +93,17 @@ async function withCommanderHost(code: string): Promise<string> {
   return code.slice(0, start) + head + code.slice(end);
 }
 
-/** The node: modules the CLI's bundle may import: scripts/node_host.js serves each */
-const HOSTED_NODE_MODULES = ["events", "path", "url", "util"];
+/**
+ * What the CLI's bundle may import of node: modules by name: what scripts/node_host.js implements
+ * (and tests/node_host_test.ts checks). commander's default import of node:path is served too; of
+ * it, commander calls only join and resolve for what ggen does (the rest refuses).
+ */
+const HOSTED_NODE_EXPORTS: Record<string, string[]> = {
+  events: ["EventEmitter"],
+  path: ["join", "resolve", "normalize", "sep", "delimiter"],
+  url: ["fileURLToPath", "pathToFileURL"],
+  util: ["stripVTControlCharacters"],
+};
 /** The binding the CLI's bundle reads them from */
 const NODE_HOST = "__ggenNodeHost";
 
@@ -106,9 +115,8 @@ const NODE_HOST = "__ggenNodeHost";
  */
 async function withNodeHost(code: string): Promise<string> {
   const rewritten = code.replace(/^import ([^;\n]*?) from "node:([a-z_/]+)";$/gm, (line, clause, module) => {
-    if (!HOSTED_NODE_MODULES.includes(module)) {
-      throw new Error(`the CLI's bundle imports node:${module} (${line}): look at scripts/node_host.js`);
-    }
+    const hosted = HOSTED_NODE_EXPORTS[module];
+    if (!hosted) throw new Error(`the CLI's bundle imports node:${module} (${line}): look at scripts/node_host.js`);
     const bindings = /^\{([^}]*)\}$/.exec(clause.trim())?.[1];
     if (bindings === undefined) {
       if (!/^[\w$]+$/.test(clause.trim())) throw new Error(`cannot rewrite "${line}": look at scripts/bundle.ts`);
@@ -117,6 +125,9 @@ async function withNodeHost(code: string): Promise<string> {
     const names = bindings.split(",").map((b: string) => b.trim()).filter(Boolean).map((b: string) => {
       const m = /^([\w$]+)(?: as ([\w$]+))?$/.exec(b);
       if (!m) throw new Error(`cannot rewrite "${line}": look at scripts/bundle.ts`);
+      if (!hosted.includes(m[1]!)) {
+        throw new Error(`scripts/node_host.js has no node:${module} ${m[1]} (${line}): add it there and to its test`);
+      }
       return m[2] ? `${m[1]}: ${m[2]}` : m[1];
     });
     return `const { ${names.join(", ")} } = ${NODE_HOST}.${module};`;

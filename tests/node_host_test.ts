@@ -51,6 +51,7 @@ Deno.test({
     assert.equal(host.path.join(), nodePath.join());
     assert.equal(host.path.resolve(), nodePath.resolve());
     assert.equal(host.path.sep, nodePath.sep);
+    assert.equal(host.path.delimiter, nodePath.delimiter);
     // What commander uses only for executable subcommands refuses
     assert.throws(() => host.path.basename("/a/b.js"), /no executable subcommands/);
   },
