@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { MIB } from "../src/core/constants.ts";
-import { runtimeDir } from "../src/core/embedded.ts";
+import { partFileName, runtimeDir } from "../src/core/embedded.ts";
 import { ggen, V8_FLAGS } from "../tests/helpers.ts";
 
 /**
@@ -104,14 +104,15 @@ export function rssMb(pid: number): number {
 }
 
 /**
- * The P2P worker part a single file wrote out when it first ran with `home` (src/core/embedded.ts
- * names it by its digest, which the single file's first line carries)
+ * The P2P worker part a single file's daemon (`p2p start`) wrote out when it first ran with `home`
+ * (src/core/embedded.ts names it by its digest, which the single file's first line carries)
  */
 export function workerPart(singleFile: string, home: string): string {
   const head = Deno.readTextFileSync(singleFile).slice(0, 4096);
   const sha256 = /"p2p_worker":"([0-9a-f]{64})"/.exec(head)?.[1];
   if (!sha256) throw new Error(`${singleFile} names no embedded P2P worker`);
-  const part = join(runtimeDir(home), `p2p_worker-${sha256.slice(0, 16)}.js`);
+  // The daemon's file (parts are named by the V8 flags of the process that loads them)
+  const part = join(runtimeDir(home), partFileName("p2p_worker", sha256, ["p2p", "start"]));
   if (!Deno.statSync(part).isFile) throw new Error(`${part} is not a file`);
   return part;
 }

@@ -40,8 +40,8 @@ cat > "$prefix/bin/ggen.tmp" <<LAUNCHER
 # (--no-lazy): Deno's code cache then holds all of them, so later runs compile nothing, where V8
 # would otherwise compile each function on its first call, run after run (the P2P fallback's
 # worker, noise and DHT code above all). Not for the daemon: its idle RSS grew 15 MB. V8 refuses a
-# code cache made under other flags and Deno writes it anew: the first command after a daemon
-# starts compiles once more.
+# code cache made under other flags, so each flag set loads the embedded parts from files of its
+# own (src/core/embedded.ts); the first command after a daemon starts compiles this file again.
 v8="--v8-flags=--max-semi-space-size=1,--no-lazy"
 prev=""
 for arg in "\$@"; do

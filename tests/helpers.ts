@@ -4,6 +4,7 @@
  */
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { v8FlagSet } from "../src/core/embedded.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 export const MAIN = join(ROOT, "main.ts");
@@ -22,9 +23,9 @@ export const RUN_FLAGS = [COMMAND_V8_FLAGS, ...PERMISSIONS];
  * launcher says why)
  */
 export function runFlags(args: readonly string[]): string[] {
-  const follows = (word: string, before: string) => args.some((arg, i) => arg === word && args[i - 1] === before);
-  if (follows("serve", "registry")) return [...PERMISSIONS];
-  if (follows("start", "p2p")) return [V8_FLAGS, ...PERMISSIONS];
+  const set = v8FlagSet(args);
+  if (set === "serve") return [...PERMISSIONS];
+  if (set === "daemon") return [V8_FLAGS, ...PERMISSIONS];
   return [...RUN_FLAGS];
 }
 

@@ -67,6 +67,34 @@ export function runtimeDir(home: string): string {
   return xdg ? join(xdg, "ggen", "runtime") : user ? join(user, ".cache", "ggen", "runtime") : join(home, "runtime");
 }
 
+/** The V8 flags scripts/install.sh's launcher gives a command, by what the command is */
+export type V8FlagSet = "command" | "daemon" | "serve";
+
+/**
+ * The V8 flags the launcher runs `ggen ARGS` with (scripts/install.sh, which says why): a
+ * command that ends compiles every function at once (--no-lazy), a daemon (`p2p start`) does not,
+ * and `registry serve` keeps V8's defaults. The tests and benchmarks run ggen by the same rule.
+ */
+export function v8FlagSet(args: readonly string[]): V8FlagSet {
+  const follows = (word: string, before: string) => args.some((arg, i) => arg === word && args[i - 1] === before);
+  if (follows("serve", "registry")) return "serve";
+  if (follows("start", "p2p")) return "daemon";
+  return "command";
+}
+
+/**
+ * The file name of a part with digest `sha256`, as loaded by a process run with `args`. V8
+ * refuses a code cache made under other flags, and Deno then compiles the file again and
+ * replaces its cache: each flag set loads the parts from files of its own, so a daemon's start
+ * does not cost the next command a compile of the parts (the first `search --offline` after a
+ * daemon started: 250-280 -> 182-239 ms, 100-110 warm; the rest is the single file itself, which
+ * both load).
+ */
+export function partFileName(name: string, sha256: string, args: readonly string[] = Deno.args): string {
+  const set = v8FlagSet(args);
+  return `${name}-${sha256.slice(0, 16)}${set === "command" ? "" : `.${set}`}.js`;
+}
+
 /**
  * The file URL of the embedded part `name`, written out on first use; undefined when this is not
  * the single-file build (the caller then uses the source file)
@@ -76,7 +104,7 @@ export async function embeddedModuleUrl(name: string, home: string): Promise<str
   if (!sha256) return undefined;
   // Named by its digest and renamed into place whole: a file there is this build's part
   const dir = runtimeDir(home);
-  const path = join(dir, `${name}-${sha256.slice(0, 16)}.js`);
+  const path = join(dir, partFileName(name, sha256));
   const present = await Deno.stat(path).then((s) => s.isFile, () => false);
   if (!present) {
     // The main module is the single file, also when a part asks (the server side starts workers)
