@@ -15,6 +15,7 @@ import { silentLogger } from "../src/core/logger.ts";
 import { createToken, startRegistryServer } from "../src/registry/server/mod.ts";
 import { ggen, writePackage } from "../tests/helpers.ts";
 import { buildSingleFile } from "./single_file.ts";
+import { stepMedians, type TracedRun, tracedRun } from "./install_trace.ts";
 import { type Daemon, startDaemon } from "../tests/p2p_helpers.ts";
 
 const DAEMONS = Number(Deno.env.get("GGEN_BENCH_DAEMONS") ?? 25);
@@ -209,6 +210,22 @@ try {
   for (const i of gone) daemons[i]!.kill("SIGKILL");
   await settle();
   const down = await eachPackageFresh();
+  // The same installs again with -v, each log line timed: where a fresh client's fallback spends its time
+  const traced: TracedRun[] = [];
+  for (const [k, id] of ids.entries()) {
+    for (let c = 0; c < CLIENTS_PER_PACKAGE; c++) {
+      const dir = join(work, `client-${clientN++}`);
+      await Deno.mkdir(join(dir, "home"), { recursive: true });
+      traced.push(
+        await tracedRun(["install", id], {
+          home: join(dir, "home"),
+          cwd: dir,
+          env: { ...env, GGEN_BOOTSTRAP: entry(k, c).addr },
+          ...cli,
+        }),
+      );
+    }
+  }
   // A developer machine that runs its own daemon (`ggen p2p start`) and does not hold the package:
   // the CLI asks that daemon instead of starting a node. Each install ends with the daemon
   // re-sharing what it fetched; timed once back to back (that burst overlapping the next install),
@@ -308,6 +325,14 @@ try {
     }
     rows.push({ measure: `${s.name}: p95 install`, budget: "-", value: `${s.p95.toFixed(0)} ms`, ok: undefined });
   }
+  rows.push({
+    measure: `${lan.name}: where a fresh client's install spends its time (${
+      traced.filter((r) => r.ok).length
+    }/${traced.length} more installs with -v, each step's median in ms, ended by its log line)`,
+    budget: "-",
+    value: stepMedians(traced).join(", "),
+    ok: undefined,
+  });
 } finally {
   await Promise.all(daemons.map((d) => d.stop()));
   await server.stop().catch(() => {});

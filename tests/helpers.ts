@@ -29,6 +29,21 @@ export function runFlags(args: readonly string[]): string[] {
   return [...RUN_FLAGS];
 }
 
+/**
+ * The environment a test or benchmark runs `ggen` in: its own GGEN_HOME, no colours, no mDNS, and
+ * (every test node is on 127.0.0.1) the per-IP caps that protect real deployments lifted; `env` on top
+ */
+export function cliEnv(home: string, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    GGEN_HOME: home,
+    NO_COLOR: "1",
+    GGEN_MDNS: "0",
+    GGEN_P2P_MAX_CONN_PER_IP: "1000",
+    GGEN_P2P_MAX_ROUTING_PER_IP: "1000",
+    ...env,
+  };
+}
+
 /** Result of one CLI run */
 export interface RunResult {
   code: number;
@@ -51,15 +66,7 @@ export async function ggen(
   const cmd = new Deno.Command(Deno.execPath(), {
     args: ["run", "--quiet", ...runFlags(args), opts.main ?? MAIN, ...args],
     cwd: opts.cwd ?? opts.home,
-    // Every test node is on 127.0.0.1: lift the per-IP cap that protects real deployments
-    env: {
-      GGEN_HOME: opts.home,
-      NO_COLOR: "1",
-      GGEN_MDNS: "0",
-      GGEN_P2P_MAX_CONN_PER_IP: "1000",
-      GGEN_P2P_MAX_ROUTING_PER_IP: "1000",
-      ...opts.env,
-    },
+    env: cliEnv(opts.home, opts.env),
     stdout: "piped",
     stderr: "piped",
     ...(opts.signal ? { signal: opts.signal } : {}),
