@@ -1,6 +1,6 @@
 /**
  * `deno task bundle`: the single file `dist/ggen.js`. The commands, the P2P worker and the
- * registry's server side are bundled on their own and carried, gzipped, in comments at the end of
+ * registry's server side are bundled on their own and carried, compressed, in comments at the end of
  * the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line parsing at start.
  * The CLI's bundle imports no node: module: scripts/commander_host.js and scripts/node_host.js stand
  * in (Deno loads its Node.js layer with the first one, at every start).
@@ -10,6 +10,7 @@
  * Run: `deno task bundle [--output PATH]`.
  */
 import { createHash } from "node:crypto";
+import { brotliCompressSync, constants as zlib } from "node:zlib";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { toBase64 } from "../src/core/mod.ts";
@@ -141,14 +142,32 @@ async function withNodeHost(code: string): Promise<string> {
   return `const ${NODE_HOST} = await (async () => {\n${host}\nreturn await nodeHost();\n})();\n${rewritten}`;
 }
 
-async function bundle(entry: string, out: string): Promise<string> {
+/** `deno bundle` of `entry` into `out`, with `flags` */
+async function denoBundle(entry: string, out: string, flags: string[] = []): Promise<void> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["bundle", "--quiet", "--platform", "deno", "--output", out, entry],
+    args: ["bundle", "--quiet", "--platform", "deno", ...flags, "--output", out, entry],
     cwd: root,
     stdout: "inherit",
     stderr: "piped",
   }).output();
   if (code !== 0) throw new Error(`deno bundle ${entry} failed:\n${new TextDecoder().decode(stderr)}`);
+}
+
+/**
+ * The bundle of `entry`, written to `out` on the way. A part (`minify`) is minified by a second
+ * pass over the first one's output, names kept (errors and libraries read them): V8 keeps a
+ * script's source in the heap, and 8 bytes per line once a stack trace asks for a position, for
+ * as long as the process runs. Bundling and minifying in one pass leaves out the `require` shim
+ * that npm packages written as CommonJS need (see the top of this file); the second pass bundles
+ * a file that has it.
+ */
+async function bundle(entry: string, out: string, opts: { minify?: boolean } = {}): Promise<string> {
+  await denoBundle(entry, out);
+  if (opts.minify) {
+    const plain = `${out}.plain.js`;
+    await Deno.rename(out, plain);
+    await denoBundle(plain, out, ["--minify", "--keep-names"]);
+  }
   return latin1Source(compactNumberArrays(await Deno.readTextFile(out)), entry);
 }
 
@@ -169,9 +188,10 @@ async function filesUnder(dir: string): Promise<Record<string, string>> {
 try {
   // The parts the CLI loads by a computed URL (so the CLI's bundle leaves them out), by name
   const parts: Record<string, string> = {
-    p2p_worker: await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js")),
-    server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js")),
-    commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js")),
+    p2p_worker: await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js"), { minify: true }),
+    server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js"), { minify: true }),
+    commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js"), { minify: true }),
+    dashboard: await bundle(join(root, "src", "p2p", "dashboard", "assets.ts"), join(work, "dashboard.js")),
   };
   const cli = await withNodeHost(await withCommanderHost(await bundle(join(root, "main.ts"), join(work, "ggen.js"))));
   const digests = Object.fromEntries(
@@ -181,13 +201,20 @@ try {
   // Statements before the bundle's own: import declarations are hoisted, and none of them reads these
   const prelude = `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_KEY)})] = ${JSON.stringify(digests)};\n` +
     `globalThis[Symbol.for(${JSON.stringify(EMBEDDED_EXAMPLES_KEY)})] = ${JSON.stringify(examples)};\n`;
-  // Each part in a closing comment: base64 holds no "*/"; gzipped, as Deno reads the whole file at every start
+  // Each part in a closing comment: base64 holds no "*/". Compressed, as Deno reads the whole file at
+  // every start and V8 keeps it in the heap for as long as the process runs: Brotli at its best
+  // quality, about a fifth smaller than gzip here; read back with DecompressionStream("brotli")
   let trailer = "";
   for (const [name, code] of Object.entries(parts)) {
-    const gzipped = new Uint8Array(
-      await new Response(new Blob([code]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
-    );
-    const b64 = toBase64(gzipped).replace(/.{1,76}/g, "$&\n");
+    const source = new TextEncoder().encode(code);
+    const compressed = brotliCompressSync(source, {
+      params: {
+        [zlib.BROTLI_PARAM_QUALITY]: zlib.BROTLI_MAX_QUALITY,
+        [zlib.BROTLI_PARAM_LGWIN]: zlib.BROTLI_MAX_WINDOW_BITS,
+        [zlib.BROTLI_PARAM_SIZE_HINT]: source.length,
+      },
+    });
+    const b64 = toBase64(compressed).replace(/.{1,76}/g, "$&\n");
     trailer += `\n${EMBEDDED_MARKER}${name}:${digests[name]}\n${b64}*/\n`;
   }
   await Deno.mkdir(dirname(output), { recursive: true });

@@ -158,7 +158,13 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         assert.match(await page.text(), /ggen install io\.bundle\.pkg/);
 
         daemon = await startDaemon(join(work.path, "daemon"), { env, main });
-        // The dashboard and the graph library it serves come from inside the file too
+        const runtimeDir = join(xdg.XDG_CACHE_HOME, "ggen", "runtime");
+        assert.ok(
+          [...Deno.readDirSync(runtimeDir)].every((e) => !e.name.startsWith("dashboard-")),
+          "a daemon whose dashboard nobody opened has not loaded its page and files",
+        );
+        // The dashboard and the graph library it serves come from inside the file too, as a part
+        // of its own the daemon loads when the dashboard is first opened
         const link = await ggen(["p2p", "ui", "--json"], { home: daemon.home, env, main });
         assert.equal(link.code, 0, link.stderr);
         const login = await fetch(JSON.parse(link.stdout.trim()).url, { redirect: "manual" });
@@ -188,7 +194,7 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         // each set of V8 flags that loaded it (this command's, the daemon's: each keeps its own
         // code cache); so did the registry's server side and the commands, kept out of the code
         // every start parses
-        const runtime = [...Deno.readDirSync(join(xdg.XDG_CACHE_HOME, "ggen", "runtime"))].map((e) => e.name);
+        const runtime = [...Deno.readDirSync(runtimeDir)].map((e) => e.name);
         const filesOf = (part: string) => {
           const files = runtime.map((n) => new RegExp(`^${part}-([0-9a-f]{16})(\\.daemon|\\.serve)?\\.js$`).exec(n))
             .filter((m) => m !== null);
@@ -199,10 +205,11 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
         assert.deepEqual(filesOf("p2p_worker"), ["command", "daemon"]);
         assert.ok(filesOf("server").length > 0);
         assert.ok(filesOf("commands").includes("command"));
+        assert.deepEqual(filesOf("dashboard"), ["daemon"]);
         // Every source Deno loads is Latin-1, which V8 keeps at one byte per character (one em
         // dash made it two for the whole file), and holds no table written one number per line
         // (V8 keeps 8 bytes per line of a script: kad-dht's 65,536-entry table alone was 0.5 MB)
-        for (const file of [main, ...runtime.map((n) => join(xdg.XDG_CACHE_HOME, "ggen", "runtime", n))]) {
+        for (const file of [main, ...runtime.map((n) => join(runtimeDir, n))]) {
           const text = await Deno.readTextFile(file);
           const wide = /[\u0100-\u{10ffff}]/u.exec(text);
           assert.equal(wide, null, `${file} holds ${JSON.stringify(wide?.[0])} at ${wide?.index}`);

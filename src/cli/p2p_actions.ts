@@ -71,7 +71,9 @@ export async function startDaemon(
       });
     })
     : undefined;
-  const dashboard = shown.dashboard = createDashboard({ node, logger, held: () => heldPackages(ctx) });
+  const dashboard = shown.dashboard = createDashboard({ node, logger, held: () => heldPackages(ctx) }, {
+    home: config.home,
+  });
   const control = await startControlServer({ logger }, {
     home: config.home,
     node,

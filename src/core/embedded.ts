@@ -1,6 +1,6 @@
 /**
  * Code the single-file build (`deno task bundle`) carries outside its parsed part: the P2P worker
- * and the registry's server side each bundled on their own, gzipped, in comments at the end of the
+ * and the registry's server side each bundled on their own, compressed (Brotli), in comments at the end of the
  * file (base64 cannot end a comment). Deno reads the whole file at every start but parses only
  * the CLI, so `--version` or an install does not pay for libp2p, the S3 SDK or the HTML
  * sanitiser. The first line of the build sets `globalThis[Symbol.for(EMBEDDED_KEY)]` to the
@@ -17,7 +17,7 @@ import { IntegrityError } from "./errors.ts";
 /** The global the single-file build sets: name → SHA-256 of that part's source */
 export const EMBEDDED_KEY = "ggen.embedded";
 
-/** The comment that holds a part: this, `name:sha256`, a newline, base64 lines (gzip), the comment's end */
+/** The comment that holds a part: this, `name:sha256`, a newline, base64 lines (Brotli), the comment's end */
 export const EMBEDDED_MARKER = "/*ggen-embedded:";
 
 /** The parts this process wrote out (their compiled code is not in Deno's cache yet) */
@@ -46,8 +46,9 @@ export async function embeddedPartSource(text: string, file: string, name: strin
   const end = newline < 0 ? -1 : text.indexOf("*/", newline);
   if (end < 0) throw new IntegrityError(`${file} does not hold its ${name} code: download or build it again`);
   const digest = text.slice(start + EMBEDDED_MARKER.length + name.length + 1, newline);
-  const gzipped = fromBase64(text.slice(newline + 1, end).replaceAll("\n", "")) as Uint8Array<ArrayBuffer>;
-  const source = await new Response(new Blob([gzipped]).stream().pipeThrough(new DecompressionStream("gzip"))).text();
+  const compressed = fromBase64(text.slice(newline + 1, end).replaceAll("\n", "")) as Uint8Array<ArrayBuffer>;
+  const source = await new Response(new Blob([compressed]).stream().pipeThrough(new DecompressionStream("brotli")))
+    .text();
   // WebCrypto, not node:crypto: this runs on the start-up path, where node:crypto costs ~10 ms to load
   const actual = toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(source))));
   if (actual !== digest) {

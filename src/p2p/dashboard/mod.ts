@@ -21,9 +21,12 @@ export interface Dashboard extends DashboardServer {
 }
 
 /** Create the dashboard of a daemon's node */
-export function createDashboard(components: DashboardStateComponents & { logger: Logger }): Dashboard {
+export function createDashboard(
+  components: DashboardStateComponents & { logger: Logger },
+  init: { home: string },
+): Dashboard {
   const state = createDashboardState(components);
-  const server = createDashboardServer({ state, logger: components.logger });
+  const server = createDashboardServer({ state, logger: components.logger }, init);
   return {
     ...server,
     noteAnnouncement: (a, from) => state.noteAnnouncement(a, from),

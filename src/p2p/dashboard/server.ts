@@ -7,12 +7,8 @@
  * only the dashboard's own script and styles. Live updates are Server-Sent Events.
  * @module
  */
-import { type Logger, randomHex } from "../../core/mod.ts";
+import { embeddedModuleUrl, type Logger, randomHex } from "../../core/mod.ts";
 import type { DashboardStateSource } from "./state.ts";
-import html from "./assets/index.html" with { type: "text" };
-import appJs from "./assets/app.js" with { type: "text" };
-import appCss from "./assets/app.css" with { type: "text" };
-import cytoscapeJs from "cytoscape/dist/cytoscape.esm.min.mjs" with { type: "text" };
 
 /** The session cookie's name */
 export const SESSION_COOKIE = "ggen_ui";
@@ -29,11 +25,25 @@ const PUSH_INTERVAL_MS = 1000;
 export const DASHBOARD_CSP: string = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; " +
   "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
-const ASSETS: Record<string, { body: string; type: string }> = {
-  "/ui/app.js": { body: appJs, type: "text/javascript; charset=utf-8" },
-  "/ui/app.css": { body: appCss, type: "text/css; charset=utf-8" },
-  "/ui/cytoscape.mjs": { body: cytoscapeJs, type: "text/javascript; charset=utf-8" },
-};
+/** The dashboard's page and files (src/p2p/dashboard/assets.ts) */
+type DashboardAssets = typeof import("./assets.ts");
+
+let loadingAssets: Promise<DashboardAssets> | undefined;
+
+/**
+ * The page and files, loaded on first use by a computed URL: the single-file build's embedded
+ * part `dashboard`, else the source module. A failed load is tried again on the next request.
+ */
+function dashboardAssets(home: string): Promise<DashboardAssets> {
+  loadingAssets ??= (async () => {
+    const url = await embeddedModuleUrl("dashboard", home) ?? import.meta.resolve("./assets.ts");
+    return await import(url) as DashboardAssets;
+  })().catch((err) => {
+    loadingAssets = undefined;
+    throw err;
+  });
+  return loadingAssets;
+}
 
 /** The dashboard's HTTP side */
 export interface DashboardServer {
@@ -48,6 +58,10 @@ export interface DashboardServer {
 /** Create the dashboard's HTTP side */
 export function createDashboardServer(
   components: { state: DashboardStateSource; logger: Logger },
+  init: {
+    /** The daemon's GGEN_HOME (where the single-file build writes the page's code without a user cache) */
+    home: string;
+  },
 ): DashboardServer {
   const log = components.logger.child("dashboard");
   const tokens = new Map<string, number>();
@@ -155,7 +169,7 @@ export function createDashboardServer(
         return text(401, "Not signed in: open the link `ggen p2p ui` prints\n");
       }
       if (url.pathname === "/ui/" || url.pathname === "/ui") {
-        return new Response(html, {
+        return new Response((await dashboardAssets(init.home)).DASHBOARD_PAGE, {
           headers: {
             "content-type": "text/html; charset=utf-8",
             "content-security-policy": DASHBOARD_CSP,
@@ -165,16 +179,17 @@ export function createDashboardServer(
           },
         });
       }
-      const asset = ASSETS[url.pathname];
+      if (url.pathname === "/ui/state") {
+        return Response.json(await components.state.snapshot(req.signal), { headers: { "cache-control": "no-store" } });
+      }
+      if (url.pathname === "/ui/events") return events();
+      const files = (await dashboardAssets(init.home)).DASHBOARD_FILES;
+      const asset = Object.hasOwn(files, url.pathname) ? files[url.pathname] : undefined;
       if (asset) {
         return new Response(asset.body, {
           headers: { "content-type": asset.type, "x-content-type-options": "nosniff", "cache-control": "no-cache" },
         });
       }
-      if (url.pathname === "/ui/state") {
-        return Response.json(await components.state.snapshot(req.signal), { headers: { "cache-control": "no-store" } });
-      }
-      if (url.pathname === "/ui/events") return events();
       return text(404, "No such dashboard page\n");
     },
     stop() {
