@@ -50,6 +50,8 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
       assert.doesNotMatch(r.stderr, /starting a short-lived node/);
+      // Not even the P2P code loads ahead while central answers
+      assert.doesNotMatch(r.stderr, /P2P worker/);
     });
 
     await t.step("package only in P2P: central's 404 falls back to P2P", async () => {
@@ -73,6 +75,10 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
         const r = await ggen(["install", "io.hy.central", "--json"], { home: local.home, cwd: project, env });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
+        // P2P mode with a daemon running: the command uses the daemon's node and loads no worker
+        const viaDaemon = await ggen(["search", "io.hy", "--p2p", "-v"], { home: local.home });
+        assert.equal(viaDaemon.code, 0, viaDaemon.stderr);
+        assert.doesNotMatch(viaDaemon.stderr, /P2P worker|starting a short-lived node/);
         const status = await ggen(["p2p", "status", "--json"], { home: local.home });
         const provided = jsonLines<{ provided_packages: number }>(status.stdout)[0]!.provided_packages;
         assert.ok(provided >= 1);
@@ -99,9 +105,27 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
       assert.match(r.stderr, /Cannot reach central registry/);
-      const s = await ggen(["search", "io.hy.central", "--json"], { home: join(work.path, "c3"), env: clientEnv });
+      // The install's failure is remembered: the next command loads the P2P worker while its own
+      // code loads, and its node takes that worker over
+      const s = await ggen(["search", "io.hy.central", "--json", "-v"], {
+        home: join(work.path, "c3"),
+        env: clientEnv,
+      });
       assert.equal(s.code, 0, s.stderr);
       assert.equal(jsonLines<{ id: string; source: string }>(s.stdout)[0]?.source, "p2p");
+      assert.match(s.stderr, /P2P worker loading ahead \(central failed moments ago\)/);
+      assert.match(s.stderr, /P2P worker taken over: it started loading \d+ ms ago/);
+      // So does every command of P2P mode
+      const p2pProject = join(work.path, "p");
+      await Deno.mkdir(p2pProject);
+      const p = await ggen(["install", "io.hy.peer", "--p2p", "-v"], {
+        home: join(work.path, "c4"),
+        cwd: p2pProject,
+        env: clientEnv,
+      });
+      assert.equal(p.code, 0, p.stderr);
+      assert.match(p.stderr, /P2P worker loading ahead \(p2p mode\)/);
+      assert.match(p.stderr, /P2P worker taken over/);
       const forced = await ggen(["search", "x", "--central"], { home: join(work.path, "c3"), env: clientEnv });
       assert.equal(forced.code, 1);
       assert.match(forced.stderr, /Cannot reach central registry/);

@@ -181,6 +181,25 @@ Deno.test("hybrid hedging: a silent central is abandoned for the next backend; t
   });
   await quick.info("io.conf.pkg");
   assert.ok(Object.keys(store).some((k) => k.startsWith("latency central")));
+  // Two hybrids share one store (a command has two, and commands follow one another): what one
+  // saves, the other's later save keeps
+  const shared: Record<string, number> = {};
+  const health = {
+    load: () => ({ ...shared }),
+    save: (state: Record<string, number>) => {
+      for (const k of Object.keys(shared)) delete shared[k];
+      Object.assign(shared, state);
+    },
+  };
+  const metadataFirst = createHybridRegistry({ logger: silentLogger, backends: [silent, good] }, {
+    hedgeMs: 50,
+    health,
+  });
+  const bytesFirst = createHybridRegistry({ logger: silentLogger, backends: [fast, good] }, { health });
+  await metadataFirst.info("io.conf.pkg");
+  await bytesFirst.info("io.conf.pkg");
+  assert.ok((shared["central"] ?? 0) > Date.now(), "the breaker one hybrid saved is kept");
+  assert.ok(shared["latency central"] !== undefined, "beside the latency the other saved");
   assert.equal(hedgeDelay(undefined), 300);
   assert.equal(hedgeDelay(10), 150);
   assert.equal(hedgeDelay(100), 400);

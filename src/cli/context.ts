@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import { isIP } from "node:net";
-import { type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
+import { dropWorkerAhead, type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
   asDaemonClient,
@@ -19,9 +19,9 @@ import {
   waitForPeers,
 } from "../p2p/mod.ts";
 import { workerInit } from "./node_init.ts";
+import { backendHealthFile } from "./backend_health.ts";
 import {
   type AddressBook,
-  type BackendHealthStore,
   type CentralRegistry,
   createCacheRegistry,
   createCentralRegistry,
@@ -73,32 +73,6 @@ export interface Context {
   networkDone(): void;
   /** Release what the context started */
   close(): Promise<void>;
-}
-
-/** The hybrid registry's breaker state in `$GGEN_HOME/backend-health.json` (best effort) */
-function backendHealthFile(home: string): BackendHealthStore {
-  const path = join(home, "backend-health.json");
-  return {
-    load() {
-      try {
-        const data = JSON.parse(Deno.readTextFileSync(path)) as Record<string, unknown>;
-        return Object.fromEntries(
-          Object.entries(data).filter((e): e is [string, number] => typeof e[1] === "number" && e[1] > Date.now()),
-        );
-      } catch {
-        return {};
-      }
-    },
-    save(state) {
-      try {
-        const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-        Deno.writeTextFileSync(tmp, JSON.stringify(state));
-        Deno.renameSync(tmp, path);
-      } catch {
-        // a read-only home only costs the next command the same timeouts
-      }
-    },
-  };
 }
 
 /** Where central's host names last resolved, in `$GGEN_HOME/central-addresses.json` (best effort) */
@@ -321,6 +295,8 @@ export function createContext(
       void stopNode().catch((err) => logger.debug(`stopping the P2P node: ${(err as Error).message}`));
     },
     async close() {
+      // A worker that loaded ahead for a node this command did not need
+      dropWorkerAhead();
       await Promise.all(reports);
       await stopNode();
     },

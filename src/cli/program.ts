@@ -18,6 +18,7 @@ import type { Context } from "./context.ts";
 import { createOutput, snakeKeys } from "./output.ts";
 import { commands, type ServerCommands, serverCommands } from "./parts.ts";
 import { p2pCommands } from "./p2p_cmd.ts";
+import { loadWorkerAhead } from "./node_ahead.ts";
 import { trustCommands } from "./trust_cmd.ts";
 import { addExamples, completionScript } from "./help.ts";
 
@@ -62,7 +63,11 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     return { config, logger, out: createOutput({ json: Boolean(g.json) }) };
   };
   const open = async (cmd: Command, flags: ConfigFlags = {}): Promise<Context> => {
-    const [base, { context }] = await Promise.all([settings(cmd, flags), commands()]);
+    const base = await settings(cmd, flags);
+    // The P2P worker, when a node is the likely way, loads on its own thread while this one loads
+    // the commands' code: started first, as that keeps this thread busy
+    loadWorkerAhead(cmd.name(), base.config, base.logger);
+    const { context } = await commands();
     ctx = context.createContext({ ...base, signal });
     return ctx;
   };

@@ -11,3 +11,5 @@ export * from "./text.ts";
 export * from "./logger.ts";
 export * from "./bytes.ts";
 export * from "./embedded.ts";
+export * from "./worker_ahead.ts";
+export { backendKey } from "./registry.ts";

@@ -41,6 +41,8 @@ export const CENTRAL_RETRY_BACKOFF_MS = 200;
 export const PROJECT_DIR = ".ggen";
 /** The lockfile name, in the project root */
 export const LOCKFILE_NAME = "ggen.lock";
+/** The running daemon's address and secret, in `$GGEN_HOME` (mode 0600) */
+export const DAEMON_FILE_NAME = "daemon.json";
 /** The manifest file name, in a package root */
 export const MANIFEST_NAME = "ggen.toml";
 /** Written last into an installed package directory; its presence means complete */

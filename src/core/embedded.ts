@@ -119,3 +119,28 @@ export async function embeddedModuleUrl(name: string, home: string): Promise<str
   }
   return pathToFileURL(path).href;
 }
+
+/**
+ * The URL to start the P2P worker from: the single-file build's embedded part, else
+ * `workers/p2p_worker.ts` (run from source, or included by `deno compile`)
+ */
+export async function p2pWorkerUrl(home: string): Promise<string> {
+  return await embeddedModuleUrl("p2p_worker", home) ?? P2P_WORKER_SOURCE;
+}
+
+/**
+ * {@link p2pWorkerUrl} without waiting for anything: undefined when the single-file build has
+ * not written the part out yet (its first run)
+ */
+export function p2pWorkerUrlNow(home: string, args: readonly string[] = Deno.args): string | undefined {
+  const sha256 = embeddedDigest("p2p_worker");
+  if (!sha256) return P2P_WORKER_SOURCE;
+  const path = join(runtimeDir(home), partFileName("p2p_worker", sha256, args));
+  try {
+    return Deno.statSync(path).isFile ? pathToFileURL(path).href : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const P2P_WORKER_SOURCE = import.meta.resolve("../../workers/p2p_worker.ts");

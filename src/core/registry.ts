@@ -55,3 +55,12 @@ export interface Publisher {
     options?: AbortOptions,
   ): Promise<PackageVersion>;
 }
+
+/**
+ * The name a backend goes by in the hybrid registry's circuit breaker and its saved state: its
+ * name, and its address when it has one (another central URL starts healthy)
+ */
+export function backendKey(backend: { readonly name: string; readonly url?: unknown }): string {
+  // Without trailing slashes, as the HTTP clients keep their URL
+  return typeof backend.url === "string" ? `${backend.name} ${backend.url.replace(/\/+$/, "")}` : backend.name;
+}

@@ -10,10 +10,11 @@ import {
   embeddedWrittenNow,
   errorFromName,
   type Logger,
+  p2pWorkerUrl,
+  takeWorkerAhead,
   UnavailableError,
 } from "../core/mod.ts";
 import type { CatalogEntry, VouchedEntry } from "./catalog.ts";
-import { workerUrl } from "./worker_url.ts";
 import {
   INITIAL_CREDIT,
   type MainToWorker,
@@ -78,7 +79,7 @@ interface Pending {
 
 /** Start the worker and its libp2p node */
 export async function startWorkerNode(components: WorkerNodeComponents, init: WorkerNodeInit): Promise<WorkerNode> {
-  const url = await workerUrl(init.home);
+  const url = await p2pWorkerUrl(init.home);
   if (init.warmUp && embeddedWrittenNow("p2p_worker")) {
     const started = performance.now();
     await loadOnce(url);
@@ -139,7 +140,9 @@ class WorkerNodeClient implements WorkerNode {
   constructor(components: WorkerNodeComponents, init: WorkerNodeInit, url: string) {
     this.#log = components.logger.child("p2p");
     this.#init = init;
-    this.#worker = new Worker(url, { type: "module" });
+    const ahead = takeWorkerAhead(url);
+    if (ahead) this.#log.debug(`P2P worker taken over: it started loading ${ahead.aheadMs.toFixed(0)} ms ago`);
+    this.#worker = ahead?.worker ?? new Worker(url, { type: "module" });
     this.#worker.onmessage = (evt: MessageEvent<WorkerToMain>) => this.#onMessage(evt.data);
     this.#worker.onerror = (evt) => {
       evt.preventDefault();

@@ -6,6 +6,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import {
+  DAEMON_FILE_NAME,
   DEFAULT_P2P_REQUEST_TIMEOUT_MS,
   errorFromName,
   MIB,
@@ -31,7 +32,7 @@ export interface DaemonInfo {
 
 /** Path of the daemon file */
 export function daemonFile(home: string): string {
-  return join(home, "daemon.json");
+  return join(home, DAEMON_FILE_NAME);
 }
 
 /** Header carrying the client's nonce */

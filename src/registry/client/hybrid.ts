@@ -12,6 +12,7 @@
  */
 import {
   type AbortOptions,
+  backendKey,
   type Logger,
   NotFoundError,
   type OpenOptions,
@@ -117,27 +118,30 @@ export function createHybridRegistry(
   const searches = new LruCache<SearchHit[]>(init.cacheSize ?? 256, init.cacheTtlMs ?? 60_000);
   // Circuit breaker: an unavailable backend is skipped for a while instead of paying its timeouts again
   const saved = Object.entries(init.health?.load() ?? {});
-  const offlineUntil = new Map<string, number>(saved.filter(([k]) => !k.startsWith(LATENCY)));
+  const offlineUntil = new Map<string, number>(
+    saved.filter(([k, until]) => !k.startsWith(LATENCY) && until > Date.now()),
+  );
   const latency = new Map<string, number>(
     saved.filter(([k]) => k.startsWith(LATENCY)).map(([k, v]) => [k.slice(LATENCY.length), v]),
   );
   const offlineMs = init.offlineMs ?? 30_000;
   const hedged = new Set(init.hedged ?? ["central"]);
-  const persist = () =>
-    init.health?.save({
-      ...Object.fromEntries(offlineUntil),
-      ...Object.fromEntries([...latency].map(([k, v]) => [LATENCY + k, v])),
-    });
+  // One entry changed over what the store holds now: the store is shared (a command's two hybrids,
+  // other commands), and writing this instance's whole view would undo what another one saved
+  const persist = (key: string, value: number | undefined) => {
+    if (!init.health) return;
+    const state = init.health.load();
+    if (value === undefined) delete state[key];
+    else state[key] = value;
+    init.health.save(state);
+  };
   const observe = (b: Registry, ms: number) => {
     const old = latency.get(keyOf(b));
-    latency.set(keyOf(b), old === undefined ? ms : Math.round(0.7 * old + 0.3 * ms));
-    persist();
+    const average = old === undefined ? ms : Math.round(0.7 * old + 0.3 * ms);
+    latency.set(keyOf(b), average);
+    persist(LATENCY + keyOf(b), average);
   };
-  // The breaker remembers a backend by its address too: another central URL starts healthy
-  const keyOf = (b: Registry) => {
-    const url = (b as Registry & { url?: unknown }).url;
-    return typeof url === "string" ? `${b.name} ${url}` : b.name;
-  };
+  const keyOf = (b: Registry) => backendKey(b as Registry & { url?: unknown });
   for (const [key, until] of offlineUntil) {
     const backend = backends.find((b) => keyOf(b) === key);
     if (until > Date.now() && backend && backend !== backends.at(-1)) {
@@ -158,8 +162,9 @@ export function createHybridRegistry(
         backend: backend.name,
         message: `${what}: ${(err as Error).message}; using the next backend`,
       });
-      offlineUntil.set(keyOf(backend), Date.now() + offlineMs);
-      persist();
+      const until = Date.now() + offlineMs;
+      offlineUntil.set(keyOf(backend), until);
+      persist(keyOf(backend), until);
     }
     log.debug(`${what}: ${backend.name} failed (${(err as Error).message}); falling back`);
     failures.push({ backend: backend.name, error: err as Error });
@@ -173,7 +178,7 @@ export function createHybridRegistry(
     if (hedged.has(backend.name)) observe(backend, performance.now() - started);
     if (offlineUntil.delete(keyOf(backend))) {
       log.info(`${backend.name} is back`);
-      persist();
+      persist(keyOf(backend), undefined);
     }
   };
 
