@@ -105,6 +105,8 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
       assert.match(r.stderr, /Cannot reach central registry/);
+      // A new client: central's port refused a connection before the commands' code loaded
+      assert.match(r.stderr, /P2P worker loading ahead \(central refused a connection\)/);
       // The install's failure is remembered: the next command loads the P2P worker while its own
       // code loads, and its node takes that worker over
       const s = await ggen(["search", "io.hy.central", "--json", "-v"], {

@@ -1,9 +1,10 @@
 /**
  * Whether a command starts loading the P2P worker before its commands' code has loaded
  * (core/worker_ahead.ts says how). Only where a short-lived node is the likely way: P2P and
- * P2P-first modes, or hybrid mode while the breaker skips central, which failed moments ago;
- * never with a daemon running (the command uses the daemon's node), offline, or with central
- * healthy (a node that is not started costs a healthy install about 30 ms, measured).
+ * P2P-first modes, or hybrid mode while the breaker skips central (it failed moments ago) or when
+ * central's port refuses a connection; never with a daemon running (the command uses the
+ * daemon's node), offline, or with central answering (a worker that loads for nothing costs a
+ * healthy install about 30 ms, measured).
  * @module
  */
 import { join } from "node:path";
@@ -25,8 +26,11 @@ export interface AheadFacts {
   daemonRunning: boolean;
 }
 
-/** Why the worker loads ahead, or undefined when it does not */
-export function workerAheadReason(facts: AheadFacts): string | undefined {
+/**
+ * Why the worker loads ahead, or undefined when it does not; "probe" in hybrid mode with central
+ * not known to be down: it loads ahead if central's port refuses a connection
+ */
+export function workerAheadReason(facts: AheadFacts): string | "probe" | undefined {
   const { command, config } = facts;
   if (!NODE_COMMANDS.has(command) || !config.p2p.enabled || config.registry.network !== "online") return undefined;
   if (facts.daemonRunning) return undefined;
@@ -35,18 +39,37 @@ export function workerAheadReason(facts: AheadFacts): string | undefined {
     case "p2p-first":
       return `${config.registry.mode} mode`;
     case "hybrid":
-      return facts.centralSkipped ? "central failed moments ago" : undefined;
+      return facts.centralSkipped ? "central failed moments ago" : "probe";
     default:
       return undefined;
   }
 }
 
 /**
- * Start loading the worker when {@link workerAheadReason} says so. Synchronous on purpose: it
- * runs before the commands' code, whose loading then keeps this thread busy while the worker
- * loads on its own. Never fails the command.
+ * Whether central's port refused a connection (no server there: the command's own request would
+ * fail the same way), opened and closed at once. A central that answers sees one connection come
+ * and go; one that stays silent is left to the hedge.
  */
-export function loadWorkerAhead(command: string, config: Readonly<Config>, logger: Logger): void {
+async function centralRefuses(centralUrl: string): Promise<boolean> {
+  const url = new URL(centralUrl);
+  const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+  try {
+    (await Deno.connect({ hostname: url.hostname.replace(/^\[|\]$/g, ""), port })).close();
+    return false;
+  } catch (err) {
+    return err instanceof Deno.errors.ConnectionRefused;
+  }
+}
+
+/** How long the probe may hold the command: a refusal on the LAN comes back well within it */
+const PROBE_WAIT_MS = 2;
+
+/**
+ * Start loading the worker when {@link workerAheadReason} says so, before the commands' code
+ * loads: that keeps this thread busy while the worker loads on its own. In hybrid mode, central's
+ * port is probed first, for at most {@link PROBE_WAIT_MS}. Never fails the command.
+ */
+export async function loadWorkerAhead(command: string, config: Readonly<Config>, logger: Logger): Promise<void> {
   try {
     const reason = workerAheadReason({
       command,
@@ -58,8 +81,17 @@ export function loadWorkerAhead(command: string, config: Readonly<Config>, logge
     // Not written out yet (a first run of this build): the node starts the usual way
     const url = p2pWorkerUrlNow(config.home);
     if (!url) return;
+    let why: string = reason;
+    if (reason === "probe") {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waited = new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), PROBE_WAIT_MS));
+      const refused = await Promise.race([centralRefuses(config.registry.centralUrl), waited]);
+      clearTimeout(timer);
+      if (!refused) return;
+      why = "central refused a connection";
+    }
     startWorkerAhead(url);
-    logger.debug(`P2P worker loading ahead (${reason})`);
+    logger.debug(`P2P worker loading ahead (${why})`);
   } catch (err) {
     logger.debug(`P2P worker not loaded ahead: ${(err as Error).message}`);
   }

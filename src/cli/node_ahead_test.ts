@@ -14,8 +14,8 @@ Deno.test("workerAheadReason: only where a short-lived node is the likely way", 
   assert.equal(workerAheadReason({ ...facts, config: configOf("p2p") }), "p2p mode");
   assert.equal(workerAheadReason({ ...facts, config: configOf("p2p-first") }), "p2p-first mode");
   assert.equal(workerAheadReason({ ...facts, command: "search", config: configOf("p2p") }), "p2p mode");
-  // Central healthy: no P2P code runs at all (privacy, and a healthy install does not pay for it)
-  assert.equal(workerAheadReason({ ...facts, config: configOf("hybrid") }), undefined);
+  // Hybrid: only if central's port refuses a connection (the probe); an answering central loads no P2P code
+  assert.equal(workerAheadReason({ ...facts, config: configOf("hybrid") }), "probe");
   assert.equal(
     workerAheadReason({ ...facts, centralSkipped: true, config: configOf("hybrid") }),
     "central failed moments ago",

@@ -66,7 +66,7 @@ export async function runCli(argv: string[], signal: AbortSignal): Promise<numbe
     const base = await settings(cmd, flags);
     // The P2P worker, when a node is the likely way, loads on its own thread while this one loads
     // the commands' code: started first, as that keeps this thread busy
-    loadWorkerAhead(cmd.name(), base.config, base.logger);
+    await loadWorkerAhead(cmd.name(), base.config, base.logger);
     const { context } = await commands();
     ctx = context.createContext({ ...base, signal });
     return ctx;
