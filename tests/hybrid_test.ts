@@ -22,12 +22,24 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     const p2pOnly = await writePackage(join(work.path, "p2p-pkg"), { id: "io.hy.peer", version: "1.0.0" });
     // One or two daemons: a LAN this small lowers min_sources (README), else first use needs 3 peers
     const env = { GGEN_REGISTRY: server.url, GGEN_TOKEN: token, GGEN_MIN_SOURCES: "1" };
+    /** `ggen install ARGS` in a new project directory `project`, with its own home unless given */
+    const installIn = async (
+      project: string,
+      args: string[],
+      opts: { home?: string; env?: Record<string, string> },
+    ) => {
+      const cwd = join(work.path, project);
+      await Deno.mkdir(cwd);
+      return await ggen(["install", ...args], {
+        home: opts.home ?? join(work.path, `${project}-home`),
+        cwd,
+        env: opts.env ?? env,
+      });
+    };
     assert.equal((await ggen(["publish", central], { home, env })).code, 0);
 
     await t.step("P2P network empty: clear failure naming what was tried", async () => {
-      const project = join(work.path, "empty");
-      await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.peer", "-v"], { home: join(work.path, "lonely"), cwd: project, env });
+      const r = await installIn("empty", ["io.hy.peer", "-v"], { home: join(work.path, "lonely") });
       assert.equal(r.code, 1);
       // Central does not know it, and no peer could be asked: unavailable, not "not found"
       assert.match(r.stderr, /central: Package "io.hy.peer" not found/);
@@ -40,11 +52,8 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     const clientEnv = { ...env, GGEN_BOOTSTRAP: daemon.addr };
 
     await t.step("central available: answered by central, P2P not started", async () => {
-      const project = join(work.path, "a");
-      await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.central", "--json", "-v"], {
+      const r = await installIn("a", ["io.hy.central", "--json", "-v"], {
         home: join(work.path, "c1"),
-        cwd: project,
         env: clientEnv,
       });
       assert.equal(r.code, 0, r.stderr);
@@ -55,13 +64,7 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     });
 
     await t.step("package only in P2P: central's 404 falls back to P2P", async () => {
-      const project = join(work.path, "b");
-      await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.peer", "--json", "-v"], {
-        home: join(work.path, "c2"),
-        cwd: project,
-        env: clientEnv,
-      });
+      const r = await installIn("b", ["io.hy.peer", "--json", "-v"], { home: join(work.path, "c2"), env: clientEnv });
       assert.equal(r.code, 0, r.stderr);
       assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, `p2p:${daemon!.peerId}`);
       assert.match(r.stderr, /central failed \(Package "io.hy.peer" not found\); falling back/);
@@ -70,9 +73,7 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     await t.step("after a central fetch, the local daemon provides the package to peers", async () => {
       const local = await startDaemon(join(work.path, "local"), { bootstrap: [daemon!.addr] });
       try {
-        const project = join(work.path, "d");
-        await Deno.mkdir(project);
-        const r = await ggen(["install", "io.hy.central", "--json"], { home: local.home, cwd: project, env });
+        const r = await installIn("d", ["io.hy.central", "--json"], { home: local.home });
         assert.equal(r.code, 0, r.stderr);
         assert.equal(jsonLines<{ source: string }>(r.stdout)[0]?.source, "central");
         // P2P mode with a daemon running: the command uses the daemon's node and loads no worker
@@ -95,11 +96,8 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
     await server.stop();
     serverStopped = true;
     await t.step("central down: search and install fall back to P2P at once", async () => {
-      const project = join(work.path, "c");
-      await Deno.mkdir(project);
-      const r = await ggen(["install", "io.hy.central", "--json", "-v"], {
+      const r = await installIn("c", ["io.hy.central", "--json", "-v"], {
         home: join(work.path, "c3"),
-        cwd: project,
         env: clientEnv,
       });
       assert.equal(r.code, 0, r.stderr);
@@ -118,13 +116,7 @@ Deno.test("hybrid: central first, P2P fallback when central is down or lacks a p
       assert.match(s.stderr, /P2P worker loading ahead \(central failed moments ago\)/);
       assert.match(s.stderr, /P2P worker taken over: it started loading \d+ ms ago/);
       // So does every command of P2P mode
-      const p2pProject = join(work.path, "p");
-      await Deno.mkdir(p2pProject);
-      const p = await ggen(["install", "io.hy.peer", "--p2p", "-v"], {
-        home: join(work.path, "c4"),
-        cwd: p2pProject,
-        env: clientEnv,
-      });
+      const p = await installIn("p", ["io.hy.peer", "--p2p", "-v"], { env: clientEnv });
       assert.equal(p.code, 0, p.stderr);
       assert.match(p.stderr, /P2P worker loading ahead \(p2p mode\)/);
       assert.match(p.stderr, /P2P worker taken over/);
