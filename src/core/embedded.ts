@@ -1,9 +1,9 @@
 /**
- * Code the single-file build (`deno task bundle`) carries outside its parsed part: the P2P worker
- * and the registry's server side each bundled on their own, compressed (Brotli), in comments at the end of the
- * file (base64 cannot end a comment). Deno reads the whole file at every start but parses only
- * the CLI, so `--version` or an install does not pay for libp2p, the S3 SDK or the HTML
- * sanitiser. The first line of the build sets `globalThis[Symbol.for(EMBEDDED_KEY)]` to the
+ * Code the single-file build (`deno task bundle`) carries outside its parsed part: the commands,
+ * the P2P worker, the registry's server side and the dashboard's page, each bundled on its own,
+ * compressed (Brotli), in comments at the end of the file (base64 cannot end a comment). Deno
+ * reads the whole file at every start but parses only the CLI, so `--version` or an install does
+ * not pay for libp2p, the S3 SDK or the HTML sanitiser. The first line of the build sets `globalThis[Symbol.for(EMBEDDED_KEY)]` to the
  * SHA-256 of each part by name; on first use a part is written to the user's cache, named by its
  * digest, and loaded from that file: V8 keeps the compiled code of files between runs, not of
  * `blob:` URLs (0.25 s against 0.6 s for the worker, measured).
