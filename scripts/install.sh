@@ -42,11 +42,16 @@ cat > "$prefix/bin/ggen.tmp" <<LAUNCHER
 # worker, noise and DHT code above all). Not for the daemon: its idle RSS grew 15 MB. V8 refuses a
 # code cache made under other flags, so each flag set loads the embedded parts from files of its
 # own (src/core/embedded.ts); the first command after a daemon starts compiles this file again.
+# The daemon also runs with glibc's malloc held to 2 arenas (yours wins if MALLOC_ARENA_MAX is set):
+# each runtime thread otherwise keeps an arena of its own with what it freed (src/core/embedded.ts).
 v8="--v8-flags=--max-semi-space-size=1,--no-lazy"
 prev=""
 for arg in "\$@"; do
   if [ "\$prev" = registry ] && [ "\$arg" = serve ]; then v8=""; fi
-  if [ "\$prev" = p2p ] && [ "\$arg" = start ]; then v8="--v8-flags=--max-semi-space-size=1"; fi
+  if [ "\$prev" = p2p ] && [ "\$arg" = start ]; then
+    v8="--v8-flags=--max-semi-space-size=1"
+    export MALLOC_ARENA_MAX="\${MALLOC_ARENA_MAX:-2}"
+  fi
   prev="\$arg"
 done
 exec "$deno" run --quiet \$v8 --allow-net --allow-read --allow-write --allow-env --allow-sys "$prefix/share/ggen/ggen.js" "\$@"

@@ -10,6 +10,7 @@ import { serveRegistry } from "./central_helpers.ts";
 import { recordFigure } from "./figures.ts";
 import { ggen, ROOT, RUN_FLAGS, runFlags, tempDir, writePackage } from "./helpers.ts";
 import { startDaemon } from "./p2p_helpers.ts";
+import { launcherEnv } from "../src/core/embedded.ts";
 
 Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the demo on its own", async (t) => {
   await using work = await tempDir("ggen-bundle-test-");
@@ -89,10 +90,10 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
     assert.equal(installed.code, 0, new TextDecoder().decode(installed.stderr));
     const launcher = await Deno.readTextFile(join(prefix, "bin", "ggen"));
     assert.doesNotMatch(launcher, /-A |--allow-all|--allow-run/);
-    // The flags the tests and benchmarks run ggen with (runFlags) are the launcher's: a stand-in
-    // for deno that prints its arguments shows what the launcher passes for each command
+    // The flags and environment the tests and benchmarks run ggen with (runFlags, launcherEnv) are
+    // the launcher's: a stand-in for deno that prints them shows what the launcher passes for each command
     const echoing = join(work.path, "echo-deno");
-    await Deno.writeTextFile(echoing, '#!/bin/sh\necho "$@"\n');
+    await Deno.writeTextFile(echoing, '#!/bin/sh\necho ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} "$@"\n');
     await Deno.chmod(echoing, 0o755);
     const echoPrefix = join(work.path, "echo-prefix");
     const echoInstall = await new Deno.Command("sh", {
@@ -102,11 +103,17 @@ Deno.test("bundle: the single file runs the registry, a daemon, the CLI and the 
     }).output();
     assert.equal(echoInstall.code, 0);
     for (const args of [["--version"], ["--json", "registry", "serve", "--port", "0"], ["p2p", "start"]]) {
-      const seen = await new Deno.Command(join(echoPrefix, "bin", "ggen"), { args, stdout: "piped" }).output();
+      // (an empty MALLOC_ARENA_MAX counts as unset: this test's own environment does not leak in)
+      const seen = await new Deno.Command(join(echoPrefix, "bin", "ggen"), {
+        args,
+        env: { MALLOC_ARENA_MAX: "" },
+        stdout: "piped",
+      }).output();
       const file = join(echoPrefix, "share", "ggen", "ggen.js");
+      const added = Object.entries(launcherEnv(args)).map(([k, v]) => `${k}=${v}`);
       assert.equal(
         new TextDecoder().decode(seen.stdout).trim(),
-        ["run", "--quiet", ...runFlags(args), file, ...args].join(" "),
+        [...added, "run", "--quiet", ...runFlags(args), file, ...args].join(" "),
       );
     }
     // and the tasks' too

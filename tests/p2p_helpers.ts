@@ -5,6 +5,7 @@
 import { join } from "node:path";
 import { ggen, jsonLines, MAIN, runFlags } from "./helpers.ts";
 import { silentLogger } from "../src/core/logger.ts";
+import { launcherEnv } from "../src/core/embedded.ts";
 import type { PackageVersion } from "../src/core/package.ts";
 import { type Announcement, announcementOf, type P2PNode } from "../src/p2p/mod.ts";
 import type { Signer } from "../src/core/envelope.ts";
@@ -49,6 +50,8 @@ export async function startDaemon(
   const child = new Deno.Command(Deno.execPath(), {
     args,
     env: {
+      // What the launcher adds for a daemon
+      ...launcherEnv(["p2p", "start"]),
       GGEN_HOME: home,
       GGEN_MDNS: "0",
       NO_COLOR: "1",
