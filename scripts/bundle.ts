@@ -1,12 +1,14 @@
 /**
- * `deno task bundle`: the single file `dist/ggen.js`. The commands, the P2P worker and the
- * registry's server side are bundled on their own and carried, compressed, in comments at the end of
- * the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line parsing at start.
+ * `deno task bundle`: the single file `dist/ggen.js`. The commands, the P2P worker, the registry's
+ * server side and the dashboard's page are bundled on their own and carried, compressed, in comments
+ * at the end of the CLI's bundle (see src/core/embedded.ts): Deno parses only the command-line
+ * parsing at start.
  * The CLI's bundle imports no node: module: scripts/commander_host.js and scripts/node_host.js stand
  * in (Deno loads its Node.js layer with the first one, at every start).
  * The examples the demo installs are set as a global by the first line. Offline: `deno bundle` needs no download.
- * Not minified: Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages
- * written as CommonJS need ("Dynamic require of node:events is not supported", measured).
+ * Deno 2.9.6's `bundle --minify` leaves out the `require` shim that npm packages written as
+ * CommonJS need ("Dynamic require of node:events is not supported", measured): the parts are
+ * minified by a second pass over the first pass's output (see `bundle`), the CLI's bundle not at all.
  * Run: `deno task bundle [--output PATH]`.
  */
 import { createHash } from "node:crypto";

@@ -3,10 +3,11 @@
  * the P2P worker, the registry's server side and the dashboard's page, each bundled on its own,
  * compressed (Brotli), in comments at the end of the file (base64 cannot end a comment). Deno
  * reads the whole file at every start but parses only the CLI, so `--version` or an install does
- * not pay for libp2p, the S3 SDK or the HTML sanitiser. The first line of the build sets `globalThis[Symbol.for(EMBEDDED_KEY)]` to the
- * SHA-256 of each part by name; on first use a part is written to the user's cache, named by its
- * digest, and loaded from that file: V8 keeps the compiled code of files between runs, not of
- * `blob:` URLs (0.25 s against 0.6 s for the worker, measured).
+ * not pay for libp2p, the S3 SDK or the HTML sanitiser. The first line of the build sets
+ * `globalThis[Symbol.for(EMBEDDED_KEY)]` to the SHA-256 of each part by name; on first use a
+ * part is written to the user's cache, named by its digest, and loaded from that file: V8 keeps
+ * the compiled code of files between runs, not of `blob:` URLs (0.25 s against 0.6 s for the
+ * worker, measured).
  * @module
  */
 import { join } from "node:path";
@@ -107,6 +108,11 @@ export function partFileName(name: string, sha256: string, args: readonly string
   return `${name}-${sha256.slice(0, 16)}${set === "command" ? "" : `.${set}`}.js`;
 }
 
+/** Where this process loads the part `name` with digest `sha256` from, once written out */
+function partPath(name: string, sha256: string, home: string): string {
+  return join(runtimeDir(home), partFileName(name, sha256));
+}
+
 /**
  * The file URL of the embedded part `name`, written out on first use; undefined when this is not
  * the single-file build (the caller then uses the source file)
@@ -115,14 +121,13 @@ export async function embeddedModuleUrl(name: string, home: string): Promise<str
   const sha256 = embeddedDigest(name);
   if (!sha256) return undefined;
   // Named by its digest and renamed into place whole: a file there is this build's part
-  const dir = runtimeDir(home);
-  const path = join(dir, partFileName(name, sha256));
+  const path = partPath(name, sha256, home);
   const present = await Deno.stat(path).then((s) => s.isFile, () => false);
   if (!present) {
     // The main module is the single file, also when a part asks (the server side starts workers)
     const bundle = fileURLToPath(Deno.mainModule);
     const source = await embeddedPartSource(await Deno.readTextFile(bundle), bundle, name, sha256);
-    await Deno.mkdir(dir, { recursive: true });
+    await Deno.mkdir(runtimeDir(home), { recursive: true });
     const tmp = `${path}.${crypto.randomUUID()}.tmp`;
     await Deno.writeTextFile(tmp, source, { mode: 0o644 });
     await Deno.rename(tmp, path);
@@ -143,10 +148,10 @@ export async function p2pWorkerUrl(home: string): Promise<string> {
  * {@link p2pWorkerUrl} without waiting for anything: undefined when the single-file build has
  * not written the part out yet (its first run)
  */
-export function p2pWorkerUrlNow(home: string, args: readonly string[] = Deno.args): string | undefined {
+export function p2pWorkerUrlNow(home: string): string | undefined {
   const sha256 = embeddedDigest("p2p_worker");
   if (!sha256) return P2P_WORKER_SOURCE;
-  const path = join(runtimeDir(home), partFileName("p2p_worker", sha256, args));
+  const path = partPath("p2p_worker", sha256, home);
   try {
     return Deno.statSync(path).isFile ? pathToFileURL(path).href : undefined;
   } catch {
