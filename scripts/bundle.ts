@@ -144,6 +144,48 @@ async function withNodeHost(code: string): Promise<string> {
   return `const ${NODE_HOST} = await (async () => {\n${host}\nreturn await nodeHost();\n})();\n${rewritten}`;
 }
 
+/** The node: modules the commands part may import when it loads: they do not load Deno's Node.js layer */
+const COMMANDS_PART_NODE_IMPORTS = ["path", "url", "sqlite"];
+
+/** The `require` shim `deno bundle` writes for CommonJS packages */
+const REQUIRE_SHIM = 'import { createRequire as __deno_internal_createRequire } from "node:module";\n' +
+  "var __require = __deno_internal_createRequire(import.meta.url);\n";
+
+/** semver's check for `NODE_DEBUG=semver`, which reads `process` when semver loads */
+const SEMVER_DEBUG_PROBE = 'typeof process === "object" && process.env && process.env.NODE_DEBUG && ' +
+  "/\\bsemver\\b/i.test(process.env.NODE_DEBUG)";
+
+/**
+ * `code` (the commands part, first pass) with nothing that loads Deno's Node.js layer as it loads:
+ * that layer costs a `search --offline` about 30 ms (bench:startup), and only the commands that
+ * hash package bytes, read archives or talk HTTP through node: modules need it; those import their
+ * node: modules when they run (src/archive/unpack.ts, src/core/digest.ts). Three things loaded it:
+ * a node: import (the build stops on any but {@link COMMANDS_PART_NODE_IMPORTS}), the `require`
+ * shim's node:module, replaced by `process.getBuiltinModule` at the first require (of node:events
+ * by tar-stream, when an archive is first read), and semver's read of `process`, replaced by the
+ * same check through `Deno.env`. Each must be found as written here, or the build stops.
+ */
+function withoutNodeLayerAtLoad(code: string): string {
+  for (const [what, text] of [["require shim", REQUIRE_SHIM], ["semver's NODE_DEBUG check", SEMVER_DEBUG_PROBE]]) {
+    if (code.split(text!).length !== 2) {
+      throw new Error(`the commands part has no ${what} as scripts/bundle.ts knows it`);
+    }
+  }
+  const required = [...code.matchAll(/\b__require\(([^)]*)\)/g)].map((m) => m[1]!);
+  const odd = required.find((arg) => !/^"node:[a-z_/]+"$/.test(arg));
+  if (odd) throw new Error(`the commands part requires ${odd}, not a node: built-in: look at scripts/bundle.ts`);
+  const rewritten = code
+    .replace(REQUIRE_SHIM, "var __require = (id) => globalThis.process.getBuiltinModule(id);\n")
+    .replace(
+      SEMVER_DEBUG_PROBE,
+      '(() => { try { return /\\bsemver\\b/i.test(Deno.env.get("NODE_DEBUG") ?? ""); } catch { return false; } })()',
+    );
+  const imported = [...rewritten.matchAll(/^import\b[^;\n]*"node:([a-z_/]+)";$/gm)].map((m) => m[1]!);
+  const loading = imported.find((module) => !COMMANDS_PART_NODE_IMPORTS.includes(module));
+  if (loading) throw new Error(`the commands part imports node:${loading} as it loads: import it where it is used`);
+  return rewritten;
+}
+
 /** `deno bundle` of `entry` into `out`, with `flags` */
 async function denoBundle(entry: string, out: string, flags: string[] = []): Promise<void> {
   const { code, stderr } = await new Deno.Command(Deno.execPath(), {
@@ -163,8 +205,13 @@ async function denoBundle(entry: string, out: string, flags: string[] = []): Pro
  * that npm packages written as CommonJS need (see the top of this file); the second pass bundles
  * a file that has it.
  */
-async function bundle(entry: string, out: string, opts: { minify?: boolean } = {}): Promise<string> {
+async function bundle(
+  entry: string,
+  out: string,
+  opts: { minify?: boolean; rewrite?: (code: string) => string } = {},
+): Promise<string> {
   await denoBundle(entry, out);
+  if (opts.rewrite) await Deno.writeTextFile(out, opts.rewrite(await Deno.readTextFile(out)));
   if (opts.minify) {
     const plain = `${out}.plain.js`;
     await Deno.rename(out, plain);
@@ -192,7 +239,10 @@ try {
   const parts: Record<string, string> = {
     p2p_worker: await bundle(join(root, "workers", "p2p_worker.ts"), join(work, "p2p_worker.js"), { minify: true }),
     server: await bundle(join(root, "src", "cli", "server_commands.ts"), join(work, "server.js"), { minify: true }),
-    commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js"), { minify: true }),
+    commands: await bundle(join(root, "src", "cli", "commands.ts"), join(work, "commands.js"), {
+      minify: true,
+      rewrite: withoutNodeLayerAtLoad,
+    }),
     dashboard: await bundle(join(root, "src", "p2p", "dashboard", "assets.ts"), join(work, "dashboard.js")),
   };
   const cli = await withNodeHost(await withCommanderHost(await bundle(join(root, "main.ts"), join(work, "ggen.js"))));

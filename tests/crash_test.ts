@@ -38,7 +38,7 @@ function spawnGgen(
 
 async function sha(path: string): Promise<string> {
   using f = await Deno.open(path, { read: true });
-  const h = createSha256();
+  const h = await createSha256();
   for await (const c of f.readable) h.update(c);
   return h.hex();
 }
@@ -65,7 +65,7 @@ async function checkMarkedDirectories(project: string, home: string): Promise<nu
       const blob = join(home, "cache", "sha256", marker);
       const files = new Map<string, string>();
       await readArchive({ path: blob }, async (entry, body) => {
-        const h = createSha256();
+        const h = await createSha256();
         for await (const c of body) h.update(c);
         if (entry.type === "file") files.set(entry.path, h.hex());
       });

@@ -15,7 +15,7 @@ import {
   startControlServer,
   startWorkerNode,
 } from "../src/p2p/mod.ts";
-import { requestMac } from "../src/p2p/daemon_auth.ts";
+import { answerMac, requestMac, sameHex } from "../src/p2p/daemon_auth.ts";
 import { tempDir } from "./helpers.ts";
 import { loopbackNodeInit } from "./node_init.ts";
 import { recordFigure } from "./figures.ts";
@@ -110,9 +110,13 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       // One valid request, then the very same bytes again: the nonce is spent
       const nonce = "b".repeat(32);
       const headers = {
-        authorization: `GGEN-HMAC ${
-          requestMac(control.info.token, nonce, "POST", "/rpc", new TextEncoder().encode(body))
-        }`,
+        authorization: `GGEN-HMAC ${await requestMac(
+          control.info.token,
+          nonce,
+          "POST",
+          "/rpc",
+          new TextEncoder().encode(body),
+        )}`,
         "x-ggen-nonce": nonce,
       };
       const once = await fetch(url, { method: "POST", body, headers });
@@ -138,7 +142,7 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
         method: "POST",
         body: readBody,
         headers: {
-          authorization: `GGEN-HMAC ${requestMac(control.info.token, readNonce, "POST", "/rpc", readBody)}`,
+          authorization: `GGEN-HMAC ${await requestMac(control.info.token, readNonce, "POST", "/rpc", readBody)}`,
           "x-ggen-nonce": readNonce,
         },
       });
@@ -153,4 +157,28 @@ Deno.test("daemon control API: mutual authentication, deadlines, replay and rebi
       await node.stop();
     }
   });
+});
+
+Deno.test("daemon auth: sameHex is equality of equal-length strings, and the MACs bind every part", async () => {
+  assert.equal(sameHex("ab12", "ab12"), true);
+  assert.equal(sameHex("ab12", "ab13"), false);
+  assert.equal(sameHex("ab12", "ab1"), false);
+  assert.equal(sameHex("", ""), true);
+  const body = new TextEncoder().encode("{}");
+  const mac = await requestMac("secret", "a".repeat(32), "POST", "/rpc", body);
+  assert.match(mac, /^[0-9a-f]{64}$/);
+  assert.equal(await requestMac("secret", "a".repeat(32), "POST", "/rpc", body), mac);
+  for (
+    const other of [
+      await requestMac("secreT", "a".repeat(32), "POST", "/rpc", body),
+      await requestMac("secret", "b".repeat(32), "POST", "/rpc", body),
+      await requestMac("secret", "a".repeat(32), "GET", "/rpc", body),
+      await requestMac("secret", "a".repeat(32), "POST", "/rpc?x", body),
+      await requestMac("secret", "a".repeat(32), "POST", "/rpc", new TextEncoder().encode("{ }")),
+    ]
+  ) assert.notEqual(other, mac);
+  assert.notEqual(
+    await answerMac("secret", "a".repeat(32), body),
+    await answerMac("secret", "a".repeat(32), undefined),
+  );
 });

@@ -3,20 +3,19 @@
  * timestamp. The same files always give the same bytes, so the SHA-256 is a content address.
  * @module
  */
-import { gzipSync } from "node:zlib";
 import { join, relative, sep as SEPARATOR } from "node:path";
-import tar from "tar-stream";
+import type tar from "tar-stream";
 import { stringify as stringifyToml } from "smol-toml";
 import { type FileSelector, fileSelector, IGNORE_FILE } from "./select.ts";
 import {
   concatBytes,
+  contentSha256Hex,
   type Manifest,
   MANIFEST_NAME,
   manifestFromPackageToml,
   PACK_MTIME,
   PACKAGE_TOML_NAME,
   parseManifest,
-  sha256Hex,
   ValidationError,
 } from "../core/mod.ts";
 
@@ -142,7 +141,9 @@ export async function packDirectory(dir: string, options: PackOptions = {}): Pro
     });
   }
   entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-  const pack = tar.pack();
+  // Loaded on first use, as src/archive/unpack.ts says why
+  const [{ default: tarStream }, { gzipSync }] = await Promise.all([import("tar-stream"), import("node:zlib")]);
+  const pack = tarStream.pack();
   const done = collect(pack);
   for (const e of entries) {
     const header = {
@@ -177,5 +178,5 @@ export async function packDirectory(dir: string, options: PackOptions = {}): Pro
   const warnings = files.filter((f) => select.looksSecret(f.path)).map((f) =>
     `"${f.path}" looks like a secret and will be published; add it to ${IGNORE_FILE} unless that is intended`
   );
-  return { manifest, bytes, sha256: sha256Hex(bytes), size: bytes.byteLength, files, warnings };
+  return { manifest, bytes, sha256: await contentSha256Hex(bytes), size: bytes.byteLength, files, warnings };
 }

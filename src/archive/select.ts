@@ -7,7 +7,6 @@
  * can warn before anything leaves the machine.
  * @module
  */
-import ignore from "ignore";
 import { join } from "node:path";
 import { PROJECT_DIR } from "../core/mod.ts";
 
@@ -44,7 +43,7 @@ export const DEFAULT_IGNORES: readonly string[] = [
 ];
 
 /** Names that look like secrets: packed only on purpose, and then with a warning */
-const SECRET_LOOKING = ignore().add([
+const SECRET_LOOKING = [
   ".env*",
   "*.pem",
   "*.key",
@@ -55,7 +54,7 @@ const SECRET_LOOKING = ignore().add([
   "*.token",
   ".npmrc",
   ".netrc",
-]);
+];
 
 /** The decision for one path, relative to the package root with "/" separators */
 export interface FileSelector {
@@ -67,7 +66,11 @@ export interface FileSelector {
 
 /** The selector of a package directory: defaults, its `.ggenignore`, the manifest's `include` */
 export async function fileSelector(dir: string, include: string[] = []): Promise<FileSelector> {
+  // Loaded here, not at the start: the library reads `process` when loaded, which makes Deno load
+  // its Node.js layer, and only `pack` and `publish` select files
+  const { default: ignore } = await import("ignore");
   const rules = ignore().add([...DEFAULT_IGNORES]);
+  const secretLooking = ignore().add(SECRET_LOOKING);
   try {
     rules.add(await Deno.readTextFile(join(dir, IGNORE_FILE)));
   } catch (err) {
@@ -81,6 +84,6 @@ export async function fileSelector(dir: string, include: string[] = []): Promise
       if (!included || path.endsWith("/") || path === "ggen.toml") return true;
       return included.ignores(path);
     },
-    looksSecret: (path) => SECRET_LOOKING.ignores(path),
+    looksSecret: (path) => secretLooking.ignores(path),
   };
 }

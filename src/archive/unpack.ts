@@ -6,14 +6,11 @@
  * outside it (the lessons of node-tar CVE-2021-32803/32804/37701/37712/37713, 2024-28863).
  * @module
  */
-import { createReadStream } from "node:fs";
-import { Readable, Transform, type TransformCallback } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { createGunzip } from "node:zlib";
+import type { Transform } from "node:stream";
 import { dirname, join } from "node:path";
-import { Buffer } from "node:buffer";
-import tar from "tar-stream";
+import type tar from "tar-stream";
 import {
+  concatBytes,
   INSTALL_MARKER,
   type Manifest,
   MANIFEST_NAME,
@@ -38,29 +35,41 @@ export interface ArchiveEntry {
 /** Where an archive comes from: bytes in memory or a file path */
 export type ArchiveSource = Uint8Array | { path: string };
 
-/** Counts inflated bytes and fails once past the limit */
-class InflateLimit extends Transform {
-  #seen = 0;
-  #limit: number;
-  constructor(limit: number) {
-    super();
-    this.#limit = limit;
-  }
-  get seen(): number {
-    return this.#seen;
-  }
-  override _transform(chunk: Uint8Array, _enc: string, cb: TransformCallback): void {
-    this.#seen += chunk.byteLength;
-    if (this.#seen > this.#limit) {
-      cb(
-        new TooLargeError(
-          `Archive expands past the limit of ${this.#limit} bytes (stopped after inflating ${this.#seen})`,
-        ),
-      );
-      return;
-    }
-    cb(null, chunk);
-  }
+/**
+ * Node's streams, gzip and tar-stream, loaded by the first archive read: a command that reads no
+ * archive (`search`, `info` of a cached version) never loads Deno's Node.js layer for them
+ */
+async function streamModules() {
+  const [fs, stream, streams, zlib, tarStream] = await Promise.all([
+    import("node:fs"),
+    import("node:stream"),
+    import("node:stream/promises"),
+    import("node:zlib"),
+    import("tar-stream"),
+  ]);
+  return {
+    createReadStream: fs.createReadStream,
+    Readable: stream.Readable,
+    Transform: stream.Transform,
+    pipeline: streams.pipeline,
+    createGunzip: zlib.createGunzip,
+    tar: tarStream.default,
+  };
+}
+
+/** A stream that counts inflated bytes and fails once past `limit` */
+function inflateLimit(Stream: typeof Transform, limit: number): Transform {
+  let seen = 0;
+  return new Stream({
+    transform(chunk: Uint8Array, _enc, cb) {
+      seen += chunk.byteLength;
+      if (seen > limit) {
+        cb(new TooLargeError(`Archive expands past the limit of ${limit} bytes (stopped after inflating ${seen})`));
+        return;
+      }
+      cb(null, chunk);
+    },
+  });
 }
 
 /** Check one entry name; returns the normalised path */
@@ -93,9 +102,10 @@ export async function readArchive(
   limitsInit: ArchiveLimits = {},
 ): Promise<void> {
   const limits = resolveLimits(limitsInit);
+  const { createReadStream, Readable, Transform, pipeline, createGunzip, tar } = await streamModules();
   const input = source instanceof Uint8Array ? Readable.from([source]) : createReadStream(source.path);
   // The inflated stream (content, tar headers, padding) may not exceed the unpacked limit
-  const counter = new InflateLimit(limits.maxUnpackedBytes);
+  const counter = inflateLimit(Transform, limits.maxUnpackedBytes);
   const extract = tar.extract();
   const piping = pipeline(input, createGunzip(), counter, extract);
   let pipeError: unknown;
@@ -222,7 +232,7 @@ export async function readManifestFromArchive(
       if (entry.size > 64 * 1024) throw new ValidationError(`Refusing archive: ${MANIFEST_NAME} is over 64 KiB`);
       const chunks: Uint8Array[] = [];
       for await (const c of body) chunks.push(c);
-      text = new TextDecoder().decode(Buffer.concat(chunks));
+      text = new TextDecoder().decode(concatBytes(chunks));
       return;
     }
     for await (const _ of body) { /* drain */ }
@@ -250,7 +260,7 @@ export async function readRootText(
         if (size < maxBytes) chunks.push(c.subarray(0, maxBytes - size));
         size += c.byteLength;
       }
-      found = { path: entry.path, text: new TextDecoder().decode(Buffer.concat(chunks)), truncated: size > maxBytes };
+      found = { path: entry.path, text: new TextDecoder().decode(concatBytes(chunks)), truncated: size > maxBytes };
       return;
     }
     for await (const _ of body) { /* drain */ }

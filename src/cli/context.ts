@@ -4,7 +4,7 @@
  * @module
  */
 import { join } from "node:path";
-import { isIP } from "node:net";
+import { parseIP } from "@chainsafe/is-ip/parse";
 import { dropWorkerAhead, type Logger, type PackageVersion, type Registry, SECOND } from "../core/mod.ts";
 import {
   announcementOf,
@@ -84,7 +84,9 @@ function addressBookFile(home: string): AddressBook {
     try {
       const data = JSON.parse(Deno.readTextFileSync(path)) as Record<string, unknown>;
       known = Object.fromEntries(
-        Object.entries(data).filter((e): e is [string, string] => typeof e[1] === "string" && isIP(e[1]) !== 0),
+        Object.entries(data).filter((e): e is [string, string] =>
+          typeof e[1] === "string" && parseIP(e[1]) !== undefined
+        ),
       );
     } catch {
       known = {};

@@ -8,8 +8,8 @@
  * Crypto is WebCrypto Ed25519; nothing here is hand-written cryptography.
  * @module
  */
-import { createHash } from "node:crypto";
 import { fromBase64, toBase64 } from "./bytes.ts";
+import { sha256Bytes } from "./digest.ts";
 import { TrustError } from "./errors.ts";
 
 /** Payload types */
@@ -153,7 +153,7 @@ export function pae(payloadType: string, body: Uint8Array): Uint8Array {
 
 /** `SHA256:<base64>` fingerprint of a raw Ed25519 public key */
 export function fingerprint(publicKeyRaw: Uint8Array): string {
-  return `SHA256:${createHash("sha256").update(publicKeyRaw).digest("base64").replace(/=+$/, "")}`;
+  return `SHA256:${toBase64(sha256Bytes(publicKeyRaw)).replace(/=+$/, "")}`;
 }
 
 /** Import a raw Ed25519 public key */

@@ -70,11 +70,11 @@ export async function startControlServer(
     seen.set(nonce, now);
     return true;
   };
-  const answer = (nonce: string, status: number, value: unknown): Response => {
+  const answer = async (nonce: string, status: number, value: unknown): Promise<Response> => {
     const body = new TextEncoder().encode(JSON.stringify(value));
     return new Response(body, {
       status,
-      headers: { "content-type": "application/json", [PROOF_HEADER]: answerMac(token, nonce, body) },
+      headers: { "content-type": "application/json", [PROOF_HEADER]: await answerMac(token, nonce, body) },
     });
   };
   let port = 0;
@@ -116,7 +116,8 @@ export async function startControlServer(
     }
     const mac = (req.headers.get("authorization") ?? "").replace(/^GGEN-HMAC /, "");
     if (
-      !NONCE.test(nonce) || !sameHex(mac, requestMac(token, nonce, req.method, url.pathname + url.search, body)) ||
+      !NONCE.test(nonce) ||
+      !sameHex(mac, await requestMac(token, nonce, req.method, url.pathname + url.search, body)) ||
       !remember(nonce)
     ) {
       return Response.json({ name: "UnauthorizedError", message: "Bad daemon credentials" }, { status: 401 });
@@ -135,12 +136,18 @@ export async function startControlServer(
         } as FetchOptions);
         // The bytes are content-addressed and checked by the client's store; the proof binds the nonce
         return new Response(stream, {
-          headers: { "content-type": "application/octet-stream", [PROOF_HEADER]: answerMac(token, nonce, undefined) },
+          headers: {
+            "content-type": "application/octet-stream",
+            [PROOF_HEADER]: await answerMac(token, nonce, undefined),
+          },
         });
       }
       if (url.pathname === "/ui-token" && req.method === "POST") {
         if (!init.dashboard) throw new UnavailableError("This daemon has no dashboard");
-        return answer(nonce, 200, { ok: true, value: { path: `/ui/login?token=${init.dashboard.issueToken()}` } });
+        return await answer(nonce, 200, {
+          ok: true,
+          value: { path: `/ui/login?token=${init.dashboard.issueToken()}` },
+        });
       }
       if (url.pathname === "/event" && req.method === "POST") {
         const e = JSON.parse(new TextDecoder().decode(body)) as Partial<NetworkEvent>;
@@ -148,12 +155,12 @@ export async function startControlServer(
           throw new ValidationError("An event needs kind (unavailable, answered), backend and message");
         }
         init.dashboard?.noteEvent({ kind: e.kind, backend: String(e.backend), message: e.message });
-        return answer(nonce, 200, { ok: true, value: null });
+        return await answer(nonce, 200, { ok: true, value: null });
       }
       if (url.pathname === "/shutdown" && req.method === "POST") {
         log.info("stop requested by `ggen p2p stop`");
         queueMicrotask(() => init.onShutdown?.());
-        return answer(nonce, 200, { ok: true, value: null });
+        return await answer(nonce, 200, { ok: true, value: null });
       }
       if (url.pathname === "/rpc" && req.method === "POST") {
         const { method, params, background: later } = JSON.parse(new TextDecoder().decode(body)) as {
@@ -169,15 +176,15 @@ export async function startControlServer(
           if (!runInBackground(method as BackgroundMethod, params)) {
             throw new UnavailableError(`The P2P daemon is busy (${MAX_BACKGROUND_CALLS} background calls running)`);
           }
-          return answer(nonce, 202, { ok: true, value: null });
+          return await answer(nonce, 202, { ok: true, value: null });
         }
         // The client hanging up aborts the call in the node
         const value = await callNode(node, method, params as NodeParams<typeof method>, req.signal);
-        return answer(nonce, 200, { ok: true, value: value ?? null });
+        return await answer(nonce, 200, { ok: true, value: value ?? null });
       }
-      return answer(nonce, 404, { ok: false, error: { name: "NotFoundError", message: "No such route" } });
+      return await answer(nonce, 404, { ok: false, error: { name: "NotFoundError", message: "No such route" } });
     } catch (err) {
-      return answer(nonce, 500, { ok: false, error: serializeError(err) });
+      return await answer(nonce, 500, { ok: false, error: serializeError(err) });
     }
   });
   port = await ready.promise;

@@ -3,7 +3,6 @@
  * compute, the limits, and the shape of an answer.
  * @module
  */
-import { createHmac, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import {
   DAEMON_FILE_NAME,
@@ -12,7 +11,7 @@ import {
   MIB,
   SECOND,
   type SerializedError,
-  sha256Hex,
+  toHex,
   ValidationError,
 } from "../core/mod.ts";
 
@@ -47,30 +46,41 @@ export const MAX_CONTROL_ANSWER_BYTES = 16 * MIB;
 export const CONTROL_CALL_TIMEOUT_MS = DEFAULT_P2P_REQUEST_TIMEOUT_MS + 5 * SECOND;
 export const NONCE = /^[0-9a-f]{32}$/;
 
-function hmac(secret: string, ...parts: string[]): string {
-  return createHmac("sha256", secret).update(parts.join("\n")).digest("hex");
+// WebCrypto, not node:crypto: a command that talks to its daemon need not load Deno's Node.js layer
+const encoder = new TextEncoder();
+
+async function hmac(secret: string, ...parts: string[]): Promise<string> {
+  const key = await crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
+    "sign",
+  ]);
+  return toHex(new Uint8Array(await crypto.subtle.sign("HMAC", key, encoder.encode(parts.join("\n")))));
 }
 
-/** Constant-time equality of two hex strings */
+async function bodyDigest(body: Uint8Array): Promise<string> {
+  return toHex(new Uint8Array(await crypto.subtle.digest("SHA-256", body as Uint8Array<ArrayBuffer>)));
+}
+
+/** Equality of two hex strings in time that depends on their length only, not on where they differ */
 export function sameHex(a: string, b: string): boolean {
-  const x = new TextEncoder().encode(a);
-  const y = new TextEncoder().encode(b);
-  return x.byteLength === y.byteLength && timingSafeEqual(x, y);
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i++) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /** The client's MAC over one control request (exported for the protocol's tests) */
-export function requestMac(
+export async function requestMac(
   secret: string,
   nonce: string,
   method: string,
   pathAndQuery: string,
   body: Uint8Array,
-): string {
-  return hmac(secret, "ggen-daemon-request", nonce, method, pathAndQuery, sha256Hex(body));
+): Promise<string> {
+  return hmac(secret, "ggen-daemon-request", nonce, method, pathAndQuery, await bodyDigest(body));
 }
 
-export function answerMac(secret: string, nonce: string, body: Uint8Array | undefined): string {
-  return hmac(secret, "ggen-daemon-answer", nonce, body ? sha256Hex(body) : "stream");
+export async function answerMac(secret: string, nonce: string, body: Uint8Array | undefined): Promise<string> {
+  return hmac(secret, "ggen-daemon-answer", nonce, body ? await bodyDigest(body) : "stream");
 }
 
 /**

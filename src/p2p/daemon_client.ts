@@ -122,7 +122,7 @@ export class DaemonClient implements P2PNode {
         method,
         redirect: "error",
         headers: {
-          authorization: `GGEN-HMAC ${requestMac(this.#info.token, nonce, method, pathAndQuery, bytes)}`,
+          authorization: `GGEN-HMAC ${await requestMac(this.#info.token, nonce, method, pathAndQuery, bytes)}`,
           [NONCE_HEADER]: nonce,
           ...(method === "POST" ? { "content-type": "application/json" } : {}),
         },
@@ -139,10 +139,10 @@ export class DaemonClient implements P2PNode {
   }
 
   /** Check the daemon's proof over the nonce and `body` */
-  #checkProof(res: Response, body: Uint8Array | undefined): void {
+  async #checkProof(res: Response, body: Uint8Array | undefined): Promise<void> {
     const nonce = (res as Response & { nonce: string }).nonce;
     const proof = res.headers.get(PROOF_HEADER) ?? "";
-    if (!sameHex(proof, answerMac(this.#info.token, nonce, body))) {
+    if (!sameHex(proof, await answerMac(this.#info.token, nonce, body))) {
       throw new TrustError(
         `The process on port ${this.#info.port} is not this home's P2P daemon (it cannot prove the daemon secret); ` +
           `remove the stale ${daemonFile("$GGEN_HOME")} or restart the daemon with \`ggen p2p start\``,
@@ -172,7 +172,7 @@ export class DaemonClient implements P2PNode {
         tooLarge: () => new TrustError(`P2P daemon answer over ${MAX_CONTROL_ANSWER_BYTES} bytes`),
       })
       : new Uint8Array(0);
-    this.#checkProof(res, body);
+    await this.#checkProof(res, body);
     return parseDaemonAnswer<unknown>(body);
   }
 
@@ -202,7 +202,7 @@ export class DaemonClient implements P2PNode {
     const res = await this.#call("POST", "/shutdown", "", o);
     const body = new Uint8Array(await res.arrayBuffer());
     if (res.status !== 200) throw new UnauthorizedError(`The P2P daemon on port ${this.#info.port} refused to stop`);
-    this.#checkProof(res, body);
+    await this.#checkProof(res, body);
   }
   peers(o?: AbortOptions): Promise<PeerSummary[]> {
     return this.#rpc("peers", {}, o);
@@ -270,11 +270,11 @@ export class DaemonClient implements P2PNode {
       const body = res.body
         ? await readAllLimited(res.body, { limit: 64 * 1024, tooLarge: () => new TrustError("daemon error too large") })
         : undefined;
-      if (body) this.#checkProof(res, body);
+      if (body) await this.#checkProof(res, body);
       const parsed = body ? tryParseDaemonError(body) : undefined;
       throw errorFromName(parsed ?? { name: "UnavailableError", message: `daemon fetch failed: ${res.status}` });
     }
-    this.#checkProof(res, undefined);
+    await this.#checkProof(res, undefined);
     return res.body;
   }
   stop(): Promise<void> {

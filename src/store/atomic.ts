@@ -50,7 +50,7 @@ export async function writeStreamVerified(
   o: VerifiedWriteOptions,
 ): Promise<number> {
   const tmp = tempPathFor(path);
-  const hash = createSha256();
+  const hash = await createSha256();
   let written = 0;
   try {
     using file = await Deno.open(tmp, { createNew: true, write: true, mode: 0o644 });
@@ -98,7 +98,7 @@ async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
 export async function hashFile(path: string): Promise<string | undefined> {
   try {
     using file = await Deno.open(path, { read: true });
-    const h = createSha256();
+    const h = await createSha256();
     for await (const c of file.readable) h.update(c);
     return h.hex();
   } catch {

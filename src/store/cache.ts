@@ -4,7 +4,6 @@
  * @module
  */
 import { join } from "node:path";
-import { statfs } from "node:fs/promises";
 import { type AbortOptions, assertSha256Hex, createSha256, type Logger, TooLargeError } from "../core/mod.ts";
 import { removeOrphanTemps, type VerifiedWriteOptions, writeStreamVerified } from "./atomic.ts";
 
@@ -76,7 +75,7 @@ class FsPackageCache implements PackageCache {
       if (err instanceof Deno.errors.NotFound) return undefined;
       throw err;
     }
-    const hash = createSha256();
+    const hash = await createSha256();
     try {
       for await (const chunk of file.readable) {
         options.signal?.throwIfAborted();
@@ -112,6 +111,8 @@ class FsPackageCache implements PackageCache {
   async #checkSpace(sha256: string, size: number): Promise<void> {
     let free: number;
     try {
+      // Loaded here: a command that downloads nothing never loads Deno's Node.js layer for it
+      const { statfs } = await import("node:fs/promises");
       const fs = await statfs(this.dir);
       free = fs.bavail * fs.bsize;
     } catch {

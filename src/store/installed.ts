@@ -30,7 +30,7 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
 export async function compareWithArchive(dir: string, blobPath: string): Promise<FileDifference[]> {
   const expected = new Map<string, string>();
   await readArchive({ path: blobPath }, async (entry, body) => {
-    const h = createSha256();
+    const h = await createSha256();
     for await (const c of body) h.update(c);
     if (entry.type === "file" && entry.path !== INSTALL_MARKER) expected.set(entry.path, h.hex());
   });

@@ -26,7 +26,7 @@ export interface ConformanceSetup {
 }
 
 async function digestOf(body: ReadableStream<Uint8Array>): Promise<string> {
-  const h = createSha256();
+  const h = await createSha256();
   for await (const chunk of body) h.update(chunk);
   return h.hex();
 }

@@ -6,7 +6,8 @@
  * node:http(s) with a pinned `lookup` (the TLS server name stays the host name).
  * @module
  */
-import { isIP, type LookupFunction } from "node:net";
+import type { LookupFunction } from "node:net";
+import { parseIP } from "@chainsafe/is-ip/parse";
 
 // node:http(s), tls, stream and dns load only when used: every CLI start would otherwise pay for
 // them (about 50 ms together in the single-file build, measured), and the pinned retry is rare
@@ -36,7 +37,7 @@ export const DNS_FAILURE_MS = 2000;
 
 /** The first address `host` resolves to, or undefined when resolution fails within `timeoutMs` */
 export async function resolveHost(host: string, timeoutMs = DNS_FAILURE_MS): Promise<string | undefined> {
-  if (isIP(host)) return host;
+  if (parseIP(host)) return host;
   const { lookup } = await import("node:dns/promises");
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<undefined>((r) => timer = setTimeout(() => r(undefined), timeoutMs));
@@ -56,6 +57,7 @@ export async function fetchAtAddress(url: string, init: RequestInit, address: st
   const tls = target.protocol === "https:";
   const client = tls ? (await import("node:https")).default : (await import("node:http")).default;
   const { Readable } = await import("node:stream");
+  const { isIP } = await import("node:net");
   const ca = tls ? await extraCa() : undefined;
   const headers: Record<string, string> = {};
   new Headers(init.headers).forEach((value, key) => headers[key] = value);

@@ -8,6 +8,7 @@ import {
   assertPackageId,
   checkPublishStatement,
   ConflictError,
+  contentSha256Hex,
   DEFAULT_MAX_TARBALL_BYTES,
   DEFAULT_RATE_LIMITS,
   type Envelope,
@@ -26,7 +27,6 @@ import {
   type RegistryKeyResponse,
   SECOND,
   SHA256_HEADER,
-  sha256Hex,
   SIGNATURE_HEADER,
   type Signer,
   toBase64,
@@ -199,7 +199,7 @@ export function createHandler(
       throw new ConflictError(`Cannot publish "${id}@${version}": version ${same.version} already exists`);
     }
     const body = await readBody(req, maxTarball, bodyTimeout);
-    const actual = sha256Hex(body);
+    const actual = await contentSha256Hex(body);
     if (actual !== claimed) {
       throw new IntegrityError(`Checksum mismatch: header says ${claimed}, body is ${actual}`);
     }

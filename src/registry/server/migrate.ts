@@ -5,7 +5,7 @@
  * by blob. Re-runnable: what is already in the target, identical, is counted as unchanged.
  * @module
  */
-import { readAllLimited, sha256Hex, ValidationError } from "../../core/mod.ts";
+import { contentSha256Hex, readAllLimited, ValidationError } from "../../core/mod.ts";
 import { type BlobStore, type MetadataStore, samePackage } from "./storage.ts";
 
 /** One side of a migration */
@@ -74,7 +74,7 @@ export async function migrateRegistry(
         limit: MAX_BLOB_BYTES,
         tooLarge: () => new ValidationError(`Blob ${version.sha256} is over ${MAX_BLOB_BYTES} bytes`),
       });
-      if (sha256Hex(bytes) !== version.sha256) {
+      if ((await contentSha256Hex(bytes)) !== version.sha256) {
         throw new ValidationError(
           `The source's blob of "${id}@${version.version}" does not hash to ${version.sha256}: repair the source first`,
         );
